@@ -1,0 +1,110 @@
+//! The contract between the monitoring server (the host) and its plugins.
+//!
+//! Everything that crosses the dynamic-library boundary is defined here and nowhere
+//! else, on top of [`abi_stable`], so that a plugin compiled separately from the host
+//! is either loaded safely or refused with a reason, never misread.
+//!
+//! A plugin is one `cdylib` crate holding a config struct, its logic, and one line:
+//!
+//! ```ignore
+//! use monitoring_plugin_api::prelude::*;
+//!
+//! #[derive(Default, Deserialize)]
+//! #[serde(default, deny_unknown_fields)]
+//! pub struct Config { /// Text to report.
+//!     greeting: String }
+//!
+//! pub struct Hello(Config);
+//!
+//! impl Collector for Hello {
+//!     const NAME: &'static str = "hello";
+//!     const DESCRIPTION: &'static str = "Says hello every tick.";
+//!     type Config = Config;
+//!     fn new(config: Config) -> Result<Self, PluginError> { Ok(Hello(config)) }
+//!     fn collect(&mut self) -> Result<Sections, PluginError> {
+//!         Ok(sections! { "hello" => self.0.greeting })
+//!     }
+//! }
+//!
+//! declare_collector!(Hello);
+//! ```
+//!
+//! # What crosses the boundary
+//! - [`PluginModRef`], the one root module every plugin exports: its [`PluginMetadata`]
+//!   and a constructor for a collector or a sink.
+//! - Collectors return their snapshot sections as a JSON object (`{"processor": {…}}`);
+//!   sinks receive [`SinkEvent`]s as JSON. JSON keeps the binary interface tiny while
+//!   the data model grows: a new field in a section needs no ABI change at all.
+//! - Errors are a [`PluginError`] with a classified [`ErrorKind`]; the host owns the
+//!   policy (back-off, retries, disabling), plugins never sleep or retry themselves.
+//! - The declaration macros wrap every call into plugin code in `catch_unwind`, so a
+//!   panicking plugin comes back to the host as [`ErrorKind::Panicked`].
+//!
+//! # Evolving the ABI
+//! The layout of every boundary type is checked by `abi_stable` when the host loads a
+//! plugin, and the crate version below is checked against the plugin's.
+//! - **Minor change** (bump the minor version): append a field to [`PluginMod`] after
+//!   the `#[sabi(last_prefix_field)]` one, append a method at the end of a `#[sabi_trait]`,
+//!   add a variant to a non-exhaustive enum ([`ErrorKind`], [`PluginKind`]), add a field
+//!   to a JSON payload. Old plugins keep loading: the host sees the new field as absent.
+//! - **Major change** (bump the major version): anything else, such as changing or
+//!   reordering an existing field, a method signature, or a plain `#[repr(C)]` struct
+//!   ([`PluginMetadata`], [`PluginError`] are frozen). Plugins built against the old
+//!   major version are then refused at load with a clear reason.
+
+// abi_stable's derives emit impls inside consts, which this lint flags; they are sound.
+#![allow(non_local_definitions)]
+
+mod collector;
+mod error;
+mod macros;
+pub mod prelude;
+mod sink;
+pub mod testing;
+mod types;
+
+pub use abi_stable;
+pub use serde_json;
+
+pub use collector::{collector_metadata, collector_module, Collector, CollectorAbi, CollectorAbi_TO, CollectorBox};
+pub use error::{ErrorKind, ErrorKind_NE, PluginError};
+pub use sink::{sink_metadata, sink_module, Sink, SinkAbi, SinkAbi_TO, SinkBox};
+pub use types::{Alert, AlertLevel, PluginKind, PluginKind_NE, PluginMetadata, Sections, SinkEvent};
+
+use abi_stable::{
+    declare_root_module_statics,
+    library::RootModule,
+    package_version_strings,
+    sabi_types::VersionStrings,
+    std_types::{RResult, RStr},
+    StableAbi,
+};
+
+/// The version of this interface crate a plugin was compiled against.
+pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The root module every plugin library exports, through `declare_collector!` or
+/// `declare_sink!`.
+///
+/// A prefix type: fields may only be appended after the last one, so hosts and plugins
+/// of different minor versions still understand each other.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
+pub struct PluginMod {
+    /// Who the plugin is: name, kind, versions.
+    pub metadata: extern "C" fn() -> PluginMetadata,
+    /// Builds a collector from its settings (a JSON object, `{}` when there are none).
+    /// Present for collector plugins.
+    pub new_collector: Option<extern "C" fn(RStr<'_>) -> RResult<CollectorBox, PluginError>>,
+    /// Builds a sink from its settings. Present for sink plugins.
+    #[sabi(last_prefix_field)]
+    pub new_sink: Option<extern "C" fn(RStr<'_>) -> RResult<SinkBox, PluginError>>,
+}
+
+impl RootModule for PluginModRef {
+    declare_root_module_statics! {PluginModRef}
+    const BASE_NAME: &'static str = "monitoring_plugin";
+    const NAME: &'static str = "monitoring_plugin";
+    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}

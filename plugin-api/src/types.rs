@@ -1,0 +1,97 @@
+//! Plain data shared by host and plugins: plugin identity, snapshot sections, and the
+//! alert events sinks receive.
+
+use abi_stable::{std_types::RStr, StableAbi};
+use serde::{Deserialize, Serialize};
+
+/// What a plugin does. Non-exhaustive across the ABI: a host meeting a kind it does not
+/// know refuses that plugin instead of misreading it.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+#[sabi(kind(WithNonExhaustive(size = [u8; 8], traits(Debug, Clone, PartialEq))))]
+#[non_exhaustive]
+pub enum PluginKind {
+    /// Produces one or more sections of every snapshot.
+    Collector,
+    /// Receives alerts (and, when it asks for them, snapshots).
+    Sink,
+}
+
+/// Identity of a plugin, fixed at compile time by the declaration macro.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct PluginMetadata {
+    /// Unique name; also the `[plugins.<name>]` table in plugins.toml.
+    pub name: RStr<'static>,
+    /// Collector or sink.
+    pub kind: PluginKind_NE,
+    /// The plugin crate's own version.
+    pub version: RStr<'static>,
+    /// The `monitoring-plugin-api` version it was built against.
+    pub api_version: RStr<'static>,
+    /// One line for humans (`get_status`, logs).
+    pub description: RStr<'static>,
+}
+
+/// What a collector returns each tick: top-level snapshot sections by name, e.g.
+/// `{"processor": {...}}` or `{"disk": {...}, "disks": [...]}`.
+pub type Sections = serde_json::Map<String, serde_json::Value>;
+
+/// Severity of an alert, spelled as on the wire (`"WARNING"`, `"CRITICAL"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum AlertLevel {
+    /// The warning threshold was crossed.
+    Warning,
+    /// The critical threshold was crossed.
+    Critical,
+}
+
+/// One alert, with exactly the fields of the seed's wire format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// When it was raised, ISO 8601.
+    pub timestamp: String,
+    /// Affected component, e.g. `memory`, `disk`.
+    pub component: String,
+    /// Metric that crossed the threshold, e.g. `usage_percent`.
+    pub metric: String,
+    /// The value seen.
+    pub value: f64,
+    /// The threshold it crossed.
+    pub threshold: f64,
+    /// `WARNING` or `CRITICAL`.
+    pub level: AlertLevel,
+    /// Human-readable text, e.g. `High memory usage: 85.5% (threshold: 80.0%)`.
+    pub message: String,
+}
+
+/// What the host hands a sink. Unknown events (from a newer host) deserialize to
+/// [`SinkEvent::Unknown`] and are skipped, so old sinks keep working.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SinkEvent {
+    /// An alert fired (or escalated) and is past its cooldown.
+    Alert {
+        /// The alert.
+        alert: Alert,
+    },
+    /// A firing alert cleared.
+    Resolved {
+        /// The alert as it last fired.
+        alert: Alert,
+        /// When it cleared, ISO 8601.
+        resolved_at: String,
+    },
+    /// A full snapshot, for exporters.
+    Snapshot {
+        /// The snapshot's timestamp, ISO 8601.
+        timestamp: String,
+        /// The snapshot's sections, as in `monitoring_data.data`.
+        data: Sections,
+    },
+    /// An event this plugin's interface version does not know.
+    #[serde(other)]
+    Unknown,
+}
