@@ -1,0 +1,142 @@
+//! Collector plugin `cpu`: the snapshot's `processor` section.
+//!
+//! sysinfo computes usage from the difference between two readings at least
+//! [`sysinfo::MINIMUM_CPU_UPDATE_INTERVAL`] apart, so the `System` lives across ticks
+//! and is primed once at start: the first message already carries real numbers, and no
+//! tick ever sleeps.
+
+mod frequency;
+
+use std::time::Instant;
+
+use monitoring_plugin_api::prelude::*;
+use sysinfo::{CpuRefreshKind, System, MINIMUM_CPU_UPDATE_INTERVAL};
+
+/// Settings of `[plugins.cpu]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {}
+
+/// The `processor` section, with the seed's field names and units.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProcessorInfo {
+    /// Global usage, %.
+    pub usage_percent: f64,
+    /// Usage of each logical core, %.
+    pub per_core_usage: Vec<f64>,
+    /// Physical cores.
+    pub core_count: usize,
+    /// Logical cores.
+    pub logical_count: usize,
+    /// Mean current frequency over the cores, MHz.
+    pub frequency_current: f64,
+    /// Maximum frequency, MHz (0 when the machine does not tell).
+    pub frequency_max: f64,
+}
+
+/// What one collection returns.
+#[derive(Debug, Serialize)]
+pub struct Output {
+    /// The `processor` section.
+    pub processor: ProcessorInfo,
+}
+
+/// Keeps sysinfo's state between ticks.
+pub struct CpuCollector {
+    system: System,
+    last_refresh: Instant,
+    core_count: usize,
+    frequency_max: f64,
+}
+
+impl Collector for CpuCollector {
+    const NAME: &'static str = "cpu";
+    const DESCRIPTION: &'static str = "Processor usage, per-core usage, core counts and frequency.";
+    type Config = Config;
+    type Output = Output;
+
+    fn new(_config: Config) -> Result<Self, PluginError> {
+        let mut system = System::new()
+            .map_err(|e| PluginError::unavailable(format_args!("cannot read processor statistics: {e}")))?;
+        let what = CpuRefreshKind::nothing().with_usage().with_frequency();
+        system.refresh_cpu_specifics(what);
+        // Prime the usage counters once, at start, so the first tick is real.
+        std::thread::sleep(MINIMUM_CPU_UPDATE_INTERVAL);
+        system.refresh_cpu_specifics(what);
+        if system.cpus().is_empty() {
+            return Err(PluginError::unavailable("no processors reported by the operating system"));
+        }
+        let logical = system.cpus().len();
+        let brand = system.cpus().first().map(|cpu| cpu.brand().to_owned()).unwrap_or_default();
+        Ok(Self {
+            core_count: System::physical_core_count().unwrap_or(logical),
+            frequency_max: frequency::max_mhz(&brand).unwrap_or(0.0),
+            last_refresh: Instant::now(),
+            system,
+        })
+    }
+
+    fn collect(&mut self) -> Result<Output, PluginError> {
+        // Readings closer together than sysinfo's minimum are noise; reuse the last one.
+        if self.last_refresh.elapsed() >= MINIMUM_CPU_UPDATE_INTERVAL {
+            self.system
+                .refresh_cpu_specifics(CpuRefreshKind::nothing().with_usage().with_frequency());
+            self.last_refresh = Instant::now();
+        }
+        let cpus = self.system.cpus();
+        let per_core_usage: Vec<f64> = cpus.iter().map(|cpu| round1(cpu.usage().into())).collect();
+        let frequencies: Vec<f64> = cpus.iter().map(|cpu| cpu.frequency() as f64).collect();
+        let frequency_current = mean(&frequencies);
+        Ok(Output {
+            processor: ProcessorInfo {
+                usage_percent: round1(self.system.global_cpu_usage().into()),
+                per_core_usage,
+                core_count: self.core_count,
+                logical_count: cpus.len(),
+                frequency_current,
+                // Never report a maximum below what is observed.
+                frequency_max: self.frequency_max.max(frequency_current),
+            },
+        })
+    }
+}
+
+declare_collector!(CpuCollector);
+
+/// Percentages to one decimal, as the seed reports them; clamped against float noise.
+fn round1(value: f64) -> f64 {
+    ((value * 10.0).round() / 10.0).clamp(0.0, 100.0)
+}
+
+fn mean(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        0.0
+    } else {
+        (values.iter().sum::<f64>() / values.len() as f64).round()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn obeys_the_collector_contract() {
+        let sections = monitoring_plugin_api::testing::check_collector::<CpuCollector>();
+        let processor = &sections["processor"];
+        let logical = processor["logical_count"].as_u64().expect("logical_count is a number");
+        assert!(logical >= 1);
+        assert_eq!(processor["per_core_usage"].as_array().map(Vec::len), Some(logical as usize));
+        assert!(processor["core_count"].as_u64().is_some_and(|n| n >= 1 && n <= logical));
+        assert!(processor["frequency_max"].as_f64() >= processor["frequency_current"].as_f64());
+    }
+
+    #[test]
+    fn rounding_and_mean() {
+        assert_eq!(round1(12.345), 12.3);
+        assert_eq!(round1(100.04), 100.0);
+        assert_eq!(round1(-0.01), 0.0);
+        assert_eq!(mean(&[]), 0.0);
+        assert_eq!(mean(&[2000.0, 3001.0]), 2501.0);
+    }
+}
