@@ -1,0 +1,84 @@
+//! Collector plugin `system`: operating system, host and process facts.
+//!
+//! Names follow Python's `platform` module as the seed uses it: `os_name` is
+//! `platform.system()` ("Linux"), `os_release` the kernel release, `os_version` the
+//! kernel's build string, `machine` the hardware type. Identity fields are read once;
+//! only the process count changes per tick.
+
+mod platform;
+
+use monitoring_plugin_api::prelude::*;
+
+pub use platform::Identity;
+
+/// Settings of `[plugins.system]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {}
+
+/// The `system` section.
+#[derive(Debug, Clone, Serialize)]
+pub struct SystemInfo {
+    /// The identity facts, read once.
+    #[serde(flatten)]
+    pub identity: Identity,
+    /// Running processes.
+    pub processes: u64,
+    /// When the machine booted, ISO 8601 local time.
+    pub boot_time: String,
+}
+
+/// What one collection returns.
+#[derive(Debug, Serialize)]
+pub struct Output {
+    /// The `system` section.
+    pub system: SystemInfo,
+}
+
+/// Holds the facts that never change while the server runs.
+pub struct SystemCollector {
+    identity: Identity,
+    boot_time: String,
+}
+
+impl Collector for SystemCollector {
+    const NAME: &'static str = "system";
+    const DESCRIPTION: &'static str = "Operating system, architecture, hostname, process count, boot time.";
+    type Config = Config;
+    type Output = Output;
+
+    fn new(_config: Config) -> Result<Self, PluginError> {
+        let identity = platform::identity().map_err(|e| PluginError::unavailable(format_args!("{e}")))?;
+        let boot_time = platform::boot_time().map_err(|e| PluginError::unavailable(format_args!("{e}")))?;
+        Ok(Self { identity, boot_time })
+    }
+
+    fn collect(&mut self) -> Result<Output, PluginError> {
+        let processes = platform::process_count().map_err(|e| PluginError::retryable(format_args!("{e}")))?;
+        Ok(Output {
+            system: SystemInfo { identity: self.identity.clone(), processes, boot_time: self.boot_time.clone() },
+        })
+    }
+}
+
+declare_collector!(SystemCollector);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn obeys_the_collector_contract() {
+        let sections = monitoring_plugin_api::testing::check_collector::<SystemCollector>();
+        let system = &sections["system"];
+        for key in ["os_name", "os_version", "os_release", "architecture", "machine", "processor", "hostname"] {
+            assert!(system[key].is_string(), "{key} must be a string: {system}");
+        }
+        assert!(system["processes"].as_u64().is_some_and(|n| n >= 1));
+        let boot = system["boot_time"].as_str().expect("boot_time is a string");
+        assert!(chrono::NaiveDateTime::parse_from_str(boot, "%Y-%m-%dT%H:%M:%S").is_ok(), "{boot}");
+        if cfg!(target_os = "linux") {
+            assert_eq!(system["os_name"], "Linux");
+        }
+    }
+}
