@@ -1,0 +1,110 @@
+//! Sink plugin `webhook`: each alert and resolution POSTed as one JSON object, the
+//! seed's `WebhookAlertHandler`.
+//!
+//! The body is the alert's seed fields plus `event` (`"alert"` or `"resolved"`) and, for
+//! resolutions, `resolved_at`. Posting and the classification of failures (retryable,
+//! with `Retry-After`, or fatal) live in `sink-http-common`, shared with `slack`.
+
+use std::collections::BTreeMap;
+
+use monitoring_plugin_api::prelude::*;
+use sink_http_common::JsonPoster;
+
+/// Settings of `[plugins.webhook]`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where to POST, `http://` or `https://` (required).
+    pub url: String,
+    /// Extra request headers, e.g. `{ Authorization = "Bearer …" }`.
+    pub headers: BTreeMap<String, String>,
+    /// Time allowed for connecting and for the whole request, seconds (10).
+    pub timeout_secs: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            headers: BTreeMap::new(),
+            timeout_secs: 10.0,
+        }
+    }
+}
+
+/// The JSON body: the alert's fields, flattened, with what happened to it.
+#[derive(Debug, Serialize)]
+pub struct Payload<'a> {
+    /// `"alert"` or `"resolved"`.
+    pub event: &'static str,
+    /// The alert, with the seed's field names.
+    #[serde(flatten)]
+    pub alert: &'a Alert,
+    /// When it cleared, for `"resolved"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<&'a str>,
+}
+
+impl<'a> Payload<'a> {
+    /// The body for an alert event, `None` for events this sink ignores (snapshots).
+    pub fn from_event(event: &'a SinkEvent) -> Option<Self> {
+        match event {
+            SinkEvent::Alert { alert } => Some(Self {
+                event: "alert",
+                alert,
+                resolved_at: None,
+            }),
+            SinkEvent::Resolved { alert, resolved_at } => Some(Self {
+                event: "resolved",
+                alert,
+                resolved_at: Some(resolved_at),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// POSTs alerts to one URL.
+pub struct WebhookSink {
+    poster: JsonPoster,
+}
+
+impl Sink for WebhookSink {
+    const NAME: &'static str = "webhook";
+    const DESCRIPTION: &'static str = "POSTs alerts as JSON to an HTTP(S) webhook.";
+    type Config = Config;
+
+    fn new(config: Config) -> Result<Self, PluginError> {
+        let poster = JsonPoster::new(&config.url, &config.headers, config.timeout_secs)?;
+        Ok(Self { poster })
+    }
+
+    fn deliver(&mut self, event: &SinkEvent) -> Result<(), PluginError> {
+        let Some(payload) = Payload::from_event(event) else {
+            return Ok(());
+        };
+        let body = serde_json::to_vec(&payload)
+            .map_err(|e| PluginError::fatal(format_args!("cannot encode alert: {e}")))?;
+        self.poster.post(body)
+    }
+}
+
+declare_sink!(WebhookSink);
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
+mod tests {
+    use super::*;
+    use monitoring_plugin_api::ErrorKind;
+
+    #[test]
+    fn defaults_and_required_url() {
+        let config: Config = serde_json::from_str("{}").unwrap();
+        assert_eq!(config.timeout_secs, 10.0);
+        assert!(config.headers.is_empty());
+        let err = WebhookSink::new(config).err().unwrap();
+        assert_eq!(err.kind(), Some(ErrorKind::Config));
+        assert!(err.message().contains("`url`"), "{err}");
+        assert!(serde_json::from_str::<Config>(r#"{"webhook_url": "http://x"}"#).is_err());
+    }
+}
