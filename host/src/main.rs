@@ -1,1 +1,76 @@
-fn main(){}
+//! `monitoring-websocket-server`: parses the command line, starts logging, binds the
+//! port and hands over to [`monitoring_websocket_server::run`].
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use monitoring_websocket_server::{config::Config, shutdown};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+/// Real-time system monitoring over WebSocket.
+#[derive(Debug, Parser)]
+#[command(name = "monitoring-websocket-server", version, about)]
+struct Args {
+    /// Interface to listen on [default: from the config, else 0.0.0.0].
+    #[arg(long)]
+    host: Option<String>,
+    /// Port to listen on [default: from the config, else 8765].
+    #[arg(long)]
+    port: Option<u16>,
+    /// The config file. Without this flag, ./plugins.toml is used if it exists.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Folder of plugin libraries [default: from the config, else plugins/ beside it].
+    #[arg(long)]
+    plugins_dir: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let args = Args::parse();
+    let mut config = load_config(args.config.as_deref())?;
+    if let Some(host) = args.host {
+        config.server.host = host;
+    }
+    if let Some(port) = args.port {
+        config.server.port = port;
+    }
+    if let Some(dir) = args.plugins_dir {
+        // A directory given on the command line is relative to where the user is.
+        config.monitor.plugins_dir = std::path::absolute(&dir).unwrap_or(dir);
+    }
+    let address = (config.server.host.as_str(), config.server.port);
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", config.server.host, config.server.port))?;
+    let local = listener.local_addr().context("cannot read the listening address")?;
+    tracing::info!(address = %local, "Listening on ws://{local}/ (also /ws).");
+
+    let (trigger, handle) = shutdown::channel();
+    tokio::spawn(async move {
+        shutdown::signal().await;
+        tracing::info!("Shutting down.");
+        trigger.fire();
+    });
+    monitoring_websocket_server::run(config, listener, handle).await.context("server failed")
+}
+
+fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    match path {
+        Some(path) => Ok(Config::load(path)?),
+        None => {
+            let default = std::path::Path::new("plugins.toml");
+            if default.exists() {
+                Ok(Config::load(default)?)
+            } else {
+                tracing::info!("No plugins.toml here; using the built-in defaults.");
+                Ok(Config::default())
+            }
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! `plugins.toml`: server settings, the monitor loop, and one table per plugin.
+//!
+//! Every value has the seed's default, so a missing file or an empty one runs the
+//! server as the seed would. Errors name the file, the line and the key: toml's own
+//! messages already carry line and key for syntax and unknown-key errors, and plugin
+//! tables keep their spans so a plugin's complaint about its settings can be pointed
+//! back at the line that caused it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[server]`: where and how clients connect.
+    pub server: ServerConfig,
+    /// `[monitor]`: the collection loop.
+    pub monitor: MonitorConfig,
+    /// `[plugins.<name>]`: one table per plugin.
+    #[serde(deserialize_with = "deserialize_plugins")]
+    pub plugins: BTreeMap<String, PluginTable>,
+    /// Where the file was read from, for error messages and relative paths.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Interface to listen on. Default `0.0.0.0`.
+    pub host: String,
+    /// TCP port for WebSocket and HTTP. Default 8765.
+    pub port: u16,
+    /// Simultaneous WebSocket clients; more are closed with 1008. Default 1000.
+    pub max_clients: usize,
+    /// Seconds a send to one client may take before that client is dropped. Default 1.0.
+    pub send_timeout: f64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self { host: "0.0.0.0".into(), port: 8765, max_clients: 1000, send_timeout: 1.0 }
+    }
+}
+
+/// `[monitor]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitorConfig {
+    /// Seconds between snapshots. Default 0.5.
+    pub interval: f64,
+    /// Snapshots kept in memory. Default 1000.
+    pub history_size: usize,
+    /// Folder scanned for plugin libraries; relative to this file. Default `plugins`.
+    pub plugins_dir: PathBuf,
+    /// Seconds a tick waits for collectors before sending what it has. Default 0.25.
+    pub collect_timeout: f64,
+    /// Longest back-off, in seconds, for a collector that keeps failing. Default 60.
+    pub max_backoff: f64,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        Self {
+            interval: 0.5,
+            history_size: 1000,
+            plugins_dir: PathBuf::from("plugins"),
+            collect_timeout: 0.25,
+            max_backoff: 60.0,
+        }
+    }
+}
+
+/// One `[plugins.<name>]` table: `enabled`, plus the plugin's own settings.
+#[derive(Debug, Clone, Default)]
+pub struct PluginTable {
+    /// `enabled = …` if present: collectors run unless `false`, sinks only if `true`.
+    pub enabled: Option<bool>,
+    /// The remaining keys, handed to the plugin as a JSON object.
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    /// Line of the table header (1-based), 0 when unknown.
+    pub line: usize,
+    /// Line of each setting (1-based), for pointing at the key a plugin rejects.
+    pub key_lines: BTreeMap<String, usize>,
+}
+
+/// A file that could not be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Syntax error, unknown key, wrong type; toml's message names line and key.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// toml's message, with line, column and key.
+        message: String,
+    },
+    /// A value that parses but makes no sense.
+    #[error("{path}: line {line}: `{key}`: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Where, 1-based; 0 when the value came from a default or the command line.
+        line: usize,
+        /// The dotted key, e.g. `monitor.interval`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads and checks a file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks file contents; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        for table in config.plugins.values_mut() {
+            table.resolve_lines(text);
+        }
+        config.source = Some(path.to_owned());
+        config.validate(text)?;
+        Ok(config)
+    }
+
+    /// The folder holding plugin libraries, relative paths taken from the config file's
+    /// folder so the server can be started from anywhere.
+    pub fn plugins_dir(&self) -> PathBuf {
+        let dir = &self.monitor.plugins_dir;
+        match self.source.as_deref().and_then(Path::parent) {
+            Some(base) if dir.is_relative() => base.join(dir),
+            _ => dir.clone(),
+        }
+    }
+
+    /// The settings table of a plugin (an empty one when the file has none).
+    pub fn plugin(&self, name: &str) -> PluginTable {
+        self.plugins.get(name).cloned().unwrap_or_default()
+    }
+
+    /// The path shown in messages.
+    pub fn display_path(&self) -> String {
+        self.source.as_deref().map_or_else(|| "(defaults)".to_owned(), |p| p.display().to_string())
+    }
+
+    fn validate(&self, text: &str) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| ConfigError::Invalid {
+            path: self.source.clone().unwrap_or_default(),
+            line: line_of_key(text, key),
+            key: key.to_owned(),
+            message: message.to_owned(),
+        };
+        let seconds = |key: &str, value: f64, min: f64| {
+            if value.is_finite() && value >= min && value <= 86_400.0 {
+                Ok(())
+            } else {
+                Err(invalid(key, &format!("must be a number of seconds between {min} and 86400, got {value}")))
+            }
+        };
+        seconds("monitor.interval", self.monitor.interval, 0.01)?;
+        seconds("monitor.collect_timeout", self.monitor.collect_timeout, 0.001)?;
+        seconds("monitor.max_backoff", self.monitor.max_backoff, 0.01)?;
+        seconds("server.send_timeout", self.server.send_timeout, 0.001)?;
+        if self.monitor.collect_timeout >= self.monitor.interval {
+            return Err(invalid("monitor.collect_timeout", "must be shorter than `monitor.interval`"));
+        }
+        if self.server.max_clients == 0 {
+            return Err(invalid("server.max_clients", "must be at least 1"));
+        }
+        if self.monitor.history_size == 0 {
+            return Err(invalid("monitor.history_size", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The monitor interval.
+    pub fn interval(&self) -> Duration {
+        Duration::from_secs_f64(self.monitor.interval)
+    }
+}
+
+impl PluginTable {
+    fn resolve_lines(&mut self, text: &str) {
+        self.line = line_at(text, self.line);
+        for line in self.key_lines.values_mut() {
+            *line = line_at(text, *line);
+        }
+    }
+
+    /// The line of the first setting named in `message` (plugins quote keys in
+    /// backticks, as serde does), else the table's own line.
+    pub fn line_for_message(&self, message: &str) -> usize {
+        message
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .find_map(|quoted| self.key_lines.get(quoted).copied())
+            .unwrap_or(self.line)
+    }
+
+    /// The settings as the JSON text handed to the plugin.
+    pub fn settings_json(&self) -> String {
+        serde_json::Value::Object(self.settings.clone()).to_string()
+    }
+}
+
+/// Deserializes plugin tables keeping byte offsets (turned into lines afterwards).
+fn deserialize_plugins<'de, D>(deserializer: D) -> Result<BTreeMap<String, PluginTable>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error;
+    type RawTable = BTreeMap<String, Spanned<toml::Value>>;
+    let raw: BTreeMap<String, Spanned<RawTable>> = BTreeMap::deserialize(deserializer)?;
+    let mut tables = BTreeMap::new();
+    for (name, spanned) in raw {
+        let start = spanned.span().start;
+        let mut table = PluginTable { line: start, ..PluginTable::default() };
+        for (key, value) in spanned.into_inner() {
+            let offset = value.span().start;
+            let value = value.into_inner();
+            if key == "enabled" {
+                let enabled = value.as_bool().ok_or_else(|| {
+                    D::Error::custom(format!("`plugins.{name}.enabled` must be true or false, got {value}"))
+                })?;
+                table.enabled = Some(enabled);
+                continue;
+            }
+            let json = serde_json::to_value(&value).map_err(D::Error::custom)?;
+            table.key_lines.insert(key.clone(), offset);
+            table.settings.insert(key, json);
+        }
+        tables.insert(name, table);
+    }
+    Ok(tables)
+}
+
+/// 1-based line of a byte offset.
+fn line_at(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(0, |head| head.matches('\n').count() + 1)
+}
+
+/// Best-effort line of a dotted key such as `monitor.interval`: the `interval = `
+/// line inside the `[monitor]` table. 0 when the key is not written in the file.
+fn line_of_key(text: &str, dotted: &str) -> usize {
+    let Some((table, key)) = dotted.rsplit_once('.') else { return 0 };
+    let mut in_table = false;
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            in_table = trimmed.trim_matches(|c| c == '[' || c == ']').trim() == table;
+        } else if in_table && trimmed.split('=').next().map(str::trim) == Some(key) {
+            return index + 1;
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("plugins.toml"))
+    }
+
+    #[test]
+    fn empty_file_gives_the_seed_defaults() {
+        let config = parse("").expect("empty file is valid");
+        assert_eq!(config.server.host, "0.0.0.0");
+        assert_eq!(config.server.port, 8765);
+        assert_eq!(config.server.max_clients, 1000);
+        assert_eq!(config.server.send_timeout, 1.0);
+        assert_eq!(config.monitor.interval, 0.5);
+        assert_eq!(config.monitor.history_size, 1000);
+        assert!(config.plugins.is_empty());
+    }
+
+    #[test]
+    fn shipped_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins.toml");
+        let config = Config::load(&path).expect("the shipped plugins.toml loads");
+        assert_eq!(config.server.port, 8765);
+        assert_eq!(config.monitor.interval, 0.5);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let err = parse("[server]\nport = 8765\nprot = 1\n").expect_err("unknown key refused").to_string();
+        assert!(err.starts_with("plugins.toml: "), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn malformed_file_names_file_and_line() {
+        let err = parse("[monitor]\ninterval = 0.5\nhistory_size = = 3\n").expect_err("refused").to_string();
+        assert!(err.starts_with("plugins.toml: "), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let err = parse("[server]\nport = \"eighty\"\n").expect_err("refused").to_string();
+        assert!(err.contains("line 2") && err.contains("port"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_name_line_and_key() {
+        let err = parse("[monitor]\n\ninterval = -1.0\n").expect_err("refused").to_string();
+        assert!(err.contains("line 3") && err.contains("monitor.interval"), "{err}");
+        let err = parse("[monitor]\ninterval = 0.5\ncollect_timeout = 0.6\n").expect_err("refused").to_string();
+        assert!(err.contains("monitor.collect_timeout"), "{err}");
+    }
+
+    #[test]
+    fn plugin_tables_keep_settings_and_lines() {
+        let config = parse("[plugins.disk]\npaths = [\"/\", \"/tmp\"]\n\n[plugins.email]\nenabled = true\nsmtp_port = 25\n")
+            .expect("valid");
+        let disk = config.plugin("disk");
+        assert_eq!(disk.enabled, None);
+        assert_eq!(disk.settings_json(), r#"{"paths":["/","/tmp"]}"#);
+        assert_eq!(disk.line, 1);
+        let email = config.plugin("email");
+        assert_eq!(email.enabled, Some(true));
+        assert_eq!(email.line_for_message("invalid settings: unknown field `smtp_port`"), 6);
+        assert_eq!(email.line_for_message("something else"), 4);
+        assert_eq!(config.plugin("absent").settings_json(), "{}");
+    }
+
+    #[test]
+    fn enabled_must_be_a_boolean() {
+        let err = parse("[plugins.cpu]\nenabled = \"yes\"\n").expect_err("refused").to_string();
+        assert!(err.contains("plugins.cpu.enabled"), "{err}");
+    }
+
+    #[test]
+    fn plugins_dir_is_relative_to_the_file() {
+        let config = Config::parse("", Path::new("/etc/monitoring/plugins.toml")).expect("valid");
+        assert_eq!(config.plugins_dir(), Path::new("/etc/monitoring/plugins"));
+    }
+}

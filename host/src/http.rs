@@ -1,0 +1,19 @@
+//! Routing only: which path goes to which handler, on the one port.
+
+use std::sync::Arc;
+
+use warp::{Filter, Rejection, Reply};
+
+use crate::ws::{self, ServerState};
+
+/// Every route the server answers.
+pub fn routes(state: Arc<ServerState>) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    let index = warp::path::end().and(warp::get()).map(|| {
+        warp::reply::with_header(
+            "monitoring-websocket-server: connect a WebSocket client to this address (ws://HOST:PORT/ or /ws).\n",
+            "content-type",
+            "text/plain; charset=utf-8",
+        )
+    });
+    ws::upgrade(state).or(index)
+}

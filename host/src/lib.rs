@@ -1,0 +1,111 @@
+//! The monitoring server: loads collector and sink plugins, takes a snapshot every tick
+//! and streams it to WebSocket clients.
+//!
+//! # Layout
+//! - [`config`]: `plugins.toml`, with errors that name file, line and key.
+//! - [`loader`]: finds plugin libraries and checks them through the stable ABI.
+//! - [`registry`]: instantiates plugins and records what became of every file.
+//! - [`scheduler`]: runs collectors off the async runtime, with deadlines and back-off.
+//! - [`snapshot`]: the snapshot type and timestamp format.
+//! - [`bus`]: serializes each snapshot once and hands it to every session.
+//! - [`ws`]: the WebSocket upgrade, the wire protocol and client sessions.
+//! - [`http`]: routing.
+//! - [`shutdown`]: the server-wide shutdown signal.
+//!
+//! `main.rs` only parses the command line and calls [`run`], which tests drive directly
+//! on `127.0.0.1:0`.
+
+pub mod bus;
+pub mod config;
+pub mod http;
+pub mod loader;
+pub mod registry;
+pub mod scheduler;
+pub mod shutdown;
+pub mod snapshot;
+pub mod throttle;
+pub mod ws;
+
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+
+use crate::bus::Bus;
+use crate::config::Config;
+use crate::registry::Registry;
+use crate::scheduler::{Scheduler, Timing};
+use crate::shutdown::Shutdown;
+use crate::ws::ServerState;
+
+/// How long shutdown waits for clients to take their close frames.
+const CLOSE_DEADLINE: Duration = Duration::from_secs(3);
+
+/// Runs the server on `listener` until `shutdown` fires.
+pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> std::io::Result<()> {
+    let plugins_dir = config.plugins_dir();
+    tracing::info!(dir = %plugins_dir.display(), config = %config.display_path(), "Loading plugins.");
+    let config = Arc::new(config);
+    let registry = {
+        let config = Arc::clone(&config);
+        tokio::task::spawn_blocking(move || Registry::build(loader::scan(&plugins_dir), &config))
+            .await
+            .map_err(std::io::Error::other)?
+    };
+    let Registry { records, collectors, sinks } = registry;
+    if collectors.is_empty() {
+        tracing::warn!("No collector is running: clients will receive empty snapshots.");
+    }
+    drop(sinks); // Sinks are fed by the alert engine, which is not wired in yet.
+    let timing = Timing {
+        interval: config.interval(),
+        collect_timeout: Duration::from_secs_f64(config.monitor.collect_timeout),
+        max_backoff: Duration::from_secs_f64(config.monitor.max_backoff),
+    };
+    let scheduler = Scheduler::start(collectors, timing)?;
+    tracing::info!(collectors = ?scheduler.collector_names(), interval_ms = timing.interval.as_millis() as u64, "Collecting.");
+
+    let bus = Bus::new();
+    let state = Arc::new(ServerState {
+        start_time: snapshot::now_iso(),
+        started: Instant::now(),
+        monitor_interval: config.monitor.interval,
+        max_clients: config.server.max_clients,
+        send_timeout: Duration::from_secs_f64(config.server.send_timeout),
+        clients: AtomicUsize::new(0),
+        plugins: records,
+        frames: bus.subscribe(),
+        shutdown: shutdown.clone(),
+    });
+    let collecting = tokio::spawn(collect(scheduler, bus, timing.interval, shutdown.clone()));
+
+    let mut server_shutdown = shutdown.clone();
+    warp::serve(http::routes(Arc::clone(&state)))
+        .incoming(listener)
+        .graceful(async move { server_shutdown.wait().await })
+        .run()
+        .await;
+
+    let _ = collecting.await;
+    let deadline = Instant::now() + CLOSE_DEADLINE;
+    while state.connected_clients() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tracing::info!("Server stopped.");
+    Ok(())
+}
+
+/// The collection loop: one snapshot per tick, published to every session.
+async fn collect(mut scheduler: Scheduler, mut bus: Bus, interval: Duration, mut shutdown: Shutdown) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = shutdown.wait() => break,
+        }
+        let snapshot = scheduler.tick().await;
+        bus.publish(snapshot, &[]);
+    }
+}

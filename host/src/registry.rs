@@ -1,0 +1,194 @@
+//! Turns loaded libraries into running plugin instances, and remembers what happened to
+//! every file so `get_status` (and later `/health`) can tell the whole story.
+//!
+//! Plugins are initialised in parallel, each on its own thread with a deadline, so a
+//! plugin whose init hangs is refused instead of holding the server's start hostage.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use abi_stable::std_types::{RResult, RStr};
+use monitoring_plugin_api::{CollectorBox, ErrorKind, PluginError, PluginKind, SinkBox};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::loader::{LoadedLibrary, Scan};
+
+/// How long a plugin's init may take before it is refused.
+const INIT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// What became of one plugin file.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginRecord {
+    /// The plugin's name (the file name for refused files that never told theirs).
+    pub name: String,
+    /// `collector`, `sink`, or `unknown`.
+    pub kind: &'static str,
+    /// The plugin's version.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub version: String,
+    /// The plugin-api version it was built against.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub api_version: String,
+    /// The library file.
+    pub path: PathBuf,
+    /// `running`, `disabled`, `unavailable` or `refused`.
+    pub state: &'static str,
+    /// Why it is not running, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Running instances plus the record of every file.
+#[derive(Default)]
+pub struct Registry {
+    /// Every plugin file, in the order found.
+    pub records: Vec<PluginRecord>,
+    /// Running collectors by name.
+    pub collectors: Vec<(String, CollectorBox)>,
+    /// Running sinks by name.
+    pub sinks: Vec<(String, SinkBox)>,
+}
+
+enum Instance {
+    Collector(CollectorBox),
+    Sink(SinkBox),
+}
+
+impl Registry {
+    /// Instantiates what the config enables: collectors unless `enabled = false`, sinks
+    /// only with `enabled = true`.
+    pub fn build(scan: Scan, config: &Config) -> Self {
+        let mut registry = Registry::default();
+        for refusal in scan.refused {
+            tracing::warn!(path = %refusal.path.display(), reason = %refusal.reason, "Plugin refused.");
+            let name = refusal.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            registry.records.push(record(name, "unknown", &refusal.path, "refused", Some(refusal.reason)));
+        }
+        let mut pending = Vec::new();
+        for library in scan.loaded {
+            let table = config.plugin(&library.metadata.name);
+            let enabled = match library.metadata.kind {
+                PluginKind::Collector => table.enabled.unwrap_or(true),
+                _ => table.enabled.unwrap_or(false),
+            };
+            if !enabled {
+                tracing::info!(plugin = %library.metadata.name, "Plugin disabled in the config.");
+                registry.records.push(library_record(&library, "disabled", None));
+                continue;
+            }
+            let (done, result) = mpsc::channel();
+            let settings = table.settings_json();
+            let module = library.module;
+            let kind = library.metadata.kind;
+            let spawned = std::thread::Builder::new()
+                .name(format!("init-{}", library.metadata.name))
+                .spawn(move || {
+                    let _ = done.send(instantiate(module, kind, &settings));
+                });
+            if let Err(e) = spawned {
+                let reason = format!("cannot start its init thread: {e}");
+                registry.refuse(&library, reason);
+                continue;
+            }
+            pending.push((library, table, result));
+        }
+        for (library, table, result) in pending {
+            match result.recv_timeout(INIT_DEADLINE) {
+                Ok(Ok(instance)) => registry.add(&library, instance),
+                Ok(Err(error)) => registry.init_failed(&library, &table, config, &error),
+                Err(_) => registry.refuse(&library, format!("its init did not return within {INIT_DEADLINE:?}")),
+            }
+        }
+        registry
+    }
+
+    fn add(&mut self, library: &LoadedLibrary, instance: Instance) {
+        let name = library.metadata.name.clone();
+        tracing::info!(plugin = %name, version = %library.metadata.version, path = %library.path.display(), "Plugin loaded.");
+        self.records.push(library_record(library, "running", None));
+        match instance {
+            Instance::Collector(collector) => self.collectors.push((name, collector)),
+            Instance::Sink(sink) => self.sinks.push((name, sink)),
+        }
+    }
+
+    fn init_failed(&mut self, library: &LoadedLibrary, table: &crate::config::PluginTable, config: &Config, error: &PluginError) {
+        match error.kind() {
+            Some(ErrorKind::Unavailable) => {
+                tracing::info!(plugin = %library.metadata.name, reason = %error.message(), "Plugin not available on this machine.");
+                self.records.push(library_record(library, "unavailable", Some(error.message().to_owned())));
+            }
+            Some(ErrorKind::Config) => {
+                let line = table.line_for_message(error.message());
+                let reason = format!(
+                    "{}: line {line}: [plugins.{}]: {}",
+                    config.display_path(),
+                    library.metadata.name,
+                    error.message()
+                );
+                self.refuse(library, reason);
+            }
+            _ => self.refuse(library, format!("its init failed: {error}")),
+        }
+    }
+
+    fn refuse(&mut self, library: &LoadedLibrary, reason: String) {
+        tracing::warn!(path = %library.path.display(), reason = %reason, "Plugin refused.");
+        self.records.push(library_record(library, "refused", Some(reason)));
+    }
+}
+
+fn instantiate(
+    module: monitoring_plugin_api::PluginModRef,
+    kind: PluginKind,
+    settings: &str,
+) -> Result<Instance, PluginError> {
+    let settings = RStr::from_str(settings);
+    let missing = || PluginError::fatal("the plugin exports no constructor for its kind");
+    let result = match kind {
+        PluginKind::Collector => match module.new_collector() {
+            Some(new) => into_result(new(settings)).map(Instance::Collector),
+            None => Err(missing()),
+        },
+        PluginKind::Sink => match module.new_sink() {
+            Some(new) => into_result(new(settings)).map(Instance::Sink),
+            None => Err(missing()),
+        },
+        _ => Err(missing()),
+    };
+    result
+}
+
+fn into_result<T>(result: RResult<T, PluginError>) -> Result<T, PluginError> {
+    result.into_result()
+}
+
+fn kind_name(kind: PluginKind) -> &'static str {
+    match kind {
+        PluginKind::Collector => "collector",
+        PluginKind::Sink => "sink",
+        _ => "unknown",
+    }
+}
+
+fn library_record(library: &LoadedLibrary, state: &'static str, reason: Option<String>) -> PluginRecord {
+    PluginRecord {
+        version: library.metadata.version.clone(),
+        api_version: library.metadata.api_version.clone(),
+        ..record(library.metadata.name.clone(), kind_name(library.metadata.kind), &library.path, state, reason)
+    }
+}
+
+fn record(name: String, kind: &'static str, path: &std::path::Path, state: &'static str, reason: Option<String>) -> PluginRecord {
+    PluginRecord {
+        name,
+        kind,
+        version: String::new(),
+        api_version: String::new(),
+        path: path.to_owned(),
+        state,
+        reason,
+    }
+}

@@ -1,0 +1,191 @@
+//! The wire protocol, in one place: every message a client may send and every message
+//! the server sends, with the seed's type names and field names.
+
+use monitoring_plugin_api::{Alert, Sections};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::registry::PluginRecord;
+
+/// Messages the server sends, tagged by `type`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage<'a> {
+    /// Sent once on connect.
+    Connection {
+        /// Always `connected`.
+        status: &'static str,
+        /// When the client connected.
+        timestamp: String,
+        /// The server's version.
+        server_version: &'static str,
+        /// Greeting.
+        message: &'static str,
+    },
+    /// Every tick.
+    MonitoringData {
+        /// When the snapshot was taken.
+        timestamp: &'a str,
+        /// The sections.
+        data: &'a Sections,
+        /// Alerts active in this tick; absent when there are none, as in the seed.
+        #[serde(skip_serializing_if = "<[Alert]>::is_empty")]
+        alerts: &'a [Alert],
+    },
+    /// Answer to `ping`.
+    Pong {
+        /// When the server answered.
+        timestamp: String,
+    },
+    /// Answer to `get_status`.
+    Status(Box<Status<'a>>),
+    /// Answer to `subscribe`.
+    Subscribed {
+        /// When.
+        timestamp: String,
+        /// Confirmation text.
+        message: &'static str,
+    },
+    /// Answer to `unsubscribe`.
+    Unsubscribed {
+        /// When.
+        timestamp: String,
+        /// Confirmation text.
+        message: &'static str,
+    },
+    /// A request the server could not act on; the connection stays open.
+    Error {
+        /// What was wrong.
+        message: String,
+        /// Machine-readable code.
+        code: ErrorCode,
+    },
+}
+
+/// The `status` message's fields.
+#[derive(Debug, Serialize)]
+pub struct Status<'a> {
+    /// Clients connected now.
+    pub connected_clients: usize,
+    /// When the server started, ISO 8601.
+    pub server_start_time: &'a str,
+    /// The server's version.
+    pub server_version: &'static str,
+    /// Seconds since start.
+    pub uptime_seconds: f64,
+    /// Seconds between snapshots.
+    pub monitor_interval: f64,
+    /// The most clients accepted at once.
+    pub max_clients: usize,
+    /// Every plugin file and what became of it.
+    pub plugins: &'a [PluginRecord],
+    /// Always `Server is running`.
+    pub message: &'static str,
+}
+
+/// Error codes clients can match on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// Not JSON, or not a JSON object with a string `type`.
+    InvalidFormat,
+    /// A `type` the server does not know.
+    UnknownCommand,
+    /// A known command with bad parameters.
+    InvalidParams,
+    /// A binary frame; the protocol is text.
+    UnsupportedData,
+}
+
+impl ServerMessage<'_> {
+    /// The message as JSON text.
+    pub fn to_json(&self) -> String {
+        // Serializing these types cannot fail: string keys, no non-finite floats
+        // (serde_json writes those as null).
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            format!(r#"{{"type":"error","message":"cannot encode message: {e}","code":"INTERNAL"}}"#)
+        })
+    }
+
+    /// An error reply.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMessage::Error { message: message.into(), code }
+    }
+}
+
+/// Commands a client may send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Liveness check.
+    Ping,
+    /// Server information.
+    GetStatus,
+    /// Receive `monitoring_data`.
+    Subscribe,
+    /// Stop receiving `monitoring_data`.
+    Unsubscribe,
+}
+
+/// Parses a client's text frame into a command, or the error to reply with.
+pub fn parse_command(text: &str) -> Result<Command, ServerMessage<'static>> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| ServerMessage::error(ErrorCode::InvalidFormat, format!("Invalid message format: not JSON ({e})")))?;
+    let Value::Object(fields) = value else {
+        return Err(ServerMessage::error(ErrorCode::InvalidFormat, "Invalid message format: expected a JSON object"));
+    };
+    let Some(kind) = fields.get("type").and_then(Value::as_str) else {
+        return Err(ServerMessage::error(
+            ErrorCode::InvalidFormat,
+            "Invalid message format: missing string field `type`",
+        ));
+    };
+    match kind {
+        "ping" => Ok(Command::Ping),
+        "get_status" => Ok(Command::GetStatus),
+        "subscribe" => Ok(Command::Subscribe),
+        "unsubscribe" => Ok(Command::Unsubscribe),
+        other => Err(ServerMessage::error(ErrorCode::UnknownCommand, format!("Unknown command: {other}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(text: &str) -> Option<ErrorCode> {
+        match parse_command(text) {
+            Err(ServerMessage::Error { code, .. }) => Some(code),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn parses_the_seed_commands() {
+        assert_eq!(parse_command(r#"{"type":"ping"}"#).ok(), Some(Command::Ping));
+        assert_eq!(parse_command(r#"{"type":"get_status"}"#).ok(), Some(Command::GetStatus));
+        assert_eq!(parse_command(r#"{"type":"subscribe"}"#).ok(), Some(Command::Subscribe));
+        assert_eq!(parse_command(r#"{"type":"unsubscribe"}"#).ok(), Some(Command::Unsubscribe));
+    }
+
+    #[test]
+    fn bad_input_gets_the_right_code() {
+        assert_eq!(code("not json"), Some(ErrorCode::InvalidFormat));
+        assert_eq!(code("[1]"), Some(ErrorCode::InvalidFormat));
+        assert_eq!(code(r#"{"type":3}"#), Some(ErrorCode::InvalidFormat));
+        assert_eq!(code(r#"{"type":"reboot"}"#), Some(ErrorCode::UnknownCommand));
+    }
+
+    #[test]
+    fn monitoring_data_matches_the_seed_shape() {
+        let mut data = Sections::new();
+        data.insert("memory".into(), serde_json::json!({"percentage": 50.0}));
+        let json = ServerMessage::MonitoringData { timestamp: "2025-01-03T10:15:30.123456", data: &data, alerts: &[] }
+            .to_json();
+        assert_eq!(
+            json,
+            r#"{"type":"monitoring_data","timestamp":"2025-01-03T10:15:30.123456","data":{"memory":{"percentage":50.0}}}"#
+        );
+        let error = ServerMessage::error(ErrorCode::InvalidFormat, "Invalid message format").to_json();
+        assert_eq!(error, r#"{"type":"error","message":"Invalid message format","code":"INVALID_FORMAT"}"#);
+    }
+}

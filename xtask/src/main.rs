@@ -1,0 +1,108 @@
+//! `cargo xtask`: the commands cargo alone cannot express, because the plugins are
+//! `cdylib`s that nothing depends on.
+//!
+//! - `cargo xtask run [-- SERVER FLAGS]`: release-build the server and every plugin in
+//!   `plugins/`, copy the plugin libraries into `plugins/`, start the server with
+//!   `plugins.toml`.
+//! - `cargo xtask install [--debug]`: the same without starting the server.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Manifest {
+    package: Package,
+    lib: Option<Lib>,
+}
+
+#[derive(Deserialize)]
+struct Package {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct Lib {
+    #[serde(rename = "crate-type", default)]
+    crate_type: Vec<String>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    let root = workspace_root()?;
+    match command.as_str() {
+        "run" => {
+            install(&root, "release")?;
+            let server = target_dir(&root).join("release").join(exe("monitoring-websocket-server"));
+            let status = Command::new(&server)
+                .arg("--config")
+                .arg(root.join("plugins.toml"))
+                .args(rest.iter().filter(|a| *a != "--"))
+                .status()
+                .with_context(|| format!("cannot start {}", server.display()))?;
+            std::process::exit(status.code().unwrap_or(1));
+        }
+        "install" => install(&root, if rest.iter().any(|a| a == "--debug") { "debug" } else { "release" }),
+        _ => bail!("usage: cargo xtask run [-- --host H --port P] | cargo xtask install [--debug]"),
+    }
+}
+
+/// Builds the server and every plugin crate, then copies the plugin libraries into
+/// `plugins/`.
+fn install(root: &Path, profile: &str) -> anyhow::Result<()> {
+    let plugins = plugin_crates(root)?;
+    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    build.current_dir(root).arg("build").args(["-p", "monitoring-websocket-server"]);
+    for name in &plugins {
+        build.args(["-p", name]);
+    }
+    if profile == "release" {
+        build.arg("--release");
+    }
+    let status = build.status().context("cannot run cargo build")?;
+    if !status.success() {
+        bail!("cargo build failed");
+    }
+    let built = target_dir(root).join(profile);
+    for name in &plugins {
+        let file = format!("{}{}{}", std::env::consts::DLL_PREFIX, name.replace('-', "_"), std::env::consts::DLL_SUFFIX);
+        let from = built.join(&file);
+        let to = root.join("plugins").join(&file);
+        std::fs::copy(&from, &to).with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+    }
+    eprintln!("Installed {} plugins into {}", plugins.len(), root.join("plugins").display());
+    Ok(())
+}
+
+/// Crates under `plugins/` that build a `cdylib`, i.e. loadable plugins.
+fn plugin_crates(root: &Path) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(root.join("plugins")).context("cannot read plugins/")? {
+        let manifest_path = entry?.path().join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest_path) else { continue };
+        let manifest: Manifest =
+            toml::from_str(&text).with_context(|| format!("cannot parse {}", manifest_path.display()))?;
+        if manifest.lib.is_some_and(|lib| lib.crate_type.iter().any(|t| t == "cdylib")) {
+            names.push(manifest.package.name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn workspace_root() -> anyhow::Result<PathBuf> {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().map(Path::to_path_buf).context("xtask has no parent folder")
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+fn exe(name: &str) -> String {
+    format!("{name}{}", std::env::consts::EXE_SUFFIX)
+}
