@@ -1,6 +1,7 @@
 //! `monitoring-websocket-server`: parses the command line, starts logging, binds the
 //! port and hands over to [`monitoring_websocket_server::run`].
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -31,6 +32,8 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
     let args = Args::parse();
     let mut config = load_config(args.config.as_deref())?;

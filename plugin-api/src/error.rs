@@ -123,7 +123,14 @@ pub(crate) fn guard<T>(call: impl FnOnce() -> Result<T, PluginError>) -> Result<
 
 /// Parses a plugin's settings, naming the offending key in the error.
 pub(crate) fn parse_config<C: serde::de::DeserializeOwned>(json: &str) -> Result<C, PluginError> {
-    serde_json::from_str(json).map_err(|e| PluginError::config(format_args!("invalid settings: {e}")))
+    serde_json::from_str(json).map_err(|e| {
+        // serde_json ends its messages with a position in the JSON the host built from
+        // the TOML table; that position means nothing to the user, so drop it.
+        let text = e.to_string();
+        let position = format!(" at line {} column {}", e.line(), e.column());
+        let message = text.strip_suffix(&position).unwrap_or(&text);
+        PluginError::config(format_args!("invalid settings: {message}"))
+    })
 }
 
 #[cfg(test)]
@@ -135,6 +142,19 @@ mod tests {
         let err = guard::<()>(|| panic!("boom")).unwrap_err();
         assert_eq!(err.kind(), Some(ErrorKind::Panicked));
         assert!(err.message().contains("boom"), "{err}");
+    }
+
+    #[test]
+    fn config_errors_name_the_key_without_json_positions() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Settings {
+            #[allow(dead_code)]
+            paths: Vec<String>,
+        }
+        let err = parse_config::<Settings>(r#"{"bogus":1}"#).unwrap_err();
+        assert_eq!(err.kind(), Some(ErrorKind::Config));
+        assert_eq!(err.message(), "invalid settings: unknown field `bogus`, expected `paths`");
     }
 
     #[test]

@@ -1,0 +1,223 @@
+//! The black-box harness: builds the real server and plugin libraries once, starts the
+//! real binary on a free port in a scratch folder, and talks to it with a real
+//! WebSocket client.
+
+#![allow(dead_code)] // Each test binary uses part of the harness.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The four collectors every server should run.
+pub const CORE_COLLECTORS: [&str; 4] = ["collector-cpu", "collector-disk", "collector-memory", "collector-system"];
+
+/// The folder holding the built binary and libraries (target/debug or target/release).
+pub fn artifacts() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_owned();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["build", "--workspace", "--exclude", "monitoring-tests", "--exclude", "xtask"]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "building the server and plugins failed");
+        profile_dir
+    })
+}
+
+/// The library file a crate builds.
+pub fn library(crate_name: &str) -> PathBuf {
+    let file = format!(
+        "{}{}{}",
+        std::env::consts::DLL_PREFIX,
+        crate_name.replace('-', "_"),
+        std::env::consts::DLL_SUFFIX
+    );
+    artifacts().join(file)
+}
+
+/// A running server process in its own scratch folder.
+pub struct Server {
+    child: Child,
+    /// The scratch folder: `plugins.toml` and `plugins/`.
+    pub dir: tempfile::TempDir,
+    /// The port it listens on.
+    pub port: u16,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+/// What to start a server with.
+pub struct Setup<'a> {
+    /// Plugin crates whose libraries go into the plugins folder.
+    pub plugins: &'a [&'a str],
+    /// Extra text appended to plugins.toml (after `[server]` with host/port).
+    pub config: &'a str,
+    /// Extra files for the plugins folder: (name, contents).
+    pub extra_files: &'a [(&'a str, &'a [u8])],
+}
+
+impl Server {
+    /// Starts the server with the four core collectors and default settings.
+    pub fn start_default() -> Self {
+        Self::start(Setup { plugins: &CORE_COLLECTORS, config: "", extra_files: &[] })
+    }
+
+    /// Starts a server and waits until it listens.
+    pub fn start(setup: Setup<'_>) -> Self {
+        let dir = tempfile::tempdir().expect("scratch folder");
+        let plugins = dir.path().join("plugins");
+        std::fs::create_dir(&plugins).expect("plugins folder");
+        for name in setup.plugins {
+            let from = library(name);
+            let to = plugins.join(from.file_name().expect("library file name"));
+            std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+        }
+        for (name, contents) in setup.extra_files {
+            std::fs::write(plugins.join(name), contents).expect("extra file");
+        }
+        let config = format!("[server]\nhost = \"127.0.0.1\"\nport = 0\n{}", setup.config);
+        std::fs::write(dir.path().join("plugins.toml"), config).expect("plugins.toml");
+        let mut child = Command::new(artifacts().join(format!("monitoring-websocket-server{}", std::env::consts::EXE_SUFFIX)))
+            .arg("--config")
+            .arg(dir.path().join("plugins.toml"))
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the server");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let sink = Arc::clone(&logs);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().expect("log lock").push(line);
+            }
+        });
+        let mut server = Server { child, dir, port: 0, logs };
+        let line = server.wait_for_log(|l| l.contains("Listening on ws://"), Duration::from_secs(30));
+        let line = line.unwrap_or_else(|| panic!("the server did not start; log:\n{}", server.log_text()));
+        server.port = line
+            .split("ws://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|addr| addr.rsplit(':').next())
+            .and_then(|port| port.parse().ok())
+            .expect("port in the listening line");
+        // Plugins load after the port is bound; wait until collection starts.
+        let collecting = server.wait_for_log(|l| l.contains("Collecting."), Duration::from_secs(30));
+        assert!(collecting.is_some(), "collection did not start; log:\n{}", server.log_text());
+        server
+    }
+
+    /// `ws://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Every log line so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().expect("log lock").clone()
+    }
+
+    /// The log as one text, for failure messages.
+    pub fn log_text(&self) -> String {
+        self.logs().join("\n")
+    }
+
+    /// Waits for a log line matching `pred`.
+    pub fn wait_for_log(&self, pred: impl Fn(&str) -> bool, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.logs().into_iter().find(|l| pred(l)) {
+                return Some(line);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    #[cfg(unix)]
+    pub fn terminate(mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A connected WebSocket client.
+pub type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Connects to `url`.
+pub async fn connect(url: &str) -> Client {
+    let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    ws
+}
+
+/// The next text message as JSON, or `None` on timeout or close.
+pub async fn next_json(ws: &mut Client, timeout: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let message = tokio::time::timeout_at(deadline, ws.next()).await.ok()??.ok()?;
+        match message {
+            Message::Text(text) => return Some(serde_json::from_str(text.as_str()).expect("server sends JSON")),
+            Message::Close(_) => return None,
+            _ => continue,
+        }
+    }
+}
+
+/// The next message of the given `type`, skipping others, with its receipt time.
+pub async fn next_of_type(ws: &mut Client, kind: &str, timeout: Duration) -> Option<(Value, Instant)> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let message = next_json(ws, left).await?;
+        if message["type"] == kind {
+            return Some((message, Instant::now()));
+        }
+    }
+}
+
+/// Sends a text frame.
+pub async fn send_text(ws: &mut Client, text: &str) {
+    ws.send(Message::text(text.to_owned())).await.expect("send");
+}
+
+/// Parses the seed's timestamp format.
+pub fn parse_timestamp(value: &Value) -> chrono::NaiveDateTime {
+    let text = value.as_str().unwrap_or_else(|| panic!("timestamp is a string: {value}"));
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.6f")
+        .unwrap_or_else(|e| panic!("timestamp {text} is not ISO 8601 with microseconds: {e}"))
+}
