@@ -23,6 +23,9 @@ use monitoring_plugin_api::prelude::*;
 use command::RunError;
 pub use section::{GpuInfo, GpuSection};
 
+/// The soonest names are read again because a tick showed a GPU they lack.
+const UNKNOWN_GPU_RECHECK: Duration = Duration::from_secs(5);
+
 /// Settings of `[plugins.gpu-smi]`.
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -185,8 +188,10 @@ impl SmiCollector {
         let query = format!("--query-gpu={}", csv::TICK_FIELDS);
         let output = self.run(&[&query, "--format=csv,noheader,nounits"])?;
         let rows = csv::parse_tick(&output).map_err(ReadError::Parse)?;
-        // A GPU not seen before (the driver was reloaded, a GPU came back): read names now.
-        if rows.iter().any(|row| self.static_for(row).is_none()) {
+        // A GPU not seen before (the driver was reloaded, a GPU came back): read names
+        // now, but not every tick when the static query does not list it either.
+        let unknown = rows.iter().any(|row| self.static_for(row).is_none());
+        if unknown && self.statics_read.elapsed() >= UNKNOWN_GPU_RECHECK {
             self.read_statics()?;
         }
         Ok(rows.into_iter().map(|row| self.merge(row)).collect())
