@@ -1,0 +1,323 @@
+//! Sink plugin `email`: each alert and resolution as a plain-text email over SMTP, the
+//! seed's `EmailAlertHandler`, with STARTTLS or implicit TLS (rustls) and optional auth.
+//!
+//! The password never appears in plugins.toml: `password_env` names the environment
+//! variable holding it, read once at start; it is never logged or put in a message.
+//! One `deliver` is one SMTP session; SMTP 5xx answers are fatal, 4xx answers,
+//! refused connections and timeouts retryable, and the host decides when to retry.
+
+mod text;
+
+use std::time::Duration;
+
+use lettre::message::{header::ContentType, Mailbox};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{Message, SmtpTransport, Transport};
+use monitoring_plugin_api::prelude::*;
+
+pub use text::compose;
+
+/// How the connection is protected.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// Plain connection upgraded with STARTTLS, which the server must offer (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte, "SMTPS" (port 465).
+    Tls,
+    /// No encryption at all: only for a relay on localhost or a trusted network.
+    None,
+}
+
+impl Security {
+    fn default_port(self) -> u16 {
+        match self {
+            Self::Starttls => 587,
+            Self::Tls => 465,
+            Self::None => 25,
+        }
+    }
+}
+
+/// Settings of `[plugins.email]`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The SMTP server's host name (required); TLS certificates are checked against it.
+    pub smtp_host: String,
+    /// The SMTP port: 587 with `starttls`, 465 with `tls`, 25 with `none` when unset.
+    pub smtp_port: Option<u16>,
+    /// `"starttls"` (default), `"tls"` (implicit TLS) or `"none"`.
+    pub security: Security,
+    /// Login for SMTP AUTH; needs `password_env`.
+    pub username: Option<String>,
+    /// The NAME of the environment variable holding the password (never the password).
+    pub password_env: Option<String>,
+    /// Sender address, e.g. `"Monitoring <monitoring@example.com>"` (required).
+    pub from: String,
+    /// Recipient addresses (at least one).
+    pub to: Vec<String>,
+    /// Time allowed for each SMTP step, seconds (10).
+    pub timeout_secs: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            smtp_host: String::new(),
+            smtp_port: None,
+            security: Security::default(),
+            username: None,
+            password_env: None,
+            from: String::new(),
+            to: Vec::new(),
+            timeout_secs: 10.0,
+        }
+    }
+}
+
+/// Sends alert emails through one SMTP server.
+pub struct EmailSink {
+    /// Holds the credentials; deliberately not `Debug`.
+    transport: SmtpTransport,
+    from: Mailbox,
+    to: Vec<Mailbox>,
+    /// `host:port`, for messages.
+    server: String,
+    /// This machine's name, for subjects.
+    host: String,
+}
+
+impl EmailSink {
+    /// Builds the sink, looking the password up with `env` (the process environment in
+    /// [`Sink::new`]; tests pass their own, so no test mutates the environment).
+    pub fn with_env(
+        config: Config,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, PluginError> {
+        if config.smtp_host.trim().is_empty() {
+            return Err(PluginError::config("`smtp_host` is required"));
+        }
+        let from: Mailbox = config.from.parse().map_err(|e| {
+            PluginError::config(format_args!(
+                "`from` is not an email address ({:?}): {e}",
+                config.from
+            ))
+        })?;
+        if config.to.is_empty() {
+            return Err(PluginError::config("`to` needs at least one recipient"));
+        }
+        let to = config
+            .to
+            .iter()
+            .enumerate()
+            .map(|(i, address)| {
+                address.parse().map_err(|e| {
+                    PluginError::config(format_args!(
+                        "`to[{i}]` is not an email address ({address:?}): {e}"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<Mailbox>, _>>()?;
+        let timeout = Duration::try_from_secs_f64(config.timeout_secs)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                PluginError::config(format_args!(
+                    "`timeout_secs` must be a positive number, got {}",
+                    config.timeout_secs
+                ))
+            })?;
+        let credentials = credentials(
+            config.username.as_deref(),
+            config.password_env.as_deref(),
+            env,
+        )?;
+
+        let host = config.smtp_host.trim();
+        let builder = match config.security {
+            Security::Starttls => SmtpTransport::starttls_relay(host),
+            Security::Tls => SmtpTransport::relay(host),
+            Security::None => Ok(SmtpTransport::builder_dangerous(host)),
+        }
+        .map_err(|e| {
+            PluginError::config(format_args!(
+                "`smtp_host` {host:?} cannot be used for TLS: {e}"
+            ))
+        })?;
+        let port = config.smtp_port.unwrap_or(config.security.default_port());
+        let mut builder = builder.port(port).timeout(Some(timeout));
+        if let Some(credentials) = credentials {
+            builder = builder.credentials(credentials);
+        }
+        Ok(Self {
+            transport: builder.build(),
+            from,
+            to,
+            server: format!("{host}:{port}"),
+            host: hostname::get()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| "unknown host".to_owned()),
+        })
+    }
+}
+
+/// Both or neither of `username` and `password_env`; a named variable must be set.
+fn credentials(
+    username: Option<&str>,
+    password_env: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<Credentials>, PluginError> {
+    match (username, password_env) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(PluginError::config(
+            "`username` is set but `password_env` is not",
+        )),
+        (None, Some(_)) => Err(PluginError::config(
+            "`password_env` is set but `username` is not",
+        )),
+        (Some(user), Some(var)) => {
+            let password = env(var).ok_or_else(|| {
+                PluginError::config(format_args!(
+                    "`password_env`: environment variable {var} is not set"
+                ))
+            })?;
+            Ok(Some(Credentials::new(user.to_owned(), password)))
+        }
+    }
+}
+
+impl Sink for EmailSink {
+    const NAME: &'static str = "email";
+    const DESCRIPTION: &'static str = "Sends alerts by email over SMTP.";
+    type Config = Config;
+
+    fn new(config: Config) -> Result<Self, PluginError> {
+        Self::with_env(config, |name| std::env::var(name).ok())
+    }
+
+    fn deliver(&mut self, event: &SinkEvent) -> Result<(), PluginError> {
+        let Some((subject, body)) = compose(event, &self.host) else {
+            return Ok(());
+        };
+        let mut message = Message::builder().from(self.from.clone()).subject(subject);
+        for to in &self.to {
+            message = message.to(to.clone());
+        }
+        let message = message
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|e| PluginError::fatal(format_args!("cannot build the email: {e}")))?;
+        self.transport.send(&message).map(drop).map_err(|e| {
+            // 5xx: the server refuses this message for good. Everything else (4xx,
+            // refused connection, timeout, TLS hiccup) may pass on a later attempt.
+            if e.is_permanent() {
+                PluginError::fatal(format_args!(
+                    "SMTP server {} refused the email: {e}",
+                    self.server
+                ))
+            } else {
+                PluginError::retryable(format_args!(
+                    "cannot send through SMTP server {}: {e}",
+                    self.server
+                ))
+            }
+        })
+    }
+}
+
+declare_sink!(EmailSink);
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
+mod tests {
+    use super::*;
+    use monitoring_plugin_api::ErrorKind;
+
+    fn config() -> Config {
+        Config {
+            smtp_host: "smtp.example.com".into(),
+            from: "Monitoring <monitoring@example.com>".into(),
+            to: vec!["admin@example.com".into(), "ops@example.com".into()],
+            ..Config::default()
+        }
+    }
+
+    fn config_error(config: Config) -> String {
+        let err = EmailSink::with_env(config, |_| None).err().unwrap();
+        assert_eq!(err.kind(), Some(ErrorKind::Config), "{err}");
+        err.message().to_owned()
+    }
+
+    #[test]
+    fn defaults() {
+        let parsed: Config = serde_json::from_str("{}").unwrap();
+        assert_eq!(parsed.security, Security::Starttls);
+        assert_eq!(
+            parsed.smtp_port.unwrap_or(parsed.security.default_port()),
+            587
+        );
+        assert_eq!(Security::Tls.default_port(), 465);
+        assert_eq!(parsed.timeout_secs, 10.0);
+        assert!(
+            serde_json::from_str::<Config>(r#"{"password": "hunter2"}"#).is_err(),
+            "no password key"
+        );
+        assert!(serde_json::from_str::<Config>(r#"{"security": "ssl"}"#).is_err());
+        let sink = EmailSink::with_env(config(), |_| None).unwrap();
+        assert_eq!(sink.server, "smtp.example.com:587");
+    }
+
+    #[test]
+    fn bad_settings_name_their_key() {
+        assert!(config_error(Config {
+            smtp_host: String::new(),
+            ..config()
+        })
+        .contains("`smtp_host`"));
+        assert!(config_error(Config {
+            from: "nobody".into(),
+            ..config()
+        })
+        .contains("`from`"));
+        assert!(config_error(Config {
+            to: vec![],
+            ..config()
+        })
+        .contains("`to`"));
+        let bad_second = Config {
+            to: vec!["a@example.com".into(), "oops".into()],
+            ..config()
+        };
+        assert!(config_error(bad_second).contains("`to[1]`"));
+        assert!(config_error(Config {
+            timeout_secs: 0.0,
+            ..config()
+        })
+        .contains("`timeout_secs`"));
+        let no_password = Config {
+            username: Some("u".into()),
+            ..config()
+        };
+        assert!(config_error(no_password).contains("`password_env`"));
+    }
+
+    #[test]
+    fn a_missing_password_variable_is_named_and_a_present_one_never_shown() {
+        let auth = || Config {
+            username: Some("monitor".into()),
+            password_env: Some("SMTP_PASSWORD".into()),
+            ..config()
+        };
+        let message = config_error(auth());
+        assert!(
+            message.contains("SMTP_PASSWORD") && message.contains("not set"),
+            "{message}"
+        );
+        let sink = EmailSink::with_env(auth(), |name| {
+            (name == "SMTP_PASSWORD").then(|| "s3cret".to_owned())
+        });
+        assert!(sink.is_ok());
+    }
+}

@@ -1,0 +1,324 @@
+//! The email sink against a real SMTP server process on loopback: Python's aiosmtpd,
+//! scripted by `tests/smtp_server.py`. What arrives is checked as a mail client reads
+//! it (decoded headers and body); refusals are classified by their SMTP code.
+//!
+//! Skipped with a message when aiosmtpd is missing, except under CI (`CI` set), where
+//! a missing server is a failure: install it with `pip install aiosmtpd`.
+#![allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use monitoring_plugin_api::{Alert, AlertLevel, ErrorKind, PluginError, Sink, SinkEvent};
+use serde_json::Value;
+use sink_email::{Config, EmailSink, Security};
+
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_server.py");
+
+/// A running `smtp_server.py`; killed when dropped.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    messages: Receiver<Value>,
+}
+
+impl SmtpServer {
+    /// Starts the server with `args`, or `None` when aiosmtpd is not installed here.
+    fn start(args: &[&str]) -> Option<Self> {
+        let available = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !available {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "aiosmtpd is required in CI: pip install aiosmtpd"
+            );
+            eprintln!("skipped: python3 with aiosmtpd not found (pip install aiosmtpd)");
+            return None;
+        }
+        let mut child = Command::new("python3")
+            .arg(SCRIPT)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let Some(port) = first
+            .strip_prefix("PORT ")
+            .and_then(|p| p.trim().parse().ok())
+        else {
+            let mut stderr = String::new();
+            let _ = child.kill();
+            let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+            panic!("smtp_server.py did not start: {first:?}\n{stderr}");
+        };
+        let (tx, messages) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        Some(Self {
+            child,
+            port,
+            messages,
+        })
+    }
+
+    fn config(&self) -> Config {
+        Config {
+            smtp_host: "127.0.0.1".into(),
+            smtp_port: Some(self.port),
+            security: Security::None,
+            from: "Monitoring <monitoring@example.com>".into(),
+            to: vec![
+                "admin@example.com".into(),
+                "Ops Team <ops@example.com>".into(),
+            ],
+            timeout_secs: 5.0,
+            ..Config::default()
+        }
+    }
+
+    fn sink(&self) -> EmailSink {
+        EmailSink::with_env(self.config(), |_| None).unwrap()
+    }
+
+    fn next_message(&self) -> Value {
+        self.messages
+            .recv_timeout(Duration::from_secs(5))
+            .expect("a message reaches the server")
+    }
+
+    fn assert_no_message(&self) {
+        assert!(
+            self.messages
+                .recv_timeout(Duration::from_millis(200))
+                .is_err(),
+            "nothing is accepted"
+        );
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn alert() -> Alert {
+    Alert {
+        timestamp: "2025-01-03T10:15:30.123456".into(),
+        component: "memory".into(),
+        metric: "usage_percent".into(),
+        value: 96.2,
+        threshold: 90.0,
+        level: AlertLevel::Critical,
+        message: "Critical memory usage: 96.2% (threshold: 90.0%)".into(),
+    }
+}
+
+fn host() -> String {
+    hostname::get().unwrap().to_string_lossy().into_owned()
+}
+
+fn refused(server_args: &[&str]) -> Option<(PluginError, SmtpServer)> {
+    let server = SmtpServer::start(server_args)?;
+    let err = server
+        .sink()
+        .deliver(&SinkEvent::Alert { alert: alert() })
+        .unwrap_err();
+    server.assert_no_message();
+    Some((err, server))
+}
+
+#[test]
+fn the_alert_arrives_with_its_subject_recipients_and_every_field() {
+    let Some(server) = SmtpServer::start(&[]) else {
+        return;
+    };
+    let mut sink = server.sink();
+    sink.deliver(&SinkEvent::Alert { alert: alert() }).unwrap();
+
+    let mail = server.next_message();
+    assert_eq!(mail["mail_from"], "monitoring@example.com");
+    assert_eq!(
+        mail["rcpt_tos"],
+        serde_json::json!(["admin@example.com", "ops@example.com"])
+    );
+    assert_eq!(
+        mail["subject"],
+        format!("[CRITICAL] memory usage 96.2% on {}", host())
+    );
+    assert_eq!(mail["from"], "Monitoring <monitoring@example.com>");
+    assert_eq!(mail["to"], "admin@example.com, Ops Team <ops@example.com>");
+    assert_eq!(mail["content_type"], "text/plain");
+    assert_eq!(mail["authenticated"], false);
+    let expected_body = format!(
+        "CRITICAL alert on {host}\n\nCritical memory usage: 96.2% (threshold: 90.0%)\n\n\
+         Component:   memory\nMetric:      usage_percent\nValue:       96.2%\nThreshold:   90.0%\n\
+         Level:       CRITICAL\nRaised at:   2025-01-03T10:15:30.123456\nHost:        {host}\n",
+        host = host()
+    );
+    // The end of DATA adds a final line break.
+    assert_eq!(
+        mail["body"]
+            .as_str()
+            .unwrap()
+            .replace("\r\n", "\n")
+            .trim_end(),
+        expected_body.trim_end()
+    );
+
+    // Snapshots send nothing; resolutions send their own email.
+    sink.deliver(&SinkEvent::Snapshot {
+        timestamp: "t".into(),
+        data: Default::default(),
+    })
+    .unwrap();
+    server.assert_no_message();
+    sink.deliver(&SinkEvent::Resolved {
+        alert: alert(),
+        resolved_at: "2025-01-03T10:20:00".into(),
+    })
+    .unwrap();
+    let mail = server.next_message();
+    assert_eq!(
+        mail["subject"],
+        format!(
+            "[RESOLVED] memory usage back to normal on {} (was CRITICAL 96.2%)",
+            host()
+        )
+    );
+    assert!(
+        mail["body"]
+            .as_str()
+            .unwrap()
+            .contains("Resolved at: 2025-01-03T10:20:00"),
+        "{mail}"
+    );
+}
+
+#[test]
+fn logs_in_with_the_password_from_the_named_variable() {
+    let Some(server) = SmtpServer::start(&["--username", "monitor", "--password", "s3cret"]) else {
+        return;
+    };
+    let config = || Config {
+        username: Some("monitor".into()),
+        password_env: Some("MONITORING_SMTP_PASSWORD".into()),
+        ..server.config()
+    };
+    let env = |password: &'static str| {
+        move |name: &str| (name == "MONITORING_SMTP_PASSWORD").then(|| password.to_owned())
+    };
+
+    let mut sink = EmailSink::with_env(config(), env("s3cret")).unwrap();
+    sink.deliver(&SinkEvent::Alert { alert: alert() }).unwrap();
+    assert_eq!(server.next_message()["authenticated"], true);
+
+    // A wrong password is answered 535: permanent, not retried; and never echoed.
+    let mut wrong = EmailSink::with_env(config(), env("not-it")).unwrap();
+    let err = wrong
+        .deliver(&SinkEvent::Alert { alert: alert() })
+        .unwrap_err();
+    assert_eq!(err.kind(), Some(ErrorKind::Fatal), "{err}");
+    assert!(!err.message().contains("not-it"), "{err}");
+}
+
+#[test]
+fn a_4xx_answer_is_retryable() {
+    let Some((err, _server)) =
+        refused(&["--rcpt-reply", "451 4.3.0 mailbox busy, try again later"])
+    else {
+        return;
+    };
+    assert_eq!(err.kind(), Some(ErrorKind::Retryable), "{err}");
+    assert!(
+        err.message().contains("451") || err.message().contains("busy"),
+        "{err}"
+    );
+    let Some((err, _server)) = refused(&["--data-reply", "452 4.3.1 insufficient system storage"])
+    else {
+        return;
+    };
+    assert_eq!(err.kind(), Some(ErrorKind::Retryable), "{err}");
+}
+
+#[test]
+fn a_5xx_answer_is_fatal() {
+    let Some((err, _server)) = refused(&["--rcpt-reply", "550 5.1.1 no such user"]) else {
+        return;
+    };
+    assert_eq!(err.kind(), Some(ErrorKind::Fatal), "{err}");
+    assert!(err.message().contains("no such user"), "{err}");
+    let Some((err, _server)) = refused(&["--data-reply", "554 5.6.0 message rejected"]) else {
+        return;
+    };
+    assert_eq!(err.kind(), Some(ErrorKind::Fatal), "{err}");
+}
+
+#[test]
+fn a_dead_port_is_retryable_at_once() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let config = Config {
+        smtp_host: "127.0.0.1".into(),
+        smtp_port: Some(port),
+        security: Security::None,
+        from: "monitoring@example.com".into(),
+        to: vec!["admin@example.com".into()],
+        ..Config::default()
+    };
+    let started = Instant::now();
+    let err = EmailSink::with_env(config, |_| None)
+        .unwrap()
+        .deliver(&SinkEvent::Alert { alert: alert() })
+        .unwrap_err();
+    assert_eq!(err.kind(), Some(ErrorKind::Retryable), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// A server that accepts the connection and never greets: the timeout ends the attempt.
+#[test]
+fn a_silent_server_times_out_as_retryable() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let config = Config {
+        smtp_host: "127.0.0.1".into(),
+        smtp_port: Some(listener.local_addr().unwrap().port()),
+        security: Security::None,
+        from: "monitoring@example.com".into(),
+        to: vec!["admin@example.com".into()],
+        timeout_secs: 0.5,
+        ..Config::default()
+    };
+    let started = Instant::now();
+    let err = EmailSink::with_env(config, |_| None)
+        .unwrap()
+        .deliver(&SinkEvent::Alert { alert: alert() })
+        .unwrap_err();
+    assert_eq!(err.kind(), Some(ErrorKind::Retryable), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(listener);
+}
