@@ -6,15 +6,23 @@ mod support;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{connect, next_json, next_of_type, parse_timestamp, send_text, Server, Setup, CORE_COLLECTORS};
+use support::{
+    connect, next_json, next_of_type, parse_timestamp, send_text, Server, Setup, CORE_COLLECTORS,
+};
 
 const SECOND: Duration = Duration::from_secs(1);
 
+/// A check of a field's JSON type.
+type TypeCheck = fn(&Value) -> bool;
+
 /// Every field of a section, with the JSON type it must have.
-fn assert_fields(section: &Value, name: &str, fields: &[(&str, fn(&Value) -> bool)]) {
+fn assert_fields(section: &Value, name: &str, fields: &[(&str, TypeCheck)]) {
     for (field, is_right_type) in fields {
         let value = &section[*field];
-        assert!(is_right_type(value), "{name}.{field} has the wrong type or is missing: {value} in {section}");
+        assert!(
+            is_right_type(value),
+            "{name}.{field} has the wrong type or is missing: {value} in {section}"
+        );
     }
 }
 
@@ -25,7 +33,10 @@ fn assert_seed_format(message: &Value) {
     let is_number = Value::is_number;
     let is_u64 = |v: &Value| v.is_u64();
     let is_string = Value::is_string;
-    let is_number_array = |v: &Value| v.as_array().is_some_and(|a| !a.is_empty() && a.iter().all(Value::is_number));
+    let is_number_array = |v: &Value| {
+        v.as_array()
+            .is_some_and(|a| !a.is_empty() && a.iter().all(Value::is_number))
+    };
     assert_fields(
         &data["processor"],
         "processor",
@@ -41,12 +52,23 @@ fn assert_seed_format(message: &Value) {
     assert_fields(
         &data["memory"],
         "memory",
-        &[("total", is_u64), ("available", is_u64), ("used", is_u64), ("percentage", is_number)],
+        &[
+            ("total", is_u64),
+            ("available", is_u64),
+            ("used", is_u64),
+            ("percentage", is_number),
+        ],
     );
     assert_fields(
         &data["disk"],
         "disk",
-        &[("total", is_u64), ("used", is_u64), ("free", is_u64), ("percentage", is_number), ("path", is_string)],
+        &[
+            ("total", is_u64),
+            ("used", is_u64),
+            ("free", is_u64),
+            ("percentage", is_number),
+            ("path", is_string),
+        ],
     );
     assert_fields(
         &data["system"],
@@ -68,20 +90,29 @@ fn assert_seed_format(message: &Value) {
     assert!(percent(&data["memory"]["percentage"]), "{data}");
     assert!(data["memory"]["used"].as_u64() <= data["memory"]["total"].as_u64());
     assert!(data["disk"]["used"].as_u64() <= data["disk"]["total"].as_u64());
-    assert!(message.get("alerts").is_none(), "no alerts without rules firing");
+    assert!(
+        message.get("alerts").is_none(),
+        "no alerts without rules firing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn streams_every_section_in_the_seed_format_twice_a_second() {
     let server = Server::start_default();
     let mut ws = connect(&server.url("/")).await;
-    let greeting = next_json(&mut ws, SECOND).await.expect("a connection message first");
+    let greeting = next_json(&mut ws, SECOND)
+        .await
+        .expect("a connection message first");
     assert_eq!(greeting["type"], "connection");
     assert_eq!(greeting["status"], "connected");
     parse_timestamp(&greeting["timestamp"]);
 
-    let (first, first_at) = next_of_type(&mut ws, "monitoring_data", 2 * SECOND).await.expect("first tick");
-    let (second, second_at) = next_of_type(&mut ws, "monitoring_data", 2 * SECOND).await.expect("second tick");
+    let (first, first_at) = next_of_type(&mut ws, "monitoring_data", 2 * SECOND)
+        .await
+        .expect("first tick");
+    let (second, second_at) = next_of_type(&mut ws, "monitoring_data", 2 * SECOND)
+        .await
+        .expect("second tick");
     assert_seed_format(&first);
     assert_seed_format(&second);
     let received_apart = second_at.duration_since(first_at);
@@ -89,7 +120,8 @@ async fn streams_every_section_in_the_seed_format_twice_a_second() {
         (Duration::from_millis(350)..=Duration::from_millis(650)).contains(&received_apart),
         "messages arrived {received_apart:?} apart, expected about 500 ms"
     );
-    let stamped_apart = parse_timestamp(&second["timestamp"]) - parse_timestamp(&first["timestamp"]);
+    let stamped_apart =
+        parse_timestamp(&second["timestamp"]) - parse_timestamp(&first["timestamp"]);
     assert!(
         (350..=650).contains(&stamped_apart.num_milliseconds()),
         "timestamps {stamped_apart} apart, expected about 500 ms"
@@ -100,8 +132,13 @@ async fn streams_every_section_in_the_seed_format_twice_a_second() {
 async fn the_ws_path_serves_the_same_stream() {
     let server = Server::start_default();
     let mut ws = connect(&server.url("/ws")).await;
-    assert_eq!(next_json(&mut ws, SECOND).await.expect("greeting")["type"], "connection");
-    let (message, _) = next_of_type(&mut ws, "monitoring_data", 2 * SECOND).await.expect("a tick");
+    assert_eq!(
+        next_json(&mut ws, SECOND).await.expect("greeting")["type"],
+        "connection"
+    );
+    let (message, _) = next_of_type(&mut ws, "monitoring_data", 2 * SECOND)
+        .await
+        .expect("a tick");
     assert_seed_format(&message);
 }
 
@@ -115,30 +152,45 @@ async fn control_messages_are_answered_and_errors_keep_the_connection() {
     parse_timestamp(&pong["timestamp"]);
 
     send_text(&mut ws, r#"{"type":"get_status"}"#).await;
-    let (status, _) = next_of_type(&mut ws, "status", SECOND).await.expect("status");
+    let (status, _) = next_of_type(&mut ws, "status", SECOND)
+        .await
+        .expect("status");
     assert_eq!(status["message"], "Server is running");
     assert_eq!(status["connected_clients"], 1);
     assert_eq!(status["monitor_interval"], 0.5);
     assert!(status["server_version"].is_string() && status["uptime_seconds"].is_number());
     parse_timestamp(&status["server_start_time"]);
     let plugins = status["plugins"].as_array().expect("plugins list");
-    assert_eq!(plugins.iter().filter(|p| p["state"] == "running").count(), CORE_COLLECTORS.len(), "{status}");
+    assert_eq!(
+        plugins.iter().filter(|p| p["state"] == "running").count(),
+        CORE_COLLECTORS.len(),
+        "{status}"
+    );
 
     send_text(&mut ws, "this is not json").await;
-    let (error, _) = next_of_type(&mut ws, "error", SECOND).await.expect("error reply");
+    let (error, _) = next_of_type(&mut ws, "error", SECOND)
+        .await
+        .expect("error reply");
     assert_eq!(error["code"], "INVALID_FORMAT");
     send_text(&mut ws, r#"{"type":"reboot"}"#).await;
-    let (error, _) = next_of_type(&mut ws, "error", SECOND).await.expect("error reply");
+    let (error, _) = next_of_type(&mut ws, "error", SECOND)
+        .await
+        .expect("error reply");
     assert_eq!(error["code"], "UNKNOWN_COMMAND");
 
     send_text(&mut ws, r#"{"type":"unsubscribe"}"#).await;
-    next_of_type(&mut ws, "unsubscribed", SECOND).await.expect("unsubscribe confirmed");
+    next_of_type(&mut ws, "unsubscribed", SECOND)
+        .await
+        .expect("unsubscribe confirmed");
     // Nothing but replies to our own commands for well over two ticks.
     send_text(&mut ws, r#"{"type":"ping"}"#).await;
     let quiet = tokio::time::timeout(Duration::from_millis(1300), async {
         let mut pongs = 0;
         while let Some(message) = next_json(&mut ws, 2 * SECOND).await {
-            assert_ne!(message["type"], "monitoring_data", "data after unsubscribe: {message}");
+            assert_ne!(
+                message["type"], "monitoring_data",
+                "data after unsubscribe: {message}"
+            );
             pongs += usize::from(message["type"] == "pong");
         }
         pongs
@@ -147,17 +199,31 @@ async fn control_messages_are_answered_and_errors_keep_the_connection() {
     assert!(quiet.is_err(), "the connection closed after unsubscribe");
 
     send_text(&mut ws, r#"{"type":"subscribe"}"#).await;
-    next_of_type(&mut ws, "subscribed", SECOND).await.expect("subscribe confirmed");
-    next_of_type(&mut ws, "monitoring_data", 2 * SECOND).await.expect("data again after subscribe");
+    next_of_type(&mut ws, "subscribed", SECOND)
+        .await
+        .expect("subscribe confirmed");
+    next_of_type(&mut ws, "monitoring_data", 2 * SECOND)
+        .await
+        .expect("data again after subscribe");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn clients_beyond_max_clients_are_closed_with_1008() {
-    let server = Server::start(Setup { plugins: &CORE_COLLECTORS, config: "max_clients = 2\n", extra_files: &[] });
+    let server = Server::start(Setup {
+        plugins: &CORE_COLLECTORS,
+        config: "max_clients = 2\n",
+        extra_files: &[],
+    });
     let mut first = connect(&server.url("/")).await;
     let mut second = connect(&server.url("/")).await;
-    assert_eq!(next_json(&mut first, SECOND).await.expect("greeting")["type"], "connection");
-    assert_eq!(next_json(&mut second, SECOND).await.expect("greeting")["type"], "connection");
+    assert_eq!(
+        next_json(&mut first, SECOND).await.expect("greeting")["type"],
+        "connection"
+    );
+    assert_eq!(
+        next_json(&mut second, SECOND).await.expect("greeting")["type"],
+        "connection"
+    );
     let mut third = connect(&server.url("/")).await;
     let close = tokio::time::timeout(SECOND, futures_util::StreamExt::next(&mut third)).await;
     match close {
@@ -168,7 +234,9 @@ async fn clients_beyond_max_clients_are_closed_with_1008() {
         other => panic!("expected a 1008 close, got {other:?}"),
     }
     // The admitted clients are unaffected.
-    next_of_type(&mut first, "monitoring_data", 2 * SECOND).await.expect("first still served");
+    next_of_type(&mut first, "monitoring_data", 2 * SECOND)
+        .await
+        .expect("first still served");
 }
 
 #[cfg(unix)]
@@ -176,11 +244,15 @@ async fn clients_beyond_max_clients_are_closed_with_1008() {
 async fn sigterm_closes_clients_with_1001_and_exits_cleanly() {
     let server = Server::start_default();
     let mut ws = connect(&server.url("/")).await;
-    next_of_type(&mut ws, "monitoring_data", 2 * SECOND).await.expect("a tick");
+    next_of_type(&mut ws, "monitoring_data", 2 * SECOND)
+        .await
+        .expect("a tick");
     let waiting = tokio::spawn(async move {
         loop {
             match futures_util::StreamExt::next(&mut ws).await {
-                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => {
+                    return frame.map(|f| u16::from(f.code))
+                }
                 Some(Ok(_)) => continue,
                 _ => return None,
             }
@@ -189,6 +261,10 @@ async fn sigterm_closes_clients_with_1001_and_exits_cleanly() {
     let status = tokio::task::spawn_blocking(move || server.terminate(Duration::from_secs(10)))
         .await
         .expect("join");
-    assert_eq!(status.and_then(|s| s.code()), Some(0), "exit status {status:?}");
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "exit status {status:?}"
+    );
     assert_eq!(waiting.await.expect("join"), Some(1001));
 }

@@ -19,12 +19,18 @@ const BROKEN: [&str; 7] = [
 ];
 
 fn refusal_of<'a>(logs: &'a [String], file: &str) -> Vec<&'a String> {
-    logs.iter().filter(|l| l.contains("Plugin refused.") && l.contains(file)).collect()
+    logs.iter()
+        .filter(|l| l.contains("Plugin refused.") && l.contains(file))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn broken_plugins_are_refused_or_contained_and_the_rest_runs_on_time() {
-    let plugins: Vec<&str> = CORE_COLLECTORS.iter().chain(BROKEN.iter()).copied().collect();
+    let plugins: Vec<&str> = CORE_COLLECTORS
+        .iter()
+        .chain(BROKEN.iter())
+        .copied()
+        .collect();
     let server = Server::start(Setup {
         plugins: &plugins,
         config: "",
@@ -33,16 +39,26 @@ async fn broken_plugins_are_refused_or_contained_and_the_rest_runs_on_time() {
     let mut ws = connect(&server.url("/")).await;
     // The very first tick waits out the deadline for the hanging plugin (it cannot know
     // yet that it hangs); from then on the hanging plugin is skipped without waiting.
-    next_of_type(&mut ws, "monitoring_data", Duration::from_secs(2)).await.expect("a first tick");
+    next_of_type(&mut ws, "monitoring_data", Duration::from_secs(2))
+        .await
+        .expect("a first tick");
     let mut previous = None;
     for _ in 0..5 {
-        let (message, at) = next_of_type(&mut ws, "monitoring_data", Duration::from_secs(2)).await.expect("a tick");
+        let (message, at) = next_of_type(&mut ws, "monitoring_data", Duration::from_secs(2))
+            .await
+            .expect("a tick");
         let data = message["data"].as_object().expect("data object");
         for section in ["processor", "memory", "disk", "system"] {
             assert!(data.contains_key(section), "{section} missing: {message}");
         }
-        assert!(!data.contains_key("panics") && !data.contains_key("hangs"), "{message}");
-        assert!(data["memory"]["total"].as_u64().is_some_and(|t| t > 0), "the impostor must not win: {message}");
+        assert!(
+            !data.contains_key("panics") && !data.contains_key("hangs"),
+            "{message}"
+        );
+        assert!(
+            data["memory"]["total"].as_u64().is_some_and(|t| t > 0),
+            "the impostor must not win: {message}"
+        );
         if let Some(previous) = previous {
             let apart = at.duration_since(previous);
             assert!(
@@ -60,21 +76,49 @@ async fn broken_plugins_are_refused_or_contained_and_the_rest_runs_on_time() {
         ("libfixture_changed_layout.so", "ABI layout mismatch"),
         ("libfixture_old_major.so", "built against plugin-api 0.9.0"),
         ("libfixture_init_fails.so", "fixture init failure"),
-        ("libfixture_duplicate.so", "a plugin named `memory` is already loaded"),
+        (
+            "libfixture_duplicate.so",
+            "a plugin named `memory` is already loaded",
+        ),
     ];
     for (file, reason) in expectations {
         let lines = refusal_of(&logs, file);
-        assert_eq!(lines.len(), 1, "exactly one refusal line for {file}; log:\n{}", logs.join("\n"));
-        assert!(lines[0].contains(reason), "{file} refused for the wrong reason: {}", lines[0]);
+        assert_eq!(
+            lines.len(),
+            1,
+            "exactly one refusal line for {file}; log:\n{}",
+            logs.join("\n")
+        );
+        assert!(
+            lines[0].contains(reason),
+            "{file} refused for the wrong reason: {}",
+            lines[0]
+        );
     }
-    assert!(logs.iter().all(|l| l.len() < 600), "refusals are summarised, not dumped");
-    let panics = logs.iter().find(|l| l.contains("fixture-panics") && l.contains("panic"));
-    assert!(panics.is_some(), "the panic is reported; log:\n{}", logs.join("\n"));
+    assert!(
+        logs.iter().all(|l| l.len() < 600),
+        "refusals are summarised, not dumped"
+    );
+    let panics = logs
+        .iter()
+        .find(|l| l.contains("fixture-panics") && l.contains("panic"));
+    assert!(
+        panics.is_some(),
+        "the panic is reported; log:\n{}",
+        logs.join("\n")
+    );
 
     send_text(&mut ws, r#"{"type":"get_status"}"#).await;
-    let (status, _) = next_of_type(&mut ws, "status", Duration::from_secs(1)).await.expect("status");
+    let (status, _) = next_of_type(&mut ws, "status", Duration::from_secs(1))
+        .await
+        .expect("status");
     let plugins = status["plugins"].as_array().expect("plugins");
-    let state_of = |name: &str| plugins.iter().find(|p| p["name"] == name).map(|p| p["state"].clone());
+    let state_of = |name: &str| {
+        plugins
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["state"].clone())
+    };
     assert_eq!(state_of("fixture-hangs"), Some(Value::from("running")));
     assert_eq!(state_of("fixture-init-fails"), Some(Value::from("refused")));
     assert_eq!(state_of("libjunk.so"), Some(Value::from("refused")));
@@ -88,14 +132,28 @@ async fn a_plugins_bad_setting_is_refused_with_file_line_and_key() {
         extra_files: &[],
     });
     let line = server
-        .wait_for_log(|l| l.contains("Plugin refused.") && l.contains("libcollector_disk"), Duration::from_secs(5))
+        .wait_for_log(
+            |l| l.contains("Plugin refused.") && l.contains("libcollector_disk"),
+            Duration::from_secs(5),
+        )
         .unwrap_or_else(|| panic!("disk refused; log:\n{}", server.log_text()));
-    assert!(line.contains("plugins.toml: line 7: [plugins.disk]"), "{line}");
+    assert!(
+        line.contains("plugins.toml: line 7: [plugins.disk]"),
+        "{line}"
+    );
     assert!(line.contains("unknown field `bogus_key`"), "{line}");
-    assert!(!line.contains("column"), "positions inside the JSON handed to the plugin mean nothing to users: {line}");
+    assert!(
+        !line.contains("column"),
+        "positions inside the JSON handed to the plugin mean nothing to users: {line}"
+    );
     let mut ws = connect(&server.url("/")).await;
-    let (message, _) = next_of_type(&mut ws, "monitoring_data", Duration::from_secs(2)).await.expect("a tick");
-    assert!(message["data"].get("disk").is_none() && message["data"].get("memory").is_some(), "{message}");
+    let (message, _) = next_of_type(&mut ws, "monitoring_data", Duration::from_secs(2))
+        .await
+        .expect("a tick");
+    assert!(
+        message["data"].get("disk").is_none() && message["data"].get("memory").is_some(),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -106,7 +164,9 @@ async fn a_disabled_collector_is_left_out() {
         extra_files: &[],
     });
     let mut ws = connect(&server.url("/")).await;
-    let (message, _) = next_of_type(&mut ws, "monitoring_data", Duration::from_secs(2)).await.expect("a tick");
+    let (message, _) = next_of_type(&mut ws, "monitoring_data", Duration::from_secs(2))
+        .await
+        .expect("a tick");
     assert!(message["data"].get("processor").is_none(), "{message}");
     assert!(message["data"].get("memory").is_some(), "{message}");
 }

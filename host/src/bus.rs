@@ -49,9 +49,17 @@ impl Bus {
     /// Serializes and publishes a snapshot with the alerts active in it.
     pub fn publish(&mut self, snapshot: Snapshot, alerts: &[Alert]) {
         self.seq += 1;
-        let message = ServerMessage::MonitoringData { timestamp: &snapshot.timestamp, data: &snapshot.data, alerts };
+        let message = ServerMessage::MonitoringData {
+            timestamp: &snapshot.timestamp,
+            data: &snapshot.data,
+            alerts,
+        };
         let text = Utf8Bytes::from(message.to_json());
-        let frame = Frame { seq: self.seq, snapshot, text };
+        let frame = Frame {
+            seq: self.seq,
+            snapshot,
+            text,
+        };
         self.sender.send_replace(Some(Arc::new(frame)));
     }
 }

@@ -45,7 +45,12 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { host: "0.0.0.0".into(), port: 8765, max_clients: 1000, send_timeout: 1.0 }
+        Self {
+            host: "0.0.0.0".into(),
+            port: 8765,
+            max_clients: 1000,
+            send_timeout: 1.0,
+        }
     }
 }
 
@@ -126,8 +131,10 @@ pub enum ConfigError {
 impl Config {
     /// Reads and checks a file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::parse(&text, path)
     }
 
@@ -162,7 +169,9 @@ impl Config {
 
     /// The path shown in messages.
     pub fn display_path(&self) -> String {
-        self.source.as_deref().map_or_else(|| "(defaults)".to_owned(), |p| p.display().to_string())
+        self.source
+            .as_deref()
+            .map_or_else(|| "(defaults)".to_owned(), |p| p.display().to_string())
     }
 
     fn validate(&self, text: &str) -> Result<(), ConfigError> {
@@ -176,15 +185,25 @@ impl Config {
             if value.is_finite() && value >= min && value <= 86_400.0 {
                 Ok(())
             } else {
-                Err(invalid(key, &format!("must be a number of seconds between {min} and 86400, got {value}")))
+                Err(invalid(
+                    key,
+                    &format!("must be a number of seconds between {min} and 86400, got {value}"),
+                ))
             }
         };
         seconds("monitor.interval", self.monitor.interval, 0.01)?;
-        seconds("monitor.collect_timeout", self.monitor.collect_timeout, 0.001)?;
+        seconds(
+            "monitor.collect_timeout",
+            self.monitor.collect_timeout,
+            0.001,
+        )?;
         seconds("monitor.max_backoff", self.monitor.max_backoff, 0.01)?;
         seconds("server.send_timeout", self.server.send_timeout, 0.001)?;
         if self.monitor.collect_timeout >= self.monitor.interval {
-            return Err(invalid("monitor.collect_timeout", "must be shorter than `monitor.interval`"));
+            return Err(invalid(
+                "monitor.collect_timeout",
+                "must be shorter than `monitor.interval`",
+            ));
         }
         if self.server.max_clients == 0 {
             return Err(invalid("server.max_clients", "must be at least 1"));
@@ -237,13 +256,18 @@ where
     let mut tables = BTreeMap::new();
     for (name, spanned) in raw {
         let start = spanned.span().start;
-        let mut table = PluginTable { line: start, ..PluginTable::default() };
+        let mut table = PluginTable {
+            line: start,
+            ..PluginTable::default()
+        };
         for (key, value) in spanned.into_inner() {
             let offset = value.span().start;
             let value = value.into_inner();
             if key == "enabled" {
                 let enabled = value.as_bool().ok_or_else(|| {
-                    D::Error::custom(format!("`plugins.{name}.enabled` must be true or false, got {value}"))
+                    D::Error::custom(format!(
+                        "`plugins.{name}.enabled` must be true or false, got {value}"
+                    ))
                 })?;
                 table.enabled = Some(enabled);
                 continue;
@@ -259,13 +283,16 @@ where
 
 /// 1-based line of a byte offset.
 fn line_at(text: &str, offset: usize) -> usize {
-    text.get(..offset).map_or(0, |head| head.matches('\n').count() + 1)
+    text.get(..offset)
+        .map_or(0, |head| head.matches('\n').count() + 1)
 }
 
 /// Best-effort line of a dotted key such as `monitor.interval`: the `interval = `
 /// line inside the `[monitor]` table. 0 when the key is not written in the file.
 fn line_of_key(text: &str, dotted: &str) -> usize {
-    let Some((table, key)) = dotted.rsplit_once('.') else { return 0 };
+    let Some((table, key)) = dotted.rsplit_once('.') else {
+        return 0;
+    };
     let mut in_table = false;
     for (index, line) in text.lines().enumerate() {
         let trimmed = line.trim();
@@ -308,7 +335,9 @@ mod tests {
 
     #[test]
     fn unknown_key_names_file_line_and_key() {
-        let err = parse("[server]\nport = 8765\nprot = 1\n").expect_err("unknown key refused").to_string();
+        let err = parse("[server]\nport = 8765\nprot = 1\n")
+            .expect_err("unknown key refused")
+            .to_string();
         assert!(err.starts_with("plugins.toml: "), "{err}");
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("prot"), "{err}");
@@ -316,22 +345,33 @@ mod tests {
 
     #[test]
     fn malformed_file_names_file_and_line() {
-        let err = parse("[monitor]\ninterval = 0.5\nhistory_size = = 3\n").expect_err("refused").to_string();
+        let err = parse("[monitor]\ninterval = 0.5\nhistory_size = = 3\n")
+            .expect_err("refused")
+            .to_string();
         assert!(err.starts_with("plugins.toml: "), "{err}");
         assert!(err.contains("line 3"), "{err}");
     }
 
     #[test]
     fn wrong_type_names_the_key() {
-        let err = parse("[server]\nport = \"eighty\"\n").expect_err("refused").to_string();
+        let err = parse("[server]\nport = \"eighty\"\n")
+            .expect_err("refused")
+            .to_string();
         assert!(err.contains("line 2") && err.contains("port"), "{err}");
     }
 
     #[test]
     fn invalid_values_name_line_and_key() {
-        let err = parse("[monitor]\n\ninterval = -1.0\n").expect_err("refused").to_string();
-        assert!(err.contains("line 3") && err.contains("monitor.interval"), "{err}");
-        let err = parse("[monitor]\ninterval = 0.5\ncollect_timeout = 0.6\n").expect_err("refused").to_string();
+        let err = parse("[monitor]\n\ninterval = -1.0\n")
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("line 3") && err.contains("monitor.interval"),
+            "{err}"
+        );
+        let err = parse("[monitor]\ninterval = 0.5\ncollect_timeout = 0.6\n")
+            .expect_err("refused")
+            .to_string();
         assert!(err.contains("monitor.collect_timeout"), "{err}");
     }
 
@@ -345,14 +385,19 @@ mod tests {
         assert_eq!(disk.line, 1);
         let email = config.plugin("email");
         assert_eq!(email.enabled, Some(true));
-        assert_eq!(email.line_for_message("invalid settings: unknown field `smtp_port`"), 6);
+        assert_eq!(
+            email.line_for_message("invalid settings: unknown field `smtp_port`"),
+            6
+        );
         assert_eq!(email.line_for_message("something else"), 4);
         assert_eq!(config.plugin("absent").settings_json(), "{}");
     }
 
     #[test]
     fn enabled_must_be_a_boolean() {
-        let err = parse("[plugins.cpu]\nenabled = \"yes\"\n").expect_err("refused").to_string();
+        let err = parse("[plugins.cpu]\nenabled = \"yes\"\n")
+            .expect_err("refused")
+            .to_string();
         assert!(err.contains("plugins.cpu.enabled"), "{err}");
     }
 

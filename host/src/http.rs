@@ -7,7 +7,9 @@ use warp::{Filter, Rejection, Reply};
 use crate::ws::{self, ServerState};
 
 /// Every route the server answers.
-pub fn routes(state: Arc<ServerState>) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+pub fn routes(
+    state: Arc<ServerState>,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     let index = warp::path::end().and(warp::get()).map(|| {
         warp::reply::with_header(
             "monitoring-websocket-server: connect a WebSocket client to this address (ws://HOST:PORT/ or /ws).\n",

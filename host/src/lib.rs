@@ -9,7 +9,7 @@
 //! - [`snapshot`]: the snapshot type and timestamp format.
 //! - [`bus`]: serializes each snapshot once and hands it to every session.
 //! - [`ws`]: the WebSocket upgrade, the wire protocol and client sessions.
-//! - [`http`]: routing.
+//! - [`http`] holds the routing and nothing else.
 //! - [`shutdown`]: the server-wide shutdown signal.
 //!
 //! `main.rs` only parses the command line and calls [`run`], which tests drive directly
@@ -53,7 +53,11 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
             .await
             .map_err(std::io::Error::other)?
     };
-    let Registry { records, collectors, sinks } = registry;
+    let Registry {
+        records,
+        collectors,
+        sinks,
+    } = registry;
     if collectors.is_empty() {
         tracing::warn!("No collector is running: clients will receive empty snapshots.");
     }
@@ -97,7 +101,12 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
 }
 
 /// The collection loop: one snapshot per tick, published to every session.
-async fn collect(mut scheduler: Scheduler, mut bus: Bus, interval: Duration, mut shutdown: Shutdown) {
+async fn collect(
+    mut scheduler: Scheduler,
+    mut bus: Bus,
+    interval: Duration,
+    mut shutdown: Shutdown,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {

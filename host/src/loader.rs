@@ -58,14 +58,21 @@ pub struct Scan {
 
 /// Whether a file name looks like a dynamic library on any platform.
 pub fn is_library(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("so" | "dll" | "dylib"))
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("so" | "dll" | "dylib")
+    )
 }
 
 /// Loads every library in `dir`. A missing folder is an empty scan.
 pub fn scan(dir: &Path) -> Scan {
     let mut scan = Scan::default();
     let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| is_library(p)).collect(),
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| is_library(p))
+            .collect(),
         Err(e) => {
             tracing::warn!(dir = %dir.display(), error = %e, "Cannot read the plugins folder; no plugins loaded.");
             return scan;
@@ -76,7 +83,10 @@ pub fn scan(dir: &Path) -> Scan {
     for path in paths {
         match load(&path) {
             Ok(library) if !names.insert(library.metadata.name.clone()) => {
-                let reason = format!("a plugin named `{}` is already loaded", library.metadata.name);
+                let reason = format!(
+                    "a plugin named `{}` is already loaded",
+                    library.metadata.name
+                );
                 scan.refused.push(Refusal { path, reason });
             }
             Ok(library) => scan.loaded.push(library),
@@ -115,9 +125,15 @@ pub fn load(path: &Path) -> Result<LoadedLibrary, String> {
         _ => false,
     };
     if !constructor_present {
-        return Err(format!("it declares itself a {kind:?} but exports no {kind:?} constructor"));
+        return Err(format!(
+            "it declares itself a {kind:?} but exports no {kind:?} constructor"
+        ));
     }
-    Ok(LoadedLibrary { path: path.to_owned(), metadata, module })
+    Ok(LoadedLibrary {
+        path: path.to_owned(),
+        metadata,
+        module,
+    })
 }
 
 /// One line for each abi_stable failure, in the terms a plugin author acts on.
@@ -147,7 +163,10 @@ fn summarize(error: &LibraryError) -> String {
 }
 
 fn first_line(text: &str) -> &str {
-    text.lines().find(|l| !l.trim().is_empty()).unwrap_or(text).trim()
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(text)
+        .trim()
 }
 
 /// The root module name libraries must export, for messages.
@@ -178,7 +197,11 @@ mod tests {
         assert!(scan.loaded.is_empty());
         assert_eq!(scan.refused.len(), 1);
         assert_eq!(scan.refused[0].path, junk);
-        assert!(scan.refused[0].reason.starts_with("not a loadable library"), "{}", scan.refused[0].reason);
+        assert!(
+            scan.refused[0].reason.starts_with("not a loadable library"),
+            "{}",
+            scan.refused[0].reason
+        );
         assert!(!scan.refused[0].reason.contains('\n'));
         let _ = std::fs::remove_dir_all(&dir);
     }

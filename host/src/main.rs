@@ -31,7 +31,9 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .init();
@@ -48,10 +50,15 @@ async fn main() -> anyhow::Result<()> {
         config.monitor.plugins_dir = std::path::absolute(&dir).unwrap_or(dir);
     }
     let address = (config.server.host.as_str(), config.server.port);
-    let listener = TcpListener::bind(address)
-        .await
-        .with_context(|| format!("cannot listen on {}:{}", config.server.host, config.server.port))?;
-    let local = listener.local_addr().context("cannot read the listening address")?;
+    let listener = TcpListener::bind(address).await.with_context(|| {
+        format!(
+            "cannot listen on {}:{}",
+            config.server.host, config.server.port
+        )
+    })?;
+    let local = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
     tracing::info!(address = %local, "Listening on ws://{local}/ (also /ws).");
 
     let (trigger, handle) = shutdown::channel();
@@ -60,7 +67,9 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!("Shutting down.");
         trigger.fire();
     });
-    monitoring_websocket_server::run(config, listener, handle).await.context("server failed")
+    monitoring_websocket_server::run(config, listener, handle)
+        .await
+        .context("server failed")
 }
 
 fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {

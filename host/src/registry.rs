@@ -63,8 +63,18 @@ impl Registry {
         let mut registry = Registry::default();
         for refusal in scan.refused {
             tracing::warn!(path = %refusal.path.display(), reason = %refusal.reason, "Plugin refused.");
-            let name = refusal.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            registry.records.push(record(name, "unknown", &refusal.path, "refused", Some(refusal.reason)));
+            let name = refusal
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            registry.records.push(record(
+                name,
+                "unknown",
+                &refusal.path,
+                "refused",
+                Some(refusal.reason),
+            ));
         }
         let mut pending = Vec::new();
         for library in scan.loaded {
@@ -75,7 +85,9 @@ impl Registry {
             };
             if !enabled {
                 tracing::info!(plugin = %library.metadata.name, "Plugin disabled in the config.");
-                registry.records.push(library_record(&library, "disabled", None));
+                registry
+                    .records
+                    .push(library_record(&library, "disabled", None));
                 continue;
             }
             let (done, result) = mpsc::channel();
@@ -98,7 +110,10 @@ impl Registry {
             match result.recv_timeout(INIT_DEADLINE) {
                 Ok(Ok(instance)) => registry.add(&library, instance),
                 Ok(Err(error)) => registry.init_failed(&library, &table, config, &error),
-                Err(_) => registry.refuse(&library, format!("its init did not return within {INIT_DEADLINE:?}")),
+                Err(_) => registry.refuse(
+                    &library,
+                    format!("its init did not return within {INIT_DEADLINE:?}"),
+                ),
             }
         }
         registry
@@ -114,11 +129,21 @@ impl Registry {
         }
     }
 
-    fn init_failed(&mut self, library: &LoadedLibrary, table: &crate::config::PluginTable, config: &Config, error: &PluginError) {
+    fn init_failed(
+        &mut self,
+        library: &LoadedLibrary,
+        table: &crate::config::PluginTable,
+        config: &Config,
+        error: &PluginError,
+    ) {
         match error.kind() {
             Some(ErrorKind::Unavailable) => {
                 tracing::info!(plugin = %library.metadata.name, reason = %error.message(), "Plugin not available on this machine.");
-                self.records.push(library_record(library, "unavailable", Some(error.message().to_owned())));
+                self.records.push(library_record(
+                    library,
+                    "unavailable",
+                    Some(error.message().to_owned()),
+                ));
             }
             Some(ErrorKind::Config) => {
                 let line = table.line_for_message(error.message());
@@ -136,7 +161,8 @@ impl Registry {
 
     fn refuse(&mut self, library: &LoadedLibrary, reason: String) {
         tracing::warn!(path = %library.path.display(), reason = %reason, "Plugin refused.");
-        self.records.push(library_record(library, "refused", Some(reason)));
+        self.records
+            .push(library_record(library, "refused", Some(reason)));
     }
 }
 
@@ -173,15 +199,31 @@ fn kind_name(kind: PluginKind) -> &'static str {
     }
 }
 
-fn library_record(library: &LoadedLibrary, state: &'static str, reason: Option<String>) -> PluginRecord {
+fn library_record(
+    library: &LoadedLibrary,
+    state: &'static str,
+    reason: Option<String>,
+) -> PluginRecord {
     PluginRecord {
         version: library.metadata.version.clone(),
         api_version: library.metadata.api_version.clone(),
-        ..record(library.metadata.name.clone(), kind_name(library.metadata.kind), &library.path, state, reason)
+        ..record(
+            library.metadata.name.clone(),
+            kind_name(library.metadata.kind),
+            &library.path,
+            state,
+            reason,
+        )
     }
 }
 
-fn record(name: String, kind: &'static str, path: &std::path::Path, state: &'static str, reason: Option<String>) -> PluginRecord {
+fn record(
+    name: String,
+    kind: &'static str,
+    path: &std::path::Path,
+    state: &'static str,
+    reason: Option<String>,
+) -> PluginRecord {
     PluginRecord {
         name,
         kind,

@@ -94,7 +94,12 @@ impl Scheduler {
                 hang_complaints: Throttle::new(Duration::from_secs(60)),
             });
         }
-        Ok(Self { slots, answers, timing, duplicate_sections_reported: HashSet::new() })
+        Ok(Self {
+            slots,
+            answers,
+            timing,
+            duplicate_sections_reported: HashSet::new(),
+        })
     }
 
     /// Names of the collectors, in snapshot order.
@@ -154,10 +159,15 @@ impl Scheduler {
     fn assemble(&mut self) -> Snapshot {
         let mut data = Sections::new();
         for slot in &mut self.slots {
-            let Some(sections) = slot.fresh.take() else { continue };
+            let Some(sections) = slot.fresh.take() else {
+                continue;
+            };
             for (section, value) in sections {
                 if data.contains_key(&section) {
-                    if self.duplicate_sections_reported.insert(format!("{}/{section}", slot.name)) {
+                    if self
+                        .duplicate_sections_reported
+                        .insert(format!("{}/{section}", slot.name))
+                    {
                         tracing::warn!(plugin = %slot.name, section = %section, "Section already produced by another collector; ignoring this one.");
                     }
                     continue;
@@ -165,7 +175,10 @@ impl Scheduler {
                 data.insert(section, value);
             }
         }
-        Snapshot { timestamp: now_iso(), data }
+        Snapshot {
+            timestamp: now_iso(),
+            data,
+        }
     }
 }
 
@@ -228,7 +241,14 @@ fn work(
             RResult::ROk(json) => parse_sections(json.as_str()),
             RResult::RErr(error) => Err(error),
         };
-        if answers.send(Answer { index, result, took: started.elapsed() }).is_err() {
+        if answers
+            .send(Answer {
+                index,
+                result,
+                took: started.elapsed(),
+            })
+            .is_err()
+        {
             break;
         }
     }
@@ -242,7 +262,9 @@ fn parse_sections(json: &str) -> Result<Sections, PluginError> {
             "returned {} instead of a JSON object of sections",
             json_kind(&other)
         ))),
-        Err(e) => Err(PluginError::fatal(format_args!("returned invalid JSON: {e}"))),
+        Err(e) => Err(PluginError::fatal(format_args!(
+            "returned invalid JSON: {e}"
+        ))),
     }
 }
 

@@ -15,7 +15,9 @@ pub struct Snapshot {
 
 /// Now, as the seed writes timestamps: `2025-01-03T10:15:30.123456`.
 pub fn now_iso() -> String {
-    chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+    chrono::Local::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6f")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -25,7 +27,10 @@ mod tests {
     #[test]
     fn timestamps_look_like_pythons_isoformat() {
         let now = now_iso();
-        assert!(chrono::NaiveDateTime::parse_from_str(&now, "%Y-%m-%dT%H:%M:%S%.6f").is_ok(), "{now}");
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(&now, "%Y-%m-%dT%H:%M:%S%.6f").is_ok(),
+            "{now}"
+        );
         assert_eq!(now.len(), "2025-01-03T10:15:30.123456".len());
     }
 }

@@ -14,7 +14,11 @@ pub struct Throttle {
 impl Throttle {
     /// A throttle that lets one complaint through per `window`.
     pub fn new(window: Duration) -> Self {
-        Self { window, last: None, suppressed: 0 }
+        Self {
+            window,
+            last: None,
+            suppressed: 0,
+        }
     }
 
     /// Whether to log now; when it says yes, also how many were held back since.

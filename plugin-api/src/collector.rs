@@ -10,7 +10,9 @@ use abi_stable::{
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::{guard, parse_config};
-use crate::{PluginError, PluginKind, PluginKind_NE, PluginMetadata, PluginMod, PluginModRef, API_VERSION};
+use crate::{
+    PluginError, PluginKind, PluginKind_NE, PluginMetadata, PluginMod, PluginModRef, API_VERSION,
+};
 
 /// What the host sees of a collector. Called from one thread at a time, never
 /// concurrently with itself.
@@ -67,7 +69,10 @@ extern "C" fn new_collector<C: Collector>(config: RStr<'_>) -> RResult<Collector
     guard(|| {
         let config = parse_config::<C::Config>(config.as_str())?;
         let collector = C::new(config)?;
-        Ok(CollectorAbi_TO::from_value(CollectorAdapter(collector), TD_Opaque))
+        Ok(CollectorAbi_TO::from_value(
+            CollectorAdapter(collector),
+            TD_Opaque,
+        ))
     })
     .into()
 }

@@ -154,7 +154,10 @@ mod tests {
         }
         let err = parse_config::<Settings>(r#"{"bogus":1}"#).unwrap_err();
         assert_eq!(err.kind(), Some(ErrorKind::Config));
-        assert_eq!(err.message(), "invalid settings: unknown field `bogus`, expected `paths`");
+        assert_eq!(
+            err.message(),
+            "invalid settings: unknown field `bogus`, expected `paths`"
+        );
     }
 
     #[test]

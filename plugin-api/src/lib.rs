@@ -66,10 +66,14 @@ mod types;
 pub use abi_stable;
 pub use serde_json;
 
-pub use collector::{collector_metadata, collector_module, Collector, CollectorAbi, CollectorAbi_TO, CollectorBox};
+pub use collector::{
+    collector_metadata, collector_module, Collector, CollectorAbi, CollectorAbi_TO, CollectorBox,
+};
 pub use error::{ErrorKind, ErrorKind_NE, PluginError};
 pub use sink::{sink_metadata, sink_module, Sink, SinkAbi, SinkAbi_TO, SinkBox};
-pub use types::{Alert, AlertLevel, PluginKind, PluginKind_NE, PluginMetadata, Sections, SinkEvent};
+pub use types::{
+    Alert, AlertLevel, PluginKind, PluginKind_NE, PluginMetadata, Sections, SinkEvent,
+};
 
 use abi_stable::{
     declare_root_module_statics,

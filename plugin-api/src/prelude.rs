@@ -1,4 +1,6 @@
 //! Everything a plugin needs: `use monitoring_plugin_api::prelude::*;`.
 
-pub use crate::{declare_collector, declare_sink, Alert, AlertLevel, Collector, PluginError, Sink, SinkEvent};
+pub use crate::{
+    declare_collector, declare_sink, Alert, AlertLevel, Collector, PluginError, Sink, SinkEvent,
+};
 pub use serde::{Deserialize, Serialize};

@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{guard, parse_config};
 use crate::{
-    PluginError, PluginKind, PluginKind_NE, PluginMetadata, PluginMod, PluginModRef, SinkEvent, API_VERSION,
+    PluginError, PluginKind, PluginKind_NE, PluginMetadata, PluginMod, PluginModRef, SinkEvent,
+    API_VERSION,
 };
 
 /// What the host sees of a sink. Called from one thread at a time.

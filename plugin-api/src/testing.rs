@@ -22,7 +22,11 @@ pub fn check_collector<C: Collector>() -> Sections {
             panic!("a collector must return a JSON object of sections, got {value}");
         };
         if let Err(problem) = check_sections(&sections) {
-            panic!("{} broke the contract: {problem}\n{value:#}", C::NAME, value = Value::Object(sections));
+            panic!(
+                "{} broke the contract: {problem}\n{value:#}",
+                C::NAME,
+                value = Value::Object(sections)
+            );
         }
         last = sections;
     }
@@ -56,17 +60,23 @@ fn check_value(path: &str, value: &Value) -> Result<(), String> {
             .iter()
             .enumerate()
             .try_for_each(|(i, item)| check_value(&format!("{path}[{i}]"), item)),
-        Value::Number(n) if n.as_f64().is_some_and(|f| !f.is_finite()) => Err(format!("{path} is not finite")),
+        Value::Number(n) if n.as_f64().is_some_and(|f| !f.is_finite()) => {
+            Err(format!("{path} is not finite"))
+        }
         _ => Ok(()),
     }
 }
 
 fn is_percentage(key: &str) -> bool {
-    key == "percentage" || key.ends_with("_percent") || key.ends_with("_percentage") || key == "per_core_usage"
+    key == "percentage"
+        || key.ends_with("_percent")
+        || key.ends_with("_percentage")
+        || key == "per_core_usage"
 }
 
 fn check_percentage(path: &str, value: &Value) -> Result<(), String> {
-    let in_range = |v: &Value| v.is_null() || v.as_f64().is_some_and(|f| (0.0..=100.0).contains(&f));
+    let in_range =
+        |v: &Value| v.is_null() || v.as_f64().is_some_and(|f| (0.0..=100.0).contains(&f));
     let ok = match value {
         Value::Array(items) => items.iter().all(in_range),
         other => in_range(other),
@@ -78,13 +88,18 @@ fn check_percentage(path: &str, value: &Value) -> Result<(), String> {
     }
 }
 
-fn check_used_within_total(path: &str, fields: &serde_json::Map<String, Value>) -> Result<(), String> {
+fn check_used_within_total(
+    path: &str,
+    fields: &serde_json::Map<String, Value>,
+) -> Result<(), String> {
     let number = |key: &str| fields.get(key).and_then(Value::as_f64);
     for used_key in ["used", "memory_used"] {
         let total_key = used_key.replace("used", "total");
         if let (Some(used), Some(total)) = (number(used_key), number(&total_key)) {
             if used > total {
-                return Err(format!("{path}.{used_key} = {used} exceeds {path}.{total_key} = {total}"));
+                return Err(format!(
+                    "{path}.{used_key} = {used} exceeds {path}.{total_key} = {total}"
+                ));
             }
         }
     }
@@ -102,19 +117,25 @@ mod tests {
 
     #[test]
     fn accepts_sane_sections() {
-        let ok = sections(json!({"memory": {"total": 10, "used": 4, "percentage": 40.0},
-                                  "processor": {"per_core_usage": [0.0, 100.0]}}));
+        let ok = sections(
+            json!({"memory": {"total": 10, "used": 4, "percentage": 40.0},
+                                  "processor": {"per_core_usage": [0.0, 100.0]}}),
+        );
         assert_eq!(check_sections(&ok), Ok(()));
     }
 
     #[test]
     fn rejects_out_of_range_and_inconsistent_values() {
         let bad_percent = sections(json!({"memory": {"percentage": 100.5}}));
-        assert!(check_sections(&bad_percent).unwrap_err().contains("memory.percentage"));
+        assert!(check_sections(&bad_percent)
+            .unwrap_err()
+            .contains("memory.percentage"));
         let bad_core = sections(json!({"processor": {"per_core_usage": [5.0, -1.0]}}));
         assert!(check_sections(&bad_core).is_err());
         let bad_used = sections(json!({"disks": [{"total": 1, "used": 2}]}));
-        assert!(check_sections(&bad_used).unwrap_err().contains("disks[0].used"));
+        assert!(check_sections(&bad_used)
+            .unwrap_err()
+            .contains("disks[0].used"));
         assert!(check_sections(&Sections::new()).is_err());
     }
 }

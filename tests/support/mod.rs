@@ -17,19 +17,33 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// The four collectors every server should run.
-pub const CORE_COLLECTORS: [&str; 4] = ["collector-cpu", "collector-disk", "collector-memory", "collector-system"];
+pub const CORE_COLLECTORS: [&str; 4] = [
+    "collector-cpu",
+    "collector-disk",
+    "collector-memory",
+    "collector-system",
+];
 
 /// The folder holding the built binary and libraries (target/debug or target/release).
 pub fn artifacts() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_owned();
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>/deps/<test>")
+            .to_owned();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
-        build
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "--workspace", "--exclude", "monitoring-tests", "--exclude", "xtask"]);
+        build.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+            "build",
+            "--workspace",
+            "--exclude",
+            "monitoring-tests",
+            "--exclude",
+            "xtask",
+        ]);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");
         }
@@ -73,7 +87,11 @@ pub struct Setup<'a> {
 impl Server {
     /// Starts the server with the four core collectors and default settings.
     pub fn start_default() -> Self {
-        Self::start(Setup { plugins: &CORE_COLLECTORS, config: "", extra_files: &[] })
+        Self::start(Setup {
+            plugins: &CORE_COLLECTORS,
+            config: "",
+            extra_files: &[],
+        })
     }
 
     /// Starts a server and waits until it listens.
@@ -91,15 +109,18 @@ impl Server {
         }
         let config = format!("[server]\nhost = \"127.0.0.1\"\nport = 0\n{}", setup.config);
         std::fs::write(dir.path().join("plugins.toml"), config).expect("plugins.toml");
-        let mut child = Command::new(artifacts().join(format!("monitoring-websocket-server{}", std::env::consts::EXE_SUFFIX)))
-            .arg("--config")
-            .arg(dir.path().join("plugins.toml"))
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the server");
+        let mut child = Command::new(artifacts().join(format!(
+            "monitoring-websocket-server{}",
+            std::env::consts::EXE_SUFFIX
+        )))
+        .arg("--config")
+        .arg(dir.path().join("plugins.toml"))
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the server");
         let logs = Arc::new(Mutex::new(Vec::new()));
         let stderr = child.stderr.take().expect("stderr is piped");
         let sink = Arc::clone(&logs);
@@ -108,9 +129,18 @@ impl Server {
                 sink.lock().expect("log lock").push(line);
             }
         });
-        let mut server = Server { child, dir, port: 0, logs };
-        let line = server.wait_for_log(|l| l.contains("Listening on ws://"), Duration::from_secs(30));
-        let line = line.unwrap_or_else(|| panic!("the server did not start; log:\n{}", server.log_text()));
+        let mut server = Server {
+            child,
+            dir,
+            port: 0,
+            logs,
+        };
+        let line = server.wait_for_log(
+            |l| l.contains("Listening on ws://"),
+            Duration::from_secs(30),
+        );
+        let line =
+            line.unwrap_or_else(|| panic!("the server did not start; log:\n{}", server.log_text()));
         server.port = line
             .split("ws://")
             .nth(1)
@@ -119,8 +149,13 @@ impl Server {
             .and_then(|port| port.parse().ok())
             .expect("port in the listening line");
         // Plugins load after the port is bound; wait until collection starts.
-        let collecting = server.wait_for_log(|l| l.contains("Collecting."), Duration::from_secs(30));
-        assert!(collecting.is_some(), "collection did not start; log:\n{}", server.log_text());
+        let collecting =
+            server.wait_for_log(|l| l.contains("Collecting."), Duration::from_secs(30));
+        assert!(
+            collecting.is_some(),
+            "collection did not start; log:\n{}",
+            server.log_text()
+        );
         server
     }
 
@@ -181,7 +216,9 @@ pub type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Connects to `url`.
 pub async fn connect(url: &str) -> Client {
-    let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    let (ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
     ws
 }
 
@@ -189,9 +226,14 @@ pub async fn connect(url: &str) -> Client {
 pub async fn next_json(ws: &mut Client, timeout: Duration) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let message = tokio::time::timeout_at(deadline, ws.next()).await.ok()??.ok()?;
+        let message = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .ok()??
+            .ok()?;
         match message {
-            Message::Text(text) => return Some(serde_json::from_str(text.as_str()).expect("server sends JSON")),
+            Message::Text(text) => {
+                return Some(serde_json::from_str(text.as_str()).expect("server sends JSON"))
+            }
             Message::Close(_) => return None,
             _ => continue,
         }
@@ -199,7 +241,11 @@ pub async fn next_json(ws: &mut Client, timeout: Duration) -> Option<Value> {
 }
 
 /// The next message of the given `type`, skipping others, with its receipt time.
-pub async fn next_of_type(ws: &mut Client, kind: &str, timeout: Duration) -> Option<(Value, Instant)> {
+pub async fn next_of_type(
+    ws: &mut Client,
+    kind: &str,
+    timeout: Duration,
+) -> Option<(Value, Instant)> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -217,7 +263,9 @@ pub async fn send_text(ws: &mut Client, text: &str) {
 
 /// Parses the seed's timestamp format.
 pub fn parse_timestamp(value: &Value) -> chrono::NaiveDateTime {
-    let text = value.as_str().unwrap_or_else(|| panic!("timestamp is a string: {value}"));
+    let text = value
+        .as_str()
+        .unwrap_or_else(|| panic!("timestamp is a string: {value}"));
     chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.6f")
         .unwrap_or_else(|e| panic!("timestamp {text} is not ISO 8601 with microseconds: {e}"))
 }

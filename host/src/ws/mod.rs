@@ -70,7 +70,9 @@ pub fn websocket_config() -> WebSocketConfig {
 }
 
 /// `GET /` or `/ws` with `Upgrade: websocket`: answers 101 and starts a session.
-pub fn upgrade(state: Arc<ServerState>) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+pub fn upgrade(
+    state: Arc<ServerState>,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     let path = warp::path::end().or(warp::path!("ws")).unify();
     path.and(warp::get())
         .and(warp::header::exact_ignore_case("upgrade", "websocket"))
@@ -78,15 +80,23 @@ pub fn upgrade(state: Arc<ServerState>) -> impl Filter<Extract = (impl Reply,), 
         .and(warp::ext::optional::<OnUpgrade>())
         .map(move |key: String, on_upgrade: Option<OnUpgrade>| {
             let Some(on_upgrade) = on_upgrade else {
-                return warp::reply::with_status("connection cannot be upgraded", StatusCode::BAD_REQUEST)
-                    .into_response();
+                return warp::reply::with_status(
+                    "connection cannot be upgraded",
+                    StatusCode::BAD_REQUEST,
+                )
+                .into_response();
             };
             let state = Arc::clone(&state);
             tokio::spawn(async move {
                 match on_upgrade.await {
                     Ok(upgraded) => {
                         let io = TokioIo::new(upgraded);
-                        let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket_config())).await;
+                        let ws = WebSocketStream::from_raw_socket(
+                            io,
+                            Role::Server,
+                            Some(websocket_config()),
+                        )
+                        .await;
                         session::run(ws, state).await;
                     }
                     Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed."),

@@ -103,13 +103,18 @@ impl ServerMessage<'_> {
         // Serializing these types cannot fail: string keys, no non-finite floats
         // (serde_json writes those as null).
         serde_json::to_string(self).unwrap_or_else(|e| {
-            format!(r#"{{"type":"error","message":"cannot encode message: {e}","code":"INTERNAL"}}"#)
+            format!(
+                r#"{{"type":"error","message":"cannot encode message: {e}","code":"INTERNAL"}}"#
+            )
         })
     }
 
     /// An error reply.
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
-        ServerMessage::Error { message: message.into(), code }
+        ServerMessage::Error {
+            message: message.into(),
+            code,
+        }
     }
 }
 
@@ -128,10 +133,17 @@ pub enum Command {
 
 /// Parses a client's text frame into a command, or the error to reply with.
 pub fn parse_command(text: &str) -> Result<Command, ServerMessage<'static>> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| ServerMessage::error(ErrorCode::InvalidFormat, format!("Invalid message format: not JSON ({e})")))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        ServerMessage::error(
+            ErrorCode::InvalidFormat,
+            format!("Invalid message format: not JSON ({e})"),
+        )
+    })?;
     let Value::Object(fields) = value else {
-        return Err(ServerMessage::error(ErrorCode::InvalidFormat, "Invalid message format: expected a JSON object"));
+        return Err(ServerMessage::error(
+            ErrorCode::InvalidFormat,
+            "Invalid message format: expected a JSON object",
+        ));
     };
     let Some(kind) = fields.get("type").and_then(Value::as_str) else {
         return Err(ServerMessage::error(
@@ -144,7 +156,10 @@ pub fn parse_command(text: &str) -> Result<Command, ServerMessage<'static>> {
         "get_status" => Ok(Command::GetStatus),
         "subscribe" => Ok(Command::Subscribe),
         "unsubscribe" => Ok(Command::Unsubscribe),
-        other => Err(ServerMessage::error(ErrorCode::UnknownCommand, format!("Unknown command: {other}"))),
+        other => Err(ServerMessage::error(
+            ErrorCode::UnknownCommand,
+            format!("Unknown command: {other}"),
+        )),
     }
 }
 
@@ -161,10 +176,22 @@ mod tests {
 
     #[test]
     fn parses_the_seed_commands() {
-        assert_eq!(parse_command(r#"{"type":"ping"}"#).ok(), Some(Command::Ping));
-        assert_eq!(parse_command(r#"{"type":"get_status"}"#).ok(), Some(Command::GetStatus));
-        assert_eq!(parse_command(r#"{"type":"subscribe"}"#).ok(), Some(Command::Subscribe));
-        assert_eq!(parse_command(r#"{"type":"unsubscribe"}"#).ok(), Some(Command::Unsubscribe));
+        assert_eq!(
+            parse_command(r#"{"type":"ping"}"#).ok(),
+            Some(Command::Ping)
+        );
+        assert_eq!(
+            parse_command(r#"{"type":"get_status"}"#).ok(),
+            Some(Command::GetStatus)
+        );
+        assert_eq!(
+            parse_command(r#"{"type":"subscribe"}"#).ok(),
+            Some(Command::Subscribe)
+        );
+        assert_eq!(
+            parse_command(r#"{"type":"unsubscribe"}"#).ok(),
+            Some(Command::Unsubscribe)
+        );
     }
 
     #[test]
@@ -172,20 +199,31 @@ mod tests {
         assert_eq!(code("not json"), Some(ErrorCode::InvalidFormat));
         assert_eq!(code("[1]"), Some(ErrorCode::InvalidFormat));
         assert_eq!(code(r#"{"type":3}"#), Some(ErrorCode::InvalidFormat));
-        assert_eq!(code(r#"{"type":"reboot"}"#), Some(ErrorCode::UnknownCommand));
+        assert_eq!(
+            code(r#"{"type":"reboot"}"#),
+            Some(ErrorCode::UnknownCommand)
+        );
     }
 
     #[test]
     fn monitoring_data_matches_the_seed_shape() {
         let mut data = Sections::new();
         data.insert("memory".into(), serde_json::json!({"percentage": 50.0}));
-        let json = ServerMessage::MonitoringData { timestamp: "2025-01-03T10:15:30.123456", data: &data, alerts: &[] }
-            .to_json();
+        let json = ServerMessage::MonitoringData {
+            timestamp: "2025-01-03T10:15:30.123456",
+            data: &data,
+            alerts: &[],
+        }
+        .to_json();
         assert_eq!(
             json,
             r#"{"type":"monitoring_data","timestamp":"2025-01-03T10:15:30.123456","data":{"memory":{"percentage":50.0}}}"#
         );
-        let error = ServerMessage::error(ErrorCode::InvalidFormat, "Invalid message format").to_json();
-        assert_eq!(error, r#"{"type":"error","message":"Invalid message format","code":"INVALID_FORMAT"}"#);
+        let error =
+            ServerMessage::error(ErrorCode::InvalidFormat, "Invalid message format").to_json();
+        assert_eq!(
+            error,
+            r#"{"type":"error","message":"Invalid message format","code":"INVALID_FORMAT"}"#
+        );
     }
 }

@@ -33,7 +33,10 @@ where
     if admitted {
         let _ = serve(&mut ws, &state).await;
     } else {
-        tracing::info!(max_clients = state.max_clients, "Client refused: server at capacity.");
+        tracing::info!(
+            max_clients = state.max_clients,
+            "Client refused: server at capacity."
+        );
         let _ = close(&mut ws, CloseCode::Policy, "Server at capacity").await;
     }
     state.clients.fetch_sub(1, Ordering::AcqRel);
@@ -99,7 +102,10 @@ where
 
 fn answer(command: Command, state: &ServerState, subscribed: &mut bool) -> String {
     match command {
-        Command::Ping => ServerMessage::Pong { timestamp: now_iso() }.to_json(),
+        Command::Ping => ServerMessage::Pong {
+            timestamp: now_iso(),
+        }
+        .to_json(),
         Command::GetStatus => ServerMessage::Status(Box::new(Status {
             connected_clients: state.connected_clients().min(state.max_clients),
             server_start_time: &state.start_time,
@@ -113,17 +119,28 @@ fn answer(command: Command, state: &ServerState, subscribed: &mut bool) -> Strin
         .to_json(),
         Command::Subscribe => {
             *subscribed = true;
-            ServerMessage::Subscribed { timestamp: now_iso(), message: "Subscribed to monitoring updates" }.to_json()
+            ServerMessage::Subscribed {
+                timestamp: now_iso(),
+                message: "Subscribed to monitoring updates",
+            }
+            .to_json()
         }
         Command::Unsubscribe => {
             *subscribed = false;
-            ServerMessage::Unsubscribed { timestamp: now_iso(), message: "Unsubscribed from monitoring updates" }
-                .to_json()
+            ServerMessage::Unsubscribed {
+                timestamp: now_iso(),
+                message: "Unsubscribed from monitoring updates",
+            }
+            .to_json()
         }
     }
 }
 
-async fn send<S>(ws: &mut WebSocketStream<S>, state: &ServerState, message: Message) -> Result<(), End>
+async fn send<S>(
+    ws: &mut WebSocketStream<S>,
+    state: &ServerState,
+    message: Message,
+) -> Result<(), End>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -131,17 +148,27 @@ where
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(End::Failed),
         Err(_) => {
-            tracing::info!(timeout_ms = state.send_timeout.as_millis() as u64, "Client too slow; disconnecting it.");
+            tracing::info!(
+                timeout_ms = state.send_timeout.as_millis() as u64,
+                "Client too slow; disconnecting it."
+            );
             Err(End::Failed)
         }
     }
 }
 
-async fn close<S>(ws: &mut WebSocketStream<S>, code: CloseCode, reason: &'static str) -> Result<(), End>
+async fn close<S>(
+    ws: &mut WebSocketStream<S>,
+    code: CloseCode,
+    reason: &'static str,
+) -> Result<(), End>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let frame = CloseFrame { code, reason: reason.into() };
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(Some(frame))).await;
     Err(End::Closed)
 }

@@ -24,7 +24,9 @@ impl Collector for InitFails {
     type Output = Output;
 
     fn new(_: Config) -> Result<Self, PluginError> {
-        Err(PluginError::fatal("fixture init failure: device /dev/fixture0 missing"))
+        Err(PluginError::fatal(
+            "fixture init failure: device /dev/fixture0 missing",
+        ))
     }
 
     fn collect(&mut self) -> Result<Output, PluginError> {
