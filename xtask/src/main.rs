@@ -37,7 +37,9 @@ fn main() -> anyhow::Result<()> {
     match command.as_str() {
         "run" => {
             install(&root, "release")?;
-            let server = target_dir(&root).join("release").join(exe("monitoring-websocket-server"));
+            let server = target_dir(&root)
+                .join("release")
+                .join(exe("monitoring-websocket-server"));
             let status = Command::new(&server)
                 .arg("--config")
                 .arg(root.join("plugins.toml"))
@@ -46,7 +48,14 @@ fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("cannot start {}", server.display()))?;
             std::process::exit(status.code().unwrap_or(1));
         }
-        "install" => install(&root, if rest.iter().any(|a| a == "--debug") { "debug" } else { "release" }),
+        "install" => install(
+            &root,
+            if rest.iter().any(|a| a == "--debug") {
+                "debug"
+            } else {
+                "release"
+            },
+        ),
         _ => bail!("usage: cargo xtask run [-- --host H --port P] | cargo xtask install [--debug]"),
     }
 }
@@ -56,7 +65,10 @@ fn main() -> anyhow::Result<()> {
 fn install(root: &Path, profile: &str) -> anyhow::Result<()> {
     let plugins = plugin_crates(root)?;
     let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    build.current_dir(root).arg("build").args(["-p", "monitoring-websocket-server"]);
+    build
+        .current_dir(root)
+        .arg("build")
+        .args(["-p", "monitoring-websocket-server"]);
     for name in &plugins {
         build.args(["-p", name]);
     }
@@ -69,12 +81,22 @@ fn install(root: &Path, profile: &str) -> anyhow::Result<()> {
     }
     let built = target_dir(root).join(profile);
     for name in &plugins {
-        let file = format!("{}{}{}", std::env::consts::DLL_PREFIX, name.replace('-', "_"), std::env::consts::DLL_SUFFIX);
+        let file = format!(
+            "{}{}{}",
+            std::env::consts::DLL_PREFIX,
+            name.replace('-', "_"),
+            std::env::consts::DLL_SUFFIX
+        );
         let from = built.join(&file);
         let to = root.join("plugins").join(&file);
-        std::fs::copy(&from, &to).with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+        std::fs::copy(&from, &to)
+            .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
     }
-    eprintln!("Installed {} plugins into {}", plugins.len(), root.join("plugins").display());
+    eprintln!(
+        "Installed {} plugins into {}",
+        plugins.len(),
+        root.join("plugins").display()
+    );
     Ok(())
 }
 
@@ -83,10 +105,15 @@ fn plugin_crates(root: &Path) -> anyhow::Result<Vec<String>> {
     let mut names = Vec::new();
     for entry in std::fs::read_dir(root.join("plugins")).context("cannot read plugins/")? {
         let manifest_path = entry?.path().join("Cargo.toml");
-        let Ok(text) = std::fs::read_to_string(&manifest_path) else { continue };
-        let manifest: Manifest =
-            toml::from_str(&text).with_context(|| format!("cannot parse {}", manifest_path.display()))?;
-        if manifest.lib.is_some_and(|lib| lib.crate_type.iter().any(|t| t == "cdylib")) {
+        let Ok(text) = std::fs::read_to_string(&manifest_path) else {
+            continue;
+        };
+        let manifest: Manifest = toml::from_str(&text)
+            .with_context(|| format!("cannot parse {}", manifest_path.display()))?;
+        if manifest
+            .lib
+            .is_some_and(|lib| lib.crate_type.iter().any(|t| t == "cdylib"))
+        {
             names.push(manifest.package.name);
         }
     }
@@ -96,7 +123,10 @@ fn plugin_crates(root: &Path) -> anyhow::Result<Vec<String>> {
 
 fn workspace_root() -> anyhow::Result<PathBuf> {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().map(Path::to_path_buf).context("xtask has no parent folder")
+    manifest_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .context("xtask has no parent folder")
 }
 
 fn target_dir(root: &Path) -> PathBuf {

@@ -8,7 +8,8 @@ pub fn max_mhz(brand: &str) -> Option<f64> {
 }
 
 fn cpufreq_max_mhz() -> Option<f64> {
-    let text = std::fs::read_to_string("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq").ok()?;
+    let text =
+        std::fs::read_to_string("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq").ok()?;
     parse_khz(&text)
 }
 
@@ -44,7 +45,10 @@ mod tests {
 
     #[test]
     fn parses_brand_strings() {
-        assert_eq!(brand_mhz("Intel(R) Xeon(R) CPU E5-2650 v4 @ 2.20GHz"), Some(2200.0));
+        assert_eq!(
+            brand_mhz("Intel(R) Xeon(R) CPU E5-2650 v4 @ 2.20GHz"),
+            Some(2200.0)
+        );
         assert_eq!(brand_mhz("Some CPU @ 1800MHz"), Some(1800.0));
         assert_eq!(brand_mhz("AMD EPYC 7B13"), None);
     }

@@ -56,18 +56,25 @@ impl Collector for CpuCollector {
     type Output = Output;
 
     fn new(_config: Config) -> Result<Self, PluginError> {
-        let mut system = System::new()
-            .map_err(|e| PluginError::unavailable(format_args!("cannot read processor statistics: {e}")))?;
+        let mut system = System::new().map_err(|e| {
+            PluginError::unavailable(format_args!("cannot read processor statistics: {e}"))
+        })?;
         let what = CpuRefreshKind::nothing().with_usage().with_frequency();
         system.refresh_cpu_specifics(what);
         // Prime the usage counters once, at start, so the first tick is real.
         std::thread::sleep(MINIMUM_CPU_UPDATE_INTERVAL);
         system.refresh_cpu_specifics(what);
         if system.cpus().is_empty() {
-            return Err(PluginError::unavailable("no processors reported by the operating system"));
+            return Err(PluginError::unavailable(
+                "no processors reported by the operating system",
+            ));
         }
         let logical = system.cpus().len();
-        let brand = system.cpus().first().map(|cpu| cpu.brand().to_owned()).unwrap_or_default();
+        let brand = system
+            .cpus()
+            .first()
+            .map(|cpu| cpu.brand().to_owned())
+            .unwrap_or_default();
         Ok(Self {
             core_count: System::physical_core_count().unwrap_or(logical),
             frequency_max: frequency::max_mhz(&brand).unwrap_or(0.0),
@@ -124,10 +131,17 @@ mod tests {
     fn obeys_the_collector_contract() {
         let sections = monitoring_plugin_api::testing::check_collector::<CpuCollector>();
         let processor = &sections["processor"];
-        let logical = processor["logical_count"].as_u64().expect("logical_count is a number");
+        let logical = processor["logical_count"]
+            .as_u64()
+            .expect("logical_count is a number");
         assert!(logical >= 1);
-        assert_eq!(processor["per_core_usage"].as_array().map(Vec::len), Some(logical as usize));
-        assert!(processor["core_count"].as_u64().is_some_and(|n| n >= 1 && n <= logical));
+        assert_eq!(
+            processor["per_core_usage"].as_array().map(Vec::len),
+            Some(logical as usize)
+        );
+        assert!(processor["core_count"]
+            .as_u64()
+            .is_some_and(|n| n >= 1 && n <= logical));
         assert!(processor["frequency_max"].as_f64() >= processor["frequency_current"].as_f64());
     }
 

@@ -26,7 +26,9 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         let root = if cfg!(windows) { "C:\\" } else { "/" };
-        Self { paths: vec![PathBuf::from(root)] }
+        Self {
+            paths: vec![PathBuf::from(root)],
+        }
     }
 }
 
@@ -47,7 +49,8 @@ pub struct DiskCollector {
 
 impl Collector for DiskCollector {
     const NAME: &'static str = "disk";
-    const DESCRIPTION: &'static str = "Disk space (total, used, free, percentage) on configured paths.";
+    const DESCRIPTION: &'static str =
+        "Disk space (total, used, free, percentage) on configured paths.";
     type Config = Config;
     type Output = Output;
 
@@ -56,9 +59,13 @@ impl Collector for DiskCollector {
             return Err(PluginError::config("`paths` must name at least one path"));
         }
         for path in &config.paths {
-            usage::read(path).map_err(|e| PluginError::config(format_args!("`paths`: {}: {e}", path.display())))?;
+            usage::read(path).map_err(|e| {
+                PluginError::config(format_args!("`paths`: {}: {e}", path.display()))
+            })?;
         }
-        Ok(Self { paths: config.paths })
+        Ok(Self {
+            paths: config.paths,
+        })
     }
 
     fn collect(&mut self) -> Result<Output, PluginError> {
@@ -84,13 +91,19 @@ mod tests {
     fn obeys_the_collector_contract() {
         let sections = monitoring_plugin_api::testing::check_collector::<DiskCollector>();
         assert!(sections["disk"]["total"].as_u64().is_some_and(|t| t > 0));
-        assert!(sections.get("disks").is_none(), "one path gives no `disks` array");
+        assert!(
+            sections.get("disks").is_none(),
+            "one path gives no `disks` array"
+        );
     }
 
     #[test]
     fn several_paths_give_a_disks_array() {
         let dir = std::env::temp_dir();
-        let mut collector = DiskCollector::new(Config { paths: vec!["/".into(), dir.clone()] }).expect("builds");
+        let mut collector = DiskCollector::new(Config {
+            paths: vec!["/".into(), dir.clone()],
+        })
+        .expect("builds");
         let output = collector.collect().expect("collects");
         let disks = output.disks.expect("two paths give `disks`");
         assert_eq!(disks.len(), 2);
@@ -100,9 +113,11 @@ mod tests {
 
     #[test]
     fn a_missing_path_is_a_config_error_naming_it() {
-        let err = DiskCollector::new(Config { paths: vec!["/no/such/dir".into()] })
-            .err()
-            .expect("refused");
+        let err = DiskCollector::new(Config {
+            paths: vec!["/no/such/dir".into()],
+        })
+        .err()
+        .expect("refused");
         assert_eq!(err.kind(), Some(monitoring_plugin_api::ErrorKind::Config));
         assert!(err.message().contains("/no/such/dir"), "{err}");
     }

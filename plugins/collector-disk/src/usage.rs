@@ -22,9 +22,17 @@ pub struct DiskUsage {
 
 impl DiskUsage {
     /// Builds an entry from block counts as `statvfs` reports them.
-    pub fn from_blocks(path: &Path, block_size: u64, blocks: u64, blocks_free: u64, blocks_available: u64) -> Self {
+    pub fn from_blocks(
+        path: &Path,
+        block_size: u64,
+        blocks: u64,
+        blocks_free: u64,
+        blocks_available: u64,
+    ) -> Self {
         let total = blocks.saturating_mul(block_size);
-        let used = blocks.saturating_sub(blocks_free).saturating_mul(block_size);
+        let used = blocks
+            .saturating_sub(blocks_free)
+            .saturating_mul(block_size);
         let free = blocks_available.saturating_mul(block_size);
         let visible = used.saturating_add(free);
         let percentage = if visible == 0 {
@@ -32,7 +40,13 @@ impl DiskUsage {
         } else {
             (used as f64 / visible as f64 * 1000.0).round() / 10.0
         };
-        Self { total, used, free, percentage, path: path.display().to_string() }
+        Self {
+            total,
+            used,
+            free,
+            percentage,
+            path: path.display().to_string(),
+        }
     }
 }
 
@@ -40,7 +54,13 @@ impl DiskUsage {
 #[cfg(unix)]
 pub fn read(path: &Path) -> io::Result<DiskUsage> {
     let stat = rustix::fs::statvfs(path)?;
-    Ok(DiskUsage::from_blocks(path, stat.f_frsize, stat.f_blocks, stat.f_bfree, stat.f_bavail))
+    Ok(DiskUsage::from_blocks(
+        path,
+        stat.f_frsize,
+        stat.f_blocks,
+        stat.f_bfree,
+        stat.f_bavail,
+    ))
 }
 
 /// Reads the filesystem holding `path`: the disk with the longest matching mount point.
@@ -52,7 +72,9 @@ pub fn read(path: &Path) -> io::Result<DiskUsage> {
         .iter()
         .filter(|d| path.starts_with(d.mount_point()))
         .max_by_key(|d| d.mount_point().as_os_str().len())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no mounted disk holds this path"))?;
+        .ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, "no mounted disk holds this path")
+        })?;
     let total = disk.total_space();
     let free = disk.available_space();
     Ok(DiskUsage::from_blocks(path, 1, total, free, free))
@@ -75,6 +97,9 @@ mod tests {
 
     #[test]
     fn empty_filesystem_is_zero_percent() {
-        assert_eq!(DiskUsage::from_blocks(Path::new("/x"), 4096, 0, 0, 0).percentage, 0.0);
+        assert_eq!(
+            DiskUsage::from_blocks(Path::new("/x"), 4096, 0, 0, 0).percentage,
+            0.0
+        );
     }
 }

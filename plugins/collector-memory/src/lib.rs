@@ -34,7 +34,12 @@ impl MemoryInfo {
         } else {
             (used as f64 / total as f64 * 1000.0).round() / 10.0
         };
-        Self { total, available, used, percentage }
+        Self {
+            total,
+            available,
+            used,
+            percentage,
+        }
     }
 }
 
@@ -57,16 +62,20 @@ impl Collector for MemoryCollector {
     type Output = Output;
 
     fn new(_config: Config) -> Result<Self, PluginError> {
-        let system = System::new()
-            .map_err(|e| PluginError::unavailable(format_args!("cannot read memory statistics: {e}")))?;
+        let system = System::new().map_err(|e| {
+            PluginError::unavailable(format_args!("cannot read memory statistics: {e}"))
+        })?;
         Ok(Self { system })
     }
 
     fn collect(&mut self) -> Result<Output, PluginError> {
-        self.system.refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram());
+        self.system
+            .refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram());
         let total = self.system.total_memory();
         if total == 0 {
-            return Err(PluginError::retryable("the operating system reported 0 bytes of memory"));
+            return Err(PluginError::retryable(
+                "the operating system reported 0 bytes of memory",
+            ));
         }
         let memory = MemoryInfo::from_total_available(total, self.system.available_memory());
         Ok(Output { memory })
@@ -83,7 +92,11 @@ mod tests {
     fn obeys_the_collector_contract() {
         let sections = monitoring_plugin_api::testing::check_collector::<MemoryCollector>();
         let memory = &sections["memory"];
-        let number = |key: &str| memory[key].as_u64().unwrap_or_else(|| panic!("{key} is not a number"));
+        let number = |key: &str| {
+            memory[key]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{key} is not a number"))
+        };
         assert!(number("total") > 0);
         assert_eq!(number("used") + number("available"), number("total"));
     }

@@ -43,20 +43,31 @@ pub struct SystemCollector {
 
 impl Collector for SystemCollector {
     const NAME: &'static str = "system";
-    const DESCRIPTION: &'static str = "Operating system, architecture, hostname, process count, boot time.";
+    const DESCRIPTION: &'static str =
+        "Operating system, architecture, hostname, process count, boot time.";
     type Config = Config;
     type Output = Output;
 
     fn new(_config: Config) -> Result<Self, PluginError> {
-        let identity = platform::identity().map_err(|e| PluginError::unavailable(format_args!("{e}")))?;
-        let boot_time = platform::boot_time().map_err(|e| PluginError::unavailable(format_args!("{e}")))?;
-        Ok(Self { identity, boot_time })
+        let identity =
+            platform::identity().map_err(|e| PluginError::unavailable(format_args!("{e}")))?;
+        let boot_time =
+            platform::boot_time().map_err(|e| PluginError::unavailable(format_args!("{e}")))?;
+        Ok(Self {
+            identity,
+            boot_time,
+        })
     }
 
     fn collect(&mut self) -> Result<Output, PluginError> {
-        let processes = platform::process_count().map_err(|e| PluginError::retryable(format_args!("{e}")))?;
+        let processes =
+            platform::process_count().map_err(|e| PluginError::retryable(format_args!("{e}")))?;
         Ok(Output {
-            system: SystemInfo { identity: self.identity.clone(), processes, boot_time: self.boot_time.clone() },
+            system: SystemInfo {
+                identity: self.identity.clone(),
+                processes,
+                boot_time: self.boot_time.clone(),
+            },
         })
     }
 }
@@ -71,12 +82,23 @@ mod tests {
     fn obeys_the_collector_contract() {
         let sections = monitoring_plugin_api::testing::check_collector::<SystemCollector>();
         let system = &sections["system"];
-        for key in ["os_name", "os_version", "os_release", "architecture", "machine", "processor", "hostname"] {
+        for key in [
+            "os_name",
+            "os_version",
+            "os_release",
+            "architecture",
+            "machine",
+            "processor",
+            "hostname",
+        ] {
             assert!(system[key].is_string(), "{key} must be a string: {system}");
         }
         assert!(system["processes"].as_u64().is_some_and(|n| n >= 1));
         let boot = system["boot_time"].as_str().expect("boot_time is a string");
-        assert!(chrono::NaiveDateTime::parse_from_str(boot, "%Y-%m-%dT%H:%M:%S").is_ok(), "{boot}");
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(boot, "%Y-%m-%dT%H:%M:%S").is_ok(),
+            "{boot}"
+        );
         if cfg!(target_os = "linux") {
             assert_eq!(system["os_name"], "Linux");
         }

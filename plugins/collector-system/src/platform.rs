@@ -65,7 +65,10 @@ fn processor_brand() -> String {
         .ok()
         .and_then(|mut system| {
             system.refresh_cpu_list(sysinfo::CpuRefreshKind::nothing());
-            system.cpus().first().map(|cpu| cpu.brand().trim().to_owned())
+            system
+                .cpus()
+                .first()
+                .map(|cpu| cpu.brand().trim().to_owned())
         })
         .unwrap_or_default()
 }
@@ -76,7 +79,10 @@ pub fn boot_time() -> io::Result<String> {
     let seconds = i64::try_from(seconds).map_err(io::Error::other)?;
     let utc = chrono::DateTime::from_timestamp(seconds, 0)
         .ok_or_else(|| io::Error::other(format!("boot time {seconds} is out of range")))?;
-    Ok(utc.with_timezone(&chrono::Local).format("%Y-%m-%dT%H:%M:%S").to_string())
+    Ok(utc
+        .with_timezone(&chrono::Local)
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string())
 }
 
 /// Running processes. On Linux, counting `/proc` entries costs a directory read instead
@@ -87,7 +93,10 @@ pub fn process_count() -> io::Result<u64> {
         let mut count = 0;
         for entry in std::fs::read_dir("/proc")? {
             let name = entry?.file_name();
-            if name.to_str().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) {
+            if name
+                .to_str()
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            {
                 count += 1;
             }
         }
