@@ -121,7 +121,6 @@ fn level_name(level: AlertLevel) -> &'static str {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
 mod tests {
     use super::*;
 

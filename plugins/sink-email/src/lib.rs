@@ -230,7 +230,6 @@ impl Sink for EmailSink {
 declare_sink!(EmailSink);
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
 mod tests {
     use super::*;
     use monitoring_plugin_api::ErrorKind;

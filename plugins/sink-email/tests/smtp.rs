@@ -4,7 +4,8 @@
 //!
 //! Skipped with a message when aiosmtpd is missing, except under CI (`CI` set), where
 //! a missing server is a failure: install it with `pip install aiosmtpd`.
-#![allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
+// clippy.toml allows unwrap in #[test] functions; these files' helpers are test code too.
+#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;

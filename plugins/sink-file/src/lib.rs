@@ -135,7 +135,6 @@ impl Sink for FileSink {
 declare_sink!(FileSink);
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
 mod tests {
     use super::*;
     use monitoring_plugin_api::ErrorKind;

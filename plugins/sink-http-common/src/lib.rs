@@ -191,7 +191,6 @@ fn chain(error: &dyn std::error::Error) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
 mod tests {
     use super::*;
     use monitoring_plugin_api::ErrorKind;

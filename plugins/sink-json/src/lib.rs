@@ -236,5 +236,4 @@ fn local_time(iso: &str) -> Option<DateTime<Local>> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
 mod tests;

@@ -86,7 +86,6 @@ impl Sink for SlackSink {
 declare_sink!(SlackSink);
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
 mod tests {
     use super::*;
     use monitoring_plugin_api::ErrorKind;

@@ -1,6 +1,7 @@
 //! The Slack sink against a real HTTP server on loopback: the incoming-webhook payload
 //! field by field, and the shared failure classification seen through this sink.
-#![allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
+// clippy.toml allows unwrap in #[test] functions; these files' helpers are test code too.
+#![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
 

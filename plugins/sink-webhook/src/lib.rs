@@ -92,7 +92,6 @@ impl Sink for WebhookSink {
 declare_sink!(WebhookSink);
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
 mod tests {
     use super::*;
     use monitoring_plugin_api::ErrorKind;

@@ -1,6 +1,7 @@
 //! The webhook sink against a real HTTP server on loopback, one scripted answer per
 //! test: what arrives, field by field, and how each failure is classified.
-#![allow(clippy::unwrap_used)] // In a test, an unwrap is an assertion.
+// clippy.toml allows unwrap in #[test] functions; these files' helpers are test code too.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
