@@ -11,14 +11,13 @@
 //! too; a tick is a handful of cheap NVML calls per GPU.
 
 mod device;
-mod section;
 
 use std::path::PathBuf;
 
 use monitoring_plugin_api::prelude::*;
 use nvml_wrapper::{error::NvmlError, Nvml};
 
-pub use section::{GpuInfo, GpuSection};
+pub use gpu_section::{GpuInfo, GpuSection};
 
 /// Settings of `[plugins.gpu-nvml]`.
 #[derive(Debug, Default, Deserialize)]
@@ -86,11 +85,7 @@ impl Collector for NvmlCollector {
             .map(|known| device::read_dynamic(&self.nvml, known, self.driver_version.as_deref()))
             .collect();
         Ok(Output {
-            gpu: GpuSection {
-                count: gpus.len(),
-                backend: "nvml",
-                gpus,
-            },
+            gpu: GpuSection::new("nvml", gpus),
         })
     }
 }

@@ -74,7 +74,14 @@ fn two_gpus_with_unsupported_power_as_null() {
                 "memory_percentage": 75.0, "gpu_usage_percent": 99.0, "temperature": 71.0,
                 "power_draw": null, "power_limit": null
             }
-        ]}})
+        ],
+            // GPU 0 again, flat, for clients of the published seed.
+            "id": 0, "name": "Fake GeForce 0", "uuid": "GPU-00000000-0000-0000-0000-000000000000",
+            "driver_version": "550.54.15",
+            "memory_total": 8192 * MIB, "memory_used": 2048 * MIB, "memory_free": 5888 * MIB,
+            "memory_percentage": 25.0, "gpu_usage_percent": 45.0, "temperature": 65.0,
+            "power_draw": 220.5, "power_limit": 350.0
+        }})
     );
     // A second tick reads again and agrees.
     assert_eq!(collect_json(&mut collector), value);
@@ -153,6 +160,7 @@ fn settings_arrive_through_the_plugin_boundary() {
     )
     .expect("JSON");
     assert_eq!(sections["gpu"]["count"], 2);
+    assert_eq!(sections["gpu"]["gpu_usage_percent"], 45.0);
     let typo = new_collector(RStr::from_str(r#"{"library": "/x"}"#))
         .into_result()
         .err()

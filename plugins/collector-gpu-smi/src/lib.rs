@@ -11,7 +11,6 @@
 
 mod command;
 mod csv;
-mod section;
 mod value;
 pub mod xml;
 
@@ -21,7 +20,7 @@ use std::time::{Duration, Instant};
 use monitoring_plugin_api::prelude::*;
 
 use command::RunError;
-pub use section::{GpuInfo, GpuSection};
+pub use gpu_section::{GpuInfo, GpuSection};
 
 /// The soonest names are read again because a tick showed a GPU they lack.
 const UNKNOWN_GPU_RECHECK: Duration = Duration::from_secs(5);
@@ -128,11 +127,7 @@ impl Collector for SmiCollector {
         }
         .map_err(|e| e.at_tick(&self.binary))?;
         Ok(Output {
-            gpu: GpuSection {
-                count: gpus.len(),
-                backend: "nvidia-smi",
-                gpus,
-            },
+            gpu: GpuSection::new("nvidia-smi", gpus),
         })
     }
 }
@@ -218,7 +213,7 @@ impl SmiCollector {
             id: row.index,
             name: known.and_then(|k| k.name.clone()),
             driver_version: known.and_then(|k| k.driver_version.clone()),
-            memory_percentage: section::percentage(row.memory_used, row.memory_total),
+            memory_percentage: gpu_section::percentage(row.memory_used, row.memory_total),
             uuid: row.uuid,
             memory_total: row.memory_total,
             memory_used: row.memory_used,

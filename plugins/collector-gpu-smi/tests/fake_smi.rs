@@ -113,10 +113,17 @@ fn dual_2070_section() -> Value {
             "power_draw": power_draw, "power_limit": 175.0
         })
     };
-    json!({"gpu": {"count": 2, "backend": "nvidia-smi", "gpus": [
-        gpu(0, "GPU-12345678-aaaa-bbbb-cccc-0123456789ab", 14.0, 9.23),
+    let first = gpu(0, "GPU-12345678-aaaa-bbbb-cccc-0123456789ab", 14.0, 9.23);
+    let mut section = json!({"count": 2, "backend": "nvidia-smi", "gpus": [
+        first.clone(),
         gpu(1, "GPU-12345678-aaaa-bbbb-cccc-0123456789cd", 13.0, 11.82),
-    ]}})
+    ]});
+    // GPU 0's fields again at the top, as the published seed sends them.
+    let flat = section.as_object_mut().expect("an object");
+    flat.extend(first.as_object().expect("an object").clone());
+    assert_eq!(flat["gpu_usage_percent"], 0.0);
+    assert_eq!(flat["temperature"], 14.0);
+    json!({ "gpu": section })
 }
 
 fn print(text: &str) -> String {
@@ -169,7 +176,13 @@ fn unsupported_readings_are_null() {
         "driver_version": null, "memory_total": 4096 * MIB, "memory_used": 42 * MIB,
         "memory_free": 4054 * MIB, "memory_percentage": 1.0, "gpu_usage_percent": 0.0,
         "temperature": 39.0, "power_draw": null, "power_limit": null
-    }]}});
+    }],
+        // Flat, as the published seed sends GPU 0: nulls stay null.
+        "id": 0, "name": "GeForce GTX 1070 Ti", "uuid": "GPU-f9ba66fc-a7f5-94c5-da19-019ef2f9c665",
+        "driver_version": null, "memory_total": 4096 * MIB, "memory_used": 42 * MIB,
+        "memory_free": 4054 * MIB, "memory_percentage": 1.0, "gpu_usage_percent": 0.0,
+        "temperature": 39.0, "power_draw": null, "power_limit": null
+    }});
     assert_eq!(collect(&mut csv), expected);
     assert_eq!(collect(&mut xml), expected);
 }
