@@ -2,8 +2,9 @@
 //!
 //! Names follow Python's `platform` module as the seed uses it: `os_name` is
 //! `platform.system()` ("Linux"), `os_release` the kernel release, `os_version` the
-//! kernel's build string, `machine` the hardware type. Identity fields are read once;
-//! only the process count changes per tick.
+//! kernel's build string, `machine` the hardware type, `platform` the one-line summary
+//! of `platform.platform()` (`Linux-6.1.0-18-amd64-x86_64-with-glibc2.36`). Identity
+//! fields are read once; only the process count changes per tick.
 
 mod platform;
 
@@ -87,6 +88,7 @@ mod tests {
             "os_version",
             "os_release",
             "architecture",
+            "platform",
             "machine",
             "processor",
             "hostname",
@@ -102,5 +104,46 @@ mod tests {
         if cfg!(target_os = "linux") {
             assert_eq!(system["os_name"], "Linux");
         }
+        let platform = system["platform"].as_str().expect("platform is a string");
+        let leading = format!(
+            "{}-{}-{}",
+            system["os_name"].as_str().expect("os_name"),
+            system["os_release"].as_str().expect("os_release"),
+            system["machine"].as_str().expect("machine"),
+        );
+        // Python's clean-up may rewrite odd release strings; plain ones pass unchanged.
+        if leading
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._+".contains(c))
+        {
+            assert!(platform.starts_with(&leading), "{platform} vs {leading}");
+        }
+        if cfg!(all(target_os = "linux", target_env = "gnu")) {
+            assert!(platform.contains("-with-glibc"), "{platform}");
+        }
+    }
+
+    /// Where Python is installed, compare with the real `platform.platform()`; only when
+    /// its `uname -p` part is blank, which this plugin leaves out (see `python_platform`).
+    #[test]
+    #[cfg(unix)]
+    fn platform_matches_pythons_where_python_is_here() {
+        let script = "import platform\n\
+                      print(platform.platform() if not platform.processor() else '')";
+        let python = std::process::Command::new("python3")
+            .args(["-c", script])
+            .output();
+        let expected = match python {
+            Ok(out) if out.status.success() => {
+                String::from_utf8_lossy(&out.stdout).trim().to_owned()
+            }
+            _ => String::new(),
+        };
+        if expected.is_empty() {
+            eprintln!("SKIPPED: no python3 here, or its platform.processor() is not blank");
+            return;
+        }
+        let identity = platform::identity().expect("identity");
+        assert_eq!(identity.platform, expected);
     }
 }
