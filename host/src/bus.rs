@@ -1,13 +1,16 @@
 //! Hands each tick's snapshot to every WebSocket session.
 //!
 //! The `monitoring_data` message is serialized once per tick and shared: sessions get an
-//! `Arc` and clone the text's reference-counted bytes, never the text. A `watch` channel
-//! holds only the newest frame, so a client that falls behind skips straight to the
-//! latest snapshot instead of building a backlog, and publishing never waits for anyone.
+//! `Arc` and clone the text's reference-counted bytes, never the text. Clients that
+//! subscribed to some sections only share one serialization per distinct section set,
+//! made by the first session that needs it. A `watch` channel holds only the newest
+//! frame, so a client that falls behind skips straight to the latest snapshot instead
+//! of building a backlog, and publishing never waits for anyone.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use monitoring_plugin_api::Alert;
+use monitoring_plugin_api::{Alert, Sections};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -21,8 +24,53 @@ pub struct Frame {
     pub seq: u64,
     /// The snapshot, for anything that needs the data rather than the text.
     pub snapshot: Snapshot,
-    /// The `monitoring_data` message, serialized once.
+    /// Alerts active in this tick.
+    pub alerts: Vec<Alert>,
+    /// The full `monitoring_data` message, serialized once.
     pub text: Utf8Bytes,
+    /// Messages restricted to a set of sections, keyed by the sorted, comma-joined
+    /// section names; filled on first use. The lock is held only to look up or insert.
+    filtered: Mutex<HashMap<String, Utf8Bytes>>,
+}
+
+impl Frame {
+    /// The message for a subscriber: the full one, or one with only `sections` (sorted,
+    /// deduplicated names).
+    pub fn text_for(&self, sections: Option<&[String]>) -> Utf8Bytes {
+        let Some(sections) = sections else {
+            return self.text.clone();
+        };
+        let key = sections.join(",");
+        let mut cache = self
+            .filtered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache
+            .entry(key)
+            .or_insert_with(|| {
+                let data: Sections = sections
+                    .iter()
+                    .filter_map(|name| {
+                        self.snapshot
+                            .data
+                            .get(name)
+                            .map(|v| (name.clone(), v.clone()))
+                    })
+                    .collect();
+                let message = ServerMessage::MonitoringData {
+                    timestamp: &self.snapshot.timestamp,
+                    data: &data,
+                    alerts: &self.alerts,
+                };
+                Utf8Bytes::from(message.to_json())
+            })
+            .clone()
+    }
+
+    /// How many distinct filtered messages were made for this tick.
+    pub fn filtered_variants(&self) -> usize {
+        self.filtered.lock().map_or(0, |cache| cache.len())
+    }
 }
 
 /// The publishing side.
@@ -47,7 +95,7 @@ impl Bus {
     }
 
     /// Serializes and publishes a snapshot with the alerts active in it.
-    pub fn publish(&mut self, snapshot: Snapshot, alerts: &[Alert]) {
+    pub fn publish(&mut self, snapshot: Snapshot, alerts: &[Alert]) -> Arc<Frame> {
         self.seq += 1;
         let message = ServerMessage::MonitoringData {
             timestamp: &snapshot.timestamp,
@@ -55,17 +103,66 @@ impl Bus {
             alerts,
         };
         let text = Utf8Bytes::from(message.to_json());
-        let frame = Frame {
+        let frame = Arc::new(Frame {
             seq: self.seq,
             snapshot,
+            alerts: alerts.to_vec(),
             text,
-        };
-        self.sender.send_replace(Some(Arc::new(frame)));
+            filtered: Mutex::new(HashMap::new()),
+        });
+        self.sender.send_replace(Some(Arc::clone(&frame)));
+        frame
     }
 }
 
 impl Default for Bus {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn snapshot() -> Snapshot {
+        let data = json!({"memory": {"percentage": 50.0}, "disk": {"percentage": 10.0}, "system": {"hostname": "h"}});
+        Snapshot {
+            timestamp: "2025-01-03T10:15:30.123456".into(),
+            data: data.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn each_section_set_is_serialized_once_per_tick() {
+        let mut bus = Bus::new();
+        let frame = bus.publish(snapshot(), &[]);
+        let wanted = vec!["disk".to_owned(), "memory".to_owned()];
+        let first = frame.text_for(Some(&wanted));
+        let second = frame.text_for(Some(&wanted));
+        assert_eq!(
+            first.as_str().as_ptr(),
+            second.as_str().as_ptr(),
+            "the same bytes are shared"
+        );
+        assert_eq!(frame.filtered_variants(), 1);
+        let value: serde_json::Value = serde_json::from_str(first.as_str()).expect("JSON");
+        assert_eq!(value["data"].as_object().map(|d| d.len()), Some(2));
+        assert!(value["data"].get("system").is_none());
+        assert_eq!(
+            frame.text_for(None).as_str().as_ptr(),
+            frame.text.as_str().as_ptr()
+        );
+    }
+
+    #[test]
+    fn receivers_see_only_the_newest_frame() {
+        let mut bus = Bus::new();
+        let receiver = bus.subscribe();
+        bus.publish(snapshot(), &[]);
+        bus.publish(snapshot(), &[]);
+        let newest = receiver.borrow().clone().map(|frame| frame.seq);
+        assert_eq!(newest, Some(2));
     }
 }

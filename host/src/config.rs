@@ -41,6 +41,18 @@ pub struct ServerConfig {
     pub max_clients: usize,
     /// Seconds a send to one client may take before that client is dropped. Default 1.0.
     pub send_timeout: f64,
+    /// Seconds a new connection may take to send its request header. Default 10.
+    pub handshake_timeout: f64,
+    /// Seconds between WebSocket pings to each client. Default 20.
+    pub ping_interval: f64,
+    /// Seconds a client may stay silent after a ping before it is closed. Default 20.
+    pub ping_timeout: f64,
+    /// Largest message a client may send, bytes; larger ones close with 1009. Default 65536.
+    pub max_message_size: usize,
+    /// Control messages per second a client may send on average. Default 20.
+    pub rate_limit: f64,
+    /// Control messages a client may send in a burst. Default 40.
+    pub rate_burst: f64,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +62,12 @@ impl Default for ServerConfig {
             port: 8765,
             max_clients: 1000,
             send_timeout: 1.0,
+            handshake_timeout: 10.0,
+            ping_interval: 20.0,
+            ping_timeout: 20.0,
+            max_message_size: 64 * 1024,
+            rate_limit: 20.0,
+            rate_burst: 40.0,
         }
     }
 }
@@ -199,6 +217,28 @@ impl Config {
         )?;
         seconds("monitor.max_backoff", self.monitor.max_backoff, 0.01)?;
         seconds("server.send_timeout", self.server.send_timeout, 0.001)?;
+        seconds(
+            "server.handshake_timeout",
+            self.server.handshake_timeout,
+            0.001,
+        )?;
+        seconds("server.ping_interval", self.server.ping_interval, 0.01)?;
+        seconds("server.ping_timeout", self.server.ping_timeout, 0.01)?;
+        if !(self.server.rate_limit.is_finite() && self.server.rate_limit > 0.0) {
+            return Err(invalid(
+                "server.rate_limit",
+                "must be a positive number of messages per second",
+            ));
+        }
+        if !(self.server.rate_burst.is_finite() && self.server.rate_burst >= 1.0) {
+            return Err(invalid("server.rate_burst", "must be at least 1"));
+        }
+        if self.server.max_message_size < 1024 {
+            return Err(invalid(
+                "server.max_message_size",
+                "must be at least 1024 bytes",
+            ));
+        }
         if self.monitor.collect_timeout >= self.monitor.interval {
             return Err(invalid(
                 "monitor.collect_timeout",

@@ -9,6 +9,7 @@
 //! - [`snapshot`]: the snapshot type and timestamp format.
 //! - [`bus`]: serializes each snapshot once and hands it to every session.
 //! - [`ws`]: the WebSocket upgrade, the wire protocol and client sessions.
+//! - [`server`]: the accept loop (handshake deadline, `TCP_NODELAY`).
 //! - [`http`] holds the routing and nothing else.
 //! - [`shutdown`]: the server-wide shutdown signal.
 //!
@@ -21,12 +22,12 @@ pub mod http;
 pub mod loader;
 pub mod registry;
 pub mod scheduler;
+pub mod server;
 pub mod shutdown;
 pub mod snapshot;
 pub mod throttle;
 pub mod ws;
 
-use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,7 +38,7 @@ use crate::config::Config;
 use crate::registry::Registry;
 use crate::scheduler::{Scheduler, Timing};
 use crate::shutdown::Shutdown;
-use crate::ws::ServerState;
+use crate::ws::{Limits, ServerState, Stats};
 
 /// How long shutdown waits for clients to take their close frames.
 const CLOSE_DEADLINE: Duration = Duration::from_secs(3);
@@ -75,21 +76,22 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
         start_time: snapshot::now_iso(),
         started: Instant::now(),
         monitor_interval: config.monitor.interval,
-        max_clients: config.server.max_clients,
-        send_timeout: Duration::from_secs_f64(config.server.send_timeout),
-        clients: AtomicUsize::new(0),
+        limits: Limits::from_config(&config.server),
+        stats: Stats::default(),
         plugins: records,
         frames: bus.subscribe(),
         shutdown: shutdown.clone(),
     });
     let collecting = tokio::spawn(collect(scheduler, bus, timing.interval, shutdown.clone()));
 
-    let mut server_shutdown = shutdown.clone();
-    warp::serve(http::routes(Arc::clone(&state)))
-        .incoming(listener)
-        .graceful(async move { server_shutdown.wait().await })
-        .run()
-        .await;
+    let handshake_timeout = Duration::from_secs_f64(config.server.handshake_timeout);
+    server::serve(
+        listener,
+        http::routes(Arc::clone(&state)),
+        handshake_timeout,
+        shutdown.clone(),
+    )
+    .await;
 
     let _ = collecting.await;
     let deadline = Instant::now() + CLOSE_DEADLINE;

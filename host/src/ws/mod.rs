@@ -1,19 +1,21 @@
-//! The WebSocket endpoint: the upgrade, the shared server state sessions read, and the
-//! per-connection sessions (in `session`).
+//! The WebSocket endpoint: the upgrade, the shared state and counters sessions use,
+//! and the per-connection sessions (in `session`).
 //!
 //! The upgrade is done here rather than with `warp::ws()` so the connection is handed
 //! to tokio-tungstenite with our own [`WebSocketConfig`]: warp's filter fixes a 128 KiB
 //! read buffer per connection (~135 KiB RSS per idle client), and it cannot be changed.
 
 pub mod protocol;
+pub mod rate_limit;
 pub mod session;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
+use serde::Serialize;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
@@ -21,14 +23,120 @@ use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
 use crate::bus::FrameReceiver;
+use crate::config::ServerConfig;
 use crate::registry::PluginRecord;
 use crate::shutdown::Shutdown;
 
-/// Largest message a client may send; control messages are tiny.
-pub const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
-
 /// The server version reported to clients.
 pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Per-connection policy, from `[server]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most clients at once.
+    pub max_clients: usize,
+    /// How long one send may take before the client is dropped.
+    pub send_timeout: Duration,
+    /// Time between pings.
+    pub ping_interval: Duration,
+    /// Silence after a ping that closes the connection.
+    pub ping_timeout: Duration,
+    /// Largest message a client may send.
+    pub max_message_size: usize,
+    /// Control messages per second, on average.
+    pub rate_limit: f64,
+    /// Control messages in a burst.
+    pub rate_burst: f64,
+}
+
+impl Limits {
+    /// The limits a `[server]` table sets.
+    pub fn from_config(server: &ServerConfig) -> Self {
+        Self {
+            max_clients: server.max_clients,
+            send_timeout: Duration::from_secs_f64(server.send_timeout),
+            ping_interval: Duration::from_secs_f64(server.ping_interval),
+            ping_timeout: Duration::from_secs_f64(server.ping_timeout),
+            max_message_size: server.max_message_size,
+            rate_limit: server.rate_limit,
+            rate_burst: server.rate_burst,
+        }
+    }
+
+    /// Buffers sized for many small, mostly idle connections.
+    pub fn websocket_config(&self) -> WebSocketConfig {
+        WebSocketConfig::default()
+            .read_buffer_size(4 * 1024)
+            .write_buffer_size(0)
+            .max_write_buffer_size(4 * 1024 * 1024)
+            .max_message_size(Some(self.max_message_size))
+            .max_frame_size(Some(self.max_message_size))
+    }
+}
+
+/// Counters of what the WebSocket side did, for `get_status` and metrics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Clients connected now.
+    pub connected: AtomicUsize,
+    /// Connections accepted since start.
+    pub connections_total: AtomicU64,
+    /// Connections closed with 1008 because the server was full.
+    pub refused_at_capacity: AtomicU64,
+    /// `monitoring_data` messages sent.
+    pub frames_sent: AtomicU64,
+    /// Ticks a client missed because it was still busy with an older one.
+    pub frames_skipped: AtomicU64,
+    /// Clients dropped because a send took longer than the send timeout.
+    pub slow_disconnects: AtomicU64,
+    /// Control messages refused by the rate limiter.
+    pub rate_limited: AtomicU64,
+    /// Clients closed because they stopped answering pings.
+    pub ping_timeouts: AtomicU64,
+}
+
+/// A point-in-time copy of [`Stats`].
+#[derive(Debug, Clone, Serialize)]
+pub struct StatsSnapshot {
+    /// Clients connected now.
+    pub connected: usize,
+    /// Connections accepted since start.
+    pub connections_total: u64,
+    /// Connections closed with 1008 because the server was full.
+    pub refused_at_capacity: u64,
+    /// `monitoring_data` messages sent.
+    pub frames_sent: u64,
+    /// Ticks clients missed while busy with an older one.
+    pub frames_skipped: u64,
+    /// Clients dropped for slow sends.
+    pub slow_disconnects: u64,
+    /// Control messages refused by the rate limiter.
+    pub rate_limited: u64,
+    /// Clients closed for not answering pings.
+    pub ping_timeouts: u64,
+}
+
+impl Stats {
+    /// Reads every counter.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        StatsSnapshot {
+            connected: self.connected.load(Ordering::Relaxed),
+            connections_total: get(&self.connections_total),
+            refused_at_capacity: get(&self.refused_at_capacity),
+            frames_sent: get(&self.frames_sent),
+            frames_skipped: get(&self.frames_skipped),
+            slow_disconnects: get(&self.slow_disconnects),
+            rate_limited: get(&self.rate_limited),
+            ping_timeouts: get(&self.ping_timeouts),
+        }
+    }
+
+    /// Adds one to a counter.
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
 
 /// State every session reads.
 pub struct ServerState {
@@ -38,12 +146,10 @@ pub struct ServerState {
     pub started: Instant,
     /// Seconds between snapshots.
     pub monitor_interval: f64,
-    /// Most clients at once.
-    pub max_clients: usize,
-    /// How long one send may take before the client is dropped.
-    pub send_timeout: Duration,
-    /// Clients connected now.
-    pub clients: AtomicUsize,
+    /// Per-connection policy.
+    pub limits: Limits,
+    /// Counters.
+    pub stats: Stats,
     /// Every plugin file and what became of it.
     pub plugins: Vec<PluginRecord>,
     /// The newest frame.
@@ -55,18 +161,13 @@ pub struct ServerState {
 impl ServerState {
     /// Clients connected now.
     pub fn connected_clients(&self) -> usize {
-        self.clients.load(Ordering::Relaxed)
+        self.stats.connected.load(Ordering::Relaxed)
     }
-}
 
-/// Buffers sized for many small, mostly idle connections.
-pub fn websocket_config() -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
-        .max_write_buffer_size(1024 * 1024)
-        .max_message_size(Some(MAX_CLIENT_MESSAGE))
-        .max_frame_size(Some(MAX_CLIENT_MESSAGE))
+    /// The tick, in whole milliseconds.
+    pub fn tick_ms(&self) -> u64 {
+        (self.monitor_interval * 1000.0).round() as u64
+    }
 }
 
 /// `GET /` or `/ws` with `Upgrade: websocket`: answers 101 and starts a session.
@@ -90,11 +191,11 @@ pub fn upgrade(
             tokio::spawn(async move {
                 match on_upgrade.await {
                     Ok(upgraded) => {
-                        let io = TokioIo::new(upgraded);
+                        let config = state.limits.websocket_config();
                         let ws = WebSocketStream::from_raw_socket(
-                            io,
+                            TokioIo::new(upgraded),
                             Role::Server,
-                            Some(websocket_config()),
+                            Some(config),
                         )
                         .await;
                         session::run(ws, state).await;

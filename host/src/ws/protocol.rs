@@ -43,6 +43,11 @@ pub enum ServerMessage<'a> {
     Subscribed {
         /// When.
         timestamp: String,
+        /// The sections this client receives; absent means all.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sections: Option<&'a [String]>,
+        /// How often this client receives `monitoring_data`, ms.
+        interval_ms: u64,
         /// Confirmation text.
         message: &'static str,
     },
@@ -77,6 +82,15 @@ pub struct Status<'a> {
     pub monitor_interval: f64,
     /// The most clients accepted at once.
     pub max_clients: usize,
+    /// Whether the snapshot has a `gpu` section (the seed's `is_gpu_available()`).
+    pub gpu_available: bool,
+    /// GPUs seen (the seed's `get_gpu_count()`).
+    pub gpu_count: u64,
+    /// Which GPU backend is live: `nvml`, `nvidia-smi`, or absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_backend: Option<&'a str>,
+    /// WebSocket counters.
+    pub websocket: crate::ws::StatsSnapshot,
     /// Every plugin file and what became of it.
     pub plugins: &'a [PluginRecord],
     /// Always `Server is running`.
@@ -95,6 +109,8 @@ pub enum ErrorCode {
     InvalidParams,
     /// A binary frame; the protocol is text.
     UnsupportedData,
+    /// Too many messages too fast.
+    RateLimited,
 }
 
 impl ServerMessage<'_> {
@@ -125,10 +141,67 @@ pub enum Command {
     Ping,
     /// Server information.
     GetStatus,
-    /// Receive `monitoring_data`.
-    Subscribe,
+    /// Receive `monitoring_data`, optionally only some sections at a slower rate.
+    Subscribe(SubscribeParams),
     /// Stop receiving `monitoring_data`.
     Unsubscribe,
+}
+
+/// What `subscribe` may carry beyond the seed's bare `{"type":"subscribe"}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscribeParams {
+    /// Only these sections (sorted, without duplicates); `None` means all.
+    pub sections: Option<Vec<String>>,
+    /// Receive a message every this many ms (a multiple of the tick); `None` keeps the
+    /// current rate.
+    pub interval_ms: Option<u64>,
+}
+
+/// Most sections a subscription may name.
+const MAX_SECTIONS: usize = 64;
+
+fn subscribe_params(
+    fields: &serde_json::Map<String, Value>,
+) -> Result<SubscribeParams, ServerMessage<'static>> {
+    let invalid = |message: &str| ServerMessage::error(ErrorCode::InvalidParams, message);
+    let sections = match fields.get("sections") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => {
+            let mut names = Vec::with_capacity(items.len());
+            for item in items {
+                match item.as_str() {
+                    Some(name) if !name.is_empty() && name.len() <= 64 => names.push(name.to_owned()),
+                    _ => return Err(invalid("`sections` must be a list of section names, e.g. [\"processor\",\"memory\"]")),
+                }
+            }
+            names.sort();
+            names.dedup();
+            if names.is_empty() || names.len() > MAX_SECTIONS {
+                return Err(invalid("`sections` must name between 1 and 64 sections"));
+            }
+            Some(names)
+        }
+        Some(_) => {
+            return Err(invalid(
+                "`sections` must be a list of section names, e.g. [\"processor\",\"memory\"]",
+            ))
+        }
+    };
+    let interval_ms = match fields.get("interval_ms") {
+        None | Some(Value::Null) => None,
+        Some(value) => match value.as_u64() {
+            Some(ms) if ms > 0 => Some(ms),
+            _ => {
+                return Err(invalid(
+                    "`interval_ms` must be a positive whole number of milliseconds",
+                ))
+            }
+        },
+    };
+    Ok(SubscribeParams {
+        sections,
+        interval_ms,
+    })
 }
 
 /// Parses a client's text frame into a command, or the error to reply with.
@@ -154,7 +227,7 @@ pub fn parse_command(text: &str) -> Result<Command, ServerMessage<'static>> {
     match kind {
         "ping" => Ok(Command::Ping),
         "get_status" => Ok(Command::GetStatus),
-        "subscribe" => Ok(Command::Subscribe),
+        "subscribe" => subscribe_params(&fields).map(Command::Subscribe),
         "unsubscribe" => Ok(Command::Unsubscribe),
         other => Err(ServerMessage::error(
             ErrorCode::UnknownCommand,
@@ -186,11 +259,43 @@ mod tests {
         );
         assert_eq!(
             parse_command(r#"{"type":"subscribe"}"#).ok(),
-            Some(Command::Subscribe)
+            Some(Command::Subscribe(SubscribeParams::default()))
         );
         assert_eq!(
             parse_command(r#"{"type":"unsubscribe"}"#).ok(),
             Some(Command::Unsubscribe)
+        );
+    }
+
+    #[test]
+    fn subscribe_may_choose_sections_and_rate() {
+        let command = parse_command(
+            r#"{"type":"subscribe","sections":["memory","processor","memory"],"interval_ms":2000}"#,
+        );
+        let expected = SubscribeParams {
+            sections: Some(vec!["memory".into(), "processor".into()]),
+            interval_ms: Some(2000),
+        };
+        assert_eq!(command.ok(), Some(Command::Subscribe(expected)));
+        assert_eq!(
+            code(r#"{"type":"subscribe","sections":"memory"}"#),
+            Some(ErrorCode::InvalidParams)
+        );
+        assert_eq!(
+            code(r#"{"type":"subscribe","sections":[]}"#),
+            Some(ErrorCode::InvalidParams)
+        );
+        assert_eq!(
+            code(r#"{"type":"subscribe","sections":[1]}"#),
+            Some(ErrorCode::InvalidParams)
+        );
+        assert_eq!(
+            code(r#"{"type":"subscribe","interval_ms":-5}"#),
+            Some(ErrorCode::InvalidParams)
+        );
+        assert_eq!(
+            code(r#"{"type":"subscribe","interval_ms":"fast"}"#),
+            Some(ErrorCode::InvalidParams)
         );
     }
 

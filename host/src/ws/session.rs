@@ -1,11 +1,14 @@
-//! One client connection: greets, streams frames while subscribed, answers commands.
+//! One client connection: greets, streams frames while subscribed, answers commands,
+//! keeps the connection alive with pings.
 //!
-//! A session owns its socket and reads the newest frame from the bus when it changes,
-//! so a slow client only ever skips frames; a send that takes longer than the send
-//! timeout drops that client alone.
+//! A session owns its socket and its own task. It reads the newest frame from the bus
+//! when one is published, so a client that cannot keep up only ever skips ticks, and a
+//! send that takes longer than the send timeout drops that client alone; nothing it
+//! does can delay the tick or another client.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -14,145 +17,280 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
-use super::protocol::{parse_command, Command, ErrorCode, ServerMessage, Status};
-use super::{ServerState, SERVER_VERSION};
+use super::protocol::{parse_command, Command, ErrorCode, ServerMessage, Status, SubscribeParams};
+use super::rate_limit::{RateLimiter, Verdict};
+use super::{ServerState, Stats, SERVER_VERSION};
+use crate::bus::Frame;
 use crate::snapshot::now_iso;
 
-/// Why a session ended early.
-enum End {
-    Closed,
-    Failed,
-}
+/// Refused messages in a row, without the client slowing down, before it is closed.
+const MAX_RATE_STRIKES: u32 = 200;
+
+/// Why a session ended; the close frame (if any) has been sent.
+struct Ended;
 
 /// Runs a session to its end.
 pub async fn run<S>(mut ws: WebSocketStream<S>, state: Arc<ServerState>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let admitted = state.clients.fetch_add(1, Ordering::AcqRel) < state.max_clients;
-    if admitted {
-        let _ = serve(&mut ws, &state).await;
+    let already = state.stats.connected.fetch_add(1, Ordering::AcqRel);
+    Stats::bump(&state.stats.connections_total);
+    if already < state.limits.max_clients {
+        let _ = Session::new(&state).serve(&mut ws).await;
     } else {
-        tracing::info!(
-            max_clients = state.max_clients,
+        Stats::bump(&state.stats.refused_at_capacity);
+        tracing::debug!(
+            max_clients = state.limits.max_clients,
             "Client refused: server at capacity."
         );
         let _ = close(&mut ws, CloseCode::Policy, "Server at capacity").await;
     }
-    state.clients.fetch_sub(1, Ordering::AcqRel);
+    state.stats.connected.fetch_sub(1, Ordering::AcqRel);
 }
 
-async fn serve<S>(ws: &mut WebSocketStream<S>, state: &ServerState) -> Result<(), End>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let greeting = ServerMessage::Connection {
-        status: "connected",
-        timestamp: now_iso(),
-        server_version: SERVER_VERSION,
-        message: "Connected to monitoring server",
-    };
-    send(ws, state, Message::text(greeting.to_json())).await?;
-    let mut frames = state.frames.clone();
-    frames.mark_unchanged();
-    let mut shutdown = state.shutdown.clone();
-    let mut subscribed = true;
-    loop {
-        tokio::select! {
-            changed = frames.changed() => {
-                if changed.is_err() {
+/// What one client asked for.
+struct Session<'a> {
+    state: &'a ServerState,
+    subscribed: bool,
+    /// Sections wanted (sorted); `None` means all.
+    sections: Option<Vec<String>>,
+    /// Send every `every`-th tick.
+    every: u64,
+    last_sent: Option<u64>,
+    limiter: RateLimiter,
+    last_heard: Instant,
+}
+
+impl<'a> Session<'a> {
+    fn new(state: &'a ServerState) -> Self {
+        let now = Instant::now();
+        Self {
+            state,
+            subscribed: true,
+            sections: None,
+            every: 1,
+            last_sent: None,
+            limiter: RateLimiter::new(
+                state.limits.rate_limit,
+                state.limits.rate_burst,
+                MAX_RATE_STRIKES,
+                now,
+            ),
+            last_heard: now,
+        }
+    }
+
+    async fn serve<S>(&mut self, ws: &mut WebSocketStream<S>) -> Result<(), Ended>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let greeting = ServerMessage::Connection {
+            status: "connected",
+            timestamp: now_iso(),
+            server_version: SERVER_VERSION,
+            message: "Connected to monitoring server",
+        };
+        self.send(ws, Message::text(greeting.to_json())).await?;
+        let mut frames = self.state.frames.clone();
+        frames.mark_unchanged();
+        let mut shutdown = self.state.shutdown.clone();
+        let limits = self.state.limits;
+        let mut pings = tokio::time::interval_at(
+            tokio::time::Instant::now() + limits.ping_interval,
+            limits.ping_interval,
+        );
+        loop {
+            tokio::select! {
+                changed = frames.changed() => {
+                    if changed.is_err() {
+                        return close(ws, CloseCode::Away, "Server shutting down").await;
+                    }
+                    let frame = frames.borrow_and_update().clone();
+                    if let Some(frame) = frame {
+                        self.deliver(ws, &frame).await?;
+                    }
+                }
+                incoming = ws.next() => {
+                    self.last_heard = Instant::now();
+                    match incoming {
+                        Some(Ok(Message::Text(text))) => self.on_message(ws, Some(text.as_str())).await?,
+                        Some(Ok(Message::Binary(_))) => self.on_message(ws, None).await?,
+                        Some(Ok(Message::Close(_))) => {
+                            // tungstenite has queued the close reply; flushing sends it,
+                            // so the client sees a clean close handshake.
+                            let _ = tokio::time::timeout(limits.send_timeout, ws.flush()).await;
+                            return Err(Ended);
+                        }
+                        None => return Err(Ended),
+                        Some(Ok(_)) => {} // Ping (answered by tungstenite), Pong, raw frames.
+                        Some(Err(WsError::Capacity(_))) => {
+                            return close(ws, CloseCode::Size, "Message too big").await;
+                        }
+                        Some(Err(e)) => {
+                            tracing::debug!(error = %e, "Client connection failed.");
+                            return Err(Ended);
+                        }
+                    }
+                }
+                _ = pings.tick() => {
+                    if self.last_heard.elapsed() > limits.ping_interval + limits.ping_timeout {
+                        Stats::bump(&self.state.stats.ping_timeouts);
+                        return close(ws, CloseCode::Error, "Ping timeout").await;
+                    }
+                    self.send(ws, Message::Ping(Default::default())).await?;
+                }
+                () = shutdown.wait() => {
                     return close(ws, CloseCode::Away, "Server shutting down").await;
                 }
-                let frame = frames.borrow_and_update().clone();
-                if let (true, Some(frame)) = (subscribed, frame) {
-                    send(ws, state, Message::Text(frame.text.clone())).await?;
-                }
-            }
-            incoming = ws.next() => {
-                let Some(message) = incoming else { return Err(End::Closed) };
-                match message {
-                    Ok(Message::Text(text)) => {
-                        let reply = match parse_command(text.as_str()) {
-                            Ok(command) => answer(command, state, &mut subscribed),
-                            Err(error) => error.to_json(),
-                        };
-                        send(ws, state, Message::text(reply)).await?;
-                    }
-                    Ok(Message::Binary(_)) => {
-                        let reply = ServerMessage::error(ErrorCode::UnsupportedData, "Binary frames are not supported; send JSON text");
-                        send(ws, state, Message::text(reply.to_json())).await?;
-                    }
-                    Ok(Message::Close(_)) => return Err(End::Closed),
-                    Ok(_) => {}
-                    Err(WsError::Capacity(_)) => {
-                        return close(ws, CloseCode::Size, "Message too big").await;
-                    }
-                    Err(e) => {
-                        tracing::debug!(error = %e, "Client connection failed.");
-                        return Err(End::Failed);
-                    }
-                }
-            }
-            _ = shutdown.wait() => {
-                return close(ws, CloseCode::Away, "Server shutting down").await;
             }
         }
     }
-}
 
-fn answer(command: Command, state: &ServerState, subscribed: &mut bool) -> String {
-    match command {
-        Command::Ping => ServerMessage::Pong {
+    /// Sends a tick if this client wants it.
+    async fn deliver<S>(&mut self, ws: &mut WebSocketStream<S>, frame: &Frame) -> Result<(), Ended>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        if !self.subscribed || frame.seq % self.every != 0 {
+            return Ok(());
+        }
+        if let Some(last) = self.last_sent {
+            let missed = frame.seq.saturating_sub(last) / self.every;
+            if missed > 1 {
+                self.state
+                    .stats
+                    .frames_skipped
+                    .fetch_add(missed - 1, Ordering::Relaxed);
+            }
+        }
+        self.last_sent = Some(frame.seq);
+        let text = frame.text_for(self.sections.as_deref());
+        self.send(ws, Message::Text(text)).await?;
+        Stats::bump(&self.state.stats.frames_sent);
+        Ok(())
+    }
+
+    /// Handles a text message (or, with `None`, a binary one) under the rate limit.
+    async fn on_message<S>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        text: Option<&str>,
+    ) -> Result<(), Ended>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let reply = match self.limiter.check(Instant::now()) {
+            Verdict::Allow => match text {
+                Some(text) => match parse_command(text) {
+                    Ok(command) => self.answer(command),
+                    Err(error) => error.to_json(),
+                },
+                None => ServerMessage::error(
+                    ErrorCode::UnsupportedData,
+                    "Binary frames are not supported; send JSON text",
+                )
+                .to_json(),
+            },
+            Verdict::Refuse => {
+                Stats::bump(&self.state.stats.rate_limited);
+                ServerMessage::error(ErrorCode::RateLimited, "Too many messages; slow down")
+                    .to_json()
+            }
+            Verdict::Drop => {
+                Stats::bump(&self.state.stats.rate_limited);
+                return Ok(());
+            }
+            Verdict::Close => {
+                Stats::bump(&self.state.stats.rate_limited);
+                return close(ws, CloseCode::Policy, "Rate limit exceeded").await;
+            }
+        };
+        self.send(ws, Message::text(reply)).await
+    }
+
+    fn answer(&mut self, command: Command) -> String {
+        let state = self.state;
+        match command {
+            Command::Ping => ServerMessage::Pong {
+                timestamp: now_iso(),
+            }
+            .to_json(),
+            Command::GetStatus => {
+                let frame = state.frames.borrow().clone();
+                let gpu = frame.as_deref().and_then(|f| f.snapshot.data.get("gpu"));
+                ServerMessage::Status(Box::new(Status {
+                    connected_clients: state.connected_clients().min(state.limits.max_clients),
+                    server_start_time: &state.start_time,
+                    server_version: SERVER_VERSION,
+                    uptime_seconds: state.started.elapsed().as_secs_f64(),
+                    monitor_interval: state.monitor_interval,
+                    max_clients: state.limits.max_clients,
+                    gpu_available: gpu.is_some(),
+                    gpu_count: gpu
+                        .and_then(|g| g.get("count"))
+                        .and_then(|c| c.as_u64())
+                        .unwrap_or(0),
+                    gpu_backend: gpu.and_then(|g| g.get("backend")).and_then(|b| b.as_str()),
+                    websocket: state.stats.snapshot(),
+                    plugins: &state.plugins,
+                    message: "Server is running",
+                }))
+                .to_json()
+            }
+            Command::Subscribe(params) => self.subscribe(params),
+            Command::Unsubscribe => {
+                self.subscribed = false;
+                ServerMessage::Unsubscribed {
+                    timestamp: now_iso(),
+                    message: "Unsubscribed from monitoring updates",
+                }
+                .to_json()
+            }
+        }
+    }
+
+    fn subscribe(&mut self, params: SubscribeParams) -> String {
+        // Each subscribe replaces the whole subscription: a bare one means everything,
+        // every tick, as in the seed.
+        let tick_ms = self.state.tick_ms().max(1);
+        let interval_ms = params.interval_ms.unwrap_or(tick_ms);
+        if interval_ms % tick_ms != 0 {
+            return ServerMessage::error(
+                ErrorCode::InvalidParams,
+                format!("`interval_ms` must be a multiple of the server's tick, {tick_ms} ms"),
+            )
+            .to_json();
+        }
+        self.every = interval_ms / tick_ms;
+        self.sections = params.sections;
+        self.subscribed = true;
+        self.last_sent = None;
+        ServerMessage::Subscribed {
             timestamp: now_iso(),
+            sections: self.sections.as_deref(),
+            interval_ms: self.every * tick_ms,
+            message: "Subscribed to monitoring updates",
         }
-        .to_json(),
-        Command::GetStatus => ServerMessage::Status(Box::new(Status {
-            connected_clients: state.connected_clients().min(state.max_clients),
-            server_start_time: &state.start_time,
-            server_version: SERVER_VERSION,
-            uptime_seconds: state.started.elapsed().as_secs_f64(),
-            monitor_interval: state.monitor_interval,
-            max_clients: state.max_clients,
-            plugins: &state.plugins,
-            message: "Server is running",
-        }))
-        .to_json(),
-        Command::Subscribe => {
-            *subscribed = true;
-            ServerMessage::Subscribed {
-                timestamp: now_iso(),
-                message: "Subscribed to monitoring updates",
-            }
-            .to_json()
-        }
-        Command::Unsubscribe => {
-            *subscribed = false;
-            ServerMessage::Unsubscribed {
-                timestamp: now_iso(),
-                message: "Unsubscribed from monitoring updates",
-            }
-            .to_json()
-        }
+        .to_json()
     }
-}
 
-async fn send<S>(
-    ws: &mut WebSocketStream<S>,
-    state: &ServerState,
-    message: Message,
-) -> Result<(), End>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    match tokio::time::timeout(state.send_timeout, ws.send(message)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(End::Failed),
-        Err(_) => {
-            tracing::info!(
-                timeout_ms = state.send_timeout.as_millis() as u64,
-                "Client too slow; disconnecting it."
-            );
-            Err(End::Failed)
+    async fn send<S>(&self, ws: &mut WebSocketStream<S>, message: Message) -> Result<(), Ended>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let timeout = self.state.limits.send_timeout;
+        match tokio::time::timeout(timeout, ws.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Ended),
+            Err(_) => {
+                Stats::bump(&self.state.stats.slow_disconnects);
+                tracing::debug!(
+                    timeout_ms = timeout.as_millis() as u64,
+                    "Client too slow; disconnecting it."
+                );
+                Err(Ended)
+            }
         }
     }
 }
@@ -161,7 +299,7 @@ async fn close<S>(
     ws: &mut WebSocketStream<S>,
     code: CloseCode,
     reason: &'static str,
-) -> Result<(), End>
+) -> Result<(), Ended>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -170,5 +308,5 @@ where
         reason: reason.into(),
     };
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(Some(frame))).await;
-    Err(End::Closed)
+    Err(Ended)
 }

@@ -1,0 +1,374 @@
+//! The WebSocket protocol, hardened: subscriptions with sections and rates, every kind
+//! of bad input, floods, stalled and half-open clients, keepalive, and the published
+//! Python client — all against the real binary over real sockets.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use support::{
+    connect, next_json, next_of_type, send_text, Client, Server, Setup, CORE_COLLECTORS,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+fn server_with(config: &str) -> Server {
+    Server::start(Setup {
+        plugins: &CORE_COLLECTORS,
+        config,
+        extra_files: &[],
+    })
+}
+
+/// Reads until a close frame; its code, or `None` if the stream ended without one.
+async fn close_code(ws: &mut Client, timeout: Duration) -> Option<u16> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => continue,
+            _ => return None,
+        }
+    }
+}
+
+async fn assert_still_usable(ws: &mut Client) {
+    send_text(ws, r#"{"type":"ping"}"#).await;
+    next_of_type(ws, "pong", SECOND)
+        .await
+        .expect("the connection stays usable");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn subscribe_chooses_sections_and_rate() {
+    let server = Server::start_default();
+    let mut ws = connect(&server.url("/")).await;
+    send_text(
+        &mut ws,
+        r#"{"type":"subscribe","sections":["memory","processor"],"interval_ms":1000}"#,
+    )
+    .await;
+    let (reply, _) = next_of_type(&mut ws, "subscribed", SECOND)
+        .await
+        .expect("confirmation");
+    assert_eq!(
+        reply["sections"],
+        serde_json::json!(["memory", "processor"])
+    );
+    assert_eq!(reply["interval_ms"], 1000);
+    let (first, first_at) = next_of_type(&mut ws, "monitoring_data", 3 * SECOND)
+        .await
+        .expect("tick");
+    let (second, second_at) = next_of_type(&mut ws, "monitoring_data", 3 * SECOND)
+        .await
+        .expect("tick");
+    for message in [&first, &second] {
+        let keys: Vec<&String> = message["data"].as_object().expect("data").keys().collect();
+        assert_eq!(keys, ["memory", "processor"], "{message}");
+    }
+    let apart = second_at.duration_since(first_at);
+    assert!(
+        (Duration::from_millis(800)..=Duration::from_millis(1200)).contains(&apart),
+        "{apart:?} apart"
+    );
+
+    send_text(&mut ws, r#"{"type":"subscribe"}"#).await;
+    let (reply, _) = next_of_type(&mut ws, "subscribed", SECOND)
+        .await
+        .expect("confirmation");
+    assert_eq!(reply["interval_ms"], 500);
+    assert!(reply.get("sections").is_none());
+    let (full, _) = next_of_type(&mut ws, "monitoring_data", 2 * SECOND)
+        .await
+        .expect("tick");
+    assert!(
+        full["data"].get("system").is_some(),
+        "a bare subscribe restores everything"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_gets_an_error_and_the_connection_stays_usable() {
+    let server = Server::start_default();
+    let mut ws = connect(&server.url("/")).await;
+    let cases = [
+        ("{not json", "INVALID_FORMAT"),
+        ("42", "INVALID_FORMAT"),
+        (r#"["ping"]"#, "INVALID_FORMAT"),
+        (r#"{"kind":"ping"}"#, "INVALID_FORMAT"),
+        (r#"{"type":"self_destruct"}"#, "UNKNOWN_COMMAND"),
+        (
+            r#"{"type":"subscribe","sections":"memory"}"#,
+            "INVALID_PARAMS",
+        ),
+        (
+            r#"{"type":"subscribe","interval_ms":750}"#,
+            "INVALID_PARAMS",
+        ),
+        (r#"{"type":"subscribe","interval_ms":0}"#, "INVALID_PARAMS"),
+    ];
+    for (input, code) in cases {
+        send_text(&mut ws, input).await;
+        let (error, _) = next_of_type(&mut ws, "error", SECOND)
+            .await
+            .unwrap_or_else(|| panic!("reply to {input}"));
+        assert_eq!(error["code"], code, "{input} → {error}");
+        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert_still_usable(&mut ws).await;
+    }
+    ws.send(Message::binary(vec![1u8, 2, 3]))
+        .await
+        .expect("send binary");
+    let (error, _) = next_of_type(&mut ws, "error", SECOND)
+        .await
+        .expect("reply to binary");
+    assert_eq!(error["code"], "UNSUPPORTED_DATA");
+    assert_still_usable(&mut ws).await;
+    next_of_type(&mut ws, "monitoring_data", 2 * SECOND)
+        .await
+        .expect("data still flows");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_message_is_closed_with_1009() {
+    let server = Server::start_default();
+    let mut ws = connect(&server.url("/")).await;
+    let huge = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(70 * 1024));
+    let _ = ws.send(Message::text(huge)).await;
+    assert_eq!(close_code(&mut ws, 3 * SECOND).await, Some(1009));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flooding_client_is_limited_then_closed_while_others_miss_nothing() {
+    let server = server_with("rate_limit = 10.0\nrate_burst = 20.0\n");
+    let mut healthy = connect(&server.url("/")).await;
+    next_of_type(&mut healthy, "monitoring_data", 2 * SECOND)
+        .await
+        .expect("first tick");
+    let mut flood = connect(&server.url("/")).await;
+    let flooding = tokio::spawn(async move {
+        let mut limited = false;
+        for _ in 0..2000 {
+            if flood
+                .send(Message::text(r#"{"type":"ping"}"#))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        let mut close = None;
+        while let Some(Ok(message)) = flood.next().await {
+            match message {
+                Message::Text(text) => limited |= text.as_str().contains("RATE_LIMITED"),
+                Message::Close(frame) => {
+                    close = frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+                    break;
+                }
+                _ => {}
+            }
+        }
+        (limited, close)
+    });
+    let mut previous = Instant::now();
+    for _ in 0..6 {
+        let (_, at) = next_of_type(&mut healthy, "monitoring_data", 2 * SECOND)
+            .await
+            .expect("tick");
+        let apart = at.duration_since(previous);
+        assert!(
+            apart <= Duration::from_millis(700),
+            "the healthy client waited {apart:?} for a tick"
+        );
+        previous = at;
+    }
+    let (limited, close) = tokio::time::timeout(10 * SECOND, flooding)
+        .await
+        .expect("flood ends")
+        .expect("join");
+    assert!(limited, "the flooder was told RATE_LIMITED");
+    assert_eq!(close, Some((1008, "Rate limit exceeded".to_owned())));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn capacity_plus_ten_closes_exactly_ten_with_1008() {
+    let server = server_with("max_clients = 20\n");
+    let mut clients = Vec::new();
+    for _ in 0..30 {
+        clients.push(connect(&server.url("/")).await);
+    }
+    let mut refused = 0;
+    let mut served = 0;
+    for ws in &mut clients {
+        match next_json(ws, 2 * SECOND).await {
+            Some(message) if message["type"] == "connection" => served += 1,
+            _ => refused += 1,
+        }
+    }
+    assert_eq!((served, refused), (20, 10));
+    // The refused ones saw 1008 "Server at capacity"; check one explicitly.
+    let mut extra = connect(&server.url("/")).await;
+    assert_eq!(close_code(&mut extra, 2 * SECOND).await, Some(1008));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stalled_clients_do_not_delay_healthy_ones() {
+    let server = server_with("send_timeout = 1.0\n");
+    // Clients that complete the handshake and then never read, with a tiny receive
+    // buffer so their TCP window closes quickly.
+    let mut stalled = Vec::new();
+    for _ in 0..5 {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(2048).expect("rcvbuf");
+        let stream = socket
+            .connect(format!("127.0.0.1:{}", server.port).parse().expect("addr"))
+            .await
+            .expect("connect");
+        let (ws, _) = tokio_tungstenite::client_async(server.url("/"), stream)
+            .await
+            .expect("handshake");
+        stalled.push(ws);
+    }
+    let mut healthy = connect(&server.url("/")).await;
+    next_of_type(&mut healthy, "monitoring_data", 2 * SECOND)
+        .await
+        .expect("first tick");
+    let mut previous = Instant::now();
+    let mut stamps = Vec::new();
+    for _ in 0..10 {
+        let (message, at) = next_of_type(&mut healthy, "monitoring_data", 2 * SECOND)
+            .await
+            .expect("tick");
+        let apart = at.duration_since(previous);
+        assert!(
+            apart <= Duration::from_millis(700),
+            "healthy client waited {apart:?}"
+        );
+        previous = at;
+        stamps.push(support::parse_timestamp(&message["timestamp"]));
+    }
+    for pair in stamps.windows(2) {
+        let gap = (pair[1] - pair[0]).num_milliseconds();
+        assert!(
+            (400..=600).contains(&gap),
+            "a tick was missed or late: {gap} ms"
+        );
+    }
+    drop(stalled);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn half_open_connections_are_dropped_after_the_handshake_timeout() {
+    let server = server_with("handshake_timeout = 1.0\n");
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .expect("connect");
+    socket
+        .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n")
+        .await
+        .expect("partial header");
+    let started = Instant::now();
+    let mut buffer = [0u8; 1024];
+    let read = tokio::time::timeout(5 * SECOND, socket.read(&mut buffer))
+        .await
+        .expect("closed within 5 s");
+    if let Ok(n) = read {
+        let answer = String::from_utf8_lossy(&buffer[..n]);
+        assert!(
+            !answer.contains(" 101 "),
+            "a half-open request must not be upgraded: {answer}"
+        );
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(4),
+        "closed after {took:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_stops_answering_pings_is_closed() {
+    let server = server_with("ping_interval = 0.5\nping_timeout = 0.5\n");
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .expect("connect");
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        server.port
+    );
+    socket
+        .write_all(request.as_bytes())
+        .await
+        .expect("handshake");
+    // Read everything (pings included) but never answer: the server must give up.
+    let started = Instant::now();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut response = Vec::new();
+    loop {
+        match tokio::time::timeout(10 * SECOND, socket.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => response.extend_from_slice(&buffer[..n]),
+            Err(_) => panic!("the silent client was not closed within 10 s"),
+        }
+    }
+    assert!(String::from_utf8_lossy(&response).starts_with("HTTP/1.1 101"));
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(4), "closed after {took:?}");
+    // The close frame carries 1011 "Ping timeout".
+    let code_at = response.windows(2).position(|w| w == [0x03, 0xF3]);
+    assert!(code_at.is_some(), "close code 1011 in the last frames");
+}
+
+#[test]
+fn the_published_python_client_works_unchanged() {
+    let probe = std::process::Command::new("monitoring-websocket-client")
+        .arg("--help")
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!(
+            "SKIPPED: monitoring-websocket-client is not installed \
+             (pip install monitoring-websocket-client==1.0.83.90; .ci/run does)"
+        );
+        return;
+    }
+    let server = Server::start_default();
+    let output = std::process::Command::new("monitoring-websocket-client")
+        .args([
+            "--uri",
+            &server.url(""),
+            "--duration",
+            "5",
+            "--no-color",
+            "--stats",
+        ])
+        .output()
+        .expect("run the client");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "exit {:?}\n{stdout}\n{stderr}",
+        output.status
+    );
+    let data_lines = stdout
+        .lines()
+        .filter(|l| l.contains("CPU:") && l.contains("RAM:") && l.contains("Disk:"))
+        .count();
+    assert!(
+        data_lines >= 8,
+        "expected ~10 data lines in 5 s, got {data_lines}:\n{stdout}"
+    );
+    let all = format!("{stdout}\n{stderr}");
+    assert!(
+        all.contains("Erreurs: 0"),
+        "the client counted errors:\n{all}"
+    );
+    assert!(
+        all.contains("Reconnexions: 0"),
+        "the client had to reconnect:\n{all}"
+    );
+}
