@@ -13,6 +13,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::alert::AlertsConfig;
+use crate::sink_runner::{DeliveryOptions, HOST_KEYS};
+
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -24,6 +27,8 @@ pub struct Config {
     /// `[plugins.<name>]`: one table per plugin.
     #[serde(deserialize_with = "deserialize_plugins")]
     pub plugins: BTreeMap<String, PluginTable>,
+    /// `[alerts]`: the cooldown and `[[alerts.rules]]`; the seed's rules when none.
+    pub alerts: AlertsConfig,
     /// Where the file was read from, for error messages and relative paths.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -107,6 +112,11 @@ pub struct PluginTable {
     pub enabled: Option<bool>,
     /// The remaining keys, handed to the plugin as a JSON object.
     pub settings: serde_json::Map<String, serde_json::Value>,
+    /// The keys the host consumes for a sink (filters, queue, retries), read from
+    /// `host_settings` once lines are known.
+    pub delivery: DeliveryOptions,
+    /// Those keys as written, kept apart so the plugin never sees them.
+    pub host_settings: serde_json::Map<String, serde_json::Value>,
     /// Line of the table header (1-based), 0 when unknown.
     pub line: usize,
     /// Line of each setting (1-based), for pointing at the key a plugin rejects.
@@ -166,6 +176,8 @@ impl Config {
             table.resolve_lines(text);
         }
         config.source = Some(path.to_owned());
+        config.read_delivery_options()?;
+        config.check_alerts(text)?;
         config.validate(text)?;
         Ok(config)
     }
@@ -254,6 +266,47 @@ impl Config {
         Ok(())
     }
 
+    /// Reads each plugin's host keys, naming the line and key of a bad one.
+    fn read_delivery_options(&mut self) -> Result<(), ConfigError> {
+        let path = self.source.clone().unwrap_or_default();
+        for (name, table) in &mut self.plugins {
+            table.delivery = DeliveryOptions::from_settings(&table.host_settings).map_err(
+                |(key, message)| ConfigError::Invalid {
+                    path: path.clone(),
+                    line: table.key_lines.get(&key).copied().unwrap_or(table.line),
+                    key: format!("plugins.{name}.{key}"),
+                    message,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Compiles `[alerts]` once to refuse bad rules at start, naming line and key.
+    fn check_alerts(&self, text: &str) -> Result<(), ConfigError> {
+        self.alerts.compile().map(drop).map_err(|(index, error)| {
+            let (line, key) = match index {
+                Some(index) => (
+                    self.alerts
+                        .rules
+                        .get(index)
+                        .map_or(0, |rule| line_at(text, rule.span().start)),
+                    format!("alerts.rules[{index}].{}", error.key),
+                ),
+                None => (
+                    line_of_key(text, "alerts.cooldown"),
+                    "alerts.cooldown".to_owned(),
+                ),
+            };
+            ConfigError::Invalid {
+                path: self.source.clone().unwrap_or_default(),
+                line,
+                key,
+                message: error.message,
+            }
+        })
+    }
+
     /// The monitor interval.
     pub fn interval(&self) -> Duration {
         Duration::from_secs_f64(self.monitor.interval)
@@ -314,7 +367,11 @@ where
             }
             let json = serde_json::to_value(&value).map_err(D::Error::custom)?;
             table.key_lines.insert(key.clone(), offset);
-            table.settings.insert(key, json);
+            if HOST_KEYS.contains(&key.as_str()) {
+                table.host_settings.insert(key, json);
+            } else {
+                table.settings.insert(key, json);
+            }
         }
         tables.insert(name, table);
     }
@@ -439,6 +496,90 @@ mod tests {
             .expect_err("refused")
             .to_string();
         assert!(err.contains("plugins.cpu.enabled"), "{err}");
+    }
+
+    #[test]
+    fn sink_delivery_keys_are_the_hosts() {
+        let config = parse(
+            "[plugins.email]\nenabled = true\nsmtp_host = \"mx\"\nmin_level = \"CRITICAL\"\n\
+             components = [\"memory\"]\nactive_hours = { start = 22, end = 6, timezone = \"Europe/Paris\" }\n\
+             queue_size = 10\nmax_retries = 2\n",
+        )
+        .expect("valid");
+        let email = config.plugin("email");
+        assert_eq!(
+            email.settings_json(),
+            r#"{"smtp_host":"mx"}"#,
+            "the plugin never sees them"
+        );
+        let delivery = &email.delivery;
+        assert_eq!(
+            delivery.min_level,
+            Some(monitoring_plugin_api::AlertLevel::Critical)
+        );
+        assert_eq!(delivery.components, Some(vec!["memory".to_owned()]));
+        assert_eq!((delivery.queue_size, delivery.max_retries), (10, 2));
+        assert!(delivery.active_hours.is_some());
+        assert_eq!(config.plugin("absent").delivery, Default::default());
+    }
+
+    #[test]
+    fn bad_delivery_keys_name_file_line_and_key() {
+        let err = parse("[plugins.slack]\nenabled = true\n\nmin_level = \"INFO\"\n")
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.starts_with("plugins.toml: line 4: `plugins.slack.min_level`"),
+            "{err}"
+        );
+        let err = parse(
+            "[plugins.slack]\nactive_hours = { start = 9, end = 18, timezone = \"Nowhere\" }\n",
+        )
+        .expect_err("refused")
+        .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("unknown time zone"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn alert_rules_default_to_the_seeds() {
+        let config = parse("").expect("valid");
+        let rules = config.alerts.compile().expect("valid");
+        assert_eq!(rules.rules.len(), 3);
+        assert_eq!(rules.cooldown, Duration::from_secs(300));
+        let config = parse("[alerts]\ncooldown = 60.0\n\n[[alerts.rules]]\nmetric = \"processor.usage_percent\"\nwarning = 90.0\nfor = 30.0\n")
+            .expect("valid");
+        let rules = config.alerts.compile().expect("valid");
+        assert_eq!(
+            rules.rules.len(),
+            1,
+            "rules in the file replace the defaults"
+        );
+        assert_eq!(rules.rules[0].hold, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn bad_alert_rules_name_line_and_key() {
+        let err = parse("[alerts]\n\n[[alerts.rules]]\nmetric = \"memory.percentage\"\nwarning = 1.0\n\n[[alerts.rules]]\nmetric = \"memory.percentage\"\nwarning = 95.0\ncritical = 90.0\n")
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("line 7") && err.contains("alerts.rules[1].warning"),
+            "{err}"
+        );
+        let err = parse("[alerts]\ncooldown = -5.0\n")
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("alerts.cooldown"),
+            "{err}"
+        );
+        let err = parse("[[alerts.rules]]\nmetric = \"memory.percentage\"\nwarnign = 1.0\n")
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("warnign"), "{err}");
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //! - [`registry`]: instantiates plugins and records what became of every file.
 //! - [`scheduler`]: runs collectors off the async runtime, with deadlines and back-off.
 //! - [`snapshot`]: the snapshot type and timestamp format.
+//! - [`alert`]: threshold rules as data, evaluated on every snapshot.
 //! - [`bus`]: serializes each snapshot once and hands it to every session.
+//! - [`sink_runner`]: feeds alerts and snapshots to sink plugins, one queue and thread
+//!   each, with retries, filters and counters.
 //! - [`ws`]: the WebSocket upgrade, the wire protocol and client sessions.
 //! - [`server`]: the accept loop (handshake deadline, `TCP_NODELAY`).
 //! - [`http`] holds the routing and nothing else.
@@ -16,6 +19,7 @@
 //! `main.rs` only parses the command line and calls [`run`], which tests drive directly
 //! on `127.0.0.1:0`.
 
+pub mod alert;
 pub mod bus;
 pub mod config;
 pub mod http;
@@ -24,6 +28,7 @@ pub mod registry;
 pub mod scheduler;
 pub mod server;
 pub mod shutdown;
+pub mod sink_runner;
 pub mod snapshot;
 pub mod throttle;
 pub mod ws;

@@ -1,0 +1,14 @@
+//! Alerts: rules as data ([`rules`]), the pure evaluation of a snapshot against them
+//! ([`engine`]), and the run-time handle that changes thresholds ([`control`]).
+//!
+//! Evaluation is a stage on the data path, after collection and before broadcasting,
+//! as collectd's thresholds are: collectors never judge their own values, and the
+//! same alerts go to WebSocket clients (`monitoring_data.alerts`) and to the sinks.
+
+pub mod control;
+pub mod engine;
+pub mod rules;
+
+pub use control::AlertControl;
+pub use engine::{evaluate, EngineState, Evaluation};
+pub use rules::{AlertsConfig, RuleSet};

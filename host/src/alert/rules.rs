@@ -1,0 +1,799 @@
+//! Alert rules as data: the `[alerts]` table of plugins.toml, checked and compiled into
+//! a [`RuleSet`] that the engine evaluates and [`super::AlertControl`] edits at run time.
+//!
+//! A rule names a numeric value of the snapshot by path (`memory.percentage`,
+//! `disks[*].percentage`, `gpu.gpus[*].temperature`), a direction, WARNING and/or
+//! CRITICAL thresholds, how long the condition must hold (`for`) and a hysteresis margin,
+//! as collectd's threshold plugin does. Rules live here, not in collectors: a collector
+//! reports what it sees, and the host decides what is alarming. A file without rules
+//! gets the seed's: memory 80/90 %, disk 85/95 %, and less than 1 GB free on the disk.
+
+use std::time::Duration;
+
+use monitoring_plugin_api::{Alert, AlertLevel, Sections};
+use serde::Deserialize;
+use serde_json::Value;
+use toml::Spanned;
+
+/// Both levels, least severe first.
+pub const LEVELS: [AlertLevel; 2] = [AlertLevel::Warning, AlertLevel::Critical];
+
+/// Bytes in the "GB" the seed's `DISK_MIN_FREE_GB` counts (Python's `/ 1024**3`).
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// Snapshot fields counted in bytes; rules on them compare and report gigabytes.
+const BYTE_FIELDS: [&str; 7] = [
+    "free",
+    "used",
+    "total",
+    "available",
+    "memory_free",
+    "memory_used",
+    "memory_total",
+];
+
+/// `[alerts]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Seconds before the same rule instance notifies the sinks again at the same level
+    /// (the seed's `ALERT_COOLDOWN`). Default 300.
+    #[serde(default = "default_cooldown")]
+    pub cooldown: f64,
+    /// `[[alerts.rules]]`. None in the file means the seed's: memory WARNING 80 /
+    /// CRITICAL 90, disk WARNING 85 / CRITICAL 95, disk free below 1 GB WARNING.
+    pub rules: Vec<Spanned<RuleConfig>>,
+}
+
+fn default_cooldown() -> f64 {
+    300.0
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self {
+            cooldown: default_cooldown(),
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// One `[[alerts.rules]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// Path of the value in the snapshot: `memory.percentage`, `disks[*].percentage`
+    /// (`[*]` watches every element, each on its own), `gpu.gpus[0].temperature`.
+    pub metric: String,
+    /// The alert's `component`, which sinks' `components` filters match. Default from
+    /// the path: `processor` → `cpu`, `disks` → `disk`, else its first segment.
+    #[serde(default)]
+    pub component: Option<String>,
+    /// The alert's `metric` field. Default `usage_percent` for `percentage` and
+    /// `usage_percent` values (as the seed), `free_space` for `free`, else the last
+    /// segment of the path.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// What messages call the value: `High <label>: …`. Default from the path, e.g.
+    /// `memory usage`, `disk usage`, `CPU usage`, `GPU temperature`.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Written after numbers in messages. Default `%` for percentages, `°C` for
+    /// temperatures, ` GB` for byte counts, else nothing.
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Factor applied to the value before it is compared and reported. Default 1, or
+    /// 1/1024³ for byte counts (`free`, `used`, `total`, …), so thresholds are in GB.
+    #[serde(default)]
+    pub scale: Option<f64>,
+    /// `above = true`: fire when the value is above the thresholds (the default).
+    #[serde(default)]
+    pub above: Option<bool>,
+    /// `below = true`: fire when the value is below the thresholds (free space).
+    #[serde(default)]
+    pub below: Option<bool>,
+    /// WARNING threshold. At least one of `warning` and `critical` is required.
+    #[serde(default)]
+    pub warning: Option<f64>,
+    /// CRITICAL threshold.
+    #[serde(default)]
+    pub critical: Option<f64>,
+    /// Seconds the condition must hold before the alert fires. Default 0.
+    #[serde(rename = "for", default)]
+    pub hold: f64,
+    /// How far (in the value's unit) the value must come back past a threshold before
+    /// that level clears, so a value hovering at the threshold does not flap. Default 0.
+    #[serde(default)]
+    pub hysteresis: f64,
+}
+
+/// Which side of the thresholds is alarming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Values above the thresholds (usage, temperature).
+    Above,
+    /// Values below the thresholds (free space).
+    Below,
+}
+
+impl Direction {
+    /// Whether `value` is past `threshold`, which is first moved `margin` back
+    /// towards the normal side (hysteresis for a level already firing).
+    pub fn crossed(self, value: f64, threshold: f64, margin: f64) -> bool {
+        match self {
+            Direction::Above => value > threshold - margin,
+            Direction::Below => value < threshold + margin,
+        }
+    }
+}
+
+/// One step of a metric path.
+#[derive(Debug, Clone, PartialEq)]
+enum Segment {
+    Key(String),
+    Index(usize),
+    Each,
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// The path as written, e.g. `disks[*].percentage`.
+    pub path: String,
+    segments: Vec<Segment>,
+    /// The alert's `component`.
+    pub component: String,
+    /// The alert's `metric`.
+    pub name: String,
+    /// What messages call the value.
+    pub label: String,
+    /// Unit written after numbers.
+    pub unit: String,
+    /// Factor applied to raw values.
+    pub scale: f64,
+    /// Which side is alarming.
+    pub direction: Direction,
+    /// WARNING threshold.
+    pub warning: Option<f64>,
+    /// CRITICAL threshold.
+    pub critical: Option<f64>,
+    /// How long the condition must hold.
+    pub hold: Duration,
+    /// Margin a firing level must come back by before it clears.
+    pub hysteresis: f64,
+}
+
+/// One value a rule selected from a snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    /// Identifies the instance across ticks: empty without `[*]`, else the elements'
+    /// `path`, `id` or index.
+    pub key: String,
+    /// How messages name the instance, `None` without `[*]`.
+    pub instance: Option<String>,
+    /// The value, scaled.
+    pub value: f64,
+}
+
+/// Every rule plus the cooldown.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    /// Least time between two notifications of one rule instance at one level.
+    pub cooldown: Duration,
+    /// The rules, in file order; their index identifies them to the engine.
+    pub rules: Vec<Rule>,
+}
+
+/// What is wrong with a rule, and which key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleError {
+    /// The offending key within the rule, e.g. `warning`.
+    pub key: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl RuleError {
+    fn new(key: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            key,
+            message: message.into(),
+        }
+    }
+}
+
+impl AlertsConfig {
+    /// Compiles the rules; on error, the rule's index with what is wrong.
+    pub fn compile(&self) -> Result<RuleSet, (Option<usize>, RuleError)> {
+        if !(self.cooldown.is_finite() && self.cooldown >= 0.0) {
+            let message = format!(
+                "must be a number of seconds, at least 0, got {}",
+                self.cooldown
+            );
+            return Err((None, RuleError::new("cooldown", message)));
+        }
+        let rules = if self.rules.is_empty() {
+            seed_rules()
+        } else {
+            self.rules
+                .iter()
+                .enumerate()
+                .map(|(index, rule)| Rule::compile(rule.get_ref()).map_err(|e| (Some(index), e)))
+                .collect::<Result<_, _>>()?
+        };
+        Ok(RuleSet {
+            cooldown: Duration::from_secs_f64(self.cooldown),
+            rules,
+        })
+    }
+}
+
+impl Default for RuleSet {
+    fn default() -> Self {
+        Self {
+            cooldown: Duration::from_secs_f64(default_cooldown()),
+            rules: seed_rules(),
+        }
+    }
+}
+
+/// The seed's thresholds.
+fn seed_rules() -> Vec<Rule> {
+    let rule = |metric: &str, below, warning, critical| RuleConfig {
+        metric: metric.to_owned(),
+        component: None,
+        name: None,
+        label: None,
+        unit: None,
+        scale: None,
+        above: None,
+        below: Some(below),
+        warning: Some(warning),
+        critical,
+        hold: 0.0,
+        hysteresis: 0.0,
+    };
+    [
+        rule("memory.percentage", false, 80.0, Some(90.0)),
+        rule("disk.percentage", false, 85.0, Some(95.0)),
+        rule("disk.free", true, 1.0, None),
+    ]
+    .iter()
+    .filter_map(|config| Rule::compile(config).ok())
+    .collect()
+}
+
+impl Rule {
+    /// Checks and compiles one rule.
+    pub fn compile(config: &RuleConfig) -> Result<Rule, RuleError> {
+        let segments = parse_path(&config.metric).map_err(|m| RuleError::new("metric", m))?;
+        let first = match segments.first() {
+            Some(Segment::Key(key)) => key.clone(),
+            _ => return Err(RuleError::new("metric", "must start with a section name")),
+        };
+        let last = segments
+            .iter()
+            .rev()
+            .find_map(|s| match s {
+                Segment::Key(key) => Some(key.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| first.clone());
+        let (first, last) = (first.as_str(), last.as_str());
+        let direction = match (config.above, config.below) {
+            (Some(true), Some(true)) => {
+                return Err(RuleError::new(
+                    "below",
+                    "`above` and `below` cannot both be true",
+                ))
+            }
+            (_, Some(true)) | (Some(false), _) => Direction::Below,
+            _ => Direction::Above,
+        };
+        let component = config
+            .component
+            .clone()
+            .unwrap_or_else(|| default_component(first).to_owned());
+        if component.is_empty() {
+            return Err(RuleError::new("component", "must not be empty"));
+        }
+        let bytes = BYTE_FIELDS.contains(&last);
+        let scale = config.scale.unwrap_or(if bytes { 1.0 / GIB } else { 1.0 });
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(RuleError::new(
+                "scale",
+                format!("must be a positive number, got {scale}"),
+            ));
+        }
+        for (key, value) in [("for", config.hold), ("hysteresis", config.hysteresis)] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(RuleError::new(
+                    key,
+                    format!("must be a number, at least 0, got {value}"),
+                ));
+            }
+        }
+        let rule = Rule {
+            path: config.metric.clone(),
+            segments,
+            name: config
+                .name
+                .clone()
+                .unwrap_or_else(|| default_name(last).to_owned()),
+            label: config
+                .label
+                .clone()
+                .unwrap_or_else(|| default_label(&component, last)),
+            unit: config
+                .unit
+                .clone()
+                .unwrap_or_else(|| default_unit(last, bytes).to_owned()),
+            component,
+            scale,
+            direction,
+            warning: config.warning,
+            critical: config.critical,
+            hold: Duration::from_secs_f64(config.hold),
+            hysteresis: config.hysteresis,
+        };
+        check_thresholds(direction, rule.warning, rule.critical)?;
+        Ok(rule)
+    }
+
+    /// The threshold of a level, if the rule has one.
+    pub fn threshold(&self, level: AlertLevel) -> Option<f64> {
+        match level {
+            AlertLevel::Warning => self.warning,
+            AlertLevel::Critical => self.critical,
+        }
+    }
+
+    /// The rule with one threshold changed, or why the change is refused.
+    pub fn with_threshold(&self, level: AlertLevel, value: f64) -> Result<Rule, RuleError> {
+        let mut rule = self.clone();
+        match level {
+            AlertLevel::Warning => rule.warning = Some(value),
+            AlertLevel::Critical => rule.critical = Some(value),
+        }
+        check_thresholds(rule.direction, rule.warning, rule.critical)?;
+        Ok(rule)
+    }
+
+    /// The values this rule watches in a snapshot: one, or one per element under `[*]`.
+    /// Missing sections and non-numbers (e.g. a GPU reading reported as null) give none.
+    pub fn select(&self, data: &Sections) -> Vec<Reading> {
+        let mut out = Vec::new();
+        let (Some(Segment::Key(first)), rest) = (self.segments.first(), &self.segments[1..]) else {
+            return out;
+        };
+        if let Some(value) = data.get(first) {
+            self.walk(value, rest, &mut Vec::new(), &mut out);
+        }
+        out
+    }
+
+    fn walk(&self, value: &Value, rest: &[Segment], ids: &mut Vec<String>, out: &mut Vec<Reading>) {
+        let Some((segment, rest)) = rest.split_first() else {
+            if let Some(number) = value.as_f64().map(|v| v * self.scale) {
+                let instance = (!ids.is_empty()).then(|| ids.join(", "));
+                out.push(Reading {
+                    key: ids.join("/"),
+                    instance,
+                    value: number,
+                });
+            }
+            return;
+        };
+        match segment {
+            Segment::Key(key) => {
+                if let Some(next) = value.get(key) {
+                    self.walk(next, rest, ids, out);
+                }
+            }
+            Segment::Index(index) => {
+                if let Some(next) = value.get(*index) {
+                    self.walk(next, rest, ids, out);
+                }
+            }
+            Segment::Each => {
+                for (index, element) in value.as_array().into_iter().flatten().enumerate() {
+                    ids.push(element_id(element, index));
+                    self.walk(element, rest, ids, out);
+                    ids.pop();
+                }
+            }
+        }
+    }
+
+    /// The alert for a reading at a level, with the seed's fields and wording.
+    pub fn alert(&self, level: AlertLevel, reading: &Reading, timestamp: &str) -> Alert {
+        let threshold = self.threshold(level).unwrap_or(f64::NAN);
+        let lead = match (self.direction, level) {
+            (Direction::Above, AlertLevel::Warning) => "High",
+            (Direction::Below, AlertLevel::Warning) => "Low",
+            (Direction::Above, AlertLevel::Critical) => "Critical",
+            (Direction::Below, AlertLevel::Critical) => "Critically low",
+        };
+        let subject = match &reading.instance {
+            Some(instance) => format!("{} ({instance})", self.label),
+            None => self.label.clone(),
+        };
+        let unit = &self.unit;
+        Alert {
+            timestamp: timestamp.to_owned(),
+            component: self.component.clone(),
+            metric: self.name.clone(),
+            value: reading.value,
+            threshold,
+            level,
+            message: format!(
+                "{lead} {subject}: {:.1}{unit} (threshold: {threshold:.1}{unit})",
+                reading.value
+            ),
+        }
+    }
+}
+
+/// Thresholds must be finite, at least 0, and in order for the direction.
+pub fn check_thresholds(
+    direction: Direction,
+    warning: Option<f64>,
+    critical: Option<f64>,
+) -> Result<(), RuleError> {
+    if warning.is_none() && critical.is_none() {
+        return Err(RuleError::new(
+            "warning",
+            "a rule needs `warning`, `critical` or both",
+        ));
+    }
+    for (key, value) in [("warning", warning), ("critical", critical)] {
+        if let Some(value) = value {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(RuleError::new(
+                    key,
+                    format!("must be a number, at least 0, got {value}"),
+                ));
+            }
+        }
+    }
+    if let (Some(warning), Some(critical)) = (warning, critical) {
+        match direction {
+            Direction::Above if warning > critical => {
+                return Err(RuleError::new(
+                    "warning",
+                    format!("warning ({warning}) must not be above critical ({critical}) for an `above` rule"),
+                ))
+            }
+            Direction::Below if warning < critical => {
+                return Err(RuleError::new(
+                    "warning",
+                    format!("warning ({warning}) must not be below critical ({critical}) for a `below` rule"),
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `gpu.gpus[*].temperature` → `[Key(gpu), Key(gpus), Each, Key(temperature)]`.
+fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
+    let bad =
+        || format!("`{path}` is not a path like `memory.percentage` or `disks[*].percentage`");
+    let mut segments = Vec::new();
+    for part in path.split('.') {
+        let (key, mut brackets) = part.split_once('[').map_or((part, ""), |(k, b)| (k, b));
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(bad());
+        }
+        segments.push(Segment::Key(key.to_owned()));
+        while !brackets.is_empty() {
+            let (inside, after) = brackets.split_once(']').ok_or_else(bad)?;
+            segments.push(match inside {
+                "*" => Segment::Each,
+                index => Segment::Index(index.parse().map_err(|_| bad())?),
+            });
+            brackets = match after {
+                "" => "",
+                more => more.strip_prefix('[').ok_or_else(bad)?,
+            };
+        }
+    }
+    Ok(segments)
+}
+
+/// How an array element is named: its `path` (disks), `id` (GPUs), `name`, or index.
+fn element_id(element: &Value, index: usize) -> String {
+    let field = |name: &str| match element.get(name) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(format!("#{n}")),
+        _ => None,
+    };
+    field("path")
+        .or_else(|| field("id"))
+        .or_else(|| field("name"))
+        .unwrap_or_else(|| format!("#{index}"))
+}
+
+fn default_component(section: &str) -> &str {
+    match section {
+        "processor" => "cpu",
+        "disks" => "disk",
+        other => other,
+    }
+}
+
+fn default_name(field: &str) -> &str {
+    match field {
+        "percentage" | "usage_percent" => "usage_percent",
+        "free" => "free_space",
+        other => other,
+    }
+}
+
+fn default_label(component: &str, field: &str) -> String {
+    let component_label = match component {
+        "cpu" | "gpu" => component.to_uppercase(),
+        other => other.to_owned(),
+    };
+    match field {
+        "percentage" | "usage_percent" | "gpu_usage_percent" => format!("{component_label} usage"),
+        "free" => format!("{component_label} space"),
+        other => format!("{component_label} {}", other.replace('_', " ")),
+    }
+}
+
+fn default_unit(field: &str, bytes: bool) -> &'static str {
+    if bytes {
+        " GB"
+    } else if field.contains("percent") {
+        "%"
+    } else if field.contains("temperature") {
+        "°C"
+    } else {
+        ""
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn config(text: &str) -> AlertsConfig {
+        toml::from_str(text).expect("valid [alerts] table")
+    }
+
+    fn compile(text: &str) -> Result<RuleSet, (Option<usize>, RuleError)> {
+        config(text).compile()
+    }
+
+    fn sections(value: Value) -> Sections {
+        match value {
+            Value::Object(map) => map,
+            _ => Sections::new(),
+        }
+    }
+
+    #[test]
+    fn no_rules_gives_the_seeds() {
+        let set = compile("").expect("defaults compile");
+        assert_eq!(set.cooldown, Duration::from_secs(300));
+        let summary: Vec<_> = set
+            .rules
+            .iter()
+            .map(|r| {
+                (
+                    r.path.as_str(),
+                    r.component.as_str(),
+                    r.name.as_str(),
+                    r.direction,
+                    r.warning,
+                    r.critical,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    "memory.percentage",
+                    "memory",
+                    "usage_percent",
+                    Direction::Above,
+                    Some(80.0),
+                    Some(90.0)
+                ),
+                (
+                    "disk.percentage",
+                    "disk",
+                    "usage_percent",
+                    Direction::Above,
+                    Some(85.0),
+                    Some(95.0)
+                ),
+                (
+                    "disk.free",
+                    "disk",
+                    "free_space",
+                    Direction::Below,
+                    Some(1.0),
+                    None
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn seed_wording() {
+        let set = RuleSet::default();
+        let reading = |value| Reading {
+            key: String::new(),
+            instance: None,
+            value,
+        };
+        let memory = set.rules[0].alert(AlertLevel::Warning, &reading(85.5), "t");
+        assert_eq!(
+            memory.message,
+            "High memory usage: 85.5% (threshold: 80.0%)"
+        );
+        assert_eq!(
+            (memory.component.as_str(), memory.metric.as_str()),
+            ("memory", "usage_percent")
+        );
+        assert_eq!((memory.value, memory.threshold), (85.5, 80.0));
+        let memory = set.rules[0].alert(AlertLevel::Critical, &reading(92.0), "t");
+        assert_eq!(
+            memory.message,
+            "Critical memory usage: 92.0% (threshold: 90.0%)"
+        );
+        let disk = set.rules[1].alert(AlertLevel::Critical, &reading(96.2), "t");
+        assert_eq!(
+            disk.message,
+            "Critical disk usage: 96.2% (threshold: 95.0%)"
+        );
+        let disk = set.rules[1].alert(AlertLevel::Warning, &reading(86.0), "t");
+        assert_eq!(disk.message, "High disk usage: 86.0% (threshold: 85.0%)");
+        let free = set.rules[2].alert(AlertLevel::Warning, &reading(0.75), "t");
+        assert_eq!(free.message, "Low disk space: 0.8 GB (threshold: 1.0 GB)");
+    }
+
+    #[test]
+    fn free_space_is_compared_in_gigabytes() {
+        let set = RuleSet::default();
+        let data = sections(json!({"disk": {"free": 512u64 * 1024 * 1024, "percentage": 50.0}}));
+        let readings = set.rules[2].select(&data);
+        assert_eq!(readings.len(), 1);
+        assert!((readings[0].value - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn arrays_give_one_reading_per_element() {
+        let set = compile(
+            "[[rules]]\nmetric = \"disks[*].percentage\"\nwarning = 50.0\n\
+             [[rules]]\nmetric = \"gpu.gpus[*].temperature\"\nwarning = 80.0\n\
+             [[rules]]\nmetric = \"gpu.gpus[1].temperature\"\ncritical = 90.0\n",
+        )
+        .expect("valid");
+        let data = sections(json!({
+            "disks": [{"path": "/", "percentage": 40.0}, {"path": "/data", "percentage": 70.0}],
+            "gpu": {"gpus": [{"id": 0, "temperature": 60.0}, {"id": 1, "temperature": null}, {"temperature": 85.0}]}
+        }));
+        let disks = set.rules[0].select(&data);
+        assert_eq!(
+            disks.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
+            ["/", "/data"]
+        );
+        assert_eq!(set.rules[0].component, "disk");
+        let alert = set.rules[0].alert(AlertLevel::Warning, &disks[1], "t");
+        assert_eq!(
+            alert.message,
+            "High disk usage (/data): 70.0% (threshold: 50.0%)"
+        );
+        let gpus = set.rules[1].select(&data);
+        assert_eq!(
+            gpus.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
+            ["#0", "#2"]
+        );
+        let alert = set.rules[1].alert(AlertLevel::Warning, &gpus[1], "t");
+        assert_eq!(
+            alert.message,
+            "High GPU temperature (#2): 85.0°C (threshold: 80.0°C)"
+        );
+        assert_eq!(
+            (alert.component.as_str(), alert.metric.as_str()),
+            ("gpu", "temperature")
+        );
+        assert!(
+            set.rules[2].select(&data).is_empty(),
+            "null is not a number"
+        );
+    }
+
+    #[test]
+    fn missing_sections_give_nothing() {
+        let set = RuleSet::default();
+        for rule in &set.rules {
+            assert!(rule.select(&Sections::new()).is_empty());
+            assert!(rule
+                .select(&sections(json!({"memory": "n/a", "disk": []})))
+                .is_empty());
+        }
+    }
+
+    #[test]
+    fn cpu_rule_wording() {
+        let set = compile("[[rules]]\nmetric = \"processor.usage_percent\"\nwarning = 90.0\n")
+            .expect("valid");
+        let rule = &set.rules[0];
+        let reading = Reading {
+            key: String::new(),
+            instance: None,
+            value: 95.0,
+        };
+        let alert = rule.alert(AlertLevel::Warning, &reading, "t");
+        assert_eq!(
+            (alert.component.as_str(), alert.metric.as_str()),
+            ("cpu", "usage_percent")
+        );
+        assert_eq!(alert.message, "High CPU usage: 95.0% (threshold: 90.0%)");
+    }
+
+    #[test]
+    fn bad_rules_name_the_key() {
+        let error = |text: &str| compile(text).expect_err("refused");
+        let (index, e) =
+            error("[[rules]]\nmetric = \"memory.percentage\"\nwarning = 95.0\ncritical = 90.0\n");
+        assert_eq!((index, e.key), (Some(0), "warning"));
+        assert!(
+            e.message.contains("must not be above critical"),
+            "{}",
+            e.message
+        );
+        let (_, e) = error(
+            "[[rules]]\nmetric = \"disk.free\"\nbelow = true\nwarning = 1.0\ncritical = 2.0\n",
+        );
+        assert!(
+            e.message.contains("must not be below critical"),
+            "{}",
+            e.message
+        );
+        let (_, e) = error("[[rules]]\nmetric = \"memory..x\"\nwarning = 1.0\n");
+        assert_eq!(e.key, "metric");
+        let (_, e) = error("[[rules]]\nmetric = \"disks[x].free\"\nwarning = 1.0\n");
+        assert_eq!(e.key, "metric");
+        let (_, e) = error("[[rules]]\nmetric = \"memory.percentage\"\n");
+        assert_eq!(e.key, "warning");
+        let (_, e) = error("[[rules]]\nmetric = \"memory.percentage\"\nwarning = -1.0\n");
+        assert_eq!(e.key, "warning");
+        let (_, e) =
+            error("[[rules]]\nmetric = \"memory.percentage\"\nwarning = 1.0\nfor = -2.0\n");
+        assert_eq!(e.key, "for");
+        let (_, e) = error("[[rules]]\nmetric = \"memory.percentage\"\nwarning = 1.0\nabove = true\nbelow = true\n");
+        assert_eq!(e.key, "below");
+        let (index, e) = error("cooldown = -1.0\n");
+        assert_eq!((index, e.key), (None, "cooldown"));
+        assert!(
+            toml::from_str::<AlertsConfig>("[[rules]]\nmetric = \"m.x\"\nwarn = 1.0\n").is_err()
+        );
+    }
+
+    #[test]
+    fn threshold_changes_are_checked() {
+        let set = RuleSet::default();
+        let memory = &set.rules[0];
+        assert_eq!(
+            memory
+                .with_threshold(AlertLevel::Warning, 70.0)
+                .map(|r| r.warning),
+            Ok(Some(70.0))
+        );
+        assert!(memory.with_threshold(AlertLevel::Warning, 95.0).is_err());
+        assert!(memory
+            .with_threshold(AlertLevel::Critical, f64::NAN)
+            .is_err());
+        assert!(memory
+            .with_threshold(AlertLevel::Critical, f64::INFINITY)
+            .is_err());
+    }
+}
