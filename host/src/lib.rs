@@ -38,15 +38,20 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 
+use crate::alert::{AlertControl, EngineState};
 use crate::bus::Bus;
 use crate::config::Config;
 use crate::registry::Registry;
 use crate::scheduler::{Scheduler, Timing};
 use crate::shutdown::Shutdown;
+use crate::sink_runner::{Backoff, SinkRunner};
 use crate::ws::{Limits, ServerState, Stats};
 
 /// How long shutdown waits for clients to take their close frames.
 const CLOSE_DEADLINE: Duration = Duration::from_secs(3);
+
+/// How long shutdown lets sinks drain their queues and flush.
+const SINK_FLUSH_DEADLINE: Duration = Duration::from_secs(5);
 
 /// Runs the server on `listener` until `shutdown` fires.
 pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> std::io::Result<()> {
@@ -67,7 +72,21 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
     if collectors.is_empty() {
         tracing::warn!("No collector is running: clients will receive empty snapshots.");
     }
-    drop(sinks); // Sinks are fed by the alert engine, which is not wired in yet.
+    let rules = config
+        .alerts
+        .compile()
+        .map_err(|(_, e)| std::io::Error::other(format!("[alerts]: `{}`: {}", e.key, e.message)))?;
+    tracing::info!(
+        rules = rules.rules.len(),
+        cooldown_s = rules.cooldown.as_secs_f64(),
+        "Alert rules loaded."
+    );
+    let alerts = AlertControl::new(rules);
+    let sinks = SinkRunner::start(
+        sinks,
+        |name| config.plugin(name).delivery,
+        Backoff::default(),
+    )?;
     let timing = Timing {
         interval: config.interval(),
         collect_timeout: Duration::from_secs_f64(config.monitor.collect_timeout),
@@ -87,7 +106,17 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
         frames: bus.subscribe(),
         shutdown: shutdown.clone(),
     });
-    let collecting = tokio::spawn(collect(scheduler, bus, timing.interval, shutdown.clone()));
+    let collecting = tokio::spawn(collect(
+        scheduler,
+        bus,
+        Alerting {
+            control: alerts.clone(),
+            engine: EngineState::default(),
+            sinks,
+        },
+        timing.interval,
+        shutdown.clone(),
+    ));
 
     let handshake_timeout = Duration::from_secs_f64(config.server.handshake_timeout);
     server::serve(
@@ -107,10 +136,20 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
     Ok(())
 }
 
-/// The collection loop: one snapshot per tick, published to every session.
+/// What the collection loop needs to raise alerts.
+struct Alerting {
+    control: AlertControl,
+    engine: EngineState,
+    sinks: SinkRunner,
+}
+
+/// The collection loop: one snapshot per tick, evaluated against the alert rules,
+/// published to every session and handed to the sinks. At shutdown, the sinks get
+/// [`SINK_FLUSH_DEADLINE`] to drain.
 async fn collect(
     mut scheduler: Scheduler,
     mut bus: Bus,
+    mut alerting: Alerting,
     interval: Duration,
     mut shutdown: Shutdown,
 ) {
@@ -122,6 +161,19 @@ async fn collect(
             () = shutdown.wait() => break,
         }
         let snapshot = scheduler.tick().await;
-        bus.publish(snapshot, &[]);
+        let evaluation = alert::evaluate(
+            &alerting.control.rules(),
+            &mut alerting.engine,
+            &snapshot.data,
+            Instant::now(),
+            &snapshot.timestamp,
+        );
+        alerting
+            .sinks
+            .dispatch(&evaluation.notifications, &snapshot, chrono::Utc::now());
+        alerting.control.set_active(evaluation.active.clone());
+        bus.publish(snapshot, &evaluation.active);
     }
+    let sinks = alerting.sinks;
+    let _ = tokio::task::spawn_blocking(move || sinks.shutdown(SINK_FLUSH_DEADLINE)).await;
 }
