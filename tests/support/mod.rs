@@ -96,6 +96,11 @@ impl Server {
 
     /// Starts a server and waits until it listens.
     pub fn start(setup: Setup<'_>) -> Self {
+        Self::start_with_env(setup, &[])
+    }
+
+    /// Starts a server with extra environment variables.
+    pub fn start_with_env(setup: Setup<'_>, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("scratch folder");
         let plugins = dir.path().join("plugins");
         std::fs::create_dir(&plugins).expect("plugins folder");
@@ -117,6 +122,7 @@ impl Server {
         .arg(dir.path().join("plugins.toml"))
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

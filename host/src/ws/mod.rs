@@ -5,6 +5,8 @@
 //! to tokio-tungstenite with our own [`WebSocketConfig`]: warp's filter fixes a 128 KiB
 //! read buffer per connection (~135 KiB RSS per idle client), and it cannot be changed.
 
+pub mod closing;
+pub mod echo;
 pub mod protocol;
 pub mod rate_limit;
 pub mod session;
@@ -170,43 +172,76 @@ impl ServerState {
     }
 }
 
-/// `GET /` or `/ws` with `Upgrade: websocket`: answers 101 and starts a session.
+/// Which session an upgraded connection gets.
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    /// `/` and `/ws`: the monitoring stream.
+    Monitor,
+    /// `/echo`: the conformance echo (see [`echo`]).
+    Echo,
+}
+
+/// Environment variable that turns on `/echo` for the Autobahn conformance suite.
+pub const CONFORMANCE_ECHO_ENV: &str = "MONITORING_CONFORMANCE_ECHO";
+
+/// `GET /`, `/ws` (and `/echo` when enabled) with `Upgrade: websocket`: answers 101
+/// and starts the session.
 pub fn upgrade(
     state: Arc<ServerState>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    let path = warp::path::end().or(warp::path!("ws")).unify();
-    path.and(warp::get())
+    let echo_enabled = std::env::var_os(CONFORMANCE_ECHO_ENV).is_some_and(|v| v == "1");
+    let monitor = warp::path::end()
+        .or(warp::path!("ws"))
+        .unify()
+        .map(|| Route::Monitor);
+    let echo = warp::path!("echo").and_then(move || async move {
+        if echo_enabled {
+            Ok(Route::Echo)
+        } else {
+            Err(warp::reject::not_found())
+        }
+    });
+    monitor
+        .or(echo)
+        .unify()
+        .and(warp::get())
         .and(warp::header::exact_ignore_case("upgrade", "websocket"))
         .and(warp::header::<String>("sec-websocket-key"))
         .and(warp::ext::optional::<OnUpgrade>())
-        .map(move |key: String, on_upgrade: Option<OnUpgrade>| {
-            let Some(on_upgrade) = on_upgrade else {
-                return warp::reply::with_status(
-                    "connection cannot be upgraded",
-                    StatusCode::BAD_REQUEST,
-                )
-                .into_response();
-            };
-            let state = Arc::clone(&state);
-            tokio::spawn(async move {
-                match on_upgrade.await {
-                    Ok(upgraded) => {
-                        let config = state.limits.websocket_config();
-                        let ws = WebSocketStream::from_raw_socket(
-                            TokioIo::new(upgraded),
-                            Role::Server,
-                            Some(config),
-                        )
-                        .await;
-                        session::run(ws, state).await;
+        .map(
+            move |route: Route, key: String, on_upgrade: Option<OnUpgrade>| {
+                let Some(on_upgrade) = on_upgrade else {
+                    return warp::reply::with_status(
+                        "connection cannot be upgraded",
+                        StatusCode::BAD_REQUEST,
+                    )
+                    .into_response();
+                };
+                let state = Arc::clone(&state);
+                tokio::spawn(async move {
+                    match on_upgrade.await {
+                        Ok(upgraded) => {
+                            let config = state.limits.websocket_config();
+                            let ws = WebSocketStream::from_raw_socket(
+                                TokioIo::new(upgraded),
+                                Role::Server,
+                                Some(config),
+                            )
+                            .await;
+                            match route {
+                                Route::Monitor => session::run(ws, state).await,
+                                Route::Echo => echo::run(ws).await,
+                            }
+                        }
+                        Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed."),
                     }
-                    Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed."),
-                }
-            });
-            let accept = derive_accept_key(key.as_bytes());
-            let reply = warp::reply::with_status(warp::reply(), StatusCode::SWITCHING_PROTOCOLS);
-            let reply = warp::reply::with_header(reply, "connection", "upgrade");
-            let reply = warp::reply::with_header(reply, "upgrade", "websocket");
-            warp::reply::with_header(reply, "sec-websocket-accept", accept).into_response()
-        })
+                });
+                let accept = derive_accept_key(key.as_bytes());
+                let reply =
+                    warp::reply::with_status(warp::reply(), StatusCode::SWITCHING_PROTOCOLS);
+                let reply = warp::reply::with_header(reply, "connection", "upgrade");
+                let reply = warp::reply::with_header(reply, "upgrade", "websocket");
+                warp::reply::with_header(reply, "sec-websocket-accept", accept).into_response()
+            },
+        )
 }

@@ -13,13 +13,12 @@ use std::time::Instant;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::protocol::{parse_command, Command, ErrorCode, ServerMessage, Status, SubscribeParams};
 use super::rate_limit::{RateLimiter, Verdict};
-use super::{ServerState, Stats, SERVER_VERSION};
+use super::{closing, ServerState, Stats, SERVER_VERSION};
 use crate::bus::Frame;
 use crate::snapshot::now_iso;
 
@@ -117,18 +116,13 @@ impl<'a> Session<'a> {
                         Some(Ok(Message::Text(text))) => self.on_message(ws, Some(text.as_str())).await?,
                         Some(Ok(Message::Binary(_))) => self.on_message(ws, None).await?,
                         Some(Ok(Message::Close(_))) => {
-                            // tungstenite has queued the close reply; flushing sends it,
-                            // so the client sees a clean close handshake.
-                            let _ = tokio::time::timeout(limits.send_timeout, ws.flush()).await;
+                            closing::acknowledge(ws).await;
                             return Err(Ended);
                         }
                         None => return Err(Ended),
                         Some(Ok(_)) => {} // Ping (answered by tungstenite), Pong, raw frames.
-                        Some(Err(WsError::Capacity(_))) => {
-                            return close(ws, CloseCode::Size, "Message too big").await;
-                        }
-                        Some(Err(e)) => {
-                            tracing::debug!(error = %e, "Client connection failed.");
+                        Some(Err(error)) => {
+                            closing::fail(ws, &error).await;
                             return Err(Ended);
                         }
                     }
@@ -295,6 +289,7 @@ impl<'a> Session<'a> {
     }
 }
 
+/// Closes with `code` and ends the session.
 async fn close<S>(
     ws: &mut WebSocketStream<S>,
     code: CloseCode,
@@ -303,10 +298,6 @@ async fn close<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(Some(frame))).await;
+    closing::close(ws, code, reason).await;
     Err(Ended)
 }

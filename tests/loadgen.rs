@@ -1,0 +1,322 @@
+//! `loadgen`: opens N WebSocket clients against a running server and measures what the
+//! issue's benchmark asks for, per broadcast: end-to-end latency (receipt time − the
+//! message's timestamp), fan-out spread (last − first receipt of one broadcast), the
+//! broadcast interval, `ping` → `pong` round-trip time under load, and the server's CPU
+//! seconds and RSS from /proc.
+//!
+//! It speaks only the seed's protocol, so the same run measures the Python seed and
+//! this server. See `bench/compare.sh` for the side-by-side run behind BENCHMARKS.md.
+//!
+//! ```text
+//! loadgen --url ws://127.0.0.1:8765/ --pid 1234 --clients 1000 --duration 30 [--stalled 5] [--pingers 20]
+//! ```
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+struct Args {
+    url: String,
+    pid: Option<u32>,
+    clients: usize,
+    duration: Duration,
+    warmup: Duration,
+    stalled: usize,
+    pingers: usize,
+    label: String,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        url: "ws://127.0.0.1:8765/".into(),
+        pid: None,
+        clients: 100,
+        duration: Duration::from_secs(20),
+        warmup: Duration::from_secs(3),
+        stalled: 0,
+        pingers: 10,
+        label: "server".into(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--url" => args.url = value()?,
+            "--pid" => args.pid = Some(value()?.parse().map_err(|e| format!("--pid: {e}"))?),
+            "--clients" => {
+                args.clients = value()?.parse().map_err(|e| format!("--clients: {e}"))?
+            }
+            "--duration" => args.duration = secs(&value()?)?,
+            "--warmup" => args.warmup = secs(&value()?)?,
+            "--stalled" => {
+                args.stalled = value()?.parse().map_err(|e| format!("--stalled: {e}"))?
+            }
+            "--pingers" => {
+                args.pingers = value()?.parse().map_err(|e| format!("--pingers: {e}"))?
+            }
+            "--label" => args.label = value()?,
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(args)
+}
+
+fn secs(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .map(Duration::from_secs_f64)
+        .map_err(|e| format!("{text}: {e}"))
+}
+
+/// What every client records; merged at the end.
+#[derive(Default)]
+struct Record {
+    /// timestamp string → receipt times (Instant) and e2e latencies (ms).
+    broadcasts: HashMap<String, Vec<(Instant, f64)>>,
+    pings_ms: Vec<f64>,
+    messages: u64,
+    disconnects: u64,
+}
+
+/// Pulls `"timestamp":"…"` out of a message without parsing the whole JSON.
+fn timestamp_of(text: &str) -> Option<&str> {
+    let start = text.find("\"timestamp\":\"")? + "\"timestamp\":\"".len();
+    let len = text[start..].find('"')?;
+    Some(&text[start..start + len])
+}
+
+fn latency_ms(stamp: &str) -> Option<f64> {
+    let sent = chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+    let now = chrono::Local::now().naive_local();
+    Some((now - sent).num_microseconds()? as f64 / 1000.0)
+}
+
+async fn client(
+    url: String,
+    pinger: bool,
+    measuring: Arc<std::sync::atomic::AtomicBool>,
+    stop: Instant,
+) -> Record {
+    let mut record = Record::default();
+    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(url.as_str()).await else {
+        record.disconnects += 1;
+        return record;
+    };
+    let mut ping_every = tokio::time::interval(Duration::from_secs(1));
+    let mut ping_sent: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        if now >= stop {
+            break;
+        }
+        tokio::select! {
+            message = ws.next() => {
+                let received = Instant::now();
+                let Some(Ok(message)) = message else { record.disconnects += 1; break };
+                let Message::Text(text) = message else { continue };
+                let text = text.as_str();
+                if !measuring.load(std::sync::atomic::Ordering::Relaxed) {
+                    continue;
+                }
+                if text.contains("\"type\":\"monitoring_data\"") || text.contains("\"type\": \"monitoring_data\"") {
+                    record.messages += 1;
+                    if let Some(stamp) = timestamp_of(text) {
+                        let latency = latency_ms(stamp).unwrap_or(f64::NAN);
+                        record.broadcasts.entry(stamp.to_owned()).or_default().push((received, latency));
+                    }
+                } else if text.contains("pong") {
+                    if let Some(sent) = ping_sent.take() {
+                        record.pings_ms.push(received.duration_since(sent).as_secs_f64() * 1000.0);
+                    }
+                }
+            }
+            _ = ping_every.tick(), if pinger => {
+                if ping_sent.is_none() && measuring.load(std::sync::atomic::Ordering::Relaxed) {
+                    ping_sent = Some(Instant::now());
+                    if ws.send(Message::text(r#"{"type":"ping"}"#)).await.is_err() {
+                        record.disconnects += 1;
+                        break;
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(stop)) => break,
+        }
+    }
+    let _ = ws.close(None).await;
+    record
+}
+
+/// Clients that complete the handshake and never read again.
+async fn stall(url: String, port: u16) -> Option<Box<dyn std::any::Any + Send>> {
+    let socket = tokio::net::TcpSocket::new_v4().ok()?;
+    socket.set_recv_buffer_size(2048).ok()?;
+    let stream = socket.connect(([127, 0, 0, 1], port).into()).await.ok()?;
+    let (ws, _) = tokio_tungstenite::client_async(url, stream).await.ok()?;
+    Some(Box::new(ws))
+}
+
+/// utime+stime in seconds, and RSS in bytes, of a process.
+fn proc_usage(pid: u32) -> Option<(f64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss_kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some((ticks / 100.0, rss_kb * 1024))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn sorted(mut values: Vec<f64>) -> Vec<f64> {
+    values.retain(|v| v.is_finite());
+    values.sort_by(|a, b| a.total_cmp(b));
+    values
+}
+
+#[tokio::main]
+async fn main() {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("loadgen: {e}\nusage: loadgen --url URL [--pid PID] [--clients N] [--duration S] [--warmup S] [--stalled K] [--pingers M] [--label NAME]");
+            std::process::exit(2);
+        }
+    };
+    let port: u16 = args
+        .url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .unwrap_or(8765);
+    let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let start = Instant::now();
+    let stop = start + args.warmup + args.duration;
+    let mut stalled = Vec::new();
+    for _ in 0..args.stalled {
+        stalled.push(stall(args.url.clone(), port).await);
+    }
+    let mut tasks = Vec::with_capacity(args.clients);
+    for i in 0..args.clients {
+        tasks.push(tokio::spawn(client(
+            args.url.clone(),
+            i < args.pingers,
+            Arc::clone(&measuring),
+            stop,
+        )));
+        if i % 200 == 199 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let connected_in = start.elapsed();
+    tokio::time::sleep_until(tokio::time::Instant::from_std(start + args.warmup)).await;
+    measuring.store(true, std::sync::atomic::Ordering::Relaxed);
+    let before = args.pid.and_then(proc_usage);
+    let measured_from = Instant::now();
+    tokio::time::sleep_until(tokio::time::Instant::from_std(stop)).await;
+    let after = args.pid.and_then(proc_usage);
+    let measured = measured_from.elapsed().as_secs_f64();
+
+    let merged = Arc::new(Mutex::new(Record::default()));
+    for task in tasks {
+        if let Ok(record) = task.await {
+            let mut all = merged.lock().expect("merge lock");
+            all.messages += record.messages;
+            all.disconnects += record.disconnects;
+            all.pings_ms.extend(record.pings_ms);
+            for (stamp, receipts) in record.broadcasts {
+                all.broadcasts.entry(stamp).or_default().extend(receipts);
+            }
+        }
+    }
+    drop(stalled);
+    let all = merged.lock().expect("merge lock");
+    let mut stamps: Vec<&String> = all.broadcasts.keys().collect();
+    stamps.sort();
+    let latencies = sorted(all.broadcasts.values().flatten().map(|(_, l)| *l).collect());
+    let spreads = sorted(
+        all.broadcasts
+            .values()
+            .filter(|r| r.len() > 1)
+            .map(|r| {
+                let first = r.iter().map(|(t, _)| *t).min().expect("non-empty");
+                let last = r.iter().map(|(t, _)| *t).max().expect("non-empty");
+                last.duration_since(first).as_secs_f64() * 1000.0
+            })
+            .collect(),
+    );
+    let intervals = sorted(
+        stamps
+            .windows(2)
+            .filter_map(|w| {
+                let a = chrono::NaiveDateTime::parse_from_str(w[0], "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+                let b = chrono::NaiveDateTime::parse_from_str(w[1], "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+                Some((b - a).num_microseconds()? as f64 / 1000.0)
+            })
+            .collect(),
+    );
+    let pings = sorted(all.pings_ms.clone());
+    let complete = all
+        .broadcasts
+        .values()
+        .filter(|r| r.len() >= args.clients)
+        .count();
+    let (cpu_s, rss) = match (before, after) {
+        (Some((cpu0, _)), Some((cpu1, rss1))) => (cpu1 - cpu0, rss1),
+        _ => (f64::NAN, 0),
+    };
+    let broadcasts = all.broadcasts.len();
+    println!("== {} : {} clients ({} stalled), {measured:.1} s measured, connected in {connected_in:.2?}", args.label, args.clients, args.stalled);
+    println!(
+        "broadcasts: {broadcasts} ({:.2}/s), complete (every client got it): {complete}",
+        broadcasts as f64 / measured
+    );
+    println!(
+        "messages delivered: {} ; client disconnects: {}",
+        all.messages, all.disconnects
+    );
+    println!(
+        "end-to-end latency ms: p50 {:.2}  p99 {:.2}  max {:.2}",
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 99.0),
+        percentile(&latencies, 100.0)
+    );
+    println!(
+        "fan-out spread ms:     p50 {:.2}  p99 {:.2}",
+        percentile(&spreads, 50.0),
+        percentile(&spreads, 99.0)
+    );
+    println!(
+        "broadcast interval ms: p50 {:.1}  p99 {:.1}  max {:.1}",
+        percentile(&intervals, 50.0),
+        percentile(&intervals, 99.0),
+        percentile(&intervals, 100.0)
+    );
+    println!(
+        "ping RTT ms:           p50 {:.2}  p99 {:.2}  (n={})",
+        percentile(&pings, 50.0),
+        percentile(&pings, 99.0),
+        pings.len()
+    );
+    println!(
+        "server: CPU {:.2} s ({:.1} % of a core), {:.1} µs CPU per delivered message, RSS {:.1} MB",
+        cpu_s,
+        cpu_s / measured * 100.0,
+        cpu_s / all.messages.max(1) as f64 * 1e6,
+        rss as f64 / 1e6
+    );
+}
