@@ -87,6 +87,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
         |name| config.plugin(name).delivery,
         Backoff::default(),
     )?;
+    let sink_stats = sinks.stats();
     let timing = Timing {
         interval: config.interval(),
         collect_timeout: Duration::from_secs_f64(config.monitor.collect_timeout),
@@ -103,6 +104,8 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
         limits: Limits::from_config(&config.server),
         stats: Stats::default(),
         plugins: records,
+        alerts: alerts.clone(),
+        sinks: sink_stats,
         frames: bus.subscribe(),
         shutdown: shutdown.clone(),
     });

@@ -24,10 +24,12 @@ use tokio_tungstenite::WebSocketStream;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
+use crate::alert::AlertControl;
 use crate::bus::FrameReceiver;
 use crate::config::ServerConfig;
 use crate::registry::PluginRecord;
 use crate::shutdown::Shutdown;
+use crate::sink_runner::SinkStats;
 
 /// The server version reported to clients.
 pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -154,6 +156,10 @@ pub struct ServerState {
     pub stats: Stats,
     /// Every plugin file and what became of it.
     pub plugins: Vec<PluginRecord>,
+    /// Alert thresholds (`set_threshold`, `configure_thresholds`) and active alerts.
+    pub alerts: AlertControl,
+    /// Per-sink delivery counters.
+    pub sinks: SinkStats,
     /// The newest frame.
     pub frames: FrameReceiver,
     /// Server shutdown.

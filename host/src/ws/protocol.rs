@@ -5,7 +5,9 @@ use monitoring_plugin_api::{Alert, Sections};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::alert::control::ThresholdChange;
 use crate::registry::PluginRecord;
+use crate::sink_runner::SinkStatus;
 
 /// Messages the server sends, tagged by `type`.
 #[derive(Debug, Serialize)]
@@ -58,6 +60,15 @@ pub enum ServerMessage<'a> {
         /// Confirmation text.
         message: &'static str,
     },
+    /// Answer to `set_threshold` and `configure_thresholds`.
+    ThresholdsUpdated {
+        /// When.
+        timestamp: String,
+        /// Each threshold changed, as it is now.
+        changes: Vec<ThresholdChange>,
+        /// Confirmation text.
+        message: &'static str,
+    },
     /// A request the server could not act on; the connection stays open.
     Error {
         /// What was wrong.
@@ -93,6 +104,10 @@ pub struct Status<'a> {
     pub websocket: crate::ws::StatsSnapshot,
     /// Every plugin file and what became of it.
     pub plugins: &'a [PluginRecord],
+    /// Per-sink delivery counters (the seed's handler statistics).
+    pub sinks: Vec<SinkStatus>,
+    /// Alerts active in the latest tick.
+    pub active_alerts: Vec<Alert>,
     /// Always `Server is running`.
     pub message: &'static str,
 }
@@ -145,6 +160,55 @@ pub enum Command {
     Subscribe(SubscribeParams),
     /// Stop receiving `monitoring_data`.
     Unsubscribe,
+    /// Change one alert threshold (the seed's `set_threshold`).
+    SetThreshold {
+        /// A component (`memory`) or a rule's metric path (`disk.free`).
+        target: String,
+        /// `warning` or `critical`.
+        level: String,
+        /// The new threshold.
+        value: serde_json::Number,
+    },
+    /// Change several thresholds at once (the seed's `configure_thresholds`), e.g.
+    /// `{"memory_warning": 70, "memory_critical": 85}`.
+    ConfigureThresholds(serde_json::Map<String, Value>),
+}
+
+fn set_threshold_params(
+    fields: &serde_json::Map<String, Value>,
+) -> Result<Command, ServerMessage<'static>> {
+    let invalid = |message: &str| ServerMessage::error(ErrorCode::InvalidParams, message);
+    let target = fields
+        .get("component")
+        .or_else(|| fields.get("metric"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            invalid("`set_threshold` needs `component` (e.g. \"memory\") or `metric` (e.g. \"disk.free\")")
+        })?;
+    let level = fields
+        .get("level")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("`set_threshold` needs `level`: \"warning\" or \"critical\""))?;
+    let Some(Value::Number(value)) = fields.get("value") else {
+        return Err(invalid("`set_threshold` needs `value`, a number"));
+    };
+    Ok(Command::SetThreshold {
+        target: target.to_owned(),
+        level: level.to_owned(),
+        value: value.clone(),
+    })
+}
+
+fn configure_thresholds_params(
+    fields: &serde_json::Map<String, Value>,
+) -> Result<Command, ServerMessage<'static>> {
+    match fields.get("thresholds") {
+        Some(Value::Object(thresholds)) => Ok(Command::ConfigureThresholds(thresholds.clone())),
+        _ => Err(ServerMessage::error(
+            ErrorCode::InvalidParams,
+            "`configure_thresholds` needs `thresholds`, an object such as {\"memory_warning\": 70, \"memory_critical\": 85}",
+        )),
+    }
 }
 
 /// What `subscribe` may carry beyond the seed's bare `{"type":"subscribe"}`.
@@ -229,6 +293,8 @@ pub fn parse_command(text: &str) -> Result<Command, ServerMessage<'static>> {
         "get_status" => Ok(Command::GetStatus),
         "subscribe" => subscribe_params(&fields).map(Command::Subscribe),
         "unsubscribe" => Ok(Command::Unsubscribe),
+        "set_threshold" => set_threshold_params(&fields),
+        "configure_thresholds" => configure_thresholds_params(&fields),
         other => Err(ServerMessage::error(
             ErrorCode::UnknownCommand,
             format!("Unknown command: {other}"),
@@ -297,6 +363,38 @@ mod tests {
             code(r#"{"type":"subscribe","interval_ms":"fast"}"#),
             Some(ErrorCode::InvalidParams)
         );
+    }
+
+    #[test]
+    fn threshold_commands() {
+        assert_eq!(
+            parse_command(
+                r#"{"type":"set_threshold","component":"memory","level":"warning","value":75}"#
+            )
+            .ok(),
+            Some(Command::SetThreshold {
+                target: "memory".into(),
+                level: "warning".into(),
+                value: 75.into()
+            })
+        );
+        assert!(matches!(
+            parse_command(r#"{"type":"set_threshold","metric":"disk.free","level":"warning","value":2.5}"#),
+            Ok(Command::SetThreshold { target, .. }) if target == "disk.free"
+        ));
+        assert!(matches!(
+            parse_command(r#"{"type":"configure_thresholds","thresholds":{"memory_warning":70}}"#),
+            Ok(Command::ConfigureThresholds(map)) if map.len() == 1
+        ));
+        for bad in [
+            r#"{"type":"set_threshold","level":"warning","value":75}"#,
+            r#"{"type":"set_threshold","component":"memory","value":75}"#,
+            r#"{"type":"set_threshold","component":"memory","level":"warning","value":"75"}"#,
+            r#"{"type":"configure_thresholds","thresholds":[70]}"#,
+            r#"{"type":"configure_thresholds"}"#,
+        ] {
+            assert_eq!(code(bad), Some(ErrorCode::InvalidParams), "{bad}");
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ use tokio_tungstenite::WebSocketStream;
 use super::protocol::{parse_command, Command, ErrorCode, ServerMessage, Status, SubscribeParams};
 use super::rate_limit::{RateLimiter, Verdict};
 use super::{closing, ServerState, Stats, SERVER_VERSION};
+use crate::alert::control::ThresholdChange;
 use crate::bus::Frame;
 use crate::snapshot::now_iso;
 
@@ -228,11 +229,29 @@ impl<'a> Session<'a> {
                     gpu_backend: gpu.and_then(|g| g.get("backend")).and_then(|b| b.as_str()),
                     websocket: state.stats.snapshot(),
                     plugins: &state.plugins,
+                    sinks: state.sinks.all(),
+                    active_alerts: state.alerts.active_alerts(),
                     message: "Server is running",
                 }))
                 .to_json()
             }
             Command::Subscribe(params) => self.subscribe(params),
+            Command::SetThreshold {
+                target,
+                level,
+                value,
+            } => {
+                let value = value.as_f64().unwrap_or(f64::NAN);
+                thresholds_reply(
+                    state
+                        .alerts
+                        .set_threshold(&target, &level, value)
+                        .map(|change| vec![change]),
+                )
+            }
+            Command::ConfigureThresholds(thresholds) => {
+                thresholds_reply(state.alerts.configure_thresholds(&thresholds))
+            }
             Command::Unsubscribe => {
                 self.subscribed = false;
                 ServerMessage::Unsubscribed {
@@ -300,4 +319,22 @@ where
 {
     closing::close(ws, code, reason).await;
     Err(Ended)
+}
+
+/// The reply to a threshold change, logged when it took effect.
+fn thresholds_reply(result: Result<Vec<ThresholdChange>, String>) -> String {
+    match result {
+        Ok(changes) => {
+            for change in &changes {
+                tracing::info!(component = %change.component, metric = %change.metric, level = change.level, value = change.value, "Alert threshold changed by a client.");
+            }
+            ServerMessage::ThresholdsUpdated {
+                timestamp: now_iso(),
+                changes,
+                message: "Thresholds updated",
+            }
+            .to_json()
+        }
+        Err(message) => ServerMessage::error(ErrorCode::InvalidParams, message).to_json(),
+    }
 }
