@@ -1,0 +1,228 @@
+//! Alerts end to end: the real server with the real collectors and the real `file`
+//! sink, a rule low enough to fire on any machine (memory WARNING at 1 %), and a real
+//! WebSocket client that watches `monitoring_data.alerts`, reads `get_status` and moves
+//! the threshold at run time.
+
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::{connect, next_of_type, parse_timestamp, send_text, Client, Server, Setup};
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// The collectors plus the file sink.
+const PLUGINS: [&str; 5] = [
+    "collector-cpu",
+    "collector-disk",
+    "collector-memory",
+    "collector-system",
+    "sink-file",
+];
+
+fn start(log: &Path, extra: &str) -> Server {
+    let config = format!(
+        "[alerts]\ncooldown = 300.0\n\n[[alerts.rules]]\nmetric = \"memory.percentage\"\n\
+         component = \"memory\"\nwarning = 1.0\n\n\
+         [plugins.file]\nenabled = true\npath = {:?}\n{extra}",
+        log.display().to_string()
+    );
+    Server::start(Setup {
+        plugins: &PLUGINS,
+        config: &config,
+        extra_files: &[],
+    })
+}
+
+/// The JSON lines the file sink has written so far.
+fn lines(log: &Path) -> Vec<Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is JSON"))
+        .collect()
+}
+
+/// Waits until the log holds a line matching `pred`.
+fn wait_for_line(log: &Path, pred: impl Fn(&Value) -> bool, timeout: Duration) -> Option<Value> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(line) = lines(log).into_iter().find(|l| pred(l)) {
+            return Some(line);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The next `monitoring_data` message whose `alerts` satisfy `pred`.
+async fn next_data_where(ws: &mut Client, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + 10 * SECOND;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (message, _) = next_of_type(ws, "monitoring_data", left)
+            .await
+            .expect("monitoring_data keeps coming");
+        if pred(&message["alerts"]) {
+            return message;
+        }
+    }
+}
+
+/// Sends a command and returns the first reply that is not `monitoring_data`.
+async fn request(ws: &mut Client, command: Value) -> Value {
+    send_text(ws, &command.to_string()).await;
+    let deadline = Instant::now() + 5 * SECOND;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let message = support::next_json(ws, left).await.expect("a reply");
+        if message["type"] != "monitoring_data" {
+            return message;
+        }
+    }
+}
+
+fn assert_seed_alert(alert: &Value) {
+    parse_timestamp(&alert["timestamp"]);
+    assert_eq!(alert["component"], "memory", "{alert}");
+    assert_eq!(alert["metric"], "usage_percent", "{alert}");
+    assert_eq!(alert["level"], "WARNING", "{alert}");
+    assert_eq!(alert["threshold"], 1.0, "{alert}");
+    let value = alert["value"].as_f64().expect("value is a number");
+    assert!(value > 1.0 && value <= 100.0, "{alert}");
+    assert_eq!(
+        alert["message"],
+        format!("High memory usage: {value:.1}% (threshold: 1.0%)"),
+        "{alert}"
+    );
+}
+
+#[tokio::test]
+async fn an_alert_reaches_clients_and_the_file_sink_once_then_resolves() {
+    let scratch = tempfile::tempdir().expect("scratch folder");
+    let log = scratch.path().join("alerts.log");
+    let server = start(&log, "");
+    let mut ws = connect(&server.url("/")).await;
+
+    // In every monitoring_data while it fires, with exactly the seed's fields.
+    let message = next_data_where(&mut ws, |alerts| alerts.is_array()).await;
+    let alerts = message["alerts"].as_array().expect("alerts array");
+    assert_eq!(alerts.len(), 1, "{message}");
+    assert_seed_alert(&alerts[0]);
+    let fields: Vec<&str> = alerts[0]
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        fields.len(),
+        7,
+        "exactly the seed's seven fields: {fields:?}"
+    );
+
+    // In the file, once within the cooldown, however many ticks go by.
+    let first = wait_for_line(&log, |l| l["event"] == "alert", 10 * SECOND)
+        .unwrap_or_else(|| panic!("no alert line in the file; log:\n{}", server.log_text()));
+    assert_seed_alert(&first);
+    for _ in 0..6 {
+        let message = next_data_where(&mut ws, |alerts| alerts.is_array()).await;
+        assert_eq!(message["alerts"].as_array().map(Vec::len), Some(1));
+    }
+    let alert_lines = lines(&log).iter().filter(|l| l["event"] == "alert").count();
+    assert_eq!(alert_lines, 1, "one notification per cooldown");
+
+    // get_status shows the active alert and the sink's counters.
+    let status = request(&mut ws, serde_json::json!({"type": "get_status"})).await;
+    assert_eq!(status["type"], "status", "{status}");
+    assert_eq!(
+        status["active_alerts"].as_array().map(Vec::len),
+        Some(1),
+        "{status}"
+    );
+    let sinks = status["sinks"].as_array().expect("sinks array");
+    let file = sinks
+        .iter()
+        .find(|s| s["name"] == "file")
+        .unwrap_or_else(|| panic!("file sink in {status}"));
+    assert_eq!(file["handled"], 1, "{file}");
+    for counter in ["failed", "retried", "dropped"] {
+        assert_eq!(file[counter], 0, "{counter} in {file}");
+    }
+
+    // Bad changes are refused and change nothing.
+    for bad in [
+        serde_json::json!({"type": "set_threshold", "component": "memory", "level": "warning", "value": -1}),
+        serde_json::json!({"type": "set_threshold", "component": "memory", "level": "warning", "value": "high"}),
+        serde_json::json!({"type": "set_threshold", "component": "swap", "level": "warning", "value": 50}),
+        serde_json::json!({"type": "set_threshold", "component": "memory", "level": "severe", "value": 50}),
+        serde_json::json!({"type": "configure_thresholds", "thresholds": {"memory_warning": "high"}}),
+        serde_json::json!({"type": "configure_thresholds"}),
+    ] {
+        let reply = request(&mut ws, bad.clone()).await;
+        assert_eq!(reply["type"], "error", "{bad} -> {reply}");
+        assert_eq!(reply["code"], "INVALID_PARAMS", "{bad} -> {reply}");
+        assert!(reply["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+
+    // Raising the threshold past any possible value resolves the alert.
+    let reply = request(
+        &mut ws,
+        serde_json::json!({"type": "set_threshold", "component": "memory", "level": "warning", "value": 100.0}),
+    )
+    .await;
+    assert_eq!(reply["type"], "thresholds_updated", "{reply}");
+    assert_eq!(
+        reply["changes"][0]["metric"], "memory.percentage",
+        "{reply}"
+    );
+    assert_eq!(reply["changes"][0]["value"], 100.0, "{reply}");
+    let resolved = wait_for_line(&log, |l| l["event"] == "resolved", 10 * SECOND)
+        .unwrap_or_else(|| panic!("no resolved line; log:\n{}", server.log_text()));
+    assert_seed_alert(&resolved);
+    parse_timestamp(&resolved["resolved_at"]);
+    let quiet = next_data_where(&mut ws, Value::is_null).await;
+    assert!(
+        quiet.get("alerts").is_none(),
+        "no alerts field when none: {quiet}"
+    );
+
+    // configure_thresholds, the seed's batch form, brings it back (cooldown permitting:
+    // the WARNING was sent moments ago, so clients see it, the file does not again).
+    let reply = request(
+        &mut ws,
+        serde_json::json!({"type": "configure_thresholds", "thresholds": {"memory_warning": 1}}),
+    )
+    .await;
+    assert_eq!(reply["type"], "thresholds_updated", "{reply}");
+    next_data_where(&mut ws, |alerts| alerts.is_array()).await;
+    let status = request(&mut ws, serde_json::json!({"type": "get_status"})).await;
+    let file = &status["sinks"][0];
+    assert_eq!(file["handled"], 2, "alert + resolved: {status}");
+    assert_eq!(
+        lines(&log).iter().filter(|l| l["event"] == "alert").count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_level_filter_keeps_warnings_from_a_sink() {
+    let scratch = tempfile::tempdir().expect("scratch folder");
+    let log = scratch.path().join("alerts.log");
+    let server = start(&log, "min_level = \"CRITICAL\"\n");
+    let mut ws = connect(&server.url("/")).await;
+    next_data_where(&mut ws, |alerts| alerts.is_array()).await;
+    let status = request(&mut ws, serde_json::json!({"type": "get_status"})).await;
+    let file = &status["sinks"][0];
+    assert_eq!(file["name"], "file", "{status}");
+    assert!(
+        file["snapshots_delivered"].as_u64() > Some(0),
+        "snapshots still flow: {status}"
+    );
+    assert_eq!(file["handled"], 0, "{status}");
+    assert!(lines(&log).is_empty(), "the WARNING was filtered out");
+}
