@@ -226,3 +226,62 @@ async fn a_level_filter_keeps_warnings_from_a_sink() {
     assert_eq!(file["handled"], 0, "{status}");
     assert!(lines(&log).is_empty(), "the WARNING was filtered out");
 }
+
+#[tokio::test]
+async fn a_hung_webhook_does_not_stall_the_broadcast() {
+    // A server that accepts connections and never answers: every delivery hangs until
+    // the webhook's own timeout, then is retried.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = hung.local_addr().expect("address");
+    let scratch = tempfile::tempdir().expect("scratch folder");
+    let log = scratch.path().join("alerts.log");
+    let mut plugins = PLUGINS.to_vec();
+    plugins.push("sink-webhook");
+    let config = format!(
+        "[alerts]\n[[alerts.rules]]\nmetric = \"memory.percentage\"\nwarning = 1.0\n\n\
+         [plugins.file]\nenabled = true\npath = {:?}\n\n\
+         [plugins.webhook]\nenabled = true\nurl = \"http://{address}/hook\"\ntimeout_secs = 30.0\n",
+        log.display().to_string()
+    );
+    let server = Server::start(Setup {
+        plugins: &plugins,
+        config: &config,
+        extra_files: &[],
+    });
+    let mut ws = connect(&server.url("/")).await;
+    next_data_where(&mut ws, |alerts| alerts.is_array()).await;
+    let mut gaps = Vec::new();
+    let mut last = Instant::now();
+    for _ in 0..12 {
+        let (_, at) = next_of_type(&mut ws, "monitoring_data", 5 * SECOND)
+            .await
+            .expect("monitoring_data keeps coming");
+        gaps.push(at - last);
+        last = at;
+    }
+    let worst = gaps.iter().max().copied().unwrap_or_default();
+    eprintln!("monitoring_data gaps with a hung webhook: worst {worst:?}, all {gaps:?}");
+    assert!(
+        worst < Duration::from_millis(800),
+        "a tick took {worst:?} with a hung webhook: {gaps:?}"
+    );
+    // The other sink got its alert meanwhile.
+    assert!(wait_for_line(&log, |l| l["event"] == "alert", 5 * SECOND).is_some());
+    let status = request(&mut ws, serde_json::json!({"type": "get_status"})).await;
+    let webhook = status["sinks"]
+        .as_array()
+        .and_then(|sinks| sinks.iter().find(|s| s["name"] == "webhook"))
+        .unwrap_or_else(|| panic!("webhook in {status}"));
+    assert_eq!(webhook["handled"], 0, "{webhook}");
+    // Shutdown gives the hung sink its deadline, then gives up on it.
+    let started = Instant::now();
+    let exit = server.terminate(15 * SECOND);
+    assert!(exit.is_some(), "the server stops despite the hung sink");
+    eprintln!("shutdown with a hung webhook took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < 12 * SECOND,
+        "took {:?}",
+        started.elapsed()
+    );
+    drop(hung);
+}
