@@ -7,6 +7,7 @@
 
 pub mod control;
 pub mod engine;
+pub mod path;
 pub mod rules;
 
 pub use control::AlertControl;

@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use monitoring_plugin_api::{Alert, AlertLevel, Sections};
 use serde::Deserialize;
-use serde_json::Value;
 use toml::Spanned;
+
+use super::path::MetricPath;
+pub use super::path::Reading;
 
 /// Both levels, least severe first.
 pub const LEVELS: [AlertLevel; 2] = [AlertLevel::Warning, AlertLevel::Critical];
@@ -127,20 +129,12 @@ impl Direction {
     }
 }
 
-/// One step of a metric path.
-#[derive(Debug, Clone, PartialEq)]
-enum Segment {
-    Key(String),
-    Index(usize),
-    Each,
-}
-
 /// A compiled rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
     /// The path as written, e.g. `disks[*].percentage`.
     pub path: String,
-    segments: Vec<Segment>,
+    metric: MetricPath,
     /// The alert's `component`.
     pub component: String,
     /// The alert's `metric`.
@@ -161,18 +155,6 @@ pub struct Rule {
     pub hold: Duration,
     /// Margin a firing level must come back by before it clears.
     pub hysteresis: f64,
-}
-
-/// One value a rule selected from a snapshot.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reading {
-    /// Identifies the instance across ticks: empty without `[*]`, else the elements'
-    /// `path`, `id` or index.
-    pub key: String,
-    /// How messages name the instance, `None` without `[*]`.
-    pub instance: Option<String>,
-    /// The value, scaled.
-    pub value: f64,
 }
 
 /// Every rule plus the cooldown.
@@ -266,19 +248,8 @@ fn seed_rules() -> Vec<Rule> {
 impl Rule {
     /// Checks and compiles one rule.
     pub fn compile(config: &RuleConfig) -> Result<Rule, RuleError> {
-        let segments = parse_path(&config.metric).map_err(|m| RuleError::new("metric", m))?;
-        let first = match segments.first() {
-            Some(Segment::Key(key)) => key.clone(),
-            _ => return Err(RuleError::new("metric", "must start with a section name")),
-        };
-        let last = segments
-            .iter()
-            .rev()
-            .find_map(|s| match s {
-                Segment::Key(key) => Some(key.clone()),
-                _ => None,
-            })
-            .unwrap_or_else(|| first.clone());
+        let metric = MetricPath::parse(&config.metric).map_err(|m| RuleError::new("metric", m))?;
+        let (first, last) = (metric.section().to_owned(), metric.field().to_owned());
         let (first, last) = (first.as_str(), last.as_str());
         let direction = match (config.above, config.below) {
             (Some(true), Some(true)) => {
@@ -315,7 +286,7 @@ impl Rule {
         }
         let rule = Rule {
             path: config.metric.clone(),
-            segments,
+            metric,
             name: config
                 .name
                 .clone()
@@ -359,50 +330,14 @@ impl Rule {
         Ok(rule)
     }
 
-    /// The values this rule watches in a snapshot: one, or one per element under `[*]`.
-    /// Missing sections and non-numbers (e.g. a GPU reading reported as null) give none.
+    /// The values this rule watches in a snapshot, scaled: one, or one per element
+    /// under `[*]`. Missing sections and non-numbers give none.
     pub fn select(&self, data: &Sections) -> Vec<Reading> {
-        let mut out = Vec::new();
-        let (Some(Segment::Key(first)), rest) = (self.segments.first(), &self.segments[1..]) else {
-            return out;
-        };
-        if let Some(value) = data.get(first) {
-            self.walk(value, rest, &mut Vec::new(), &mut out);
+        let mut readings = self.metric.select(data);
+        for reading in &mut readings {
+            reading.value *= self.scale;
         }
-        out
-    }
-
-    fn walk(&self, value: &Value, rest: &[Segment], ids: &mut Vec<String>, out: &mut Vec<Reading>) {
-        let Some((segment, rest)) = rest.split_first() else {
-            if let Some(number) = value.as_f64().map(|v| v * self.scale) {
-                let instance = (!ids.is_empty()).then(|| ids.join(", "));
-                out.push(Reading {
-                    key: ids.join("/"),
-                    instance,
-                    value: number,
-                });
-            }
-            return;
-        };
-        match segment {
-            Segment::Key(key) => {
-                if let Some(next) = value.get(key) {
-                    self.walk(next, rest, ids, out);
-                }
-            }
-            Segment::Index(index) => {
-                if let Some(next) = value.get(*index) {
-                    self.walk(next, rest, ids, out);
-                }
-            }
-            Segment::Each => {
-                for (index, element) in value.as_array().into_iter().flatten().enumerate() {
-                    ids.push(element_id(element, index));
-                    self.walk(element, rest, ids, out);
-                    ids.pop();
-                }
-            }
-        }
+        readings
     }
 
     /// The alert for a reading at a level, with the seed's fields and wording.
@@ -476,45 +411,6 @@ pub fn check_thresholds(
     Ok(())
 }
 
-/// `gpu.gpus[*].temperature` → `[Key(gpu), Key(gpus), Each, Key(temperature)]`.
-fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
-    let bad =
-        || format!("`{path}` is not a path like `memory.percentage` or `disks[*].percentage`");
-    let mut segments = Vec::new();
-    for part in path.split('.') {
-        let (key, mut brackets) = part.split_once('[').map_or((part, ""), |(k, b)| (k, b));
-        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(bad());
-        }
-        segments.push(Segment::Key(key.to_owned()));
-        while !brackets.is_empty() {
-            let (inside, after) = brackets.split_once(']').ok_or_else(bad)?;
-            segments.push(match inside {
-                "*" => Segment::Each,
-                index => Segment::Index(index.parse().map_err(|_| bad())?),
-            });
-            brackets = match after {
-                "" => "",
-                more => more.strip_prefix('[').ok_or_else(bad)?,
-            };
-        }
-    }
-    Ok(segments)
-}
-
-/// How an array element is named: its `path` (disks), `id` (GPUs), `name`, or index.
-fn element_id(element: &Value, index: usize) -> String {
-    let field = |name: &str| match element.get(name) {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(Value::Number(n)) => Some(format!("#{n}")),
-        _ => None,
-    };
-    field("path")
-        .or_else(|| field("id"))
-        .or_else(|| field("name"))
-        .unwrap_or_else(|| format!("#{index}"))
-}
-
 fn default_component(section: &str) -> &str {
     match section {
         "processor" => "cpu",
@@ -558,7 +454,7 @@ fn default_unit(field: &str, bytes: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn config(text: &str) -> AlertsConfig {
         toml::from_str(text).expect("valid [alerts] table")
