@@ -80,6 +80,7 @@ fn assert_seed_format(message: &Value) {
             ("architecture", is_string),
             ("machine", is_string),
             ("processor", is_string),
+            ("platform", is_string),
             ("hostname", is_string),
             ("processes", is_u64),
             ("boot_time", is_string),

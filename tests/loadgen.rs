@@ -12,7 +12,7 @@
 //! ```
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -70,27 +70,50 @@ fn secs(text: &str) -> Result<Duration, String> {
         .map_err(|e| format!("{text}: {e}"))
 }
 
-/// What every client records; merged at the end.
+/// What every client records; merged at the end. Receipt handling does as little as
+/// possible (note the time, keep the stamp) so the tool measures the server, not itself.
 #[derive(Default)]
 struct Record {
-    /// timestamp string → receipt times (Instant) and e2e latencies (ms).
-    broadcasts: HashMap<String, Vec<(Instant, f64)>>,
+    /// (receipt time, the message's timestamp) per `monitoring_data`.
+    receipts: Vec<(Instant, String)>,
     pings_ms: Vec<f64>,
     messages: u64,
     disconnects: u64,
 }
 
-/// Pulls `"timestamp":"…"` out of a message without parsing the whole JSON.
-fn timestamp_of(text: &str) -> Option<&str> {
-    let start = text.find("\"timestamp\":\"")? + "\"timestamp\":\"".len();
-    let len = text[start..].find('"')?;
-    Some(&text[start..start + len])
+/// Maps `Instant`s to local wall-clock time, from one reference pair.
+struct Clock {
+    instant: Instant,
+    wall: chrono::NaiveDateTime,
 }
 
-fn latency_ms(stamp: &str) -> Option<f64> {
+impl Clock {
+    fn now() -> Self {
+        Self {
+            instant: Instant::now(),
+            wall: chrono::Local::now().naive_local(),
+        }
+    }
+
+    fn wall(&self, at: Instant) -> chrono::NaiveDateTime {
+        let offset = chrono::Duration::from_std(at.saturating_duration_since(self.instant))
+            .unwrap_or_default();
+        self.wall + offset
+    }
+}
+
+/// Pulls `"timestamp":"…"` out of a message without parsing the whole JSON.
+/// Both spellings occur: ours is compact, Python's `json.dumps` puts a space after `:`.
+fn timestamp_of(text: &str) -> Option<&str> {
+    let key = text.find("\"timestamp\":")? + "\"timestamp\":".len();
+    let rest = text[key..].trim_start().strip_prefix('"')?;
+    let len = rest.find('"')?;
+    Some(&rest[..len])
+}
+
+fn latency_ms(clock: &Clock, received: Instant, stamp: &str) -> Option<f64> {
     let sent = chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
-    let now = chrono::Local::now().naive_local();
-    Some((now - sent).num_microseconds()? as f64 / 1000.0)
+    Some((clock.wall(received) - sent).num_microseconds()? as f64 / 1000.0)
 }
 
 async fn client(
@@ -123,8 +146,7 @@ async fn client(
                 if text.contains("\"type\":\"monitoring_data\"") || text.contains("\"type\": \"monitoring_data\"") {
                     record.messages += 1;
                     if let Some(stamp) = timestamp_of(text) {
-                        let latency = latency_ms(stamp).unwrap_or(f64::NAN);
-                        record.broadcasts.entry(stamp.to_owned()).or_default().push((received, latency));
+                        record.receipts.push((received, stamp.to_owned()));
                     }
                 } else if text.contains("pong") {
                     if let Some(sent) = ping_sent.take() {
@@ -188,6 +210,34 @@ fn sorted(mut values: Vec<f64>) -> Vec<f64> {
     values
 }
 
+/// Every client's records, grouped by broadcast.
+#[derive(Default)]
+struct Merged {
+    /// timestamp → (receipt time, end-to-end latency in ms) per client that got it.
+    broadcasts: HashMap<String, Vec<(Instant, f64)>>,
+    pings_ms: Vec<f64>,
+    messages: u64,
+    disconnects: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_timestamps_in_both_spellings() {
+        assert_eq!(
+            timestamp_of(r#"{"type":"monitoring_data","timestamp":"2025-01-03T10:15:30.1"}"#),
+            Some("2025-01-03T10:15:30.1")
+        );
+        assert_eq!(
+            timestamp_of(r#"{"type": "monitoring_data", "timestamp": "2025-01-03T10:15:30.1"}"#),
+            Some("2025-01-03T10:15:30.1")
+        );
+        assert_eq!(timestamp_of(r#"{"type":"pong"}"#), None);
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args = match parse_args() {
@@ -204,6 +254,7 @@ async fn main() {
         .and_then(|p| p.trim_end_matches('/').parse().ok())
         .unwrap_or(8765);
     let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clock = Clock::now();
     let start = Instant::now();
     let stop = start + args.warmup + args.duration;
     let mut stalled = Vec::new();
@@ -231,20 +282,22 @@ async fn main() {
     let after = args.pid.and_then(proc_usage);
     let measured = measured_from.elapsed().as_secs_f64();
 
-    let merged = Arc::new(Mutex::new(Record::default()));
+    let mut all = Merged::default();
     for task in tasks {
         if let Ok(record) = task.await {
-            let mut all = merged.lock().expect("merge lock");
             all.messages += record.messages;
             all.disconnects += record.disconnects;
             all.pings_ms.extend(record.pings_ms);
-            for (stamp, receipts) in record.broadcasts {
-                all.broadcasts.entry(stamp).or_default().extend(receipts);
+            for (received, stamp) in record.receipts {
+                let latency = latency_ms(&clock, received, &stamp).unwrap_or(f64::NAN);
+                all.broadcasts
+                    .entry(stamp)
+                    .or_default()
+                    .push((received, latency));
             }
         }
     }
     drop(stalled);
-    let all = merged.lock().expect("merge lock");
     let mut stamps: Vec<&String> = all.broadcasts.keys().collect();
     stamps.sort();
     let latencies = sorted(all.broadcasts.values().flatten().map(|(_, l)| *l).collect());

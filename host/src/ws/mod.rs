@@ -70,7 +70,7 @@ impl Limits {
     /// Buffers sized for many small, mostly idle connections.
     pub fn websocket_config(&self) -> WebSocketConfig {
         WebSocketConfig::default()
-            .read_buffer_size(4 * 1024)
+            .read_buffer_size(1024)
             .write_buffer_size(0)
             .max_write_buffer_size(4 * 1024 * 1024)
             .max_message_size(Some(self.max_message_size))
