@@ -220,24 +220,6 @@ struct Merged {
     disconnects: u64,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_timestamps_in_both_spellings() {
-        assert_eq!(
-            timestamp_of(r#"{"type":"monitoring_data","timestamp":"2025-01-03T10:15:30.1"}"#),
-            Some("2025-01-03T10:15:30.1")
-        );
-        assert_eq!(
-            timestamp_of(r#"{"type": "monitoring_data", "timestamp": "2025-01-03T10:15:30.1"}"#),
-            Some("2025-01-03T10:15:30.1")
-        );
-        assert_eq!(timestamp_of(r#"{"type":"pong"}"#), None);
-    }
-}
-
 #[tokio::main]
 async fn main() {
     let args = match parse_args() {
@@ -372,4 +354,22 @@ async fn main() {
         cpu_s / all.messages.max(1) as f64 * 1e6,
         rss as f64 / 1e6
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_timestamps_in_both_spellings() {
+        assert_eq!(
+            timestamp_of(r#"{"type":"monitoring_data","timestamp":"2025-01-03T10:15:30.1"}"#),
+            Some("2025-01-03T10:15:30.1")
+        );
+        assert_eq!(
+            timestamp_of(r#"{"type": "monitoring_data", "timestamp": "2025-01-03T10:15:30.1"}"#),
+            Some("2025-01-03T10:15:30.1")
+        );
+        assert_eq!(timestamp_of(r#"{"type":"pong"}"#), None);
+    }
 }
