@@ -240,6 +240,46 @@ async fn clients_beyond_max_clients_are_closed_with_1008() {
         .expect("first still served");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_shipped_config_runs_every_first_party_plugin_without_complaint() {
+    let plugins = support::first_party_plugins();
+    assert!(plugins.len() >= 12, "{plugins:?}");
+    let names: Vec<&str> = plugins.iter().map(String::as_str).collect();
+    let server = Server::start_shipped(&names);
+    let mut ws = connect(&server.url("/")).await;
+    let (message, _) = next_of_type(&mut ws, "monitoring_data", 2 * SECOND)
+        .await
+        .expect("a tick");
+    assert_seed_format(&message);
+    let logs = server.logs();
+    let complaints: Vec<&String> = logs
+        .iter()
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+        .collect();
+    assert!(
+        complaints.is_empty(),
+        "the shipped config must start cleanly:\n{}",
+        logs.join("\n")
+    );
+    let console = logs
+        .iter()
+        .any(|l| l.contains("Plugin loaded.") && l.contains("plugin=console"));
+    assert!(
+        console,
+        "the console sink is on by default:\n{}",
+        logs.join("\n")
+    );
+    for collector in ["cpu", "memory", "disk", "system"] {
+        assert!(
+            logs.iter().any(
+                |l| l.contains("Plugin loaded.") && l.contains(&format!("plugin={collector} "))
+            ),
+            "{collector} not loaded:\n{}",
+            logs.join("\n")
+        );
+    }
+}
+
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_closes_clients_with_1001_and_exits_cleanly() {

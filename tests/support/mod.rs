@@ -16,6 +16,29 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+/// Every first-party plugin crate: those under plugins/ that build a `cdylib`.
+pub fn first_party_plugins() -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&root).expect("plugins/") {
+        let manifest = entry.expect("entry").path().join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        if !text.contains("\"cdylib\"") {
+            continue;
+        }
+        let name = text
+            .lines()
+            .find_map(|l| l.strip_prefix("name = \""))
+            .and_then(|rest| rest.strip_suffix('"'))
+            .expect("package name");
+        names.push(name.to_owned());
+    }
+    names.sort();
+    names
+}
+
 /// The four collectors every server should run.
 pub const CORE_COLLECTORS: [&str; 4] = [
     "collector-cpu",
@@ -113,6 +136,27 @@ impl Server {
             std::fs::write(plugins.join(name), contents).expect("extra file");
         }
         let config = format!("[server]\nhost = \"127.0.0.1\"\nport = 0\n{}", setup.config);
+        Self::launch(dir, &config, &[], env)
+    }
+
+    /// Starts a server with the repository's own plugins.toml, untouched, and the given
+    /// plugin libraries; `--host 127.0.0.1 --port 0` on the command line override it.
+    pub fn start_shipped(plugins: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("scratch folder");
+        let folder = dir.path().join("plugins");
+        std::fs::create_dir(&folder).expect("plugins folder");
+        for name in plugins {
+            let from = library(name);
+            let to = folder.join(from.file_name().expect("library file name"));
+            std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+        }
+        let shipped =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins.toml"))
+                .expect("the repository's plugins.toml");
+        Self::launch(dir, &shipped, &["--host", "127.0.0.1", "--port", "0"], &[])
+    }
+
+    fn launch(dir: tempfile::TempDir, config: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         std::fs::write(dir.path().join("plugins.toml"), config).expect("plugins.toml");
         let mut child = Command::new(artifacts().join(format!(
             "monitoring-websocket-server{}",
@@ -120,6 +164,7 @@ impl Server {
         )))
         .arg("--config")
         .arg(dir.path().join("plugins.toml"))
+        .args(args)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .envs(env.iter().copied())
