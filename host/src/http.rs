@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use warp::{Filter, Rejection, Reply};
 
+use crate::api;
 use crate::ws::{self, ServerState};
 
 /// Every route the server answers, with rejections turned into HTTP replies.
@@ -31,5 +32,36 @@ fn routed(
             "text/plain; charset=utf-8",
         )
     });
-    ws::upgrade(state).or(index)
+    ws::upgrade(Arc::clone(&state))
+        .or(index)
+        .or(api_routes(state))
+}
+
+/// `GET /api/current`, `/api/history`, `/api/alerts`, `/health` and `/metrics`.
+fn api_routes(
+    state: Arc<ServerState>,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    let with_state = warp::any().map(move || Arc::clone(&state));
+    let current = warp::path!("api" / "current")
+        .and(with_state.clone())
+        .map(|state: Arc<ServerState>| api::current(&state));
+    let history = warp::path!("api" / "history")
+        .and(with_state.clone())
+        .and(warp::query::<Vec<(String, String)>>())
+        .map(|state: Arc<ServerState>, params: Vec<(String, String)>| {
+            api::history(&state, &params)
+        });
+    let alerts = warp::path!("api" / "alerts")
+        .and(with_state.clone())
+        .map(|state: Arc<ServerState>| api::alerts(&state));
+    let health = warp::path!("health")
+        .and(with_state.clone())
+        .map(|state: Arc<ServerState>| api::health(&state));
+    let metrics = warp::path!("metrics")
+        .and(with_state)
+        .and(warp::header::optional::<String>("accept"))
+        .map(|state: Arc<ServerState>, accept: Option<String>| {
+            api::metrics(&state, accept.as_deref())
+        });
+    warp::get().and(current.or(history).or(alerts).or(health).or(metrics))
 }

@@ -9,24 +9,33 @@
 //! - [`snapshot`]: the snapshot type and timestamp format.
 //! - [`alert`]: threshold rules as data, evaluated on every snapshot.
 //! - [`bus`]: serializes each snapshot once and hands it to every session.
+//! - [`history`]: the last `history_size` frames (1 h TTL) for `/api/history`.
 //! - [`sink_runner`]: feeds alerts and snapshots to sink plugins, one queue and thread
 //!   each, with retries, filters and counters.
 //! - [`ws`]: the WebSocket upgrade, the wire protocol and client sessions.
 //! - [`server`]: the accept loop (handshake deadline, `TCP_NODELAY`).
 //! - [`http`] holds the routing and nothing else.
+//! - [`api`]: the `/api/*`, `/health` and `/metrics` handlers; [`health`] decides
+//!   whether the server is healthy, [`metrics`] writes the Prometheus exposition, and
+//!   [`service_memory`] watches the server's own RSS, threads and open files.
 //! - [`shutdown`]: the server-wide shutdown signal.
 //!
 //! `main.rs` only parses the command line and calls [`run`], which tests drive directly
 //! on `127.0.0.1:0`.
 
 pub mod alert;
+pub mod api;
 pub mod bus;
 pub mod config;
+pub mod health;
+pub mod history;
 pub mod http;
 pub mod loader;
+pub mod metrics;
 pub mod registry;
 pub mod scheduler;
 pub mod server;
+pub mod service_memory;
 pub mod shutdown;
 pub mod sink_runner;
 pub mod snapshot;
@@ -38,11 +47,13 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 
-use crate::alert::{AlertControl, EngineState};
+use crate::alert::{AlertControl, AlertLog, EngineState};
 use crate::bus::Bus;
 use crate::config::Config;
+use crate::history::SharedHistory;
 use crate::registry::Registry;
 use crate::scheduler::{Scheduler, Timing};
+use crate::service_memory::ServiceMemoryMonitor;
 use crate::shutdown::Shutdown;
 use crate::sink_runner::{Backoff, SinkRunner};
 use crate::ws::{Limits, ServerState, Stats};
@@ -97,6 +108,10 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
     tracing::info!(collectors = ?scheduler.collector_names(), interval_ms = timing.interval.as_millis() as u64, "Collecting.");
 
     let bus = Bus::new();
+    let history = SharedHistory::new(config.monitor.history_size);
+    let alert_log = AlertLog::default();
+    let memory = ServiceMemoryMonitor::default();
+    let sampling = memory.spawn_sampler(shutdown.clone());
     let state = Arc::new(ServerState {
         start_time: snapshot::now_iso(),
         started: Instant::now(),
@@ -107,6 +122,10 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
         alerts: alerts.clone(),
         sinks: sink_stats,
         frames: bus.subscribe(),
+        history: history.clone(),
+        alert_log: alert_log.clone(),
+        collectors: scheduler.status_board(),
+        memory,
         shutdown: shutdown.clone(),
     });
     let collecting = tokio::spawn(collect(
@@ -116,7 +135,9 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
             control: alerts.clone(),
             engine: EngineState::default(),
             sinks,
+            log: alert_log,
         },
+        history,
         timing.interval,
         shutdown.clone(),
     ));
@@ -131,6 +152,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
     .await;
 
     let _ = collecting.await;
+    let _ = sampling.await;
     let deadline = Instant::now() + CLOSE_DEADLINE;
     while state.connected_clients() > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -144,15 +166,18 @@ struct Alerting {
     control: AlertControl,
     engine: EngineState,
     sinks: SinkRunner,
+    /// The recent notifications, for `/api/alerts`.
+    log: AlertLog,
 }
 
 /// The collection loop: one snapshot per tick, evaluated against the alert rules,
-/// published to every session and handed to the sinks. At shutdown, the sinks get
-/// [`SINK_FLUSH_DEADLINE`] to drain.
+/// published to every session, kept in the history and handed to the sinks. At
+/// shutdown, the sinks get [`SINK_FLUSH_DEADLINE`] to drain.
 async fn collect(
     mut scheduler: Scheduler,
     mut bus: Bus,
     mut alerting: Alerting,
+    history: SharedHistory,
     interval: Duration,
     mut shutdown: Shutdown,
 ) {
@@ -175,7 +200,8 @@ async fn collect(
             .sinks
             .dispatch(&evaluation.notifications, &snapshot, chrono::Utc::now());
         alerting.control.set_active(evaluation.active.clone());
-        bus.publish(snapshot, &evaluation.active);
+        alerting.log.record(&evaluation.notifications);
+        history.push(bus.publish(snapshot, &evaluation.active));
     }
     let sinks = alerting.sinks;
     let _ = tokio::task::spawn_blocking(move || sinks.shutdown(SINK_FLUSH_DEADLINE)).await;

@@ -11,13 +11,19 @@
 //! `max_backoff` and is restored on success, and repeated complaints are throttled. The
 //! ticker is `tokio::time::interval`, whose deadlines are fixed multiples of the period,
 //! so the cadence does not drift however long a tick's work takes.
+//!
+//! After every tick the scheduler publishes a [`CollectorStatus`] per collector on a
+//! [`StatusBoard`] (last success, failures, back-off, busy/hung), which `/health` and
+//! `/metrics` read without touching the scheduler itself.
 
 use std::collections::HashSet;
 use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use abi_stable::std_types::RResult;
 use monitoring_plugin_api::{CollectorBox, ErrorKind, PluginError, Sections};
+use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::snapshot::{now_iso, Snapshot};
@@ -59,6 +65,60 @@ struct Slot {
     fresh: Option<Sections>,
     complaints: Throttle,
     hang_complaints: Throttle,
+    errors: u64,
+    last_error: Option<String>,
+    last_success: Option<(Instant, String)>,
+}
+
+/// One collector as `/health` shows it, as of the latest tick.
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectorStatus {
+    /// The collector plugin's name.
+    pub name: String,
+    /// `ok`, `pending` (no answer yet), `failing` (backing off) or `disabled`.
+    pub state: &'static str,
+    /// Its last successful collection, ISO 8601 local time.
+    pub last_success: Option<String>,
+    /// The same, for computing its age.
+    #[serde(skip)]
+    pub last_success_at: Option<Instant>,
+    /// Failures since its last success.
+    pub consecutive_failures: u32,
+    /// Failures since start.
+    pub errors_total: u64,
+    /// Its latest error, if it ever failed.
+    pub last_error: Option<String>,
+    /// How long it rests after its latest failure, ms (0 when not failing).
+    pub backoff_ms: u64,
+    /// Time until it is asked again, ms, as of the latest tick.
+    pub next_due_in_ms: u64,
+    /// Whether a collection is running now.
+    pub busy: bool,
+    /// How long the running collection has taken so far, ms.
+    pub busy_ms: Option<u64>,
+    /// Busy for more than a whole tick past its deadline: it has cost its section at
+    /// least one snapshot.
+    pub hung: bool,
+}
+
+/// The latest [`CollectorStatus`] of every collector. Written once per tick by the
+/// collection loop, read by HTTP handlers; an `RwLock` held only to swap or clone the
+/// list.
+#[derive(Debug, Clone, Default)]
+pub struct StatusBoard(Arc<RwLock<Vec<CollectorStatus>>>);
+
+impl StatusBoard {
+    /// Every collector, in snapshot order.
+    pub fn all(&self) -> Vec<CollectorStatus> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, statuses: Vec<CollectorStatus>) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = statuses;
+    }
 }
 
 /// The collection loop's state.
@@ -67,6 +127,7 @@ pub struct Scheduler {
     answers: mpsc::UnboundedReceiver<Answer>,
     timing: Timing,
     duplicate_sections_reported: HashSet<String>,
+    board: StatusBoard,
 }
 
 impl Scheduler {
@@ -92,14 +153,35 @@ impl Scheduler {
                 fresh: None,
                 complaints: Throttle::new(Duration::from_secs(60)),
                 hang_complaints: Throttle::new(Duration::from_secs(60)),
+                errors: 0,
+                last_error: None,
+                last_success: None,
             });
         }
-        Ok(Self {
+        let scheduler = Self {
             slots,
             answers,
             timing,
             duplicate_sections_reported: HashSet::new(),
-        })
+            board: StatusBoard::default(),
+        };
+        scheduler.publish_status(now);
+        Ok(scheduler)
+    }
+
+    /// The handle on every collector's status, updated after each tick.
+    pub fn status_board(&self) -> StatusBoard {
+        self.board.clone()
+    }
+
+    fn publish_status(&self, now: Instant) {
+        let timing = self.timing;
+        let statuses = self
+            .slots
+            .iter()
+            .map(|slot| status_of(slot, now, timing))
+            .collect();
+        self.board.set(statuses);
     }
 
     /// Names of the collectors, in snapshot order.
@@ -132,7 +214,13 @@ impl Scheduler {
                 _ = tokio::time::sleep_until(deadline) => break,
             }
         }
-        self.assemble()
+        self.publish_status(Instant::now());
+        let snapshot = self.assemble();
+        tracing::trace!(
+            took_us = started.elapsed().as_micros() as u64,
+            "Tick collected."
+        );
+        snapshot
     }
 
     fn record(&mut self, answer: Answer, now: Instant) {
@@ -147,6 +235,7 @@ impl Scheduler {
                 }
                 slot.failures = 0;
                 slot.next_due = now;
+                slot.last_success = Some((now, now_iso()));
                 slot.fresh = Some(sections);
                 if answer.took > timing.collect_timeout {
                     tracing::debug!(plugin = %slot.name, took_ms = answer.took.as_millis() as u64, "Collector answered after the deadline.");
@@ -206,8 +295,45 @@ fn dispatch(slot: &mut Slot, now: Instant) -> bool {
     }
 }
 
+/// What `/health` shows of one slot at `now`.
+fn status_of(slot: &Slot, now: Instant, timing: Timing) -> CollectorStatus {
+    let busy_for = slot
+        .busy_since
+        .map(|since| now.saturating_duration_since(since));
+    let state = if slot.disabled {
+        "disabled"
+    } else if slot.failures > 0 {
+        "failing"
+    } else if slot.last_success.is_none() {
+        "pending"
+    } else {
+        "ok"
+    };
+    let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    CollectorStatus {
+        name: slot.name.clone(),
+        state,
+        last_success: slot.last_success.as_ref().map(|(_, iso)| iso.clone()),
+        last_success_at: slot.last_success.as_ref().map(|(at, _)| *at),
+        consecutive_failures: slot.failures,
+        errors_total: slot.errors,
+        last_error: slot.last_error.clone(),
+        backoff_ms: if slot.failures > 0 {
+            millis(backoff(timing.interval, slot.failures, timing.max_backoff))
+        } else {
+            0
+        },
+        next_due_in_ms: millis(slot.next_due.saturating_duration_since(now)),
+        busy: busy_for.is_some(),
+        busy_ms: busy_for.map(millis),
+        hung: busy_for.is_some_and(|busy| busy > timing.collect_timeout + timing.interval),
+    }
+}
+
 fn fail(slot: &mut Slot, error: &PluginError, now: Instant, timing: Timing) {
     slot.failures = slot.failures.saturating_add(1);
+    slot.errors = slot.errors.saturating_add(1);
+    slot.last_error = Some(error.to_string());
     let rest = backoff(timing.interval, slot.failures, timing.max_backoff);
     slot.next_due = now + rest;
     match error.kind() {

@@ -24,10 +24,13 @@ use tokio_tungstenite::WebSocketStream;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
-use crate::alert::AlertControl;
+use crate::alert::{AlertControl, AlertLog};
 use crate::bus::FrameReceiver;
 use crate::config::ServerConfig;
+use crate::history::SharedHistory;
 use crate::registry::PluginRecord;
+use crate::scheduler::StatusBoard;
+use crate::service_memory::ServiceMemoryMonitor;
 use crate::shutdown::Shutdown;
 use crate::sink_runner::SinkStats;
 
@@ -142,7 +145,7 @@ impl Stats {
     }
 }
 
-/// State every session reads.
+/// State every session and HTTP handler reads.
 pub struct ServerState {
     /// When the server started, ISO 8601.
     pub start_time: String,
@@ -162,6 +165,14 @@ pub struct ServerState {
     pub sinks: SinkStats,
     /// The newest frame.
     pub frames: FrameReceiver,
+    /// The last `monitor.history_size` frames, for `/api/history`.
+    pub history: SharedHistory,
+    /// The last alert notifications, for `/api/alerts`.
+    pub alert_log: AlertLog,
+    /// Each collector's status as of the latest tick, for `/health` and `/metrics`.
+    pub collectors: StatusBoard,
+    /// The server's own RSS trend, for `/health`.
+    pub memory: ServiceMemoryMonitor,
     /// Server shutdown.
     pub shutdown: Shutdown,
 }

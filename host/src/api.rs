@@ -1,0 +1,276 @@
+//! The HTTP handlers behind `/api/*`, `/health` and `/metrics`: what the seed made its
+//! users write as glue (FastAPI routes, a Prometheus exporter script, a health report),
+//! served on the WebSocket's port. `http.rs` only routes here.
+//!
+//! Every reply reads state the collection loop already produced (the latest frame, the
+//! history, counters); nothing here triggers a collection. JSON errors are
+//! `{"error": "…"}` and say what was wrong with the request.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, NaiveDateTime};
+use monitoring_plugin_api::{Alert, Sections};
+use serde::Serialize;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::Reply;
+
+use crate::bus::Frame;
+use crate::history::TTL;
+use crate::metrics::{self, Format};
+use crate::ws::ServerState;
+
+/// A snapshot as the API shows it: `monitoring_data` without `type`, `alerts` always
+/// present. Borrows the frame's data, so nothing is copied before serializing.
+#[derive(Serialize)]
+struct SnapshotView<'a> {
+    timestamp: &'a str,
+    data: &'a Sections,
+    alerts: &'a [Alert],
+}
+
+impl<'a> From<&'a Frame> for SnapshotView<'a> {
+    fn from(frame: &'a Frame) -> Self {
+        Self {
+            timestamp: &frame.snapshot.timestamp,
+            data: &frame.snapshot.data,
+            alerts: &frame.alerts,
+        }
+    }
+}
+
+/// A JSON reply with `status`.
+fn json(status: StatusCode, body: &impl Serialize) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            let reply = warp::reply::with_status(bytes, status);
+            warp::reply::with_header(reply, "content-type", "application/json").into_response()
+        }
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot encode the reply: {e}"),
+        ),
+    }
+}
+
+/// `{"error": message}` with `status`.
+pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    #[derive(Serialize)]
+    struct Error {
+        error: String,
+    }
+    let body = Error {
+        error: message.into(),
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{\"error\":\"\"}".to_vec());
+    let reply = warp::reply::with_status(bytes, status);
+    warp::reply::with_header(reply, "content-type", "application/json").into_response()
+}
+
+/// `GET /api/current`: the latest snapshot, 503 before the first tick.
+pub fn current(state: &ServerState) -> Response {
+    let frame = state.frames.borrow().clone();
+    match frame {
+        Some(frame) => json(StatusCode::OK, &SnapshotView::from(&*frame)),
+        None => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no snapshot yet: the first collection has not finished",
+        ),
+    }
+}
+
+/// What `/api/history` was asked for.
+#[derive(Debug, Default, PartialEq)]
+pub struct HistoryQuery {
+    /// The newest N.
+    pub count: Option<usize>,
+    /// Taken at or after, local time.
+    pub since: Option<NaiveDateTime>,
+}
+
+/// Checks `/api/history`'s parameters against a history of `capacity` frames.
+pub fn parse_history_query(
+    params: &[(String, String)],
+    capacity: usize,
+) -> Result<HistoryQuery, String> {
+    let mut query = HistoryQuery::default();
+    for (key, value) in params {
+        match key.as_str() {
+            "count" => {
+                if query.count.is_some() {
+                    return Err("`count` is given more than once".into());
+                }
+                let count = value
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=capacity).contains(n));
+                let Some(count) = count else {
+                    return Err(format!(
+                        "`count` must be a whole number from 1 to {capacity} (the history size), got `{value}`"
+                    ));
+                };
+                query.count = Some(count);
+            }
+            "since" => {
+                if query.since.is_some() {
+                    return Err("`since` is given more than once".into());
+                }
+                query.since = Some(parse_since(value)?);
+            }
+            other => {
+                return Err(format!(
+                    "unknown parameter `{other}`: /api/history takes `count` and `since`"
+                ))
+            }
+        }
+    }
+    Ok(query)
+}
+
+/// An ISO 8601 time: with an offset (`Z`, `+02:00`) it is converted to local time;
+/// without one it is local time, as snapshot timestamps are.
+pub fn parse_since(text: &str) -> Result<NaiveDateTime, String> {
+    let trimmed = text.trim();
+    // An unencoded `+` in a query string arrives as a space.
+    let candidates = [trimmed.to_owned(), trimmed.replace(' ', "+")];
+    for candidate in &candidates {
+        if let Ok(at) = DateTime::parse_from_rfc3339(candidate) {
+            return Ok(at.with_timezone(&chrono::Local).naive_local());
+        }
+        for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+            if let Ok(at) = NaiveDateTime::parse_from_str(candidate, format) {
+                return Ok(at);
+            }
+        }
+    }
+    Err(format!(
+        "`since` must be an ISO 8601 time such as 2025-01-03T10:15:30 (local time) or \
+         2025-01-03T10:15:30Z (encode `+` in an offset as %2B), got `{text}`"
+    ))
+}
+
+/// `GET /api/history?count=N&since=T`: oldest first.
+pub fn history(state: &ServerState, params: &[(String, String)]) -> Response {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        count: usize,
+        history_size: usize,
+        ttl_seconds: u64,
+        snapshots: Vec<SnapshotView<'a>>,
+    }
+    let capacity = state.history.with(|h| h.capacity());
+    let query = match parse_history_query(params, capacity) {
+        Ok(query) => query,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
+    // The lock is held only to clone the `Arc`s out; serializing happens after.
+    let frames = state
+        .history
+        .with(|h| h.query(query.count, query.since, Instant::now()));
+    let body = Body {
+        count: frames.len(),
+        history_size: capacity,
+        ttl_seconds: TTL.as_secs(),
+        snapshots: frames.iter().map(|f| SnapshotView::from(&**f)).collect(),
+    };
+    json(StatusCode::OK, &body)
+}
+
+/// `GET /api/alerts`: the alerts active now and the last notifications, newest first.
+pub fn alerts(state: &ServerState) -> Response {
+    #[derive(Serialize)]
+    struct Body {
+        timestamp: String,
+        active: Vec<Alert>,
+        recent: Vec<crate::alert::log::LogEntry>,
+        fired_total: u64,
+    }
+    json(
+        StatusCode::OK,
+        &Body {
+            timestamp: crate::snapshot::now_iso(),
+            active: state.alerts.active_alerts(),
+            recent: state.alert_log.recent(),
+            fired_total: state.alert_log.fired_total(),
+        },
+    )
+}
+
+/// `GET /health`: 200 when healthy, 503 when not (see [`crate::health`]).
+pub fn health(state: &ServerState) -> Response {
+    let (healthy, report) = crate::health::report(state, Instant::now());
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    json(status, &report)
+}
+
+/// `GET /metrics`: the format `Accept` asks for.
+pub fn metrics(state: &Arc<ServerState>, accept: Option<&str>) -> Response {
+    let format = Format::from_accept(accept);
+    match metrics::render(state, format) {
+        Ok(text) => {
+            warp::reply::with_header(text, "content-type", format.content_type()).into_response()
+        }
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot encode the metrics",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn count_must_be_within_the_history_size() {
+        let ok = parse_history_query(&params(&[("count", "5")]), 10);
+        assert_eq!(ok.map(|q| q.count), Ok(Some(5)));
+        for bad in ["0", "11", "-1", "abc", "2.5", ""] {
+            let error = parse_history_query(&params(&[("count", bad)]), 10).expect_err(bad);
+            assert!(error.contains("from 1 to 10"), "{error}");
+            assert!(error.contains(&format!("`{bad}`")), "{error}");
+        }
+    }
+
+    #[test]
+    fn since_takes_local_or_offset_times() {
+        let local = parse_since("2025-01-03T10:15:30");
+        assert_eq!(
+            local.map(|t| t.to_string()),
+            Ok("2025-01-03 10:15:30".into())
+        );
+        assert!(parse_since("2025-01-03T10:15:30.123456").is_ok());
+        assert!(parse_since("2025-01-03T10:15").is_ok());
+        assert!(parse_since("2025-01-03T10:15:30Z").is_ok());
+        assert!(
+            parse_since("2025-01-03T10:15:30 02:00").is_ok(),
+            "decoded `+`"
+        );
+        let error = parse_since("yesterday").expect_err("refused");
+        assert!(
+            error.contains("`yesterday`") && error.contains("ISO 8601"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn unknown_or_repeated_parameters_are_refused() {
+        let error = parse_history_query(&params(&[("limit", "5")]), 10).expect_err("refused");
+        assert!(error.contains("unknown parameter `limit`"), "{error}");
+        let twice = parse_history_query(&params(&[("count", "1"), ("count", "2")]), 10);
+        assert!(twice.is_err());
+    }
+}

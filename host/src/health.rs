@@ -1,0 +1,257 @@
+//! `GET /health`: the seed's `get_health_report`, served, and the verdict a load
+//! balancer or watchdog acts on.
+//!
+//! # When the server is not healthy (HTTP 503)
+//! - `starting`: no snapshot has been published yet.
+//! - `unhealthy`, for any of:
+//!   - no collector is running (every snapshot would be empty);
+//!   - no collector has succeeded within the stale window, [`STALE_TICKS`] intervals
+//!     (at least [`MIN_STALE`]): the data clients get is not live;
+//!   - the newest snapshot is older than the stale window: the collection loop stalled;
+//!   - the server's own RSS keeps growing (see [`crate::service_memory`]): a leak that
+//!     a restart cures.
+//!
+//! Otherwise the status is `ok` (HTTP 200), or `degraded` (still 200: the server serves
+//! live data) with a warning for each collector failing, hung or disabled, each plugin
+//! refused, and each sink that has failed or dropped alerts.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::registry::PluginRecord;
+use crate::scheduler::CollectorStatus;
+use crate::service_memory::{read_process, ProcessStats, Trend};
+use crate::sink_runner::SinkStatus;
+use crate::ws::{ServerState, StatsSnapshot, SERVER_VERSION};
+
+/// Intervals without any collector success after which the data counts as stale.
+pub const STALE_TICKS: u32 = 10;
+/// The shortest stale window, for very short intervals.
+pub const MIN_STALE: Duration = Duration::from_secs(5);
+
+/// The whole report.
+#[derive(Debug, Serialize)]
+pub struct Report<'a> {
+    /// `ok`, `degraded`, `starting` or `unhealthy`.
+    pub status: &'static str,
+    /// Why the status is `unhealthy` or `starting`.
+    pub problems: Vec<String>,
+    /// What is wrong without making the server unhealthy.
+    pub warnings: Vec<String>,
+    /// The server itself.
+    pub service: Service<'a>,
+    /// The newest snapshot.
+    pub last_snapshot: Option<LastSnapshot>,
+    /// Plugin files by outcome.
+    pub plugins: Plugins<'a>,
+    /// Each collector's last success and back-off state.
+    pub collectors: Vec<CollectorStatus>,
+    /// Each sink's delivery counters.
+    pub sinks: Vec<SinkStatus>,
+    /// WebSocket clients and counters.
+    pub clients: Clients,
+    /// The server's own resources, as the seed's `ServiceMemoryMonitor`.
+    pub memory: Memory,
+}
+
+/// The seed's `service` block.
+#[derive(Debug, Serialize)]
+pub struct Service<'a> {
+    /// Same as the report's status.
+    pub status: &'static str,
+    /// Seconds since start.
+    pub uptime_seconds: f64,
+    /// The server's version.
+    pub version: &'static str,
+    /// When it started, ISO 8601.
+    pub start_time: &'a str,
+    /// Seconds between snapshots.
+    pub monitor_interval: f64,
+}
+
+/// The newest frame.
+#[derive(Debug, Serialize)]
+pub struct LastSnapshot {
+    /// Tick number, from 1.
+    pub seq: u64,
+    /// Its timestamp.
+    pub timestamp: String,
+    /// Seconds since it was taken, by the wall clock.
+    pub age_seconds: Option<f64>,
+    /// Sections in it.
+    pub sections: Vec<String>,
+}
+
+/// Plugin files by outcome.
+#[derive(Debug, Serialize)]
+pub struct Plugins<'a> {
+    /// Running.
+    pub loaded: Vec<&'a PluginRecord>,
+    /// Refused, with the reason.
+    pub refused: Vec<&'a PluginRecord>,
+    /// Disabled in the config or unavailable on this machine, with the reason.
+    pub inactive: Vec<&'a PluginRecord>,
+}
+
+/// WebSocket clients.
+#[derive(Debug, Serialize)]
+pub struct Clients {
+    /// Connected now.
+    pub connected: usize,
+    /// The most accepted at once.
+    pub max: usize,
+    /// Every WebSocket counter.
+    pub websocket: StatsSnapshot,
+}
+
+/// The server's own resources.
+#[derive(Debug, Serialize)]
+pub struct Memory {
+    /// RSS, threads, open files now.
+    #[serde(flatten)]
+    pub process: ProcessStats,
+    /// The RSS trend over the last hour.
+    pub trend: Trend,
+}
+
+/// Builds the report at `now`; the bool says whether the server is healthy (HTTP 200).
+pub fn report(state: &ServerState, now: Instant) -> (bool, Report<'_>) {
+    let frame = state.frames.borrow().clone();
+    let collectors = state.collectors.all();
+    let sinks = state.sinks.all();
+    let trend = state.memory.trend();
+    let interval = Duration::from_secs_f64(state.monitor_interval.max(0.0));
+    let stale = interval.saturating_mul(STALE_TICKS).max(MIN_STALE);
+
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+    let running = state
+        .plugins
+        .iter()
+        .filter(|p| p.kind == "collector" && p.state == "running");
+    if running.count() == 0 {
+        problems.push("no collector is running: snapshots are empty".to_owned());
+    }
+    let newest_success = collectors.iter().filter_map(|c| c.last_success_at).max();
+    let started_long_ago = now.saturating_duration_since(state.started) > stale;
+    if !collectors.is_empty() && started_long_ago {
+        let fresh = newest_success.is_some_and(|at| now.saturating_duration_since(at) <= stale);
+        if !fresh {
+            problems.push(format!(
+                "no collector has succeeded in the last {:.1} s ({STALE_TICKS} intervals)",
+                stale.as_secs_f64()
+            ));
+        }
+    }
+    let last_snapshot = frame.as_ref().map(|frame| {
+        let taken = chrono::NaiveDateTime::parse_from_str(
+            &frame.snapshot.timestamp,
+            "%Y-%m-%dT%H:%M:%S%.f",
+        );
+        let age = taken.ok().map(|taken| {
+            let age = chrono::Local::now().naive_local() - taken;
+            age.num_milliseconds() as f64 / 1000.0
+        });
+        LastSnapshot {
+            seq: frame.seq,
+            timestamp: frame.snapshot.timestamp.clone(),
+            age_seconds: age,
+            sections: frame.snapshot.data.keys().cloned().collect(),
+        }
+    });
+    if let Some(age) = last_snapshot.as_ref().and_then(|s| s.age_seconds) {
+        if age > stale.as_secs_f64() {
+            problems.push(format!(
+                "the newest snapshot is {age:.1} s old: the collection loop has stalled"
+            ));
+        }
+    }
+    if let Some(warning) = &trend.warning {
+        problems.push(format!("memory: {warning}"));
+    }
+    for c in &collectors {
+        if c.hung {
+            warnings.push(format!(
+                "collector `{}` is hung (busy for {} ms)",
+                c.name,
+                c.busy_ms.unwrap_or(0)
+            ));
+        } else if c.state == "failing" {
+            let error = c.last_error.as_deref().unwrap_or("unknown error");
+            warnings.push(format!(
+                "collector `{}` failed {} times in a row ({error}); retrying in {} ms",
+                c.name, c.consecutive_failures, c.backoff_ms
+            ));
+        } else if c.state == "disabled" {
+            warnings.push(format!(
+                "collector `{}` is disabled after a fatal error",
+                c.name
+            ));
+        }
+    }
+    for p in state.plugins.iter().filter(|p| p.state == "refused") {
+        let reason = p.reason.as_deref().unwrap_or("no reason given");
+        warnings.push(format!("plugin `{}` was refused: {reason}", p.name));
+    }
+    for s in &sinks {
+        if s.failed > 0 || s.dropped > 0 {
+            warnings.push(format!(
+                "sink `{}` failed {} and dropped {} alerts",
+                s.name, s.failed, s.dropped
+            ));
+        }
+    }
+    let status = match &frame {
+        None => {
+            problems.insert(0, "no snapshot has been published yet".to_owned());
+            "starting"
+        }
+        Some(_) if !problems.is_empty() => "unhealthy",
+        Some(_) if !warnings.is_empty() => "degraded",
+        Some(_) => "ok",
+    };
+    let healthy = matches!(status, "ok" | "degraded");
+    let report = Report {
+        status,
+        problems,
+        warnings,
+        service: Service {
+            status,
+            uptime_seconds: now.saturating_duration_since(state.started).as_secs_f64(),
+            version: SERVER_VERSION,
+            start_time: &state.start_time,
+            monitor_interval: state.monitor_interval,
+        },
+        last_snapshot,
+        plugins: Plugins {
+            loaded: state
+                .plugins
+                .iter()
+                .filter(|p| p.state == "running")
+                .collect(),
+            refused: state
+                .plugins
+                .iter()
+                .filter(|p| p.state == "refused")
+                .collect(),
+            inactive: state
+                .plugins
+                .iter()
+                .filter(|p| p.state != "running" && p.state != "refused")
+                .collect(),
+        },
+        collectors,
+        sinks,
+        clients: Clients {
+            connected: state.connected_clients(),
+            max: state.limits.max_clients,
+            websocket: state.stats.snapshot(),
+        },
+        memory: Memory {
+            process: read_process(),
+            trend,
+        },
+    };
+    (healthy, report)
+}
