@@ -201,6 +201,8 @@ impl Scheduler {
                 outstanding.insert(index);
             }
         }
+        // Published now too, so `/health` sees who is busy while the tick waits.
+        self.publish_status(started);
         let deadline = tokio::time::Instant::from_std(started + self.timing.collect_timeout);
         while !outstanding.is_empty() {
             tokio::select! {

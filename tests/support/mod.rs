@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // Each test binary uses part of the harness.
 
+pub mod http;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,0 +1,230 @@
+//! `/metrics` against the real thing: `promtool check metrics` lints our exposition,
+//! and a real Prometheus server (its own process, on a free loopback port, with a
+//! throwaway TSDB) scrapes the real server every second until its query API returns our
+//! series with sane values.
+//!
+//! Needs Debian's `prometheus` package (`prometheus` and `promtool`); where they are
+//! missing, the tests print why and pass without checking (CI installs the package).
+
+mod support;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::http::{encode, get, get_with};
+use support::Server;
+
+/// `name` on the PATH (or in /usr/bin), or a printed reason to skip.
+fn tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .chain([PathBuf::from("/usr/bin")])
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file());
+    if found.is_none() {
+        println!(
+            "SKIPPED: `{name}` is not installed; install it with \
+             `apt-get update && apt-get install -y prometheus` to run this test"
+        );
+    }
+    found
+}
+
+/// A Prometheus server scraping one target, stopped on drop.
+struct Prometheus {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    fn start(binary: &PathBuf, target_port: u16) -> Self {
+        let dir = tempfile::tempdir().expect("scratch folder");
+        let port = free_port();
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+             scrape_configs:\n  - job_name: monitoring\n    static_configs:\n\
+             \x20     - targets: ['127.0.0.1:{target_port}']\n"
+        );
+        let config_path = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, config).expect("write prometheus.yml");
+        let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log file");
+        let child = Command::new(binary)
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start prometheus");
+        Self {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("prometheus.log")).unwrap_or_default()
+    }
+
+    /// The instant vector of `query`, once Prometheus answers.
+    fn query(&self, query: &str) -> Option<Vec<Value>> {
+        let path = format!("/api/v1/query?query={}", encode(query));
+        let reply = std::panic::catch_unwind(|| get(self.port, &path)).ok()?;
+        if reply.status != 200 {
+            return None;
+        }
+        reply.json()["data"]["result"].as_array().cloned()
+    }
+
+    /// Waits until `query` returns at least one series.
+    fn wait_for(&self, query: &str, timeout: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(result) = self.query(query).filter(|r| !r.is_empty()) {
+                return result;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Prometheus never returned `{query}`; its log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A sample's value, from Prometheus's `[time, "value"]`.
+fn value(sample: &Value) -> f64 {
+    sample["value"][1]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no value in {sample}"))
+}
+
+#[test]
+fn promtool_accepts_our_exposition_in_both_formats() {
+    let Some(promtool) = tool("promtool") else {
+        return;
+    };
+    let server = Server::start_default();
+    // Wait for a snapshot so the system_* series are there.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get(server.port, "/api/current").status != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "no snapshot; log:\n{}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let text = get(server.port, "/metrics");
+    assert_eq!(text.status, 200);
+    assert_eq!(
+        text.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    for series in [
+        "# TYPE system_cpu_usage_percent gauge",
+        "system_memory_usage_percent ",
+        "system_disk_usage_percent{path=",
+        "system_cpu_core_usage_percent{cpu=\"0\"}",
+        "# TYPE monitoring_server_broadcasts_total counter",
+        "process_resident_memory_bytes ",
+    ] {
+        assert!(
+            text.body.contains(series),
+            "`{series}` missing from:\n{}",
+            text.body
+        );
+    }
+    let mut check = Command::new(&promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run promtool");
+    check
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.body.as_bytes())
+        .expect("feed promtool");
+    let out = check.wait_with_output().expect("promtool finishes");
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}\non:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        text.body
+    );
+
+    let open = get_with(
+        server.port,
+        "/metrics",
+        &[("Accept", "application/openmetrics-text;version=1.0.0")],
+    );
+    assert_eq!(
+        open.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
+    assert!(open.body.ends_with("# EOF\n"), "{}", open.body);
+    assert!(open.body.contains("# UNIT system_memory_total_bytes bytes"));
+}
+
+#[test]
+fn a_real_prometheus_scrapes_our_series() {
+    let Some(binary) = tool("prometheus") else {
+        return;
+    };
+    let server = Server::start_default();
+    let prometheus = Prometheus::start(&binary, server.port);
+    let timeout = Duration::from_secs(60);
+
+    let up = prometheus.wait_for("up{job=\"monitoring\"} == 1", timeout);
+    assert_eq!(value(&up[0]), 1.0);
+    for name in [
+        "system_memory_usage_percent",
+        "system_cpu_usage_percent",
+        "system_disk_usage_percent",
+    ] {
+        let result = prometheus.wait_for(name, timeout);
+        for sample in &result {
+            let v = value(sample);
+            assert!((0.0..=100.0).contains(&v), "{name} = {v}: {sample}");
+        }
+    }
+    let disks = prometheus.wait_for("system_disk_usage_percent", timeout);
+    assert!(disks[0]["metric"]["path"].is_string(), "{:?}", disks[0]);
+    let cores = prometheus.wait_for("system_cpu_core_usage_percent", timeout);
+    assert!(cores.iter().all(|s| s["metric"]["cpu"].is_string()));
+    let total = prometheus.wait_for("system_memory_total_bytes", timeout);
+    assert!(value(&total[0]) > 1e6, "{:?}", total[0]);
+    let broadcasts = prometheus.wait_for("monitoring_server_broadcasts_total", timeout);
+    assert!(value(&broadcasts[0]) >= 1.0);
+    let errors = prometheus.wait_for("monitoring_server_collector_errors_total", timeout);
+    assert_eq!(errors.len(), 4, "one series per collector: {errors:?}");
+}
