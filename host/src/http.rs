@@ -6,6 +6,7 @@ use std::sync::Arc;
 use warp::{Filter, Rejection, Reply};
 
 use crate::api;
+use crate::dashboard;
 use crate::ws::{self, ServerState};
 
 /// Every route the server answers, with rejections turned into HTTP replies.
@@ -25,15 +26,9 @@ pub fn routes(
 fn routed(
     state: Arc<ServerState>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    let index = warp::path::end().and(warp::get()).map(|| {
-        warp::reply::with_header(
-            "monitoring-websocket-server: connect a WebSocket client to this address (ws://HOST:PORT/ or /ws).\n",
-            "content-type",
-            "text/plain; charset=utf-8",
-        )
-    });
+    // The upgrade is tried first: a WebSocket client at `/` never gets the page.
     ws::upgrade(Arc::clone(&state))
-        .or(index)
+        .or(dashboard::routes())
         .or(api_routes(state))
 }
 

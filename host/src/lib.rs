@@ -18,6 +18,7 @@
 //! - [`api`]: the `/api/*`, `/health` and `/metrics` handlers; [`health`] decides
 //!   whether the server is healthy, [`metrics`] writes the Prometheus exposition, and
 //!   [`service_memory`] watches the server's own RSS, threads and open files.
+//! - [`dashboard`]: the live dashboard page at `/`, its files embedded in the binary.
 //! - [`shutdown`]: the server-wide shutdown signal.
 //!
 //! `main.rs` only parses the command line and calls [`run`], which tests drive directly
@@ -27,6 +28,7 @@ pub mod alert;
 pub mod api;
 pub mod bus;
 pub mod config;
+pub mod dashboard;
 pub mod health;
 pub mod history;
 pub mod http;
