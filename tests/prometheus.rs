@@ -228,3 +228,22 @@ fn a_real_prometheus_scrapes_our_series() {
     let errors = prometheus.wait_for("monitoring_server_collector_errors_total", timeout);
     assert_eq!(errors.len(), 4, "one series per collector: {errors:?}");
 }
+
+#[test]
+fn the_example_scrape_config_is_valid() {
+    let Some(promtool) = tool("promtool") else {
+        return;
+    };
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/prometheus.yml");
+    let out = Command::new(promtool)
+        .args(["check", "config"])
+        .arg(&config)
+        .output()
+        .expect("run promtool");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
