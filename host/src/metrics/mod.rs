@@ -1,0 +1,200 @@
+//! `GET /metrics`: the latest snapshot and the server's own counters in the Prometheus
+//! text format (0.0.4), or OpenMetrics 1.0 when the scraper's `Accept` asks for it.
+//!
+//! The exposition is written by `prometheus-client` (the official Rust client), never by
+//! hand. A fresh registry is built on every scrape from the latest frame and counters:
+//! a scrape never triggers a collection, series of a disk or GPU that went away vanish
+//! with it instead of going stale, and the collection loop does no metrics work at all.
+//! A scrape costs one pass over one snapshot (a few hundred series), which is cheap at
+//! any sane scrape interval.
+//!
+//! Snapshot metrics are named `system_*` after the seed's Prometheus example, in base
+//! units (bytes, hertz, seconds, celsius, watts) with percentages as `_percent`; per-core
+//! series carry `cpu`, disks `path`, GPUs `gpu_id`. Sections from third-party collectors
+//! are flattened: `system_<section>_<field>`, array elements labelled `index`. The
+//! server's own numbers are `monitoring_server_*` and the standard `process_*`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::ws::ServerState;
+
+mod server;
+mod snapshot;
+
+use server::server_metrics;
+use snapshot::snapshot_metrics;
+#[cfg(test)]
+use snapshot::{generic, sanitize};
+
+/// The exposition format a scraper gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `text/plain; version=0.0.4`.
+    Prometheus,
+    /// `application/openmetrics-text; version=1.0.0`.
+    OpenMetrics,
+}
+
+impl Format {
+    /// OpenMetrics when `Accept` names it (Prometheus itself asks for it first),
+    /// the classic text format otherwise.
+    pub fn from_accept(accept: Option<&str>) -> Self {
+        match accept {
+            Some(accept) if accept.contains("application/openmetrics-text") => Self::OpenMetrics,
+            _ => Self::Prometheus,
+        }
+    }
+
+    /// The `Content-Type` of the reply.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
+            Self::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
+pub(crate) type Labels = Vec<(String, String)>;
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+/// A registry filled lazily: a family is registered on its first sample, so no family
+/// is ever exposed empty or twice.
+#[derive(Default)]
+pub(crate) struct Builder {
+    registry: Registry,
+    gauges: HashMap<String, Family<Labels, FloatGauge>>,
+    counters: HashMap<String, Family<Labels, Counter>>,
+    infos: HashSet<String>,
+}
+
+pub(crate) fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+impl Builder {
+    /// Sets gauge `name` (+ `_unit`) for `labels`; non-finite values are left out.
+    pub(crate) fn gauge(
+        &mut self,
+        name: &str,
+        help: &str,
+        unit: Option<Unit>,
+        labels: Labels,
+        value: f64,
+    ) {
+        if !value.is_finite() {
+            return;
+        }
+        let registry = &mut self.registry;
+        let family = self.gauges.entry(name.to_owned()).or_insert_with(|| {
+            let family = Family::<Labels, FloatGauge>::default();
+            match unit {
+                Some(unit) => registry.register_with_unit(name, help, unit, family.clone()),
+                None => registry.register(name, help, family.clone()),
+            }
+            family
+        });
+        family.get_or_create(&labels).set(value);
+    }
+
+    /// Sets counter `name` (exposed as `name_total`) for `labels`.
+    pub(crate) fn counter(&mut self, name: &str, help: &str, labels: Labels, value: u64) {
+        let registry = &mut self.registry;
+        let family = self.counters.entry(name.to_owned()).or_insert_with(|| {
+            let family = Family::<Labels, Counter>::default();
+            registry.register(name, help, family.clone());
+            family
+        });
+        family.get_or_create(&labels).inc_by(value);
+    }
+
+    /// An info metric (`name_info{…} 1`); one per name.
+    pub(crate) fn info(&mut self, name: &str, help: &str, labels: Labels) {
+        if self.infos.insert(name.to_owned()) {
+            self.registry.register(name, help, Info::new(labels));
+        }
+    }
+
+    pub(crate) fn percent(&mut self, name: &str, help: &str, labels: Labels, value: Option<f64>) {
+        if let Some(value) = value {
+            self.gauge(
+                name,
+                help,
+                Some(Unit::Other("percent".into())),
+                labels,
+                value,
+            );
+        }
+    }
+
+    pub(crate) fn bytes(&mut self, name: &str, help: &str, labels: Labels, value: Option<f64>) {
+        if let Some(value) = value {
+            self.gauge(name, help, Some(Unit::Bytes), labels, value);
+        }
+    }
+}
+
+/// The exposition of `state`'s latest frame and counters.
+pub fn render(state: &ServerState, format: Format) -> Result<String, std::fmt::Error> {
+    let mut builder = Builder::default();
+    let frame = state.frames.borrow().clone();
+    if let Some(frame) = &frame {
+        snapshot_metrics(&mut builder, frame);
+    }
+    server_metrics(&mut builder, state, frame.as_deref());
+    let mut text = String::new();
+    match format {
+        Format::Prometheus => {
+            prometheus_client::encoding::prometheus_text::encode(&mut text, &builder.registry)?;
+        }
+        Format::OpenMetrics => {
+            prometheus_client::encoding::text::encode(&mut text, &builder.registry)?;
+        }
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_picks_the_format() {
+        assert_eq!(Format::from_accept(None), Format::Prometheus);
+        assert_eq!(Format::from_accept(Some("text/plain")), Format::Prometheus);
+        let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(Format::from_accept(Some(prometheus)), Format::OpenMetrics);
+    }
+
+    #[test]
+    fn names_are_sanitized() {
+        assert_eq!(sanitize("fan-speed.rpm"), "fan_speed_rpm");
+        assert_eq!(sanitize("3d"), "_3d");
+    }
+
+    #[test]
+    fn third_party_sections_are_flattened_with_index_labels() {
+        let mut b = Builder::default();
+        let value =
+            serde_json::json!({"fans": [{"rpm": 1200}, {"rpm": 900}], "ok": true, "temp": 40.5});
+        generic(&mut b, "system_sensors", &value, &[], 0);
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &b.registry)
+            .expect("encodes");
+        assert!(
+            text.contains("system_sensors_fans_rpm{index=\"1\"} 900"),
+            "{text}"
+        );
+        assert!(text.contains("system_sensors_temp 40.5"), "{text}");
+        assert!(!text.contains("_ok"), "{text}");
+    }
+}
