@@ -29,7 +29,7 @@ static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// `name` on `PATH`, or the path an environment variable gives.
 fn find_binary(env: &str, name: &str) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(env) {
-        return Some(PathBuf::from(path));
+        return Some(PathBuf::from(path)).filter(|path| path.is_file());
     }
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|dir| dir.join(name))
@@ -105,8 +105,7 @@ impl Browser {
                 .await
             {
                 Ok(client) => break client,
-                Err(e) if Instant::now() < deadline => {
-                    let _ = e;
+                Err(_) if Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(e) => panic!("no WebDriver session from {}: {e}", chromedriver.display()),
@@ -176,6 +175,7 @@ const READING: &str = "const d = window.__dashboard; const s = d.state(); return
     disks: document.querySelectorAll('#disk-list li').length,
     hostname: document.getElementById('sys-hostname').textContent,
     connection: document.getElementById('conn').textContent,
+    history: document.getElementById('history-note').textContent,
     samples: s.samples, errors: s.errors };";
 
 fn is_percent(value: &Value) -> bool {
@@ -189,15 +189,17 @@ fn is_percent(value: &Value) -> bool {
 #[tokio::test]
 async fn the_dashboard_shows_the_machine_live_and_highlights_alerts() {
     let _one = ONE_BROWSER.lock().await;
-    // A memory rule that cannot fire yet; the test lowers it over WebSocket.
-    let server = Server::start(Setup {
-        plugins: &CORE_COLLECTORS,
-        config: "[alerts]\n[[alerts.rules]]\nmetric = \"memory.percentage\"\nwarning = 100.0\n",
-        extra_files: &[],
-    });
     let Some(browser) = Browser::start().await else {
         return;
     };
+    // A memory rule that cannot fire yet; the test lowers it over WebSocket. A history
+    // smaller than the page asks for: it must still seed its plots.
+    let server = Server::start(Setup {
+        plugins: &CORE_COLLECTORS,
+        config: "[monitor]\nhistory_size = 100\n\n\
+                 [alerts]\n[[alerts.rules]]\nmetric = \"memory.percentage\"\nwarning = 100.0\n",
+        extra_files: &[],
+    });
     browser
         .client
         .set_window_size(1400, 1050)
@@ -248,6 +250,13 @@ async fn the_dashboard_shows_the_machine_live_and_highlights_alerts() {
     );
     assert!(second["disks"].as_u64() >= Some(1), "{second}");
     assert_ne!(second["hostname"], "—", "system info is shown");
+    assert!(
+        second["history"]
+            .as_str()
+            .is_some_and(|note| note.starts_with("Seeded with")),
+        "plots seeded from /api/history: {}",
+        second["history"]
+    );
     assert_eq!(second["errors"], json!([]), "no script errors");
     assert!(
         browser
@@ -336,10 +345,10 @@ async fn the_dashboard_shows_the_machine_live_and_highlights_alerts() {
 #[tokio::test]
 async fn a_machine_with_64_cores_and_8_gpus_renders_within_a_frame() {
     let _one = ONE_BROWSER.lock().await;
-    let server = Server::start_default();
     let Some(browser) = Browser::start().await else {
         return;
     };
+    let server = Server::start_default();
     browser
         .client
         .set_window_size(1400, 1600)

@@ -30,7 +30,7 @@ addEventListener("unhandledrejection", (event) => errors.push(String(event.reaso
 
 const $ = (id) => document.getElementById(id);
 const el = {
-  conn: $("conn"), lastUpdate: $("last-update"), host: $("host"),
+  conn: $("conn"), connLabel: $("conn-label"), connEta: $("conn-eta"), lastUpdate: $("last-update"), host: $("host"),
   alerts: $("alerts"), alertList: $("alert-list"),
   cpuCard: $("cpu-card"), cpuValue: $("cpu-value"), cpuPlot: $("cpu-plot"),
   cpuCores: $("cpu-cores"), cpuThreads: $("cpu-threads"), cpuFreq: $("cpu-freq"),
@@ -382,19 +382,24 @@ let retryAt = 0;
 let retryTimer = 0;
 
 function showState() {
-  let text = state;
-  if (state === "connecting") text = "connecting…";
+  let label = state === "connecting" ? "connecting…" : state;
+  let eta = "";
   if (state === "reconnecting") {
+    // The countdown is for the eye only: a screen reader hears the state change once.
     const left = Math.max(0, Math.ceil((retryAt - performance.now()) / 1000));
-    text = left > 0 ? `reconnecting in ${left} s` : "reconnecting…";
+    eta = left > 0 ? ` in ${left} s` : "…";
   }
-  if (state === "live" && performance.now() - lastDataAt > STALE_MS) text = "stalled";
-  const shown = text === "stalled" ? "stale" : state;
+  let shown = state;
+  if (state === "live" && performance.now() - lastDataAt > STALE_MS) {
+    label = "stalled";
+    shown = "stale";
+  }
   if (el.conn.dataset.state !== shown) {
     el.conn.dataset.state = shown;
     el.conn.className = `pill ${shown}`;
   }
-  setText(el.conn, text);
+  setText(el.connLabel, label);
+  setText(el.connEta, eta);
 }
 
 function setState(next) {
@@ -458,9 +463,12 @@ addEventListener("online", () => {
 });
 
 async function seedHistory() {
+  const get = (url) => fetch(url, { headers: { accept: "application/json" } });
   let response;
   try {
-    response = await fetch(`/api/history?count=${HISTORY_COUNT}`, { headers: { accept: "application/json" } });
+    response = await get(`/api/history?count=${HISTORY_COUNT}`);
+    // A server with a smaller `history_size` refuses the count: then take all it has.
+    if (response.status === 400) response = await get("/api/history");
   } catch {
     setText(el.historyNote, "History is unavailable; plots start now.");
     return;
@@ -509,7 +517,7 @@ function demoMessage(cores = 64, gpus = 8, t = Date.now()) {
   const s = t / 1000;
   // Slow swells with a little ripple, each core and GPU out of phase with the others.
   const wave = (i, base, amp) =>
-    base + amp * Math.sin(s * 0.05 + i * 1.7) + (amp / 5) * Math.sin(s * 0.9 + i * 0.6);
+    base + amp * Math.sin(s * 0.05 + i * 1.7) + (amp / 5) * Math.sin(s * 0.3 + i * 0.6);
   const pct = (v) => Math.round(Math.max(0, Math.min(100, v)) * 10) / 10;
   const perCore = Array.from({ length: cores }, (_, i) => pct(wave(i, 45, 40)));
   const usage = perCore.reduce((a, b) => a + b, 0) / Math.max(1, cores);

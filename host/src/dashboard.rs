@@ -86,7 +86,7 @@ pub const ASSETS: [Asset; 4] = [
 const POLICY: &str = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; \
                       object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-/// `GET /` and `GET /assets/<name>`.
+/// `GET /` and `GET /assets/<name>` (and `HEAD`).
 pub fn routes() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let index = warp::path::end().map(|| &INDEX);
     let asset = warp::path!("assets" / String).and_then(|name: String| async move {
@@ -95,7 +95,10 @@ pub fn routes() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone
             .find(|asset| asset.name == name)
             .ok_or_else(warp::reject::not_found)
     });
+    // HEAD too, so `curl -I` and uptime checks get the headers (hyper drops the body).
     warp::get()
+        .or(warp::head())
+        .unify()
         .and(index.or(asset).unify())
         .and(warp::header::optional::<String>("if-none-match"))
         .map(|asset: &'static Asset, if_none_match: Option<String>| {
