@@ -6,8 +6,10 @@
 // is updated in place: elements are made once per core, disk, GPU or alert and then
 // only their text or width changes.
 
-import { bytes, bytesOf, celsius, clock, duration, megahertz, num, parseTime, percent, setText, watts } from "./format.js";
+import { demoMessage } from "./demo.js";
+import { num, parseTime, percent, setText } from "./format.js";
 import { colors, coreAt, drawCores, drawSeries, onResize, watch } from "./plot.js";
+import { apply, coreUsage, counts, diskList, diskPaths, el, gpuList, gpuPlots, SERIES } from "./view.js";
 
 /** How far back the plots reach; a young server's plots zoom out from the minimum. */
 const WINDOW_MS = 5 * 60 * 1000;
@@ -21,28 +23,10 @@ const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 /** Connected but nothing received for this long: shown as stalled. */
 const STALE_MS = 3000;
-/** Line colours for several disks, as palette keys. */
-const SERIES = ["disk", "cpu", "mem", "gpu", "temp"];
 
 const errors = [];
 addEventListener("error", (event) => errors.push(String(event.message)));
 addEventListener("unhandledrejection", (event) => errors.push(String(event.reason)));
-
-const $ = (id) => document.getElementById(id);
-const el = {
-  conn: $("conn"), connLabel: $("conn-label"), connEta: $("conn-eta"), lastUpdate: $("last-update"), host: $("host"),
-  alerts: $("alerts"), alertList: $("alert-list"),
-  cpuCard: $("cpu-card"), cpuValue: $("cpu-value"), cpuPlot: $("cpu-plot"),
-  cpuCores: $("cpu-cores"), cpuThreads: $("cpu-threads"), cpuFreq: $("cpu-freq"),
-  cpuFreqMax: $("cpu-freq-max"), cores: $("cores"),
-  memCard: $("mem-card"), memValue: $("mem-value"), memPlot: $("mem-plot"), memBar: $("mem-bar"),
-  memUsed: $("mem-used"), memAvail: $("mem-avail"), memTotal: $("mem-total"),
-  diskCard: $("disk-card"), diskValue: $("disk-value"), diskPlot: $("disk-plot"), diskList: $("disk-list"),
-  sysHostname: $("sys-hostname"), sysPlatform: $("sys-platform"), sysProcessor: $("sys-processor"),
-  sysArch: $("sys-arch"), sysProcesses: $("sys-processes"), sysBoot: $("sys-boot"), sysUptime: $("sys-uptime"),
-  gpuSection: $("gpu-section"), gpuSummary: $("gpu-summary"), gpuList: $("gpu-list"),
-  windowMin: $("window-min"), historyNote: $("history-note"),
-};
 
 // ---- State -------------------------------------------------------------------
 
@@ -53,22 +37,6 @@ let plotsDirty = true;
 let framePending = false;
 let lastFrameMs = 0;
 let lastDataAt = 0;
-let coreValues = [];
-const diskRows = new Map(); // path → row elements
-const gpuCards = new Map(); // GPU id → card elements
-const alertRows = new Map(); // component|metric|n → row elements
-
-function diskList(data) {
-  if (Array.isArray(data.disks) && data.disks.length > 0) return data.disks;
-  return data.disk && typeof data.disk === "object" ? [data.disk] : [];
-}
-
-function gpuList(data) {
-  const gpu = data.gpu;
-  if (!gpu || typeof gpu !== "object") return [];
-  if (Array.isArray(gpu.gpus)) return gpu.gpus.filter((g) => g && typeof g === "object");
-  return "name" in gpu || "gpu_usage_percent" in gpu ? [gpu] : [];
-}
 
 function sampleOf(t, data) {
   const disks = new Map();
@@ -132,7 +100,7 @@ function frame() {
   framePending = false;
   const started = performance.now();
   if (pending) {
-    apply(pending);
+    if (apply(pending)) plotsDirty = true;
     pending = null;
   }
   if (plotsDirty) {
@@ -150,227 +118,16 @@ function draw() {
   const plot = (canvas, lines) => drawSeries(canvas, samples, lines, end, windowMs, GAP_MS);
   plot(el.cpuPlot, [{ color: c.cpu, fill: true, get: (s) => s.cpu }]);
   plot(el.memPlot, [{ color: c.mem, fill: true, get: (s) => s.mem }]);
-  plot(el.diskPlot, [...diskRows.keys()].map((path, i) => ({
+  plot(el.diskPlot, diskPaths().map((path, i) => ({
     color: c[SERIES[i % SERIES.length]], fill: i === 0, get: (s) => s.disks.get(path) ?? null,
   })));
-  let index = 0;
-  for (const card of gpuCards.values()) {
-    const i = index;
-    plot(card.plot, [
+  gpuPlots().forEach((canvas, i) => {
+    plot(canvas, [
       { color: c.gpu, fill: true, get: (s) => s.gpus[i]?.u ?? null },
       { color: c.mem, get: (s) => s.gpus[i]?.m ?? null },
     ]);
-    index += 1;
-  }
-  drawCores(el.cores, coreValues);
-}
-
-function setWidth(element, value) {
-  const width = `${Math.max(0, Math.min(100, num(value) ?? 0))}%`;
-  if (element.__width !== width) {
-    element.__width = width;
-    element.style.width = width;
-  }
-}
-
-function make(tag, className, parent) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (parent) parent.append(node);
-  return node;
-}
-
-function apply(message) {
-  const data = message.data;
-  setText(el.lastUpdate, clock(message.timestamp));
-  el.lastUpdate.dateTime = String(message.timestamp ?? "");
-  applyCpu(data.processor);
-  applyMemory(data.memory);
-  applyDisks(diskList(data));
-  applySystem(data.system, parseTime(message.timestamp));
-  applyGpus(data.gpu, gpuList(data));
-  applyAlerts(Array.isArray(message.alerts) ? message.alerts : []);
-}
-
-function applyCpu(p = {}) {
-  setText(el.cpuValue, percent(p.usage_percent));
-  setText(el.cpuCores, String(num(p.core_count) ?? "—"));
-  setText(el.cpuThreads, String(num(p.logical_count) ?? "—"));
-  setText(el.cpuFreq, megahertz(p.frequency_current));
-  setText(el.cpuFreqMax, megahertz(p.frequency_max));
-  coreValues = Array.isArray(p.per_core_usage) ? p.per_core_usage.map(num) : [];
-  const label = `Usage per core (${coreValues.length})`;
-  if (el.cores.getAttribute("aria-label") !== label) el.cores.setAttribute("aria-label", label);
-}
-
-function applyMemory(m = {}) {
-  setText(el.memValue, percent(m.percentage));
-  setWidth(el.memBar, m.percentage);
-  setText(el.memUsed, bytes(m.used));
-  setText(el.memAvail, bytes(m.available));
-  setText(el.memTotal, bytes(m.total));
-}
-
-function makeDiskRow(path, index) {
-  const li = make("li");
-  const name = make("span", "path", li);
-  const swatch = make("i", "swatch", name);
-  swatch.style.background = `var(--${SERIES[index % SERIES.length]})`;
-  name.append(path);
-  name.title = path;
-  const meter = make("div", "meter", li);
-  const bar = make("span", "", meter);
-  const pct = make("span", "pct", li);
-  const detail = make("span", "detail muted", li);
-  return { li, bar, pct, detail };
-}
-
-function applyDisks(list) {
-  const seen = new Set();
-  list.forEach((disk, i) => {
-    const path = String(disk.path ?? `disk ${i}`);
-    seen.add(path);
-    let row = diskRows.get(path);
-    if (!row) {
-      row = makeDiskRow(path, diskRows.size);
-      diskRows.set(path, row);
-      el.diskList.append(row.li);
-      plotsDirty = true;
-    }
-    setText(row.pct, percent(disk.percentage));
-    setWidth(row.bar, disk.percentage);
-    setText(row.detail, `${bytes(disk.used)} used of ${bytes(disk.total)}, ${bytes(disk.free)} free`);
   });
-  for (const [path, row] of diskRows) {
-    if (!seen.has(path)) {
-      row.li.remove();
-      diskRows.delete(path);
-      plotsDirty = true;
-    }
-  }
-  setText(el.diskValue, list.length > 0 ? percent(list[0].percentage) : "—");
-}
-
-function applySystem(s = {}, now) {
-  const hostname = s.hostname ? String(s.hostname) : "—";
-  setText(el.host, hostname);
-  setText(el.sysHostname, hostname);
-  const title = s.hostname ? `${hostname} · System monitor` : "System monitor";
-  if (document.title !== title) document.title = title;
-  setText(el.sysPlatform, String(s.platform ?? s.os_name ?? "—"));
-  setText(el.sysProcessor, String(s.processor || "—"));
-  setText(el.sysArch, String(s.architecture ?? s.machine ?? "—"));
-  setText(el.sysProcesses, num(s.processes) === null ? "—" : String(s.processes));
-  const boot = typeof s.boot_time === "string" ? s.boot_time : null;
-  setText(el.sysBoot, boot ? boot.slice(0, 16).replace("T", " ") : "—");
-  const bootMs = parseTime(boot);
-  setText(el.sysUptime, bootMs === null || now === null ? "—" : duration(now - bootMs));
-}
-
-function makeGpuCard(gpu) {
-  const card = make("article", "card gpu-card");
-  const header = make("header", "", card);
-  const name = make("h3", "", header);
-  const usage = make("span", "big", header);
-  const plot = make("canvas", "plot", card);
-  plot.setAttribute("aria-label", "GPU and memory usage, last minutes");
-  const legend = make("div", "legend muted", card);
-  for (const [key, text] of [["gpu", "utilization"], ["mem", "memory"]]) {
-    const item = make("span", "", legend);
-    make("i", "swatch", item).style.background = `var(--${key})`;
-    item.append(text);
-  }
-  const facts = make("dl", "facts", card);
-  const fact = (label) => {
-    const div = make("div", "", facts);
-    make("dt", "", div).textContent = label;
-    return make("dd", "", div);
-  };
-  const memory = fact("Memory");
-  const out = {
-    card, name, usage, plot, memory: make("span", "", memory), memoryBytes: make("small", "muted", memory),
-    temp: fact("Temp"), power: fact("Power"),
-  };
-  watch(plot);
-  return out;
-}
-
-function applyGpus(section, list) {
-  const seen = new Set();
-  list.forEach((gpu, i) => {
-    const id = num(gpu.id) ?? i;
-    seen.add(id);
-    let card = gpuCards.get(id);
-    if (!card) {
-      card = makeGpuCard(gpu);
-      gpuCards.set(id, card);
-      el.gpuList.append(card.card);
-      plotsDirty = true;
-    }
-    const name = `GPU ${id} · ${gpu.name ?? "unknown"}`;
-    setText(card.name, name);
-    card.name.title = name;
-    setText(card.usage, percent(gpu.gpu_usage_percent));
-    setText(card.memory, percent(gpu.memory_percentage));
-    setText(card.memoryBytes, bytesOf(gpu.memory_used, gpu.memory_total));
-    setText(card.temp, celsius(gpu.temperature));
-    setText(card.power, watts(gpu.power_draw, gpu.power_limit));
-  });
-  for (const [id, card] of gpuCards) {
-    if (!seen.has(id)) {
-      card.card.remove();
-      gpuCards.delete(id);
-      plotsDirty = true;
-    }
-  }
-  el.gpuSection.hidden = gpuCards.size === 0;
-  const backend = section && typeof section.backend === "string" ? ` via ${section.backend}` : "";
-  setText(el.gpuSummary, gpuCards.size > 0 ? `${gpuCards.size}${backend}` : "");
-}
-
-const CARD_OF = { cpu: "cpuCard", processor: "cpuCard", memory: "memCard", disk: "diskCard" };
-
-function applyAlerts(list) {
-  const seen = new Set();
-  const occurrences = new Map();
-  const cardLevel = new Map();
-  for (const alert of list) {
-    if (!alert || typeof alert !== "object") continue;
-    const base = `${alert.component}|${alert.metric}`;
-    const n = occurrences.get(base) ?? 0;
-    occurrences.set(base, n + 1);
-    const key = `${base}|${n}`;
-    seen.add(key);
-    let row = alertRows.get(key);
-    if (!row) {
-      const li = make("li", "alert");
-      row = { li, level: make("span", "level", li), text: make("span", "text", li), since: make("span", "since", li) };
-      row.since.textContent = `since ${clock(alert.timestamp)}`;
-      alertRows.set(key, row);
-      el.alertList.append(li);
-    }
-    const level = String(alert.level).toUpperCase() === "CRITICAL" ? "critical" : "warning";
-    if (row.li.dataset.level !== level) {
-      row.li.dataset.level = level;
-      row.li.className = `alert ${level}`;
-      setText(row.level, level.toUpperCase());
-    }
-    setText(row.text, String(alert.message ?? `${alert.component} ${alert.metric}: ${alert.value}`));
-    const card = CARD_OF[alert.component];
-    if (card && cardLevel.get(card) !== "critical") cardLevel.set(card, level);
-  }
-  for (const [key, row] of alertRows) {
-    if (!seen.has(key)) {
-      row.li.remove();
-      alertRows.delete(key);
-    }
-  }
-  el.alerts.hidden = alertRows.size === 0;
-  for (const card of new Set(Object.values(CARD_OF))) {
-    const level = cardLevel.get(card);
-    el[card].classList.toggle("alerting", level !== undefined);
-    el[card].classList.toggle("critical", level === "critical");
-  }
+  drawCores(el.cores, coreUsage());
 }
 
 // ---- Connection ---------------------------------------------------------------
@@ -506,53 +263,6 @@ async function seedHistory() {
 
 // ---- Demo and test hook -------------------------------------------------------
 
-function isoLocal(ms) {
-  const d = new Date(ms);
-  const p = (n, w = 2) => String(n).padStart(w, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds() * 1000, 6)}`;
-}
-
-/** A synthetic snapshot of a big machine: `cores` cores, `gpus` GPUs, three disks. */
-function demoMessage(cores = 64, gpus = 8, t = Date.now()) {
-  const s = t / 1000;
-  // Slow swells with a little ripple, each core and GPU out of phase with the others.
-  const wave = (i, base, amp) =>
-    base + amp * Math.sin(s * 0.05 + i * 1.7) + (amp / 5) * Math.sin(s * 0.3 + i * 0.6);
-  const pct = (v) => Math.round(Math.max(0, Math.min(100, v)) * 10) / 10;
-  const perCore = Array.from({ length: cores }, (_, i) => pct(wave(i, 45, 40)));
-  const usage = perCore.reduce((a, b) => a + b, 0) / Math.max(1, cores);
-  const GiB = 1024 ** 3;
-  const disk = (path, total, p) => ({ path, total, used: (total * p) / 100, free: total * (1 - p / 100), percentage: p });
-  const gpuList = Array.from({ length: gpus }, (_, i) => {
-    const memory = pct(wave(i + 3, 60, 25));
-    return {
-      id: i, name: "NVIDIA H100 80GB HBM3", memory_total: 80 * GiB, memory_used: (80 * GiB * memory) / 100,
-      memory_percentage: memory, gpu_usage_percent: pct(wave(i, 60, 35)),
-      temperature: Math.round(wave(i, 66, 12)), power_draw: Math.round(wave(i, 420, 220)), power_limit: 700,
-    };
-  });
-  const disks = [disk("/", 512 * GiB, 62.5), disk("/home", 2048 * GiB, 41.2), disk("/data", 16384 * GiB, 96.1)];
-  const gpuTop = gpuList[0] ?? {};
-  return {
-    type: "monitoring_data",
-    timestamp: isoLocal(t),
-    data: {
-      processor: { usage_percent: Math.round(usage * 10) / 10, per_core_usage: perCore, core_count: cores / 2,
-        logical_count: cores, frequency_current: 2450, frequency_max: 3700 },
-      memory: { total: 1024 * GiB, available: 380 * GiB, used: 644 * GiB, percentage: 62.9 },
-      disk: disks[0], disks,
-      system: { os_name: "Linux", os_release: "6.1.0-18-amd64", architecture: "x86_64", machine: "x86_64",
-        processor: "AMD EPYC 9554 64-Core Processor", platform: "Linux-6.1.0-18-amd64-x86_64-with-glibc2.36",
-        hostname: "demo-64x8", processes: 1423, boot_time: isoLocal(t - 3 * 86400000 - 4 * 3600000) },
-      ...(gpus > 0 ? { gpu: { count: gpus, backend: "nvml", gpus: gpuList, ...gpuTop } } : {}),
-    },
-    alerts: [
-      { timestamp: isoLocal(t), component: "disk", metric: "usage_percent", value: 96.1, threshold: 95,
-        level: "CRITICAL", message: "Critical disk usage: 96.1% (threshold: 95.0%)" },
-    ],
-  };
-}
-
 function startDemo(spec) {
   const match = /^(\d{1,4})x(\d{1,2})$/.exec(spec);
   const cores = match ? Number(match[1]) : 64;
@@ -582,10 +292,7 @@ window.__dashboard = {
     return performance.now() - started;
   },
   demoMessage,
-  state: () => ({
-    connection: state, samples: samples.length, cores: coreValues.length, disks: diskRows.size,
-    gpus: gpuCards.size, alerts: alertRows.size, lastFrameMs, errors: errors.slice(),
-  }),
+  state: () => ({ connection: state, samples: samples.length, ...counts(), lastFrameMs, errors: errors.slice() }),
 };
 
 // ---- Start --------------------------------------------------------------------
@@ -597,7 +304,7 @@ onResize(() => {
 });
 el.cores.addEventListener("mousemove", (event) => {
   const index = coreAt(el.cores, event.offsetX, event.offsetY);
-  el.cores.title = index < 0 ? "" : `Core ${index}: ${percent(coreValues[index])}`;
+  el.cores.title = index < 0 ? "" : `Core ${index}: ${percent(coreUsage()[index])}`;
 });
 setText(el.windowMin, String(WINDOW_MS / 60000));
 setInterval(showState, 500);

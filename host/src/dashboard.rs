@@ -1,5 +1,6 @@
-//! The live dashboard a browser gets at `GET /`: a page, a stylesheet and three
-//! JavaScript modules (`app.js` imports `format.js` and `plot.js`), embedded in the binary
+//! The live dashboard a browser gets at `GET /`: a page, a stylesheet and five
+//! JavaScript modules (`app.js`: state, frames, connection; `view.js`: the DOM;
+//! `plot.js`: canvas drawing; `format.js`: units; `demo.js`: a synthetic machine), embedded in the binary
 //! (`host/assets/`), so it works offline, needs no CDN and no build step.
 //!
 //! The page talks to the server only through what every client has: the WebSocket at
@@ -74,10 +75,12 @@ macro_rules! asset {
 pub const INDEX: Asset = asset!("index.html", "text/html; charset=utf-8");
 
 /// Everything under `/assets/`.
-pub const ASSETS: [Asset; 4] = [
+pub const ASSETS: [Asset; 6] = [
     asset!("app.js", "text/javascript; charset=utf-8"),
+    asset!("demo.js", "text/javascript; charset=utf-8"),
     asset!("format.js", "text/javascript; charset=utf-8"),
     asset!("plot.js", "text/javascript; charset=utf-8"),
+    asset!("view.js", "text/javascript; charset=utf-8"),
     asset!("style.css", "text/css; charset=utf-8"),
 ];
 
@@ -144,13 +147,13 @@ mod tests {
 
     #[test]
     fn files_go_out_with_their_type_and_a_revalidation_policy() {
-        for (asset, kind) in [
-            (&INDEX, "text/html"),
-            (&ASSETS[0], "text/javascript"),
-            (&ASSETS[1], "text/javascript"),
-            (&ASSETS[2], "text/javascript"),
-            (&ASSETS[3], "text/css"),
-        ] {
+        let kind_of = |name: &str| match name.rsplit('.').next() {
+            Some("js") => "text/javascript",
+            Some("css") => "text/css",
+            _ => "text/html",
+        };
+        for asset in std::iter::once(&INDEX).chain(&ASSETS) {
+            let kind = kind_of(asset.name);
             let response = respond(asset, None);
             assert_eq!(response.status(), StatusCode::OK, "{}", asset.name);
             assert!(header(&response, "content-type").starts_with(kind));
@@ -194,11 +197,17 @@ mod tests {
                     .filter_map(|rest| rest.split('"').next()),
             );
         }
-        assert_eq!(linked.len(), 4, "app.js imports format.js and plot.js");
-        for name in linked {
+        for name in &linked {
             assert!(
-                ASSETS.iter().any(|asset| asset.name == name),
-                "{name} is linked but not embedded"
+                ASSETS.iter().any(|asset| asset.name == *name),
+                "{name} is linked or imported but not embedded"
+            );
+        }
+        for asset in &ASSETS {
+            assert!(
+                linked.contains(&asset.name),
+                "{} is embedded but nothing uses it",
+                asset.name
             );
         }
         let mut tags: Vec<&str> = ASSETS.iter().map(|asset| asset.etag).collect();

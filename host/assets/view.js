@@ -1,0 +1,263 @@
+// The page's elements and how a `monitoring_data` message is shown in them. Each
+// core, disk, GPU and alert gets its elements once; a tick changes only text and
+// widths, and only where they changed.
+
+import { bytes, bytesOf, celsius, clock, duration, megahertz, num, parseTime, percent, setText, watts } from "./format.js";
+import { watch } from "./plot.js";
+
+/** Line colours for several disks, as palette keys. */
+export const SERIES = ["disk", "cpu", "mem", "gpu", "temp"];
+
+const $ = (id) => document.getElementById(id);
+export const el = {
+  conn: $("conn"), connLabel: $("conn-label"), connEta: $("conn-eta"), lastUpdate: $("last-update"), host: $("host"),
+  alerts: $("alerts"), alertList: $("alert-list"),
+  cpuCard: $("cpu-card"), cpuValue: $("cpu-value"), cpuPlot: $("cpu-plot"),
+  cpuCores: $("cpu-cores"), cpuThreads: $("cpu-threads"), cpuFreq: $("cpu-freq"),
+  cpuFreqMax: $("cpu-freq-max"), cores: $("cores"),
+  memCard: $("mem-card"), memValue: $("mem-value"), memPlot: $("mem-plot"), memBar: $("mem-bar"),
+  memUsed: $("mem-used"), memAvail: $("mem-avail"), memTotal: $("mem-total"),
+  diskCard: $("disk-card"), diskValue: $("disk-value"), diskPlot: $("disk-plot"), diskList: $("disk-list"),
+  sysHostname: $("sys-hostname"), sysPlatform: $("sys-platform"), sysProcessor: $("sys-processor"),
+  sysArch: $("sys-arch"), sysProcesses: $("sys-processes"), sysBoot: $("sys-boot"), sysUptime: $("sys-uptime"),
+  gpuSection: $("gpu-section"), gpuSummary: $("gpu-summary"), gpuList: $("gpu-list"),
+  windowMin: $("window-min"), historyNote: $("history-note"),
+};
+
+const diskRows = new Map(); // path → row elements
+const gpuCards = new Map(); // GPU id → card elements
+const alertRows = new Map(); // component|metric|n → row elements
+let coreValues = [];
+let layoutChanged = false; // a disk or GPU came or went: the plots' set changed
+
+export function diskList(data) {
+  if (Array.isArray(data.disks) && data.disks.length > 0) return data.disks;
+  return data.disk && typeof data.disk === "object" ? [data.disk] : [];
+}
+
+export function gpuList(data) {
+  const gpu = data.gpu;
+  if (!gpu || typeof gpu !== "object") return [];
+  if (Array.isArray(gpu.gpus)) return gpu.gpus.filter((g) => g && typeof g === "object");
+  return "name" in gpu || "gpu_usage_percent" in gpu ? [gpu] : [];
+}
+
+/** Disk paths in the order their rows (and plot lines) appear. */
+export const diskPaths = () => [...diskRows.keys()];
+/** GPU plot canvases, in the order of the snapshot's `gpus`. */
+export const gpuPlots = () => [...gpuCards.values()].map((card) => card.plot);
+/** The newest per-core usage. */
+export const coreUsage = () => coreValues;
+/** How many of each thing are shown. */
+export const counts = () => ({ cores: coreValues.length, disks: diskRows.size, gpus: gpuCards.size, alerts: alertRows.size });
+
+function setWidth(element, value) {
+  const width = `${Math.max(0, Math.min(100, num(value) ?? 0))}%`;
+  if (element.__width !== width) {
+    element.__width = width;
+    element.style.width = width;
+  }
+}
+
+function make(tag, className, parent) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (parent) parent.append(node);
+  return node;
+}
+
+/** Shows `message`; returns whether a disk or GPU came or went (the plots must follow). */
+export function apply(message) {
+  layoutChanged = false;
+  const data = message.data;
+  setText(el.lastUpdate, clock(message.timestamp));
+  el.lastUpdate.dateTime = String(message.timestamp ?? "");
+  applyCpu(data.processor);
+  applyMemory(data.memory);
+  applyDisks(diskList(data));
+  applySystem(data.system, parseTime(message.timestamp));
+  applyGpus(data.gpu, gpuList(data));
+  applyAlerts(Array.isArray(message.alerts) ? message.alerts : []);
+  return layoutChanged;
+}
+
+function applyCpu(p = {}) {
+  setText(el.cpuValue, percent(p.usage_percent));
+  setText(el.cpuCores, String(num(p.core_count) ?? "—"));
+  setText(el.cpuThreads, String(num(p.logical_count) ?? "—"));
+  setText(el.cpuFreq, megahertz(p.frequency_current));
+  setText(el.cpuFreqMax, megahertz(p.frequency_max));
+  coreValues = Array.isArray(p.per_core_usage) ? p.per_core_usage.map(num) : [];
+  const label = `Usage per core (${coreValues.length})`;
+  if (el.cores.getAttribute("aria-label") !== label) el.cores.setAttribute("aria-label", label);
+}
+
+function applyMemory(m = {}) {
+  setText(el.memValue, percent(m.percentage));
+  setWidth(el.memBar, m.percentage);
+  setText(el.memUsed, bytes(m.used));
+  setText(el.memAvail, bytes(m.available));
+  setText(el.memTotal, bytes(m.total));
+}
+
+function makeDiskRow(path, index) {
+  const li = make("li");
+  const name = make("span", "path", li);
+  const swatch = make("i", "swatch", name);
+  swatch.style.background = `var(--${SERIES[index % SERIES.length]})`;
+  name.append(path);
+  name.title = path;
+  const meter = make("div", "meter", li);
+  const bar = make("span", "", meter);
+  const pct = make("span", "pct", li);
+  const detail = make("span", "detail muted", li);
+  return { li, bar, pct, detail };
+}
+
+function applyDisks(list) {
+  const seen = new Set();
+  list.forEach((disk, i) => {
+    const path = String(disk.path ?? `disk ${i}`);
+    seen.add(path);
+    let row = diskRows.get(path);
+    if (!row) {
+      row = makeDiskRow(path, diskRows.size);
+      diskRows.set(path, row);
+      el.diskList.append(row.li);
+      layoutChanged = true;
+    }
+    setText(row.pct, percent(disk.percentage));
+    setWidth(row.bar, disk.percentage);
+    setText(row.detail, `${bytes(disk.used)} used of ${bytes(disk.total)}, ${bytes(disk.free)} free`);
+  });
+  for (const [path, row] of diskRows) {
+    if (!seen.has(path)) {
+      row.li.remove();
+      diskRows.delete(path);
+      layoutChanged = true;
+    }
+  }
+  setText(el.diskValue, list.length > 0 ? percent(list[0].percentage) : "—");
+}
+
+function applySystem(s = {}, now) {
+  const hostname = s.hostname ? String(s.hostname) : "—";
+  setText(el.host, hostname);
+  setText(el.sysHostname, hostname);
+  const title = s.hostname ? `${hostname} · System monitor` : "System monitor";
+  if (document.title !== title) document.title = title;
+  setText(el.sysPlatform, String(s.platform ?? s.os_name ?? "—"));
+  setText(el.sysProcessor, String(s.processor || "—"));
+  setText(el.sysArch, String(s.architecture ?? s.machine ?? "—"));
+  setText(el.sysProcesses, num(s.processes) === null ? "—" : String(s.processes));
+  const boot = typeof s.boot_time === "string" ? s.boot_time : null;
+  setText(el.sysBoot, boot ? boot.slice(0, 16).replace("T", " ") : "—");
+  const bootMs = parseTime(boot);
+  setText(el.sysUptime, bootMs === null || now === null ? "—" : duration(now - bootMs));
+}
+
+function makeGpuCard(gpu) {
+  const card = make("article", "card gpu-card");
+  const header = make("header", "", card);
+  const name = make("h3", "", header);
+  const usage = make("span", "big", header);
+  const plot = make("canvas", "plot", card);
+  plot.setAttribute("aria-label", "GPU and memory usage, last minutes");
+  const legend = make("div", "legend muted", card);
+  for (const [key, text] of [["gpu", "utilization"], ["mem", "memory"]]) {
+    const item = make("span", "", legend);
+    make("i", "swatch", item).style.background = `var(--${key})`;
+    item.append(text);
+  }
+  const facts = make("dl", "facts", card);
+  const fact = (label) => {
+    const div = make("div", "", facts);
+    make("dt", "", div).textContent = label;
+    return make("dd", "", div);
+  };
+  const memory = fact("Memory");
+  const out = {
+    card, name, usage, plot, memory: make("span", "", memory), memoryBytes: make("small", "muted", memory),
+    temp: fact("Temp"), power: fact("Power"),
+  };
+  watch(plot);
+  return out;
+}
+
+function applyGpus(section, list) {
+  const seen = new Set();
+  list.forEach((gpu, i) => {
+    const id = num(gpu.id) ?? i;
+    seen.add(id);
+    let card = gpuCards.get(id);
+    if (!card) {
+      card = makeGpuCard(gpu);
+      gpuCards.set(id, card);
+      el.gpuList.append(card.card);
+      layoutChanged = true;
+    }
+    const name = `GPU ${id} · ${gpu.name ?? "unknown"}`;
+    setText(card.name, name);
+    card.name.title = name;
+    setText(card.usage, percent(gpu.gpu_usage_percent));
+    setText(card.memory, percent(gpu.memory_percentage));
+    setText(card.memoryBytes, bytesOf(gpu.memory_used, gpu.memory_total));
+    setText(card.temp, celsius(gpu.temperature));
+    setText(card.power, watts(gpu.power_draw, gpu.power_limit));
+  });
+  for (const [id, card] of gpuCards) {
+    if (!seen.has(id)) {
+      card.card.remove();
+      gpuCards.delete(id);
+      layoutChanged = true;
+    }
+  }
+  el.gpuSection.hidden = gpuCards.size === 0;
+  const backend = section && typeof section.backend === "string" ? ` via ${section.backend}` : "";
+  setText(el.gpuSummary, gpuCards.size > 0 ? `${gpuCards.size}${backend}` : "");
+}
+
+const CARD_OF = { cpu: "cpuCard", processor: "cpuCard", memory: "memCard", disk: "diskCard" };
+
+function applyAlerts(list) {
+  const seen = new Set();
+  const occurrences = new Map();
+  const cardLevel = new Map();
+  for (const alert of list) {
+    if (!alert || typeof alert !== "object") continue;
+    const base = `${alert.component}|${alert.metric}`;
+    const n = occurrences.get(base) ?? 0;
+    occurrences.set(base, n + 1);
+    const key = `${base}|${n}`;
+    seen.add(key);
+    let row = alertRows.get(key);
+    if (!row) {
+      const li = make("li", "alert");
+      row = { li, level: make("span", "level", li), text: make("span", "text", li), since: make("span", "since", li) };
+      row.since.textContent = `since ${clock(alert.timestamp)}`;
+      alertRows.set(key, row);
+      el.alertList.append(li);
+    }
+    const level = String(alert.level).toUpperCase() === "CRITICAL" ? "critical" : "warning";
+    if (row.li.dataset.level !== level) {
+      row.li.dataset.level = level;
+      row.li.className = `alert ${level}`;
+      setText(row.level, level.toUpperCase());
+    }
+    setText(row.text, String(alert.message ?? `${alert.component} ${alert.metric}: ${alert.value}`));
+    const card = CARD_OF[alert.component];
+    if (card && cardLevel.get(card) !== "critical") cardLevel.set(card, level);
+  }
+  for (const [key, row] of alertRows) {
+    if (!seen.has(key)) {
+      row.li.remove();
+      alertRows.delete(key);
+    }
+  }
+  el.alerts.hidden = alertRows.size === 0;
+  for (const card of new Set(Object.values(CARD_OF))) {
+    const level = cardLevel.get(card);
+    el[card].classList.toggle("alerting", level !== undefined);
+    el[card].classList.toggle("critical", level === "critical");
+  }
+}
