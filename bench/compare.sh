@@ -24,23 +24,27 @@ ulimit -n "$(ulimit -Hn)"
 sed -e 's/^max_clients = .*/max_clients = 20000/' \
     -e "s|^plugins_dir = .*|plugins_dir = \"$PWD/plugins\"|" plugins.toml >"$OUT/plugins.toml"
 
+# On a machine with two or more cores the server runs on core 0 and the load generator
+# on core 1, so neither steals the other's CPU and the figures describe the server.
+if [ "$(nproc)" -ge 2 ]; then SERVER_CPU=(taskset -c 0); CLIENT_CPU=(taskset -c 1); else SERVER_CPU=(); CLIENT_CPU=(); fi
+
 PIDS=()
 cleanup() { for pid in "${PIDS[@]:-}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 start_ours() {
-    RUST_LOG=warn target/release/monitoring-websocket-server --config "$OUT/plugins.toml" \
+    RUST_LOG=warn "${SERVER_CPU[@]}" target/release/monitoring-websocket-server --config "$OUT/plugins.toml" \
         --host 127.0.0.1 --port "$1" >"$OUT/ours-$1.log" 2>&1 &
     PIDS+=($!); SERVER_PID=$!
     sleep 2
 }
 start_seed() {
-    target/seed-venv/bin/monitoring-websocket-server --host 127.0.0.1 --port "$1" >"$OUT/seed-$1.log" 2>&1 &
+    "${SERVER_CPU[@]}" target/seed-venv/bin/monitoring-websocket-server --host 127.0.0.1 --port "$1" >"$OUT/seed-$1.log" 2>&1 &
     PIDS+=($!); SERVER_PID=$!
     sleep 4
 }
 run() { # label port clients stalled warmup
-    target/release/loadgen --label "$1" --url "ws://127.0.0.1:$2/" --pid "$SERVER_PID" \
+    "${CLIENT_CPU[@]}" target/release/loadgen --label "$1" --url "ws://127.0.0.1:$2/" --pid "$SERVER_PID" \
         --clients "$3" --stalled "$4" --warmup "$5" --duration "$DURATION" --pingers 50 | tee "$OUT/$1.txt"
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 }

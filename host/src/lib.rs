@@ -130,19 +130,31 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
         memory,
         shutdown: shutdown.clone(),
     });
-    let collecting = tokio::spawn(collect(
-        scheduler,
-        bus,
-        Alerting {
-            control: alerts.clone(),
-            engine: EngineState::default(),
-            sinks,
-            log: alert_log,
-        },
-        history,
-        timing.interval,
-        shutdown.clone(),
-    ));
+    let alerting = Alerting {
+        control: alerts.clone(),
+        engine: EngineState::default(),
+        sinks,
+        log: alert_log,
+    };
+    // The collection loop gets a thread and a runtime of its own: thousands of client
+    // sessions on the main runtime must never delay a tick.
+    let loop_shutdown = shutdown.clone();
+    let collecting = std::thread::Builder::new()
+        .name("monitor-loop".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(collect(
+                scheduler,
+                bus,
+                alerting,
+                history,
+                timing.interval,
+                loop_shutdown,
+            ));
+            Ok::<(), std::io::Error>(())
+        })?;
 
     let handshake_timeout = Duration::from_secs_f64(config.server.handshake_timeout);
     server::serve(
@@ -153,7 +165,13 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
     )
     .await;
 
-    let _ = collecting.await;
+    match tokio::task::spawn_blocking(move || collecting.join()).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => {
+            tracing::error!(error = %e, "The collection loop could not start its runtime.")
+        }
+        _ => tracing::error!("The collection loop panicked."),
+    }
     let _ = sampling.await;
     let deadline = Instant::now() + CLOSE_DEADLINE;
     while state.connected_clients() > 0 && Instant::now() < deadline {
