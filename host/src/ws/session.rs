@@ -35,9 +35,12 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let already = state.stats.connected.fetch_add(1, Ordering::AcqRel);
-    Stats::bump(&state.stats.connections_total);
+    let number = state
+        .stats
+        .connections_total
+        .fetch_add(1, Ordering::Relaxed);
     if already < state.limits.max_clients {
-        let _ = Session::new(&state).serve(&mut ws).await;
+        let _ = Session::new(&state, number).serve(&mut ws).await;
     } else {
         Stats::bump(&state.stats.refused_at_capacity);
         tracing::debug!(
@@ -60,10 +63,12 @@ struct Session<'a> {
     last_sent: Option<u64>,
     limiter: RateLimiter,
     last_heard: Instant,
+    /// When this session sends its first keepalive ping (see [`first_ping_after`]).
+    first_ping: std::time::Duration,
 }
 
 impl<'a> Session<'a> {
-    fn new(state: &'a ServerState) -> Self {
+    fn new(state: &'a ServerState, number: u64) -> Self {
         let now = Instant::now();
         Self {
             state,
@@ -78,6 +83,7 @@ impl<'a> Session<'a> {
                 now,
             ),
             last_heard: now,
+            first_ping: first_ping_after(state.limits.ping_interval, number),
         }
     }
 
@@ -97,7 +103,7 @@ impl<'a> Session<'a> {
         let mut shutdown = self.state.shutdown.clone();
         let limits = self.state.limits;
         let mut pings = tokio::time::interval_at(
-            tokio::time::Instant::now() + limits.ping_interval,
+            tokio::time::Instant::now() + self.first_ping,
             limits.ping_interval,
         );
         loop {
@@ -308,6 +314,16 @@ impl<'a> Session<'a> {
     }
 }
 
+/// The delay before a session's first keepalive ping: between half and one and a half
+/// intervals, spread by the connection's number along the golden ratio. Clients that
+/// connect together (a reconnect storm, a load test) would otherwise all be pinged in
+/// the same instant every interval, a burst that delays everything else on the server.
+fn first_ping_after(interval: std::time::Duration, number: u64) -> std::time::Duration {
+    const GOLDEN: f64 = 0.618_033_988_749_895;
+    let spread = (number as f64 * GOLDEN).fract();
+    interval.mul_f64(0.5 + spread)
+}
+
 /// Closes with `code` and ends the session.
 async fn close<S>(
     ws: &mut WebSocketStream<S>,
@@ -336,5 +352,27 @@ fn thresholds_reply(result: Result<Vec<ThresholdChange>, String>) -> String {
             .to_json()
         }
         Err(message) => ServerMessage::error(ErrorCode::InvalidParams, message).to_json(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn first_pings_are_spread_over_an_interval() {
+        let interval = Duration::from_secs(20);
+        let delays: Vec<Duration> = (0..1000).map(|n| first_ping_after(interval, n)).collect();
+        assert!(delays
+            .iter()
+            .all(|d| *d >= interval / 2 && *d < interval * 3 / 2));
+        // Every 1-second slot of the 20-second window gets a fair share, not a burst.
+        let mut slots = [0usize; 20];
+        for delay in &delays {
+            let slot = ((delay.as_secs_f64() - 10.0).floor() as usize).min(19);
+            slots[slot] += 1;
+        }
+        assert!(slots.iter().all(|&n| (40..=60).contains(&n)), "{slots:?}");
     }
 }
