@@ -285,3 +285,70 @@ async fn a_hung_webhook_does_not_stall_the_broadcast() {
     );
     drop(hung);
 }
+
+#[tokio::test]
+async fn a_hung_smtp_server_does_not_stall_the_broadcast() {
+    // An SMTP server that accepts the connection and never sends its greeting: every
+    // delivery waits for the email sink's own timeout, then is retried.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = hung.local_addr().expect("address").port();
+    let scratch = tempfile::tempdir().expect("scratch folder");
+    let log = scratch.path().join("alerts.log");
+    let mut plugins = PLUGINS.to_vec();
+    plugins.push("sink-email");
+    let config = format!(
+        "[alerts]\n[[alerts.rules]]\nmetric = \"memory.percentage\"\nwarning = 1.0\n\n\
+         [plugins.file]\nenabled = true\npath = {:?}\n\n\
+         [plugins.email]\nenabled = true\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {port}\n\
+         security = \"none\"\nfrom = \"monitor@example.com\"\nto = [\"ops@example.com\"]\n\
+         timeout_secs = 30\n",
+        log.display().to_string()
+    );
+    let server = Server::start(Setup {
+        plugins: &plugins,
+        config: &config,
+        extra_files: &[],
+    });
+    let mut ws = connect(&server.url("/")).await;
+    next_data_where(&mut ws, |alerts| alerts.is_array()).await;
+    let mut gaps = Vec::new();
+    let mut last = Instant::now();
+    for _ in 0..12 {
+        let (_, at) = next_of_type(&mut ws, "monitoring_data", 5 * SECOND)
+            .await
+            .expect("monitoring_data keeps coming");
+        gaps.push(at - last);
+        last = at;
+    }
+    gaps.remove(0); // from connecting to the first tick
+    let worst = gaps.iter().max().copied().unwrap_or_default();
+    let mut sorted = gaps.clone();
+    sorted.sort();
+    eprintln!(
+        "monitoring_data gaps with a hung SMTP server: median {:?}, worst {worst:?}",
+        sorted[sorted.len() / 2]
+    );
+    assert!(
+        worst < Duration::from_millis(800),
+        "a tick took {worst:?} with a hung SMTP server: {gaps:?}"
+    );
+    assert!(wait_for_line(&log, |l| l["event"] == "alert", 5 * SECOND).is_some());
+    let status = request(&mut ws, serde_json::json!({"type": "get_status"})).await;
+    let email = status["sinks"]
+        .as_array()
+        .and_then(|sinks| sinks.iter().find(|s| s["name"] == "email"))
+        .unwrap_or_else(|| panic!("email in {status}"));
+    assert_eq!(
+        email["handled"], 0,
+        "nothing was delivered to the hung server: {email}"
+    );
+    assert_eq!(
+        email["failed"], 0,
+        "the delivery is still waiting on the server: {email}"
+    );
+    assert!(
+        email["snapshots_skipped"].as_u64().is_some_and(|n| n > 0),
+        "snapshots for the busy sink are skipped, not queued up: {email}"
+    );
+    drop(hung);
+}
