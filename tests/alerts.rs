@@ -36,6 +36,22 @@ fn start(log: &Path, extra: &str) -> Server {
     })
 }
 
+/// The time between `count + 1` consecutive `monitoring_data` messages.
+async fn tick_gaps(ws: &mut Client, count: usize) -> Vec<Duration> {
+    let (_, mut last) = next_of_type(ws, "monitoring_data", 5 * SECOND)
+        .await
+        .expect("monitoring_data keeps coming");
+    let mut gaps = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (_, at) = next_of_type(ws, "monitoring_data", 5 * SECOND)
+            .await
+            .expect("monitoring_data keeps coming");
+        gaps.push(at - last);
+        last = at;
+    }
+    gaps
+}
+
 /// The JSON lines the file sink has written so far.
 fn lines(log: &Path) -> Vec<Value> {
     std::fs::read_to_string(log)
@@ -250,15 +266,7 @@ async fn a_hung_webhook_does_not_stall_the_broadcast() {
     });
     let mut ws = connect(&server.url("/")).await;
     next_data_where(&mut ws, |alerts| alerts.is_array()).await;
-    let mut gaps = Vec::new();
-    let mut last = Instant::now();
-    for _ in 0..12 {
-        let (_, at) = next_of_type(&mut ws, "monitoring_data", 5 * SECOND)
-            .await
-            .expect("monitoring_data keeps coming");
-        gaps.push(at - last);
-        last = at;
-    }
+    let gaps = tick_gaps(&mut ws, 11).await;
     let worst = gaps.iter().max().copied().unwrap_or_default();
     eprintln!("monitoring_data gaps with a hung webhook: worst {worst:?}, all {gaps:?}");
     assert!(
@@ -311,16 +319,7 @@ async fn a_hung_smtp_server_does_not_stall_the_broadcast() {
     });
     let mut ws = connect(&server.url("/")).await;
     next_data_where(&mut ws, |alerts| alerts.is_array()).await;
-    let mut gaps = Vec::new();
-    let mut last = Instant::now();
-    for _ in 0..12 {
-        let (_, at) = next_of_type(&mut ws, "monitoring_data", 5 * SECOND)
-            .await
-            .expect("monitoring_data keeps coming");
-        gaps.push(at - last);
-        last = at;
-    }
-    gaps.remove(0); // from connecting to the first tick
+    let gaps = tick_gaps(&mut ws, 11).await;
     let worst = gaps.iter().max().copied().unwrap_or_default();
     let mut sorted = gaps.clone();
     sorted.sort();

@@ -6,13 +6,22 @@
 //!
 //! A plugin is one `cdylib` crate holding a config struct, its logic, and one line:
 //!
-//! ```ignore
+//! ```
 //! use monitoring_plugin_api::prelude::*;
 //!
+//! /// Settings of `[plugins.hello]`.
 //! #[derive(Default, Deserialize)]
 //! #[serde(default, deny_unknown_fields)]
-//! pub struct Config { /// Text to report.
-//!     greeting: String }
+//! pub struct Config {
+//!     /// Text to report.
+//!     greeting: String,
+//! }
+//!
+//! /// The sections this plugin adds to every snapshot.
+//! #[derive(Serialize)]
+//! pub struct Output {
+//!     hello: String,
+//! }
 //!
 //! pub struct Hello(Config);
 //!
@@ -20,13 +29,20 @@
 //!     const NAME: &'static str = "hello";
 //!     const DESCRIPTION: &'static str = "Says hello every tick.";
 //!     type Config = Config;
-//!     fn new(config: Config) -> Result<Self, PluginError> { Ok(Hello(config)) }
-//!     fn collect(&mut self) -> Result<Sections, PluginError> {
-//!         Ok(sections! { "hello" => self.0.greeting })
+//!     type Output = Output;
+//!
+//!     fn new(config: Config) -> Result<Self, PluginError> {
+//!         Ok(Hello(config))
+//!     }
+//!
+//!     fn collect(&mut self) -> Result<Output, PluginError> {
+//!         Ok(Output { hello: self.0.greeting.clone() })
 //!     }
 //! }
 //!
 //! declare_collector!(Hello);
+//! # let sections = monitoring_plugin_api::testing::check_collector::<Hello>();
+//! # assert_eq!(sections["hello"], "");
 //! ```
 //!
 //! # What crosses the boundary
@@ -72,7 +88,7 @@ pub use collector::{
 pub use error::{ErrorKind, ErrorKind_NE, PluginError};
 pub use sink::{sink_metadata, sink_module, Sink, SinkAbi, SinkAbi_TO, SinkBox};
 pub use types::{
-    Alert, AlertLevel, PluginKind, PluginKind_NE, PluginMetadata, Sections, SinkEvent,
+    Alert, AlertLevel, AlertRecord, PluginKind, PluginKind_NE, PluginMetadata, Sections, SinkEvent,
 };
 
 use abi_stable::{

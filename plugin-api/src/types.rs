@@ -95,3 +95,74 @@ pub enum SinkEvent {
     #[serde(other)]
     Unknown,
 }
+
+/// An alert notification as one flat JSON object: the alert's seed fields plus `event`
+/// (`"alert"` or `"resolved"`) and, when it cleared, `resolved_at`. The shape sinks
+/// write to files and POST to webhooks, so every sink spells it the same way.
+#[derive(Debug, Serialize)]
+pub struct AlertRecord<'a> {
+    /// `"alert"` or `"resolved"`.
+    pub event: &'static str,
+    /// The alert, with the seed's field names.
+    #[serde(flatten)]
+    pub alert: &'a Alert,
+    /// When it cleared, for `"resolved"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<&'a str>,
+}
+
+impl<'a> AlertRecord<'a> {
+    /// The record for an alert or resolution, `None` for other events (snapshots).
+    pub fn from_event(event: &'a SinkEvent) -> Option<Self> {
+        match event {
+            SinkEvent::Alert { alert } => Some(Self {
+                event: "alert",
+                alert,
+                resolved_at: None,
+            }),
+            SinkEvent::Resolved { alert, resolved_at } => Some(Self {
+                event: "resolved",
+                alert,
+                resolved_at: Some(resolved_at),
+            }),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_records_are_flat_with_the_event() {
+        let alert = Alert {
+            timestamp: "2025-01-03T10:15:30.123456".into(),
+            component: "memory".into(),
+            metric: "usage_percent".into(),
+            value: 85.5,
+            threshold: 80.0,
+            level: AlertLevel::Warning,
+            message: "High memory usage: 85.5% (threshold: 80.0%)".into(),
+        };
+        let fired = SinkEvent::Alert {
+            alert: alert.clone(),
+        };
+        let json = serde_json::to_value(AlertRecord::from_event(&fired)).unwrap_or_default();
+        assert_eq!(json["event"], "alert");
+        assert_eq!(json["level"], "WARNING");
+        assert!(json.get("resolved_at").is_none());
+        let resolved = SinkEvent::Resolved {
+            alert,
+            resolved_at: "2025-01-03T10:20:00.000000".into(),
+        };
+        let json = serde_json::to_value(AlertRecord::from_event(&resolved)).unwrap_or_default();
+        assert_eq!(json["event"], "resolved");
+        assert_eq!(json["resolved_at"], "2025-01-03T10:20:00.000000");
+        let snapshot = SinkEvent::Snapshot {
+            timestamp: String::new(),
+            data: Sections::new(),
+        };
+        assert!(AlertRecord::from_event(&snapshot).is_none());
+    }
+}

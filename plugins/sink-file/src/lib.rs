@@ -49,38 +49,6 @@ impl Default for Config {
     }
 }
 
-/// One line of the log: the alert's fields, flattened, with what happened to it.
-#[derive(Debug, Serialize)]
-pub struct Record<'a> {
-    /// `"alert"` or `"resolved"`.
-    pub event: &'static str,
-    /// The alert, with the seed's field names.
-    #[serde(flatten)]
-    pub alert: &'a Alert,
-    /// When it cleared, for `"resolved"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resolved_at: Option<&'a str>,
-}
-
-impl<'a> Record<'a> {
-    /// The record for an alert event, `None` for events this sink ignores (snapshots).
-    pub fn from_event(event: &'a SinkEvent) -> Option<Self> {
-        match event {
-            SinkEvent::Alert { alert } => Some(Self {
-                event: "alert",
-                alert,
-                resolved_at: None,
-            }),
-            SinkEvent::Resolved { alert, resolved_at } => Some(Self {
-                event: "resolved",
-                alert,
-                resolved_at: Some(resolved_at),
-            }),
-            _ => None,
-        }
-    }
-}
-
 /// Appends alert records to a rotating file.
 pub struct FileSink {
     log: LogFile,
@@ -108,7 +76,7 @@ impl Sink for FileSink {
     }
 
     fn deliver(&mut self, event: &SinkEvent) -> Result<(), PluginError> {
-        let Some(record) = Record::from_event(event) else {
+        let Some(record) = AlertRecord::from_event(event) else {
             return Ok(());
         };
         let mut line = serde_json::to_vec(&record)
@@ -230,7 +198,7 @@ mod tests {
         let path = dir.path().join("alerts.log");
         let line_len = {
             let record = SinkEvent::Alert { alert: alert(0.0) };
-            serde_json::to_vec(&Record::from_event(&record).unwrap())
+            serde_json::to_vec(&AlertRecord::from_event(&record).unwrap())
                 .unwrap()
                 .len() as u64
                 + 1

@@ -32,38 +32,6 @@ impl Default for Config {
     }
 }
 
-/// The JSON body: the alert's fields, flattened, with what happened to it.
-#[derive(Debug, Serialize)]
-pub struct Payload<'a> {
-    /// `"alert"` or `"resolved"`.
-    pub event: &'static str,
-    /// The alert, with the seed's field names.
-    #[serde(flatten)]
-    pub alert: &'a Alert,
-    /// When it cleared, for `"resolved"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resolved_at: Option<&'a str>,
-}
-
-impl<'a> Payload<'a> {
-    /// The body for an alert event, `None` for events this sink ignores (snapshots).
-    pub fn from_event(event: &'a SinkEvent) -> Option<Self> {
-        match event {
-            SinkEvent::Alert { alert } => Some(Self {
-                event: "alert",
-                alert,
-                resolved_at: None,
-            }),
-            SinkEvent::Resolved { alert, resolved_at } => Some(Self {
-                event: "resolved",
-                alert,
-                resolved_at: Some(resolved_at),
-            }),
-            _ => None,
-        }
-    }
-}
-
 /// POSTs alerts to one URL.
 pub struct WebhookSink {
     poster: JsonPoster,
@@ -80,7 +48,7 @@ impl Sink for WebhookSink {
     }
 
     fn deliver(&mut self, event: &SinkEvent) -> Result<(), PluginError> {
-        let Some(payload) = Payload::from_event(event) else {
+        let Some(payload) = AlertRecord::from_event(event) else {
             return Ok(());
         };
         let body = serde_json::to_vec(&payload)
