@@ -126,6 +126,11 @@ impl Collector for SmiCollector {
             self.read_csv()
         }
         .map_err(|e| e.at_tick(&self.binary))?;
+        // An empty `gpu` section would reach clients without the seed's flat fields
+        // (its published client indexes them); the seed sends no section at all.
+        if gpus.is_empty() {
+            return Err(PluginError::retryable("nvidia-smi listed no GPU this time"));
+        }
         Ok(Output {
             gpu: GpuSection::new("nvidia-smi", gpus),
         })

@@ -307,6 +307,20 @@ fn a_failing_nvidia_smi_fails_the_tick_retryably_with_its_first_line() {
 }
 
 #[test]
+fn a_tick_that_lists_no_gpu_sends_no_section() {
+    let fake = Fake::new(
+        "empty",
+        &print(DUAL_2070_STATIC),
+        "exit 0",
+        &cat("dual_2070-v13.xml"),
+    );
+    let mut collector = SmiCollector::new(fake.config()).expect("starts");
+    let err = collector.collect().expect_err("no GPU, no section");
+    assert_eq!(err.kind(), Some(ErrorKind::Retryable), "{err}");
+    assert!(err.message().contains("no GPU"), "{err}");
+}
+
+#[test]
 fn without_a_driver_the_plugin_is_unavailable() {
     let no_driver = "echo \"NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. \
                      Make sure that the latest NVIDIA driver is installed and running.\"; echo; exit 9";
