@@ -20,9 +20,12 @@
 //!   [`service_memory`] watches the server's own RSS, threads and open files.
 //! - [`dashboard`]: the live dashboard page at `/`, its files embedded in the binary.
 //! - [`shutdown`]: the server-wide shutdown signal.
+//! - [`throttle`]: rate-limits repeated complaints in the log.
 //!
-//! `main.rs` only parses the command line and calls [`run`], which tests drive directly
-//! on `127.0.0.1:0`.
+//! `main.rs` only parses the command line, binds the port and calls [`run`]; the
+//! black-box tests in `tests/` start that binary on `127.0.0.1:0`. The collection loop
+//! (scheduler → alerts → bus, history, sinks) runs on a thread and runtime of its own,
+//! so client sessions on the main runtime can never delay a tick.
 
 pub mod alert;
 pub mod api;

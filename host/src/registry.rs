@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use abi_stable::std_types::{RResult, RStr};
+use abi_stable::std_types::RStr;
 use monitoring_plugin_api::{CollectorBox, ErrorKind, PluginError, PluginKind, SinkBox};
 use serde::Serialize;
 
@@ -173,22 +173,17 @@ fn instantiate(
 ) -> Result<Instance, PluginError> {
     let settings = RStr::from_str(settings);
     let missing = || PluginError::fatal("the plugin exports no constructor for its kind");
-    let result = match kind {
-        PluginKind::Collector => match module.new_collector() {
-            Some(new) => into_result(new(settings)).map(Instance::Collector),
-            None => Err(missing()),
-        },
-        PluginKind::Sink => match module.new_sink() {
-            Some(new) => into_result(new(settings)).map(Instance::Sink),
-            None => Err(missing()),
-        },
+    match kind {
+        PluginKind::Collector => {
+            let new = module.new_collector().ok_or_else(missing)?;
+            new(settings).into_result().map(Instance::Collector)
+        }
+        PluginKind::Sink => {
+            let new = module.new_sink().ok_or_else(missing)?;
+            new(settings).into_result().map(Instance::Sink)
+        }
         _ => Err(missing()),
-    };
-    result
-}
-
-fn into_result<T>(result: RResult<T, PluginError>) -> Result<T, PluginError> {
-    result.into_result()
+    }
 }
 
 fn kind_name(kind: PluginKind) -> &'static str {
