@@ -243,47 +243,84 @@ async fn a_level_filter_keeps_warnings_from_a_sink() {
     assert!(lines(&log).is_empty(), "the WARNING was filtered out");
 }
 
+/// A server whose memory alert fires at once, with the file sink and one more sink
+/// whose server accepts connections and never answers: every delivery to it hangs until
+/// the sink's own timeout.
+struct HungSink {
+    server: Server,
+    ws: Client,
+    log: std::path::PathBuf,
+    _scratch: tempfile::TempDir,
+    _hung: std::net::TcpListener,
+}
+
+impl HungSink {
+    /// `table` is the sink's `[plugins.<name>]` table, given the hung server's address.
+    async fn start(sink_crate: &str, table: impl Fn(std::net::SocketAddr) -> String) -> Self {
+        let hung = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = hung.local_addr().expect("address");
+        let scratch = tempfile::tempdir().expect("scratch folder");
+        let log = scratch.path().join("alerts.log");
+        let mut plugins = PLUGINS.to_vec();
+        plugins.push(sink_crate);
+        let config = format!(
+            "[alerts]\n[[alerts.rules]]\nmetric = \"memory.percentage\"\nwarning = 1.0\n\n\
+             [plugins.file]\nenabled = true\npath = {:?}\n\n{}",
+            log.display().to_string(),
+            table(address)
+        );
+        let server = Server::start(Setup {
+            plugins: &plugins,
+            config: &config,
+            extra_files: &[],
+        });
+        let mut ws = connect(&server.url("/")).await;
+        next_data_where(&mut ws, |alerts| alerts.is_array()).await;
+        Self {
+            server,
+            ws,
+            log,
+            _scratch: scratch,
+            _hung: hung,
+        }
+    }
+
+    /// Measures 11 tick gaps while the sink hangs and checks none is late; then that the
+    /// file sink got its alert meanwhile. Returns the hung sink's counters.
+    async fn assert_cadence_kept(&mut self, sink: &str) -> Value {
+        let gaps = tick_gaps(&mut self.ws, 11).await;
+        let mut sorted = gaps.clone();
+        sorted.sort();
+        let worst = sorted.last().copied().unwrap_or_default();
+        eprintln!(
+            "monitoring_data gaps with a hung {sink} server: median {:?}, worst {worst:?}",
+            sorted[sorted.len() / 2]
+        );
+        assert!(
+            worst < Duration::from_millis(800),
+            "a tick took {worst:?} with a hung {sink}: {gaps:?}"
+        );
+        assert!(wait_for_line(&self.log, |l| l["event"] == "alert", 5 * SECOND).is_some());
+        let status = request(&mut self.ws, serde_json::json!({"type": "get_status"})).await;
+        status["sinks"]
+            .as_array()
+            .and_then(|sinks| sinks.iter().find(|s| s["name"] == sink))
+            .cloned()
+            .unwrap_or_else(|| panic!("{sink} in {status}"))
+    }
+}
+
 #[tokio::test]
 async fn a_hung_webhook_does_not_stall_the_broadcast() {
-    // A server that accepts connections and never answers: every delivery hangs until
-    // the webhook's own timeout, then is retried.
-    let hung = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let address = hung.local_addr().expect("address");
-    let scratch = tempfile::tempdir().expect("scratch folder");
-    let log = scratch.path().join("alerts.log");
-    let mut plugins = PLUGINS.to_vec();
-    plugins.push("sink-webhook");
-    let config = format!(
-        "[alerts]\n[[alerts.rules]]\nmetric = \"memory.percentage\"\nwarning = 1.0\n\n\
-         [plugins.file]\nenabled = true\npath = {:?}\n\n\
-         [plugins.webhook]\nenabled = true\nurl = \"http://{address}/hook\"\ntimeout_secs = 30.0\n",
-        log.display().to_string()
-    );
-    let server = Server::start(Setup {
-        plugins: &plugins,
-        config: &config,
-        extra_files: &[],
-    });
-    let mut ws = connect(&server.url("/")).await;
-    next_data_where(&mut ws, |alerts| alerts.is_array()).await;
-    let gaps = tick_gaps(&mut ws, 11).await;
-    let worst = gaps.iter().max().copied().unwrap_or_default();
-    eprintln!("monitoring_data gaps with a hung webhook: worst {worst:?}, all {gaps:?}");
-    assert!(
-        worst < Duration::from_millis(800),
-        "a tick took {worst:?} with a hung webhook: {gaps:?}"
-    );
-    // The other sink got its alert meanwhile.
-    assert!(wait_for_line(&log, |l| l["event"] == "alert", 5 * SECOND).is_some());
-    let status = request(&mut ws, serde_json::json!({"type": "get_status"})).await;
-    let webhook = status["sinks"]
-        .as_array()
-        .and_then(|sinks| sinks.iter().find(|s| s["name"] == "webhook"))
-        .unwrap_or_else(|| panic!("webhook in {status}"));
+    let mut hung = HungSink::start("sink-webhook", |address| {
+        format!("[plugins.webhook]\nenabled = true\nurl = \"http://{address}/hook\"\ntimeout_secs = 30.0\n")
+    })
+    .await;
+    let webhook = hung.assert_cadence_kept("webhook").await;
     assert_eq!(webhook["handled"], 0, "{webhook}");
     // Shutdown gives the hung sink its deadline, then gives up on it.
     let started = Instant::now();
-    let exit = server.terminate(15 * SECOND);
+    let exit = hung.server.terminate(15 * SECOND);
     assert!(exit.is_some(), "the server stops despite the hung sink");
     eprintln!("shutdown with a hung webhook took {:?}", started.elapsed());
     assert!(
@@ -291,52 +328,21 @@ async fn a_hung_webhook_does_not_stall_the_broadcast() {
         "took {:?}",
         started.elapsed()
     );
-    drop(hung);
 }
 
 #[tokio::test]
 async fn a_hung_smtp_server_does_not_stall_the_broadcast() {
-    // An SMTP server that accepts the connection and never sends its greeting: every
-    // delivery waits for the email sink's own timeout, then is retried.
-    let hung = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = hung.local_addr().expect("address").port();
-    let scratch = tempfile::tempdir().expect("scratch folder");
-    let log = scratch.path().join("alerts.log");
-    let mut plugins = PLUGINS.to_vec();
-    plugins.push("sink-email");
-    let config = format!(
-        "[alerts]\n[[alerts.rules]]\nmetric = \"memory.percentage\"\nwarning = 1.0\n\n\
-         [plugins.file]\nenabled = true\npath = {:?}\n\n\
-         [plugins.email]\nenabled = true\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {port}\n\
-         security = \"none\"\nfrom = \"monitor@example.com\"\nto = [\"ops@example.com\"]\n\
-         timeout_secs = 30\n",
-        log.display().to_string()
-    );
-    let server = Server::start(Setup {
-        plugins: &plugins,
-        config: &config,
-        extra_files: &[],
-    });
-    let mut ws = connect(&server.url("/")).await;
-    next_data_where(&mut ws, |alerts| alerts.is_array()).await;
-    let gaps = tick_gaps(&mut ws, 11).await;
-    let worst = gaps.iter().max().copied().unwrap_or_default();
-    let mut sorted = gaps.clone();
-    sorted.sort();
-    eprintln!(
-        "monitoring_data gaps with a hung SMTP server: median {:?}, worst {worst:?}",
-        sorted[sorted.len() / 2]
-    );
-    assert!(
-        worst < Duration::from_millis(800),
-        "a tick took {worst:?} with a hung SMTP server: {gaps:?}"
-    );
-    assert!(wait_for_line(&log, |l| l["event"] == "alert", 5 * SECOND).is_some());
-    let status = request(&mut ws, serde_json::json!({"type": "get_status"})).await;
-    let email = status["sinks"]
-        .as_array()
-        .and_then(|sinks| sinks.iter().find(|s| s["name"] == "email"))
-        .unwrap_or_else(|| panic!("email in {status}"));
+    // The SMTP server accepts the connection and never sends its greeting.
+    let mut hung = HungSink::start("sink-email", |address| {
+        format!(
+            "[plugins.email]\nenabled = true\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\n\
+             security = \"none\"\nfrom = \"monitor@example.com\"\nto = [\"ops@example.com\"]\n\
+             timeout_secs = 30\n",
+            address.port()
+        )
+    })
+    .await;
+    let email = hung.assert_cadence_kept("email").await;
     assert_eq!(
         email["handled"], 0,
         "nothing was delivered to the hung server: {email}"
@@ -349,5 +355,4 @@ async fn a_hung_smtp_server_does_not_stall_the_broadcast() {
         email["snapshots_skipped"].as_u64().is_some_and(|n| n > 0),
         "snapshots for the busy sink are skipped, not queued up: {email}"
     );
-    drop(hung);
 }
