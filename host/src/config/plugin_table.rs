@@ -1,0 +1,102 @@
+//! One `[plugins.<name>]` table of plugins.toml: `enabled`, the keys the host keeps
+//! for itself (a sink's filters, queue and retries), and the plugin's own settings,
+//! each with the line it was written on so that a plugin's complaint about a key can be
+//! pointed back at the file.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::sink_runner::{DeliveryOptions, HOST_KEYS};
+
+/// One `[plugins.<name>]` table: `enabled`, plus the plugin's own settings.
+#[derive(Debug, Clone, Default)]
+pub struct PluginTable {
+    /// `enabled = …` if present: collectors run unless `false`, sinks only if `true`.
+    pub enabled: Option<bool>,
+    /// The remaining keys, handed to the plugin as a JSON object.
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    /// The keys the host consumes for a sink (filters, queue, retries), read from
+    /// `host_settings` once lines are known.
+    pub delivery: DeliveryOptions,
+    /// Those keys as written, kept apart so the plugin never sees them.
+    pub host_settings: serde_json::Map<String, serde_json::Value>,
+    /// Line of the table header (1-based), 0 when unknown.
+    pub line: usize,
+    /// Line of each setting (1-based), for pointing at the key a plugin rejects.
+    pub key_lines: BTreeMap<String, usize>,
+}
+
+impl PluginTable {
+    pub(super) fn resolve_lines(&mut self, text: &str) {
+        self.line = line_at(text, self.line);
+        for line in self.key_lines.values_mut() {
+            *line = line_at(text, *line);
+        }
+    }
+
+    /// The line of the first setting named in `message` (plugins quote keys in
+    /// backticks, as serde does), else the table's own line.
+    pub fn line_for_message(&self, message: &str) -> usize {
+        message
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .find_map(|quoted| self.key_lines.get(quoted).copied())
+            .unwrap_or(self.line)
+    }
+
+    /// The settings as the JSON text handed to the plugin.
+    pub fn settings_json(&self) -> String {
+        serde_json::Value::Object(self.settings.clone()).to_string()
+    }
+}
+
+/// Deserializes plugin tables keeping byte offsets (turned into lines afterwards).
+pub(super) fn deserialize_plugins<'de, D>(
+    deserializer: D,
+) -> Result<BTreeMap<String, PluginTable>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error;
+    type RawTable = BTreeMap<String, Spanned<toml::Value>>;
+    let raw: BTreeMap<String, Spanned<RawTable>> = BTreeMap::deserialize(deserializer)?;
+    let mut tables = BTreeMap::new();
+    for (name, spanned) in raw {
+        let start = spanned.span().start;
+        let mut table = PluginTable {
+            line: start,
+            ..PluginTable::default()
+        };
+        for (key, value) in spanned.into_inner() {
+            let offset = value.span().start;
+            let value = value.into_inner();
+            if key == "enabled" {
+                let enabled = value.as_bool().ok_or_else(|| {
+                    D::Error::custom(format!(
+                        "`plugins.{name}.enabled` must be true or false, got {value}"
+                    ))
+                })?;
+                table.enabled = Some(enabled);
+                continue;
+            }
+            let json = serde_json::to_value(&value).map_err(D::Error::custom)?;
+            table.key_lines.insert(key.clone(), offset);
+            if HOST_KEYS.contains(&key.as_str()) {
+                table.host_settings.insert(key, json);
+            } else {
+                table.settings.insert(key, json);
+            }
+        }
+        tables.insert(name, table);
+    }
+    Ok(tables)
+}
+
+/// 1-based line of a byte offset.
+pub(super) fn line_at(text: &str, offset: usize) -> usize {
+    text.get(..offset)
+        .map_or(0, |head| head.matches('\n').count() + 1)
+}
