@@ -323,3 +323,121 @@ fn a_silent_server_times_out_as_retryable() {
     );
     drop(listener);
 }
+
+/// A throwaway CA and a server certificate it signed for `127.0.0.1`, as PEM files.
+struct TestPki {
+    dir: tempfile::TempDir,
+}
+
+impl TestPki {
+    fn new() -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let server_key = KeyPair::generate().unwrap();
+        let issuer = Issuer::from_params(&ca_params, &ca_key);
+        let server = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap()
+            .signed_by(&server_key, &issuer)
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+        std::fs::write(dir.path().join("server.pem"), server.pem()).unwrap();
+        std::fs::write(dir.path().join("server.key"), server_key.serialize_pem()).unwrap();
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+}
+
+/// Sends one alert over TLS (`starttls` or implicit) to a server whose certificate is
+/// signed by the test CA; returns what the server received.
+fn deliver_over_tls(security: Security, implicit: bool) -> Option<Value> {
+    let pki = TestPki::new();
+    let cert = pki.path("server.pem");
+    let key = pki.path("server.key");
+    let mut args = vec!["--tls-cert", cert.as_str(), "--tls-key", key.as_str()];
+    if implicit {
+        args.push("--implicit-tls");
+    }
+    let server = SmtpServer::start(&args)?;
+    let config = Config {
+        security,
+        ca_file: Some(pki.path("ca.pem").into()),
+        ..server.config()
+    };
+    let mut sink = EmailSink::with_env(config, |_| None).unwrap();
+    sink.deliver(&SinkEvent::Alert { alert: alert() }).unwrap();
+    Some(server.next_message())
+}
+
+#[test]
+fn starttls_with_a_private_ca_delivers_encrypted() {
+    let Some(message) = deliver_over_tls(Security::Starttls, false) else {
+        return;
+    };
+    assert_eq!(message["tls"], true, "{message}");
+    assert_eq!(
+        message["rcpt_tos"],
+        serde_json::json!(["admin@example.com", "ops@example.com"])
+    );
+}
+
+#[test]
+fn implicit_tls_with_a_private_ca_delivers_encrypted() {
+    let Some(message) = deliver_over_tls(Security::Tls, true) else {
+        return;
+    };
+    assert_eq!(message["tls"], true, "{message}");
+}
+
+#[test]
+fn an_untrusted_certificate_is_refused_and_nothing_is_sent() {
+    let pki = TestPki::new();
+    let cert = pki.path("server.pem");
+    let key = pki.path("server.key");
+    let Some(server) = SmtpServer::start(&["--tls-cert", cert.as_str(), "--tls-key", key.as_str()])
+    else {
+        return;
+    };
+    // No ca_file: only the public roots are trusted, and the test CA is not one.
+    let config = Config {
+        security: Security::Starttls,
+        ..server.config()
+    };
+    let err = EmailSink::with_env(config, |_| None)
+        .unwrap()
+        .deliver(&SinkEvent::Alert { alert: alert() })
+        .unwrap_err();
+    assert!(
+        err.message().to_lowercase().contains("certificate"),
+        "{err}"
+    );
+    assert!(
+        server
+            .messages
+            .recv_timeout(Duration::from_millis(500))
+            .is_err(),
+        "nothing was delivered"
+    );
+}
+
+#[test]
+fn a_missing_ca_file_is_a_config_error_naming_it() {
+    let config = Config {
+        smtp_host: "127.0.0.1".into(),
+        from: "monitoring@example.com".into(),
+        to: vec!["admin@example.com".into()],
+        ca_file: Some("/no/such/ca.pem".into()),
+        ..Config::default()
+    };
+    let err = EmailSink::with_env(config, |_| None)
+        .err()
+        .expect("refused");
+    assert_eq!(err.kind(), Some(ErrorKind::Config));
+    assert!(err.message().contains("`ca_file` /no/such/ca.pem"), "{err}");
+}
