@@ -114,6 +114,15 @@ fn snapshot() -> Snapshot {
     }
 }
 
+/// Hands every sink one memory WARNING, as the collection loop would.
+fn fire_memory_warning(runner: &SinkRunner) {
+    runner.dispatch(
+        &[alert("memory", AlertLevel::Warning)],
+        &snapshot(),
+        Utc::now(),
+    );
+}
+
 fn start(fakes: &[(&str, &Fake, DeliveryOptions)]) -> SinkRunner {
     let sinks = fakes
         .iter()
@@ -154,11 +163,7 @@ fn stats(runner: &SinkRunner) -> SinkStatus {
 fn delivers_alerts_then_the_snapshot_and_flushes_at_shutdown() {
     let fake = Fake::default();
     let runner = start(&[("fake", &fake, DeliveryOptions::default())]);
-    runner.dispatch(
-        &[alert("memory", AlertLevel::Warning)],
-        &snapshot(),
-        Utc::now(),
-    );
+    fire_memory_warning(&runner);
     wait_for("two calls", || fake.calls().len() == 2);
     assert_eq!(fake.calls(), ["alert", "snapshot"]);
     let s = stats(&runner);
@@ -197,11 +202,7 @@ fn retryable_failures_are_retried_with_backoff() {
         Err(PluginError::retryable("timeout")),
     ]);
     let runner = start(&[("fake", &fake, DeliveryOptions::default())]);
-    runner.dispatch(
-        &[alert("memory", AlertLevel::Warning)],
-        &snapshot(),
-        Utc::now(),
-    );
+    fire_memory_warning(&runner);
     wait_for("handled", || stats(&runner).handled == 1);
     let s = stats(&runner);
     assert_eq!((s.handled, s.failed, s.retried), (1, 0, 2));
@@ -220,11 +221,7 @@ fn retry_after_is_honoured() {
         PluginError::retryable("429").with_retry_after(Duration::from_millis(80))
     )]);
     let runner = start(&[("fake", &fake, DeliveryOptions::default())]);
-    runner.dispatch(
-        &[alert("memory", AlertLevel::Warning)],
-        &snapshot(),
-        Utc::now(),
-    );
+    fire_memory_warning(&runner);
     wait_for("handled", || stats(&runner).handled == 1);
     let times = fake.call_times();
     assert!(times[1] - times[0] >= Duration::from_millis(80));
@@ -245,11 +242,7 @@ fn fatal_failures_and_exhausted_retries_count_as_failed() {
         ("fatal", &fatal, DeliveryOptions::default()),
         ("flaky", &flaky, two_retries),
     ]);
-    runner.dispatch(
-        &[alert("memory", AlertLevel::Warning)],
-        &snapshot(),
-        Utc::now(),
-    );
+    fire_memory_warning(&runner);
     wait_for("both failed", || {
         runner.stats().all().iter().all(|s| s.failed == 1)
     });
@@ -271,11 +264,7 @@ fn a_retry_after_beyond_the_limit_gives_the_alert_up() {
         PluginError::retryable("429").with_retry_after(Duration::from_secs(3600))
     )]);
     let runner = start(&[("fake", &fake, DeliveryOptions::default())]);
-    runner.dispatch(
-        &[alert("memory", AlertLevel::Warning)],
-        &snapshot(),
-        Utc::now(),
-    );
+    fire_memory_warning(&runner);
     wait_for("failed", || stats(&runner).failed == 1);
     runner.shutdown(Duration::from_secs(5));
 }
@@ -293,21 +282,13 @@ fn a_hung_sink_delays_neither_dispatch_nor_the_others() {
         ("healthy", &healthy, DeliveryOptions::default()),
     ]);
     hung.hang(true);
-    runner.dispatch(
-        &[alert("memory", AlertLevel::Warning)],
-        &snapshot(),
-        Utc::now(),
-    );
+    fire_memory_warning(&runner);
     wait_for("the hung sink to be stuck in deliver", || {
         hung.calls().len() == 1
     });
     let started = Instant::now();
     for _ in 0..9 {
-        runner.dispatch(
-            &[alert("memory", AlertLevel::Warning)],
-            &snapshot(),
-            Utc::now(),
-        );
+        fire_memory_warning(&runner);
     }
     assert!(
         started.elapsed() < Duration::from_millis(100),
