@@ -2,72 +2,76 @@
 //! and streams it to WebSocket clients.
 //!
 //! # Layout
-//! - [`config`]: `plugins.toml`, with errors that name file, line and key.
-//! - [`loader`]: finds plugin libraries and checks them through the stable ABI.
-//! - [`registry`]: instantiates plugins and records what became of every file.
-//! - [`scheduler`]: runs collectors off the async runtime, with deadlines and back-off.
-//! - [`snapshot`]: the snapshot type and timestamp format.
-//! - [`alert`]: threshold rules as data, evaluated on every snapshot.
-//! - [`bus`]: serializes each snapshot once and hands it to every session.
-//! - [`history`]: the last `history_size` frames (1 h TTL) for `/api/history`.
-//! - [`sink_runner`]: feeds alerts and snapshots to sink plugins, one queue and thread
-//!   each, with retries, filters and counters.
-//! - [`ws`]: the WebSocket upgrade, the wire protocol and client sessions.
-//! - [`server`]: the accept loop (handshake deadline, `TCP_NODELAY`).
-//! - [`http`] holds the routing and nothing else.
-//! - [`api`]: the `/api/*`, `/health` and `/metrics` handlers; [`health`] decides
-//!   whether the server is healthy, [`metrics`] writes the Prometheus exposition, and
-//!   [`service_memory`] watches the server's own RSS, threads and open files.
-//! - [`dashboard`]: the live dashboard page at `/`, its files embedded in the binary.
-//! - [`shutdown`]: the server-wide shutdown signal.
-//! - [`throttle`]: rate-limits repeated complaints in the log.
+//! The folders follow the data path, and dependencies run one way along it:
+//!
+//! ```text
+//! config, shutdown, throttle        (read by everyone, import nothing of ours)
+//!        │
+//! plugins/   alerts/                (stages: files → collectors and sinks; rules → alerts)
+//!        │      │
+//!      pipeline/                    (one snapshot per tick, judged, framed once, published)
+//!           │
+//!      surfaces/                    (read-only views: WebSocket, HTTP, API, health, metrics)
+//! ```
+//!
+//! A module imports only modules above it: the two stages do not know each other, the
+//! pipeline composes them and imports no surface, and nothing imports a surface but
+//! [`run`]. A test in `tests/` (`layout_rule`) reads the `use` lines and enforces it.
+//!
+//! - [`config`]: `plugins.toml` (server, monitor, `[alerts]`, each plugin's table and
+//!   its host-side delivery keys), with errors that name file, line and key.
+//! - [`plugins`]: [`plugins::loader`] finds libraries and checks them through the stable
+//!   ABI, [`plugins::registry`] instantiates them and records what became of every
+//!   file, [`plugins::scheduler`] runs collectors with deadlines and back-off.
+//! - [`alerts`]: threshold rules as data ([`alerts::rules`]), their evaluation
+//!   ([`alerts::engine`]), run-time threshold changes ([`alerts::control`]), the recent
+//!   notifications ([`alerts::log`]) and delivery to sink plugins
+//!   ([`alerts::sink_runner`]).
+//! - [`pipeline`]: the collection loop ([`pipeline::collect`]), the tick's data
+//!   ([`pipeline::snapshot`]), the wire messages ([`pipeline::wire`]), the frame every
+//!   session shares ([`pipeline::bus`]) and the recent frames ([`pipeline::history`]).
+//! - [`surfaces`]: the shared read-only [`surfaces::state`], the accept loop
+//!   ([`surfaces::server`]), routing ([`surfaces::http`]), WebSocket sessions
+//!   ([`surfaces::ws`]), the JSON API ([`surfaces::api`]), `/health`
+//!   ([`surfaces::health`]), Prometheus ([`surfaces::metrics`]), the dashboard
+//!   ([`surfaces::dashboard`]) and the server's own resource use
+//!   ([`surfaces::service_memory`]).
+//! - [`shutdown`]: the server-wide shutdown signal; [`throttle`]: rate-limits repeated
+//!   complaints in the log.
 //!
 //! `main.rs` only parses the command line, binds the port and calls [`run`]; the
 //! black-box tests in `tests/` start that binary on `127.0.0.1:0`. The collection loop
 //! (scheduler → alerts → bus, history, sinks) runs on a thread and runtime of its own,
 //! so client sessions on the main runtime can never delay a tick.
 
-pub mod alert;
-pub mod api;
-pub mod bus;
+pub mod alerts;
 pub mod config;
-pub mod dashboard;
-pub mod health;
-pub mod history;
-pub mod http;
-pub mod loader;
-pub mod metrics;
-pub mod registry;
-pub mod scheduler;
-pub mod server;
-pub mod service_memory;
+pub mod pipeline;
+pub mod plugins;
 pub mod shutdown;
-pub mod sink_runner;
-pub mod snapshot;
+pub mod surfaces;
 pub mod throttle;
-pub mod ws;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 
-use crate::alert::{AlertControl, AlertLog, EngineState};
-use crate::bus::Bus;
+use crate::alerts::sink_runner::{Backoff, SinkRunner};
+use crate::alerts::{AlertControl, AlertLog, EngineState};
 use crate::config::Config;
-use crate::history::SharedHistory;
-use crate::registry::Registry;
-use crate::scheduler::{Scheduler, Timing};
-use crate::service_memory::ServiceMemoryMonitor;
+use crate::pipeline::bus::Bus;
+use crate::pipeline::history::SharedHistory;
+use crate::plugins::loader;
+use crate::plugins::registry::Registry;
+use crate::plugins::scheduler::{Scheduler, Timing};
 use crate::shutdown::Shutdown;
-use crate::sink_runner::{Backoff, SinkRunner};
-use crate::ws::{Limits, ServerState, Stats};
+use crate::surfaces::service_memory::ServiceMemoryMonitor;
+use crate::surfaces::state::{Limits, ServerState, Stats};
+use crate::surfaces::{http, server};
 
 /// How long shutdown waits for clients to take their close frames.
 const CLOSE_DEADLINE: Duration = Duration::from_secs(3);
-
-/// How long shutdown lets sinks drain their queues and flush.
-const SINK_FLUSH_DEADLINE: Duration = Duration::from_secs(5);
 
 /// Runs the server on `listener` until `shutdown` fires.
 pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> std::io::Result<()> {
@@ -118,7 +122,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
     let memory = ServiceMemoryMonitor::default();
     let sampling = memory.spawn_sampler(shutdown.clone());
     let state = Arc::new(ServerState {
-        start_time: snapshot::now_iso(),
+        start_time: pipeline::snapshot::now_iso(),
         started: Instant::now(),
         monitor_interval: config.monitor.interval,
         limits: Limits::from_config(&config.server),
@@ -133,7 +137,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
         memory,
         shutdown: shutdown.clone(),
     });
-    let alerting = Alerting {
+    let alerting = pipeline::Alerting {
         control: alerts.clone(),
         engine: EngineState::default(),
         sinks,
@@ -148,7 +152,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(collect(
+            runtime.block_on(pipeline::collect(
                 scheduler,
                 bus,
                 alerting,
@@ -182,50 +186,4 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
     }
     tracing::info!("Server stopped.");
     Ok(())
-}
-
-/// What the collection loop needs to raise alerts.
-struct Alerting {
-    control: AlertControl,
-    engine: EngineState,
-    sinks: SinkRunner,
-    /// The recent notifications, for `/api/alerts`.
-    log: AlertLog,
-}
-
-/// The collection loop: one snapshot per tick, evaluated against the alert rules,
-/// published to every session, kept in the history and handed to the sinks. At
-/// shutdown, the sinks get [`SINK_FLUSH_DEADLINE`] to drain.
-async fn collect(
-    mut scheduler: Scheduler,
-    mut bus: Bus,
-    mut alerting: Alerting,
-    history: SharedHistory,
-    interval: Duration,
-    mut shutdown: Shutdown,
-) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            () = shutdown.wait() => break,
-        }
-        let snapshot = scheduler.tick().await;
-        let evaluation = alert::evaluate(
-            &alerting.control.rules(),
-            &mut alerting.engine,
-            &snapshot.data,
-            Instant::now(),
-            &snapshot.timestamp,
-        );
-        alerting
-            .sinks
-            .dispatch(&evaluation.notifications, &snapshot, chrono::Utc::now());
-        alerting.control.set_active(evaluation.active.clone());
-        alerting.log.record(&evaluation.notifications);
-        history.push(bus.publish(snapshot, &evaluation.active));
-    }
-    let sinks = alerting.sinks;
-    let _ = tokio::task::spawn_blocking(move || sinks.shutdown(SINK_FLUSH_DEADLINE)).await;
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::sink_runner::{DeliveryOptions, HOST_KEYS};
+use crate::config::delivery::{DeliveryOptions, HOST_KEYS};
 
 /// One `[plugins.<name>]` table: `enabled`, plus the plugin's own settings.
 #[derive(Debug, Clone, Default)]

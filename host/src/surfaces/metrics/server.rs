@@ -7,9 +7,9 @@ use monitoring_plugin_api::AlertLevel;
 use prometheus_client::registry::Unit;
 
 use super::{labels, Builder};
-use crate::bus::Frame;
-use crate::service_memory::read_process;
-use crate::ws::{ServerState, SERVER_VERSION};
+use crate::pipeline::bus::Frame;
+use crate::surfaces::service_memory::read_process;
+use crate::surfaces::state::{ServerState, SERVER_VERSION};
 
 /// The server's own counters.
 pub(super) fn server_metrics(b: &mut Builder, state: &ServerState, frame: Option<&Frame>) {

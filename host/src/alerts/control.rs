@@ -294,7 +294,7 @@ mod tests {
 
     #[test]
     fn a_component_with_several_above_rules_must_be_named_by_path() {
-        let config: crate::alert::rules::AlertsConfig = toml::from_str(
+        let config: crate::alerts::rules::AlertsConfig = toml::from_str(
             "[[rules]]\nmetric = \"gpu.gpus[*].temperature\"\nwarning = 80.0\n\
              [[rules]]\nmetric = \"gpu.gpus[*].gpu_usage_percent\"\nwarning = 90.0\n",
         )

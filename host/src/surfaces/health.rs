@@ -8,7 +8,7 @@
 //!   - no collector has succeeded within the stale window, [`STALE_TICKS`] intervals
 //!     (at least [`MIN_STALE`]): the data clients get is not live;
 //!   - the newest snapshot is older than the stale window: the collection loop stalled;
-//!   - the server's own RSS keeps growing (see [`crate::service_memory`]): a leak that
+//!   - the server's own RSS keeps growing (see [`crate::surfaces::service_memory`]): a leak that
 //!     a restart cures.
 //!
 //! Otherwise the status is `ok` (HTTP 200), or `degraded` (still 200: the server serves
@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::registry::PluginRecord;
-use crate::scheduler::CollectorStatus;
-use crate::service_memory::{read_process, ProcessStats, Trend};
-use crate::sink_runner::SinkStatus;
-use crate::ws::{ServerState, StatsSnapshot, SERVER_VERSION};
+use crate::alerts::sink_runner::SinkStatus;
+use crate::plugins::registry::PluginRecord;
+use crate::plugins::scheduler::CollectorStatus;
+use crate::surfaces::service_memory::{read_process, ProcessStats, Trend};
+use crate::surfaces::state::{ServerState, StatsSnapshot, SERVER_VERSION};
 
 /// Intervals without any collector success after which the data counts as stale.
 pub const STALE_TICKS: u32 = 10;

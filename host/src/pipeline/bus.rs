@@ -14,8 +14,8 @@ use monitoring_plugin_api::{Alert, Sections};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::snapshot::Snapshot;
-use crate::ws::protocol::ServerMessage;
+use crate::pipeline::snapshot::Snapshot;
+use crate::pipeline::wire::ServerMessage;
 
 /// One tick, ready to send.
 #[derive(Debug)]

@@ -5,9 +5,9 @@ use monitoring_plugin_api::{Alert, Sections};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::alert::control::ThresholdChange;
-use crate::registry::PluginRecord;
-use crate::sink_runner::SinkStatus;
+use crate::alerts::control::ThresholdChange;
+use crate::alerts::sink_runner::SinkStatus;
+use crate::plugins::registry::PluginRecord;
 
 /// Messages the server sends, tagged by `type`.
 #[derive(Debug, Serialize)]
@@ -101,7 +101,7 @@ pub struct Status<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu_backend: Option<&'a str>,
     /// WebSocket counters.
-    pub websocket: crate::ws::StatsSnapshot,
+    pub websocket: StatsSnapshot,
     /// Every plugin file and what became of it.
     pub plugins: &'a [PluginRecord],
     /// Per-sink delivery counters (the seed's handler statistics).
@@ -110,6 +110,27 @@ pub struct Status<'a> {
     pub active_alerts: Vec<Alert>,
     /// Always `Server is running`.
     pub message: &'static str,
+}
+
+/// The WebSocket counters at one instant (`status.websocket`, `/health`).
+#[derive(Debug, Clone, Serialize)]
+pub struct StatsSnapshot {
+    /// Clients connected now.
+    pub connected: usize,
+    /// Connections accepted since start.
+    pub connections_total: u64,
+    /// Connections closed with 1008 because the server was full.
+    pub refused_at_capacity: u64,
+    /// `monitoring_data` messages sent.
+    pub frames_sent: u64,
+    /// Ticks clients missed while busy with an older one.
+    pub frames_skipped: u64,
+    /// Clients dropped for slow sends.
+    pub slow_disconnects: u64,
+    /// Control messages refused by the rate limiter.
+    pub rate_limited: u64,
+    /// Clients closed for not answering pings.
+    pub ping_timeouts: u64,
 }
 
 /// Error codes clients can match on.

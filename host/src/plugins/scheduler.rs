@@ -26,7 +26,7 @@ use monitoring_plugin_api::{CollectorBox, ErrorKind, PluginError, Sections};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::snapshot::{now_iso, Snapshot};
+use crate::pipeline::snapshot::{now_iso, Snapshot};
 use crate::throttle::Throttle;
 
 /// Timing policy, from `[monitor]`.

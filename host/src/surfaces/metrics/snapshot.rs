@@ -5,7 +5,7 @@ use prometheus_client::registry::Unit;
 use serde_json::Value;
 
 use super::{labels, Builder};
-use crate::bus::Frame;
+use crate::pipeline::bus::Frame;
 
 fn num(value: &Value, key: &str) -> Option<f64> {
     value.get(key).and_then(Value::as_f64)

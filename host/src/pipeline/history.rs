@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 
-use crate::bus::Frame;
+use crate::pipeline::bus::Frame;
 
 /// How long a snapshot stays in the history, as in the seed.
 pub const TTL: Duration = Duration::from_secs(3600);
@@ -145,8 +145,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::bus::Bus;
-    use crate::snapshot::Snapshot;
+    use crate::pipeline::bus::Bus;
+    use crate::pipeline::snapshot::Snapshot;
 
     fn frame(bus: &mut Bus, timestamp: &str) -> Arc<Frame> {
         let data = json!({"memory": {"percentage": 50.0}});

@@ -138,7 +138,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::alert::rules::AlertsConfig;
+    use crate::alerts::rules::AlertsConfig;
 
     /// Drives the engine with injected time.
     struct Harness {

@@ -16,10 +16,10 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Reply;
 
-use crate::bus::Frame;
-use crate::history::TTL;
-use crate::metrics::{self, Format};
-use crate::ws::ServerState;
+use crate::pipeline::bus::Frame;
+use crate::pipeline::history::TTL;
+use crate::surfaces::metrics::{self, Format};
+use crate::surfaces::state::ServerState;
 
 /// A snapshot as the API shows it: `monitoring_data` without `type`, `alerts` always
 /// present. Borrows the frame's data, so nothing is copied before serializing.
@@ -184,13 +184,13 @@ pub fn alerts(state: &ServerState) -> Response {
     struct Body {
         timestamp: String,
         active: Vec<Alert>,
-        recent: Vec<crate::alert::log::LogEntry>,
+        recent: Vec<crate::alerts::log::LogEntry>,
         fired_total: u64,
     }
     json(
         StatusCode::OK,
         &Body {
-            timestamp: crate::snapshot::now_iso(),
+            timestamp: crate::pipeline::snapshot::now_iso(),
             active: state.alerts.active_alerts(),
             recent: state.alert_log.recent(),
             fired_total: state.alert_log.fired_total(),
@@ -198,9 +198,9 @@ pub fn alerts(state: &ServerState) -> Response {
     )
 }
 
-/// `GET /health`: 200 when healthy, 503 when not (see [`crate::health`]).
+/// `GET /health`: 200 when healthy, 503 when not (see [`crate::surfaces::health`]).
 pub fn health(state: &ServerState) -> Response {
-    let (healthy, report) = crate::health::report(state, Instant::now());
+    let (healthy, report) = crate::surfaces::health::report(state, Instant::now());
     let status = if healthy {
         StatusCode::OK
     } else {

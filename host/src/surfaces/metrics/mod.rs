@@ -23,7 +23,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::ws::ServerState;
+use crate::surfaces::state::ServerState;
 
 mod server;
 mod snapshot;

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use warp::{Filter, Rejection, Reply};
 
-use crate::api;
-use crate::dashboard;
-use crate::ws::{self, ServerState};
+use crate::surfaces::api;
+use crate::surfaces::dashboard;
+use crate::surfaces::state::ServerState;
+use crate::surfaces::ws;
 
 /// Every route the server answers, with rejections turned into HTTP replies.
 pub fn routes(

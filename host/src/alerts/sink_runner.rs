@@ -12,8 +12,6 @@
 //! Alerts go first; a snapshot is delivered when the sink is idle. Snapshots are not
 //! retried, since the next one supersedes them.
 
-mod options;
-
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -24,9 +22,9 @@ use chrono::{DateTime, Utc};
 use monitoring_plugin_api::{ErrorKind, PluginError, Sections, SinkBox, SinkEvent};
 use serde::Serialize;
 
-pub use options::{ActiveHours, DeliveryOptions, HOST_KEYS};
+pub use crate::config::delivery::{ActiveHours, DeliveryOptions, HOST_KEYS};
 
-use crate::snapshot::Snapshot;
+use crate::pipeline::snapshot::Snapshot;
 use crate::throttle::Throttle;
 
 /// Back-off between attempts of a retryable failure.

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod log;
 pub mod path;
 pub mod rules;
+pub mod sink_runner;
 
 pub use control::AlertControl;
 pub use engine::{evaluate, EngineState, Evaluation};

@@ -12,11 +12,13 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::alert::AlertsConfig;
+use alerts::AlertsConfig;
 
+pub mod alerts;
+pub mod delivery;
 mod plugin_table;
 
-use crate::sink_runner::DeliveryOptions;
+use delivery::DeliveryOptions;
 pub use plugin_table::PluginTable;
 use plugin_table::{deserialize_plugins, line_at};
 

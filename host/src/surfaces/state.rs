@@ -1,38 +1,23 @@
-//! The WebSocket endpoint: the upgrade, the shared state and counters sessions use,
-//! and the per-connection sessions (in `session`).
-//!
-//! The upgrade is done here rather than with `warp::ws()` so the connection is handed
-//! to tokio-tungstenite with our own [`WebSocketConfig`]: warp's filter fixes a 128 KiB
-//! read buffer per connection (~135 KiB RSS per idle client), and it cannot be changed.
-
-pub mod closing;
-pub mod echo;
-pub mod protocol;
-pub mod rate_limit;
-pub mod session;
+//! What every surface reads: the shared [`ServerState`], the WebSocket counters and the
+//! per-connection limits. Built once in [`crate::run`]; sessions and HTTP handlers hold
+//! an `Arc` of it and only read (counters are atomics; alert thresholds change through
+//! [`AlertControl`], which owns its own lock).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hyper::upgrade::OnUpgrade;
-use hyper_util::rt::TokioIo;
-use serde::Serialize;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::WebSocketStream;
-use warp::http::StatusCode;
-use warp::{Filter, Rejection, Reply};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::alert::{AlertControl, AlertLog};
-use crate::bus::FrameReceiver;
+use crate::alerts::sink_runner::SinkStats;
+use crate::alerts::{AlertControl, AlertLog};
 use crate::config::ServerConfig;
-use crate::history::SharedHistory;
-use crate::registry::PluginRecord;
-use crate::scheduler::StatusBoard;
-use crate::service_memory::ServiceMemoryMonitor;
+use crate::pipeline::bus::FrameReceiver;
+use crate::pipeline::history::SharedHistory;
+pub use crate::pipeline::wire::StatsSnapshot;
+use crate::plugins::registry::PluginRecord;
+use crate::plugins::scheduler::StatusBoard;
 use crate::shutdown::Shutdown;
-use crate::sink_runner::SinkStats;
+use crate::surfaces::service_memory::ServiceMemoryMonitor;
 
 /// The server version reported to clients.
 pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -102,27 +87,6 @@ pub struct Stats {
     pub ping_timeouts: AtomicU64,
 }
 
-/// A point-in-time copy of [`Stats`].
-#[derive(Debug, Clone, Serialize)]
-pub struct StatsSnapshot {
-    /// Clients connected now.
-    pub connected: usize,
-    /// Connections accepted since start.
-    pub connections_total: u64,
-    /// Connections closed with 1008 because the server was full.
-    pub refused_at_capacity: u64,
-    /// `monitoring_data` messages sent.
-    pub frames_sent: u64,
-    /// Ticks clients missed while busy with an older one.
-    pub frames_skipped: u64,
-    /// Clients dropped for slow sends.
-    pub slow_disconnects: u64,
-    /// Control messages refused by the rate limiter.
-    pub rate_limited: u64,
-    /// Clients closed for not answering pings.
-    pub ping_timeouts: u64,
-}
-
 impl Stats {
     /// Reads every counter.
     pub fn snapshot(&self) -> StatsSnapshot {
@@ -187,78 +151,4 @@ impl ServerState {
     pub fn tick_ms(&self) -> u64 {
         (self.monitor_interval * 1000.0).round() as u64
     }
-}
-
-/// Which session an upgraded connection gets.
-#[derive(Debug, Clone, Copy)]
-enum Route {
-    /// `/` and `/ws`: the monitoring stream.
-    Monitor,
-    /// `/echo`: the conformance echo (see [`echo`]).
-    Echo,
-}
-
-/// Environment variable that turns on `/echo` for the Autobahn conformance suite.
-pub const CONFORMANCE_ECHO_ENV: &str = "MONITORING_CONFORMANCE_ECHO";
-
-/// `GET /`, `/ws` (and `/echo` when enabled) with `Upgrade: websocket`: answers 101
-/// and starts the session.
-pub fn upgrade(
-    state: Arc<ServerState>,
-) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    let echo_enabled = std::env::var_os(CONFORMANCE_ECHO_ENV).is_some_and(|v| v == "1");
-    let monitor = warp::path::end()
-        .or(warp::path!("ws"))
-        .unify()
-        .map(|| Route::Monitor);
-    let echo = warp::path!("echo").and_then(move || async move {
-        if echo_enabled {
-            Ok(Route::Echo)
-        } else {
-            Err(warp::reject::not_found())
-        }
-    });
-    monitor
-        .or(echo)
-        .unify()
-        .and(warp::get())
-        .and(warp::header::exact_ignore_case("upgrade", "websocket"))
-        .and(warp::header::<String>("sec-websocket-key"))
-        .and(warp::ext::optional::<OnUpgrade>())
-        .map(
-            move |route: Route, key: String, on_upgrade: Option<OnUpgrade>| {
-                let Some(on_upgrade) = on_upgrade else {
-                    return warp::reply::with_status(
-                        "connection cannot be upgraded",
-                        StatusCode::BAD_REQUEST,
-                    )
-                    .into_response();
-                };
-                let state = Arc::clone(&state);
-                tokio::spawn(async move {
-                    match on_upgrade.await {
-                        Ok(upgraded) => {
-                            let config = state.limits.websocket_config();
-                            let ws = WebSocketStream::from_raw_socket(
-                                TokioIo::new(upgraded),
-                                Role::Server,
-                                Some(config),
-                            )
-                            .await;
-                            match route {
-                                Route::Monitor => session::run(ws, state).await,
-                                Route::Echo => echo::run(ws).await,
-                            }
-                        }
-                        Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed."),
-                    }
-                });
-                let accept = derive_accept_key(key.as_bytes());
-                let reply =
-                    warp::reply::with_status(warp::reply(), StatusCode::SWITCHING_PROTOCOLS);
-                let reply = warp::reply::with_header(reply, "connection", "upgrade");
-                let reply = warp::reply::with_header(reply, "upgrade", "websocket");
-                warp::reply::with_header(reply, "sec-websocket-accept", accept).into_response()
-            },
-        )
 }

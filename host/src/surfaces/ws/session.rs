@@ -16,12 +16,15 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::protocol::{parse_command, Command, ErrorCode, ServerMessage, Status, SubscribeParams};
+use super::closing;
 use super::rate_limit::{RateLimiter, Verdict};
-use super::{closing, ServerState, Stats, SERVER_VERSION};
-use crate::alert::control::ThresholdChange;
-use crate::bus::Frame;
-use crate::snapshot::now_iso;
+use crate::alerts::control::ThresholdChange;
+use crate::pipeline::bus::Frame;
+use crate::pipeline::snapshot::now_iso;
+use crate::pipeline::wire::{
+    parse_command, Command, ErrorCode, ServerMessage, Status, SubscribeParams,
+};
+use crate::surfaces::state::{ServerState, Stats, SERVER_VERSION};
 
 /// Refused messages in a row, without the client slowing down, before it is closed.
 const MAX_RATE_STRIKES: u32 = 200;

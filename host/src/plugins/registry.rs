@@ -13,7 +13,7 @@ use monitoring_plugin_api::{CollectorBox, ErrorKind, PluginError, PluginKind, Si
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::loader::{LoadedLibrary, Scan};
+use crate::plugins::loader::{LoadedLibrary, Scan};
 
 /// How long a plugin's init may take before it is refused.
 const INIT_DEADLINE: Duration = Duration::from_secs(10);

@@ -57,7 +57,7 @@ const fn etag_of(hash: u64) -> [u8; 18] {
 
 macro_rules! asset {
     ($name:literal, $content_type:literal) => {{
-        const BODY: &[u8] = include_bytes!(concat!("../assets/", $name));
+        const BODY: &[u8] = include_bytes!(concat!("../../assets/", $name));
         const TAG: [u8; 18] = etag_of(fnv1a(BODY));
         Asset {
             name: $name,

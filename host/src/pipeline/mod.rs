@@ -1,0 +1,73 @@
+//! One typed snapshot per tick, framed once: the collection loop ([`collect`]) takes
+//! each tick's sections from the scheduler, has the alerts stage judge them, publishes
+//! the frame to every session ([`bus`]), keeps it ([`history`]) and hands it to the
+//! sinks. [`snapshot`] is the tick's data, [`wire`] the messages clients receive.
+//!
+//! The pipeline composes the two stages upstream of it (plugins, alerts) and imports
+//! no surface: WebSocket sessions and HTTP handlers only read what it publishes.
+
+pub mod bus;
+pub mod history;
+pub mod snapshot;
+pub mod wire;
+
+use std::time::{Duration, Instant};
+
+use crate::alerts::sink_runner::SinkRunner;
+use crate::alerts::{self, AlertControl, AlertLog, EngineState};
+use crate::plugins::scheduler::Scheduler;
+use crate::shutdown::Shutdown;
+use bus::Bus;
+use history::SharedHistory;
+
+/// How long shutdown lets sinks drain their queues and flush.
+const SINK_FLUSH_DEADLINE: Duration = Duration::from_secs(5);
+
+/// What the collection loop needs to raise alerts.
+pub struct Alerting {
+    /// Thresholds as changed at run time, and the active alerts.
+    pub control: AlertControl,
+    /// Per-rule state between ticks.
+    pub engine: EngineState,
+    /// Delivery to the sink plugins.
+    pub sinks: SinkRunner,
+    /// The recent notifications, for `/api/alerts`.
+    pub log: AlertLog,
+}
+
+/// The collection loop: one snapshot per tick, evaluated against the alert rules,
+/// published to every session, kept in the history and handed to the sinks. At
+/// shutdown, the sinks get [`SINK_FLUSH_DEADLINE`] to drain.
+pub async fn collect(
+    mut scheduler: Scheduler,
+    mut bus: Bus,
+    mut alerting: Alerting,
+    history: SharedHistory,
+    interval: Duration,
+    mut shutdown: Shutdown,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = shutdown.wait() => break,
+        }
+        let snapshot = scheduler.tick().await;
+        let evaluation = alerts::evaluate(
+            &alerting.control.rules(),
+            &mut alerting.engine,
+            &snapshot.data,
+            Instant::now(),
+            &snapshot.timestamp,
+        );
+        alerting
+            .sinks
+            .dispatch(&evaluation.notifications, &snapshot, chrono::Utc::now());
+        alerting.control.set_active(evaluation.active.clone());
+        alerting.log.record(&evaluation.notifications);
+        history.push(bus.publish(snapshot, &evaluation.active));
+    }
+    let sinks = alerting.sinks;
+    let _ = tokio::task::spawn_blocking(move || sinks.shutdown(SINK_FLUSH_DEADLINE)).await;
+}

@@ -1,0 +1,10 @@
+//! Files → running plugin instances: find and check libraries ([`loader`]), build
+//! collectors and sinks from their `plugins.toml` tables and record what became of
+//! every file ([`registry`]), and run the collectors under the host's deadlines and
+//! back-off ([`scheduler`]).
+//!
+//! This is the first stage of the data path; it imports nothing downstream of it.
+
+pub mod loader;
+pub mod registry;
+pub mod scheduler;

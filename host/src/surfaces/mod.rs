@@ -1,0 +1,17 @@
+//! Read-only views of what the pipeline produced: the WebSocket stream ([`ws`]), the
+//! HTTP routes ([`http`]: dashboard, JSON API, `/health`, `/metrics`), and the accept
+//! loop that serves them ([`server`]).
+//!
+//! Surfaces sit at the end of the data path: they import the pipeline, the alerts and
+//! the plugin records, and nothing upstream imports them. The only writes a surface
+//! makes are the admin commands that go through [`crate::alerts::AlertControl`].
+
+pub mod api;
+pub mod dashboard;
+pub mod health;
+pub mod http;
+pub mod metrics;
+pub mod server;
+pub mod service_memory;
+pub mod state;
+pub mod ws;
