@@ -95,6 +95,7 @@ pub fn collector_module<C: Collector>(metadata: extern "C" fn() -> PluginMetadat
         metadata,
         new_collector: Some(new_collector::<C>),
         new_sink: None,
+        wants_snapshots: false,
     }
     .leak_into_prefix()
 }

@@ -45,6 +45,12 @@
 //! # assert_eq!(sections["hello"], "");
 //! ```
 //!
+//! # The built-in sections
+//! [`sections`] holds the schema of every built-in section (`processor`, `memory`,
+//! `disk`/`disks`, `system`, `gpu`) as types: collectors build them, the host reads them
+//! with [`Section::from_sections`](sections::Section::from_sections) and names their
+//! fields in rules with [`field_path!`]. Other plugins' sections stay free-form JSON.
+//!
 //! # What crosses the boundary
 //! - [`PluginModRef`], the one root module every plugin exports: its [`PluginMetadata`]
 //!   and a constructor for a collector or a sink.
@@ -58,15 +64,25 @@
 //!
 //! # Evolving the ABI
 //! The layout of every boundary type is checked by `abi_stable` when the host loads a
-//! plugin, and the crate version below is checked against the plugin's.
+//! plugin, and the crate version below is checked against the plugin's. abi_stable
+//! accepts a plugin whose version has the host's major version (for `0.x` versions it
+//! demands the same minor too, which is why this crate started at 1.0.0).
 //! - **Minor change** (bump the minor version): append a field to [`PluginMod`] after
-//!   the `#[sabi(last_prefix_field)]` one, append a method at the end of a `#[sabi_trait]`,
+//!   the `#[sabi(last_prefix_field)]` one, which never moves; its accessor on
+//!   [`PluginModRef`] then returns an `Option`, or a stated default through
+//!   `#[sabi(missing_field(value = …))]`, because a plugin built against an older minor
+//!   version does not have it. Likewise append a method at the end of a `#[sabi_trait]`,
 //!   add a variant to a non-exhaustive enum ([`ErrorKind`], [`PluginKind`]), add a field
 //!   to a JSON payload. Old plugins keep loading: the host sees the new field as absent.
+//!   `tests/fixture-plugins/old-minor-*` are plugins built against the 1.0 layout, and
+//!   `tests/abi_evolution.rs` proves today's host still runs them.
 //! - **Major change** (bump the major version): anything else, such as changing or
 //!   reordering an existing field, a method signature, or a plain `#[repr(C)]` struct
 //!   ([`PluginMetadata`], [`PluginError`] are frozen). Plugins built against the old
 //!   major version are then refused at load with a clear reason.
+//!
+//! History: 1.0 had `metadata`, `new_collector`, `new_sink`; 1.1 appended
+//! `wants_snapshots`.
 
 // abi_stable's derives emit impls inside consts, which this lint flags; they are sound.
 #![allow(non_local_definitions)]
@@ -75,6 +91,7 @@ mod collector;
 mod error;
 mod macros;
 pub mod prelude;
+pub mod sections;
 mod sink;
 pub mod testing;
 mod types;
@@ -120,6 +137,28 @@ pub struct PluginMod {
     /// Builds a sink from its settings. Present for sink plugins.
     #[sabi(last_prefix_field)]
     pub new_sink: Option<extern "C" fn(RStr<'_>) -> RResult<SinkBox, PluginError>>,
+    /// Since 1.1. Whether a sink wants a [`SinkEvent::Snapshot`] every tick
+    /// ([`Sink::WANTS_SNAPSHOTS`]); `false` for collectors.
+    ///
+    /// The host reads it with `module.wants_snapshots()`, which returns `true` for a
+    /// plugin built against 1.0, where the field is absent: 1.0 hosts gave every sink
+    /// every snapshot, and an old exporter must keep receiving them.
+    #[sabi(missing_field(with = snapshots_for_older_plugins))]
+    pub wants_snapshots: bool,
+}
+
+/// What [`PluginModRef::wants_snapshots`] says of a plugin built before 1.1: yes, as
+/// every sink got every snapshot then.
+fn snapshots_for_older_plugins() -> bool {
+    true
+}
+
+/// Implemented by `declare_collector!`/`declare_sink!` for the type they declare: the
+/// root module the library exports, so that [`testing`] drives a plugin through the
+/// same `extern "C"` constructor and JSON the host uses.
+pub trait Exported {
+    /// The root module the library header hands to the host's loader.
+    fn root_module() -> PluginModRef;
 }
 
 impl RootModule for PluginModRef {

@@ -3,7 +3,9 @@
 //!
 //! They emit the library header `abi_stable` looks for, spelled with `$crate` paths so
 //! that plugin crates need no direct `abi_stable` dependency. The exported symbol name
-//! is pinned by a test against `abi_stable::library::ROOT_MODULE_LOADER_NAME`.
+//! is pinned by a test against `abi_stable::library::ROOT_MODULE_LOADER_NAME`. They also
+//! implement [`Exported`](crate::Exported) for the declared type, so that the contract
+//! checks of [`testing`](crate::testing) call the very root module the host loads.
 
 /// Exports a [`Collector`](crate::Collector) implementation as this library's plugin.
 #[macro_export]
@@ -11,7 +13,8 @@ macro_rules! declare_collector {
     ($collector:ty) => {
         $crate::__declare_plugin!(
             $crate::collector_metadata::<$collector>(env!("CARGO_PKG_VERSION")),
-            $crate::collector_module::<$collector>
+            $crate::collector_module::<$collector>,
+            $collector
         );
     };
 }
@@ -22,7 +25,8 @@ macro_rules! declare_sink {
     ($sink:ty) => {
         $crate::__declare_plugin!(
             $crate::sink_metadata::<$sink>(env!("CARGO_PKG_VERSION")),
-            $crate::sink_module::<$sink>
+            $crate::sink_module::<$sink>,
+            $sink
         );
     };
 }
@@ -30,7 +34,7 @@ macro_rules! declare_sink {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __declare_plugin {
-    ($metadata:expr, $module:path) => {
+    ($metadata:expr, $module:path, $plugin:ty) => {
         extern "C" fn __monitoring_plugin_metadata() -> $crate::PluginMetadata {
             $metadata
         }
@@ -38,6 +42,14 @@ macro_rules! __declare_plugin {
         #[doc(hidden)]
         pub fn __monitoring_plugin_root() -> $crate::PluginModRef {
             $module(__monitoring_plugin_metadata)
+        }
+
+        // The same function the library header below calls, so tests (see
+        // `monitoring_plugin_api::testing`) go through exactly what the host loads.
+        impl $crate::Exported for $plugin {
+            fn root_module() -> $crate::PluginModRef {
+                __monitoring_plugin_root()
+            }
         }
 
         /// The library header the host's loader reads (see `abi_stable::library`).

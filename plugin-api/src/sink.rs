@@ -40,6 +40,9 @@ pub trait Sink: Send + Sized + 'static {
     const DESCRIPTION: &'static str;
     /// Settings from the plugin's table (`#[serde(default, deny_unknown_fields)]`).
     type Config: DeserializeOwned;
+    /// Whether this sink wants a [`SinkEvent::Snapshot`] every tick. Only exporters do;
+    /// for the others the host skips encoding and delivering a snapshot per tick.
+    const WANTS_SNAPSHOTS: bool = false;
 
     /// Builds the sink from its settings.
     fn new(config: Self::Config) -> Result<Self, PluginError>;
@@ -100,6 +103,7 @@ pub fn sink_module<S: Sink>(metadata: extern "C" fn() -> PluginMetadata) -> Plug
         metadata,
         new_collector: None,
         new_sink: Some(new_sink::<S>),
+        wants_snapshots: S::WANTS_SNAPSHOTS,
     }
     .leak_into_prefix()
 }

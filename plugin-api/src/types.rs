@@ -165,4 +165,14 @@ mod tests {
         };
         assert!(AlertRecord::from_event(&snapshot).is_none());
     }
+
+    #[test]
+    fn an_event_kind_from_a_newer_host_is_unknown_not_an_error() {
+        let newer = r#"{"event": "capacity_forecast", "data": {"memory": {"days": 3}}}"#;
+        let event: Result<SinkEvent, _> = serde_json::from_str(newer);
+        assert!(matches!(event, Ok(SinkEvent::Unknown)), "{event:?}");
+        // A known kind with a broken body stays an error: only the kind is tolerated.
+        let broken = r#"{"event": "alert", "alert": {"component": "memory"}}"#;
+        assert!(serde_json::from_str::<SinkEvent>(broken).is_err());
+    }
 }

@@ -1,0 +1,81 @@
+//! The `memory` section.
+
+use serde::{Deserialize, Serialize};
+
+use super::{check_percent, check_used, Section};
+
+/// The `memory` section: bytes, and a percentage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Memory {
+    /// Physical memory, bytes.
+    pub total: u64,
+    /// Memory available to new processes without swapping, bytes.
+    pub available: u64,
+    /// `total - available`, bytes.
+    pub used: u64,
+    /// `used / total`, %, one decimal.
+    pub percentage: f64,
+}
+
+impl Memory {
+    /// Derives the section from the two numbers the OS reports, as the seed does
+    /// (psutil's `percent` is computed the same way), so `used + available == total`.
+    pub fn from_total_available(total: u64, available: u64) -> Self {
+        let available = available.min(total);
+        let used = total - available;
+        let percentage = if total == 0 {
+            0.0
+        } else {
+            (used as f64 / total as f64 * 1000.0).round() / 10.0
+        };
+        Self {
+            total,
+            available,
+            used,
+            percentage,
+        }
+    }
+}
+
+impl Section for Memory {
+    const NAME: &'static str = "memory";
+
+    fn validate(&self) -> Result<(), String> {
+        check_percent("memory.percentage", self.percentage)?;
+        check_used("memory", self.used, self.total)?;
+        if self.available > self.total {
+            return Err(format!(
+                "memory.available = {} exceeds memory.total = {}",
+                self.available, self.total
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derives_used_and_percentage_like_the_seed() {
+        let info = Memory::from_total_available(17_179_869_184, 8_589_934_592);
+        assert_eq!(info.used, 8_589_934_592);
+        assert_eq!(info.percentage, 50.0);
+        assert_eq!(Memory::from_total_available(1000, 145).percentage, 85.5);
+        assert_eq!(Memory::from_total_available(100, 500).used, 0);
+        assert_eq!(Memory::from_total_available(0, 0).percentage, 0.0);
+        assert_eq!(info.validate(), Ok(()));
+    }
+
+    #[test]
+    fn used_beyond_total_is_refused() {
+        let bad = Memory {
+            total: 1,
+            available: 0,
+            used: 2,
+            percentage: 100.0,
+        };
+        assert!(bad.validate().is_err_and(|e| e.contains("memory.used")));
+    }
+}

@@ -1,0 +1,19 @@
+//! Contract checks every plugin's tests run, so each plugin is held to the rules the
+//! host relies on, through the same root module, `extern "C"` constructors and JSON the
+//! host uses (not only the Rust traits):
+//! - [`check_collector`]: builds from `{}`, refuses unknown settings, returns a JSON
+//!   object of sections whose numbers are sane (finite, percentages within 0–100,
+//!   used ≤ total), and built-in sections that match their schema in [`sections`](crate::sections).
+//! - [`check_sink`]: takes an alert, a resolution, a snapshot, an event kind it does not
+//!   know and a flush.
+//! - [`sample_alert`] and [`sample_snapshot`]: events for other tests to reuse.
+
+mod collector;
+mod sections;
+mod sink;
+
+pub use collector::{check_collector, collector_compliance};
+pub use sections::check_sections;
+pub use sink::{
+    check_sink, sample_alert, sample_sections, sample_snapshot, sink_compliance, Delivery,
+};
