@@ -5,7 +5,7 @@
 //! The folders follow the data path, and dependencies run one way along it:
 //!
 //! ```text
-//! config, shutdown, throttle        (read by everyone, import nothing of ours)
+//! config, shutdown, throttle, timestamp   (read by everyone)
 //!        │
 //! plugins/   alerts/                (stages: files → collectors and sinks; rules → alerts)
 //!        │      │
@@ -36,6 +36,7 @@
 //!   ([`surfaces::health`]), Prometheus ([`surfaces::metrics`]), the dashboard
 //!   ([`surfaces::dashboard`]) and the server's own resource use
 //!   ([`surfaces::service_memory`]).
+//! - [`timestamp`]: the one place a time becomes text (the seed's ISO format).
 //! - [`shutdown`]: the server-wide shutdown signal; [`throttle`]: rate-limits repeated
 //!   complaints in the log.
 //!
@@ -51,13 +52,14 @@ pub mod plugins;
 pub mod shutdown;
 pub mod surfaces;
 pub mod throttle;
+pub mod timestamp;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 
-use crate::alerts::sink_runner::{Backoff, SinkRunner};
+use crate::alerts::sink_runner::{Backoff, SinkRunner, SinkSpec};
 use crate::alerts::{AlertControl, AlertLog, EngineState};
 use crate::config::Config;
 use crate::pipeline::bus::Bus;
@@ -102,11 +104,16 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
         "Alert rules loaded."
     );
     let alerts = AlertControl::new(rules);
-    let sinks = SinkRunner::start(
-        sinks,
-        |name| config.plugin(name).delivery,
-        Backoff::default(),
-    )?;
+    let sinks = sinks
+        .into_iter()
+        .map(|loaded| SinkSpec {
+            options: config.plugin(&loaded.name).delivery,
+            name: loaded.name,
+            sink: loaded.sink,
+            wants_snapshots: loaded.wants_snapshots,
+        })
+        .collect();
+    let sinks = SinkRunner::start(sinks, Backoff::default())?;
     let sink_stats = sinks.stats();
     let timing = Timing {
         interval: config.interval(),
@@ -122,7 +129,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
     let memory = ServiceMemoryMonitor::default();
     let sampling = memory.spawn_sampler(shutdown.clone());
     let state = Arc::new(ServerState {
-        start_time: pipeline::snapshot::now_iso(),
+        start_time: timestamp::now_iso(),
         started: Instant::now(),
         monitor_interval: config.monitor.interval,
         limits: Limits::from_config(&config.server),

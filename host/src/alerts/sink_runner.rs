@@ -19,12 +19,11 @@ use std::time::{Duration, Instant};
 
 use abi_stable::std_types::RStr;
 use chrono::{DateTime, Utc};
-use monitoring_plugin_api::{ErrorKind, PluginError, Sections, SinkBox, SinkEvent};
+use monitoring_plugin_api::{ErrorKind, PluginError, SinkBox, SinkEvent};
 use serde::Serialize;
 
 pub use crate::config::delivery::{ActiveHours, DeliveryOptions, HOST_KEYS};
 
-use crate::pipeline::snapshot::Snapshot;
 use crate::throttle::Throttle;
 
 /// Back-off between attempts of a retryable failure.
@@ -172,17 +171,23 @@ impl SinkStats {
     }
 }
 
-/// A snapshot as a [`SinkEvent::Snapshot`], serialized without copying the data.
-#[derive(Serialize)]
-#[serde(tag = "event", rename = "snapshot")]
-struct SnapshotEvent<'a> {
-    timestamp: &'a str,
-    data: &'a Sections,
+/// A sink to start: the plugin instance and what the host delivers to it.
+pub struct SinkSpec {
+    /// The plugin's name.
+    pub name: String,
+    /// The instance.
+    pub sink: SinkBox,
+    /// Its filters, queue and retries, from its `[plugins.<name>]` table.
+    pub options: DeliveryOptions,
+    /// Whether it asked for a snapshot every tick (exporters do; notifiers do not, and
+    /// are spared parsing one twice a second).
+    pub wants_snapshots: bool,
 }
 
 struct Worker {
     shared: Arc<Shared>,
     options: DeliveryOptions,
+    wants_snapshots: bool,
 }
 
 /// The running sinks.
@@ -194,15 +199,16 @@ pub struct SinkRunner {
 
 impl SinkRunner {
     /// Starts one worker thread per sink, with its options (filters, queue, retries).
-    pub fn start(
-        sinks: Vec<(String, SinkBox)>,
-        options: impl Fn(&str) -> DeliveryOptions,
-        backoff: Backoff,
-    ) -> std::io::Result<Self> {
+    pub fn start(sinks: Vec<SinkSpec>, backoff: Backoff) -> std::io::Result<Self> {
         let (done_tx, done) = mpsc::channel();
         let mut workers = Vec::with_capacity(sinks.len());
-        for (index, (name, sink)) in sinks.into_iter().enumerate() {
-            let options = options(&name);
+        for (index, spec) in sinks.into_iter().enumerate() {
+            let SinkSpec {
+                name,
+                sink,
+                options,
+                wants_snapshots,
+            } = spec;
             let shared = Arc::new(Shared {
                 name: name.clone(),
                 capacity: options.queue_size,
@@ -221,7 +227,11 @@ impl SinkRunner {
                     work(&worker_shared, sink, max_retries, backoff);
                     let _ = done_tx.send(index);
                 })?;
-            workers.push(Worker { shared, options });
+            workers.push(Worker {
+                shared,
+                options,
+                wants_snapshots,
+            });
         }
         let stats = SinkStats {
             sinks: workers.iter().map(|w| Arc::clone(&w.shared)).collect(),
@@ -238,9 +248,20 @@ impl SinkRunner {
         self.stats.clone()
     }
 
+    /// Whether any sink wants snapshots, so the caller can skip making the event.
+    pub fn wants_snapshots(&self) -> bool {
+        self.workers.iter().any(|w| w.wants_snapshots)
+    }
+
     /// Queues this tick's notifications for the sinks whose filters accept them, and
-    /// the snapshot for every sink. Never blocks on a sink.
-    pub fn dispatch(&self, notifications: &[SinkEvent], snapshot: &Snapshot, now: DateTime<Utc>) {
+    /// `snapshot` (the tick's [`SinkEvent::Snapshot`], already serialized) for every
+    /// sink that wants snapshots. Never blocks on a sink.
+    pub fn dispatch(
+        &self,
+        notifications: &[SinkEvent],
+        snapshot: Option<Arc<str>>,
+        now: DateTime<Utc>,
+    ) {
         if self.workers.is_empty() {
             return;
         }
@@ -255,12 +276,6 @@ impl SinkRunner {
                 Some((alert, Arc::<str>::from(text)))
             })
             .collect();
-        let snapshot = serde_json::to_string(&SnapshotEvent {
-            timestamp: &snapshot.timestamp,
-            data: &snapshot.data,
-        })
-        .ok()
-        .map(Arc::<str>::from);
         for worker in &self.workers {
             let shared = &worker.shared;
             let mut queue = shared.lock();
@@ -274,7 +289,7 @@ impl SinkRunner {
                 }
                 queue.events.push_back(Arc::clone(text));
             }
-            if let Some(text) = &snapshot {
+            if let Some(text) = snapshot.as_ref().filter(|_| worker.wants_snapshots) {
                 if queue.snapshot.replace(Arc::clone(text)).is_some() {
                     bump(&shared.counters.snapshots_skipped, 1);
                 }

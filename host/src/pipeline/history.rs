@@ -11,23 +11,20 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, Local};
 
 use crate::pipeline::bus::Frame;
 
 /// How long a snapshot stays in the history, as in the seed.
 pub const TTL: Duration = Duration::from_secs(3600);
 
-/// The seed's timestamp format, which every frame carries.
-const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.f";
-
 /// One stored tick.
 #[derive(Debug, Clone)]
 struct Entry {
     /// When it was stored, for the TTL.
     stored: Instant,
-    /// The snapshot's own timestamp (local time), for `since` queries.
-    taken: Option<NaiveDateTime>,
+    /// When the snapshot was taken, for `since` queries.
+    taken: DateTime<Local>,
     frame: Arc<Frame>,
 }
 
@@ -61,7 +58,7 @@ impl History {
         if self.entries.len() == self.capacity {
             self.entries.pop_front();
         }
-        let taken = NaiveDateTime::parse_from_str(&frame.snapshot.timestamp, TIMESTAMP_FORMAT).ok();
+        let taken = frame.snapshot.taken_at;
         self.entries.push_back(Entry {
             stored: now,
             taken,
@@ -85,18 +82,14 @@ impl History {
     pub fn query(
         &mut self,
         count: Option<usize>,
-        since: Option<NaiveDateTime>,
+        since: Option<DateTime<Local>>,
         now: Instant,
     ) -> Vec<Arc<Frame>> {
         self.expire(now);
         let matching: Vec<&Entry> = self
             .entries
             .iter()
-            .filter(|entry| match since {
-                // A frame whose timestamp cannot be read is kept rather than guessed at.
-                Some(since) => entry.taken.is_none_or(|taken| taken >= since),
-                None => true,
-            })
+            .filter(|entry| since.is_none_or(|since| entry.taken >= since))
             .collect();
         let skip = count.map_or(0, |count| matching.len().saturating_sub(count));
         matching
@@ -148,26 +141,24 @@ mod tests {
     use crate::pipeline::bus::Bus;
     use crate::pipeline::snapshot::Snapshot;
 
+    fn at(text: &str) -> Option<DateTime<Local>> {
+        chrono::NaiveDateTime::parse_from_str(text, crate::timestamp::FORMAT)
+            .ok()?
+            .and_local_timezone(Local)
+            .earliest()
+    }
+
     fn frame(bus: &mut Bus, timestamp: &str) -> Arc<Frame> {
         let data = json!({"memory": {"percentage": 50.0}});
-        bus.publish(
-            Snapshot {
-                timestamp: timestamp.into(),
-                data: data.as_object().cloned().unwrap_or_default(),
-            },
-            &[],
-        )
+        let snapshot = Snapshot {
+            taken_at: at(timestamp).expect("a local time"),
+            data: data.as_object().cloned().unwrap_or_default(),
+        };
+        bus.publish(snapshot, timestamp.into(), &[])
     }
 
     fn stamps(frames: &[Arc<Frame>]) -> Vec<String> {
-        frames
-            .iter()
-            .map(|f| f.snapshot.timestamp.clone())
-            .collect()
-    }
-
-    fn at(text: &str) -> Option<NaiveDateTime> {
-        NaiveDateTime::parse_from_str(text, TIMESTAMP_FORMAT).ok()
+        frames.iter().map(|f| f.timestamp.clone()).collect()
     }
 
     #[test]
@@ -228,12 +219,12 @@ mod tests {
         ] {
             history.push(frame(&mut bus, stamp), now);
         }
-        let since = history.query(None, at("2025-01-03T10:00:01.5"), now);
+        let since = history.query(None, at("2025-01-03T10:00:01.500000"), now);
         assert_eq!(since.len(), 2, "inclusive");
-        let both = history.query(Some(1), at("2025-01-03T10:00:01"), now);
+        let both = history.query(Some(1), at("2025-01-03T10:00:01.000000"), now);
         assert_eq!(stamps(&both), ["2025-01-03T10:00:03.000000"]);
         assert!(history
-            .query(None, at("2025-01-03T11:00:00"), now)
+            .query(None, at("2025-01-03T11:00:00.000000"), now)
             .is_empty());
     }
 }

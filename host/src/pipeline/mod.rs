@@ -11,14 +11,17 @@ pub mod history;
 pub mod snapshot;
 pub mod wire;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::alerts::sink_runner::SinkRunner;
 use crate::alerts::{self, AlertControl, AlertLog, EngineState};
 use crate::plugins::scheduler::Scheduler;
 use crate::shutdown::Shutdown;
+use crate::timestamp;
 use bus::Bus;
 use history::SharedHistory;
+use snapshot::Snapshot;
 
 /// How long shutdown lets sinks drain their queues and flush.
 const SINK_FLUSH_DEADLINE: Duration = Duration::from_secs(5);
@@ -53,20 +56,29 @@ pub async fn collect(
             _ = ticker.tick() => {}
             () = shutdown.wait() => break,
         }
-        let snapshot = scheduler.tick().await;
+        let snapshot = Snapshot::now(scheduler.tick().await);
+        let timestamp = timestamp::iso(&snapshot.taken_at);
         let evaluation = alerts::evaluate(
             &alerting.control.rules(),
             &mut alerting.engine,
             &snapshot.data,
             Instant::now(),
-            &snapshot.timestamp,
+            &timestamp,
         );
-        alerting
-            .sinks
-            .dispatch(&evaluation.notifications, &snapshot, chrono::Utc::now());
         alerting.control.set_active(evaluation.active.clone());
+        // Clients first: the frame is out before any sink sees the tick.
+        let frame = bus.publish(snapshot, timestamp, &evaluation.active);
+        history.push(Arc::clone(&frame));
+        let snapshot_event = alerting
+            .sinks
+            .wants_snapshots()
+            .then(|| Arc::<str>::from(frame.sink_event()));
+        alerting.sinks.dispatch(
+            &evaluation.notifications,
+            snapshot_event,
+            chrono::Utc::now(),
+        );
         alerting.log.record(&evaluation.notifications);
-        history.push(bus.publish(snapshot, &evaluation.active));
     }
     let sinks = alerting.sinks;
     let _ = tokio::task::spawn_blocking(move || sinks.shutdown(SINK_FLUSH_DEADLINE)).await;

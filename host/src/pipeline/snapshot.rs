@@ -1,36 +1,29 @@
-//! A snapshot: every collector's sections at one instant, and the timestamp format the
-//! seed's clients parse (Python's `datetime.now().isoformat()`, local time with
-//! microseconds and no offset).
+//! A snapshot: every collector's sections at one instant. Its time is typed; the text
+//! form is made once per tick, when the frame is built ([`super::bus`]).
 
+use chrono::{DateTime, Local};
 use monitoring_plugin_api::Sections;
 
 /// One tick's data.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
-    /// When it was assembled, ISO 8601 local time.
-    pub timestamp: String,
+    /// When it was assembled.
+    pub taken_at: DateTime<Local>,
     /// The sections, as in `monitoring_data.data`.
     pub data: Sections,
 }
 
-/// Now, as the seed writes timestamps: `2025-01-03T10:15:30.123456`.
-pub fn now_iso() -> String {
-    chrono::Local::now()
-        .format("%Y-%m-%dT%H:%M:%S%.6f")
-        .to_string()
-}
+impl Snapshot {
+    /// The sections, taken now.
+    pub fn now(data: Sections) -> Self {
+        Self {
+            taken_at: Local::now(),
+            data,
+        }
+    }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_look_like_pythons_isoformat() {
-        let now = now_iso();
-        assert!(
-            chrono::NaiveDateTime::parse_from_str(&now, "%Y-%m-%dT%H:%M:%S%.6f").is_ok(),
-            "{now}"
-        );
-        assert_eq!(now.len(), "2025-01-03T10:15:30.123456".len());
+    /// How long ago it was taken, as of `now`; zero if the clock went back.
+    pub fn age(&self, now: DateTime<Local>) -> std::time::Duration {
+        (now - self.taken_at).to_std().unwrap_or_default()
     }
 }

@@ -1,8 +1,9 @@
 //! The wire protocol, in one place: every message a client may send and every message
 //! the server sends, with the seed's type names and field names.
 
-use monitoring_plugin_api::{Alert, Sections};
+use monitoring_plugin_api::Alert;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::alerts::control::ThresholdChange;
@@ -28,8 +29,8 @@ pub enum ServerMessage<'a> {
     MonitoringData {
         /// When the snapshot was taken.
         timestamp: &'a str,
-        /// The sections.
-        data: &'a Sections,
+        /// The sections, serialized once per tick.
+        data: &'a RawValue,
         /// Alerts active in this tick; absent when there are none, as in the seed.
         #[serde(skip_serializing_if = "<[Alert]>::is_empty")]
         alerts: &'a [Alert],
@@ -431,8 +432,9 @@ mod tests {
 
     #[test]
     fn monitoring_data_matches_the_seed_shape() {
-        let mut data = Sections::new();
+        let mut data = monitoring_plugin_api::Sections::new();
         data.insert("memory".into(), serde_json::json!({"percentage": 50.0}));
+        let data = serde_json::value::to_raw_value(&data).expect("sections serialize");
         let json = ServerMessage::MonitoringData {
             timestamp: "2025-01-03T10:15:30.123456",
             data: &data,

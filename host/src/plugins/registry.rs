@@ -47,8 +47,18 @@ pub struct Registry {
     pub records: Vec<PluginRecord>,
     /// Running collectors by name.
     pub collectors: Vec<(String, CollectorBox)>,
-    /// Running sinks by name.
-    pub sinks: Vec<(String, SinkBox)>,
+    /// Running sinks.
+    pub sinks: Vec<LoadedSink>,
+}
+
+/// A running sink and what it asked of the host.
+pub struct LoadedSink {
+    /// The plugin's name.
+    pub name: String,
+    /// The instance.
+    pub sink: SinkBox,
+    /// Whether it wants a snapshot every tick (`true` for plugins older than the field).
+    pub wants_snapshots: bool,
 }
 
 enum Instance {
@@ -125,7 +135,11 @@ impl Registry {
         self.records.push(library_record(library, "running", None));
         match instance {
             Instance::Collector(collector) => self.collectors.push((name, collector)),
-            Instance::Sink(sink) => self.sinks.push((name, sink)),
+            Instance::Sink(sink) => self.sinks.push(LoadedSink {
+                name,
+                sink,
+                wants_snapshots: library.module.wants_snapshots(),
+            }),
         }
     }
 

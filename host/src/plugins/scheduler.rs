@@ -22,11 +22,11 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use abi_stable::std_types::RResult;
+use chrono::{DateTime, Local};
 use monitoring_plugin_api::{CollectorBox, ErrorKind, PluginError, Sections};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::pipeline::snapshot::{now_iso, Snapshot};
 use crate::throttle::Throttle;
 
 /// Timing policy, from `[monitor]`.
@@ -67,7 +67,7 @@ struct Slot {
     hang_complaints: Throttle,
     errors: u64,
     last_error: Option<String>,
-    last_success: Option<(Instant, String)>,
+    last_success: Option<(Instant, DateTime<Local>)>,
 }
 
 /// One collector as `/health` shows it, as of the latest tick.
@@ -78,7 +78,8 @@ pub struct CollectorStatus {
     /// `ok`, `pending` (no answer yet), `failing` (backing off) or `disabled`.
     pub state: &'static str,
     /// Its last successful collection, ISO 8601 local time.
-    pub last_success: Option<String>,
+    #[serde(serialize_with = "crate::timestamp::serialize_option")]
+    pub last_success: Option<DateTime<Local>>,
     /// The same, for computing its age.
     #[serde(skip)]
     pub last_success_at: Option<Instant>,
@@ -190,7 +191,7 @@ impl Scheduler {
     }
 
     /// Runs one tick: dispatch, wait up to the deadline, assemble.
-    pub async fn tick(&mut self) -> Snapshot {
+    pub async fn tick(&mut self) -> Sections {
         let started = Instant::now();
         while let Ok(answer) = self.answers.try_recv() {
             self.record(answer, started);
@@ -237,7 +238,7 @@ impl Scheduler {
                 }
                 slot.failures = 0;
                 slot.next_due = now;
-                slot.last_success = Some((now, now_iso()));
+                slot.last_success = Some((now, Local::now()));
                 slot.fresh = Some(sections);
                 if answer.took > timing.collect_timeout {
                     tracing::debug!(plugin = %slot.name, took_ms = answer.took.as_millis() as u64, "Collector answered after the deadline.");
@@ -247,7 +248,7 @@ impl Scheduler {
         }
     }
 
-    fn assemble(&mut self) -> Snapshot {
+    fn assemble(&mut self) -> Sections {
         let mut data = Sections::new();
         for slot in &mut self.slots {
             let Some(sections) = slot.fresh.take() else {
@@ -266,10 +267,7 @@ impl Scheduler {
                 data.insert(section, value);
             }
         }
-        Snapshot {
-            timestamp: now_iso(),
-            data,
-        }
+        data
     }
 }
 
@@ -315,7 +313,7 @@ fn status_of(slot: &Slot, now: Instant, timing: Timing) -> CollectorStatus {
     CollectorStatus {
         name: slot.name.clone(),
         state,
-        last_success: slot.last_success.as_ref().map(|(_, iso)| iso.clone()),
+        last_success: slot.last_success.map(|(_, at)| at),
         last_success_at: slot.last_success.as_ref().map(|(at, _)| *at),
         consecutive_failures: slot.failures,
         errors_total: slot.errors,

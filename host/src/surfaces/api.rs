@@ -9,9 +9,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{DateTime, NaiveDateTime};
-use monitoring_plugin_api::{Alert, Sections};
+use chrono::{DateTime, Local, NaiveDateTime};
+use monitoring_plugin_api::Alert;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::Reply;
@@ -26,15 +27,15 @@ use crate::surfaces::state::ServerState;
 #[derive(Serialize)]
 struct SnapshotView<'a> {
     timestamp: &'a str,
-    data: &'a Sections,
+    data: &'a RawValue,
     alerts: &'a [Alert],
 }
 
 impl<'a> From<&'a Frame> for SnapshotView<'a> {
     fn from(frame: &'a Frame) -> Self {
         Self {
-            timestamp: &frame.snapshot.timestamp,
-            data: &frame.snapshot.data,
+            timestamp: &frame.timestamp,
+            data: &frame.data,
             alerts: &frame.alerts,
         }
     }
@@ -85,8 +86,8 @@ pub fn current(state: &ServerState) -> Response {
 pub struct HistoryQuery {
     /// The newest N.
     pub count: Option<usize>,
-    /// Taken at or after, local time.
-    pub since: Option<NaiveDateTime>,
+    /// Taken at or after.
+    pub since: Option<DateTime<Local>>,
 }
 
 /// Checks `/api/history`'s parameters against a history of `capacity` frames.
@@ -129,18 +130,21 @@ pub fn parse_history_query(
     Ok(query)
 }
 
-/// An ISO 8601 time: with an offset (`Z`, `+02:00`) it is converted to local time;
-/// without one it is local time, as snapshot timestamps are.
-pub fn parse_since(text: &str) -> Result<NaiveDateTime, String> {
+/// An ISO 8601 time: with an offset (`Z`, `+02:00`) it is that instant; without one
+/// it is local time, as snapshot timestamps are (the earlier one in a DST fold).
+pub fn parse_since(text: &str) -> Result<DateTime<Local>, String> {
     let trimmed = text.trim();
     // An unencoded `+` in a query string arrives as a space.
     let candidates = [trimmed.to_owned(), trimmed.replace(' ', "+")];
     for candidate in &candidates {
         if let Ok(at) = DateTime::parse_from_rfc3339(candidate) {
-            return Ok(at.with_timezone(&chrono::Local).naive_local());
+            return Ok(at.with_timezone(&Local));
         }
         for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
-            if let Ok(at) = NaiveDateTime::parse_from_str(candidate, format) {
+            let local = NaiveDateTime::parse_from_str(candidate, format)
+                .ok()
+                .and_then(|at| at.and_local_timezone(Local).earliest());
+            if let Some(at) = local {
                 return Ok(at);
             }
         }
@@ -190,7 +194,7 @@ pub fn alerts(state: &ServerState) -> Response {
     json(
         StatusCode::OK,
         &Body {
-            timestamp: crate::pipeline::snapshot::now_iso(),
+            timestamp: crate::timestamp::now_iso(),
             active: state.alerts.active_alerts(),
             recent: state.alert_log.recent(),
             fired_total: state.alert_log.fired_total(),
@@ -249,8 +253,13 @@ mod tests {
     fn since_takes_local_or_offset_times() {
         let local = parse_since("2025-01-03T10:15:30");
         assert_eq!(
-            local.map(|t| t.to_string()),
+            local.map(|t| t.naive_local().to_string()),
             Ok("2025-01-03 10:15:30".into())
+        );
+        assert_eq!(
+            parse_since("2025-01-03T10:15:30Z").map(|t| t.timestamp()),
+            Ok(1_735_899_330),
+            "an offset names an instant"
         );
         assert!(parse_since("2025-01-03T10:15:30.123456").is_ok());
         assert!(parse_since("2025-01-03T10:15").is_ok());

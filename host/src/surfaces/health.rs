@@ -145,18 +145,11 @@ pub fn report(state: &ServerState, now: Instant) -> (bool, Report<'_>) {
         }
     }
     let last_snapshot = frame.as_ref().map(|frame| {
-        let taken = chrono::NaiveDateTime::parse_from_str(
-            &frame.snapshot.timestamp,
-            "%Y-%m-%dT%H:%M:%S%.f",
-        );
-        let age = taken.ok().map(|taken| {
-            let age = chrono::Local::now().naive_local() - taken;
-            age.num_milliseconds() as f64 / 1000.0
-        });
+        let age = frame.snapshot.age(chrono::Local::now());
         LastSnapshot {
             seq: frame.seq,
-            timestamp: frame.snapshot.timestamp.clone(),
-            age_seconds: age,
+            timestamp: frame.timestamp.clone(),
+            age_seconds: Some(age.as_secs_f64()),
             sections: frame.snapshot.data.keys().cloned().collect(),
         }
     });

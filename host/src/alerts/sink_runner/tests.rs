@@ -105,45 +105,37 @@ fn alert(component: &str, level: AlertLevel) -> SinkEvent {
     }
 }
 
-fn snapshot() -> Snapshot {
-    let mut data = Sections::new();
-    data.insert("memory".into(), json!({"percentage": 50.0}));
-    Snapshot {
-        timestamp: "2025-01-03T10:15:30.123456".into(),
-        data,
-    }
+/// A tick's snapshot event, as the pipeline serializes it.
+fn snapshot() -> Option<Arc<str>> {
+    let event = json!({"event": "snapshot", "timestamp": "2025-01-03T10:15:30.123456",
+                       "data": {"memory": {"percentage": 50.0}}});
+    Some(Arc::from(event.to_string()))
 }
 
 /// Hands every sink one memory WARNING, as the collection loop would.
 fn fire_memory_warning(runner: &SinkRunner) {
     runner.dispatch(
         &[alert("memory", AlertLevel::Warning)],
-        &snapshot(),
+        snapshot(),
         Utc::now(),
     );
 }
 
 fn start(fakes: &[(&str, &Fake, DeliveryOptions)]) -> SinkRunner {
+    start_wanting(fakes, true)
+}
+
+fn start_wanting(fakes: &[(&str, &Fake, DeliveryOptions)], wants_snapshots: bool) -> SinkRunner {
     let sinks = fakes
         .iter()
-        .map(|(name, fake, _)| ((*name).to_owned(), fake.sink()))
+        .map(|(name, fake, options)| SinkSpec {
+            name: (*name).to_owned(),
+            sink: fake.sink(),
+            options: options.clone(),
+            wants_snapshots,
+        })
         .collect();
-    let options: Vec<(String, DeliveryOptions)> = fakes
-        .iter()
-        .map(|(name, _, options)| ((*name).to_owned(), options.clone()))
-        .collect();
-    SinkRunner::start(
-        sinks,
-        move |name| {
-            options
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, o)| o.clone())
-                .unwrap_or_default()
-        },
-        FAST,
-    )
-    .expect("threads start")
+    SinkRunner::start(sinks, FAST).expect("threads start")
 }
 
 /// Waits (polling, bounded) for a condition the worker threads will make true.
@@ -177,21 +169,18 @@ fn delivers_alerts_then_the_snapshot_and_flushes_at_shutdown() {
 }
 
 #[test]
-fn the_snapshot_is_encoded_as_a_sink_event() {
-    let snapshot = snapshot();
-    let text = serde_json::to_string(&SnapshotEvent {
-        timestamp: &snapshot.timestamp,
-        data: &snapshot.data,
-    })
-    .expect("encodes");
-    let event: SinkEvent = serde_json::from_str(&text).expect("decodes");
-    assert_eq!(
-        event,
-        SinkEvent::Snapshot {
-            timestamp: snapshot.timestamp.clone(),
-            data: snapshot.data.clone()
-        }
-    );
+fn a_sink_that_wants_no_snapshots_gets_alerts_only() {
+    let fake = Fake::default();
+    let runner = start_wanting(&[("fake", &fake, DeliveryOptions::default())], false);
+    assert!(!runner.wants_snapshots());
+    fire_memory_warning(&runner);
+    fire_memory_warning(&runner);
+    wait_for("two alerts", || fake.calls().len() == 2);
+    runner.shutdown(Duration::from_secs(5));
+    assert_eq!(fake.calls(), ["alert", "alert", "flush"]);
+    let runner = start(&[("fake", &Fake::default(), DeliveryOptions::default())]);
+    assert!(runner.wants_snapshots());
+    runner.shutdown(Duration::from_secs(5));
 }
 
 #[test]
@@ -320,7 +309,7 @@ fn shutdown_drains_the_queue_in_time() {
     let events: Vec<_> = (0..5)
         .map(|_| alert("disk", AlertLevel::Critical))
         .collect();
-    runner.dispatch(&events, &snapshot(), Utc::now());
+    runner.dispatch(&events, snapshot(), Utc::now());
     let stats = runner.stats();
     runner.shutdown(Duration::from_secs(5));
     let s = stats.all().remove(0);
@@ -361,7 +350,7 @@ fn filters_choose_what_each_sink_gets() {
             resolved_at: "2025-01-03T10:20:00.000000".into(),
         },
     ];
-    runner.dispatch(&events, &snapshot(), Utc::now());
+    runner.dispatch(&events, snapshot(), Utc::now());
     let stats = runner.stats();
     runner.shutdown(Duration::from_secs(5));
     let handled: Vec<u64> = stats.all().iter().map(|s| s.handled).collect();

@@ -92,13 +92,8 @@ pub(super) fn server_metrics(b: &mut Builder, state: &ServerState, frame: Option
         );
     }
     if let Some(frame) = frame {
-        let taken = chrono::NaiveDateTime::parse_from_str(
-            &frame.snapshot.timestamp,
-            "%Y-%m-%dT%H:%M:%S%.f",
-        )
-        .ok()
-        .and_then(|naive| naive.and_local_timezone(chrono::Local).earliest());
-        if let Some(taken) = taken {
+        {
+            let taken = frame.snapshot.taken_at;
             let seconds = taken.timestamp_micros() as f64 / 1e6;
             let help = "When the latest snapshot was taken, Unix time";
             b.gauge(

@@ -20,11 +20,11 @@ use super::closing;
 use super::rate_limit::{RateLimiter, Verdict};
 use crate::alerts::control::ThresholdChange;
 use crate::pipeline::bus::Frame;
-use crate::pipeline::snapshot::now_iso;
 use crate::pipeline::wire::{
     parse_command, Command, ErrorCode, ServerMessage, Status, SubscribeParams,
 };
 use crate::surfaces::state::{ServerState, Stats, SERVER_VERSION};
+use crate::timestamp::now_iso;
 
 /// Refused messages in a row, without the client slowing down, before it is closed.
 const MAX_RATE_STRIKES: u32 = 200;
