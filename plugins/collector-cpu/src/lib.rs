@@ -10,6 +10,7 @@ mod frequency;
 use std::time::Instant;
 
 use monitoring_plugin_api::prelude::*;
+use monitoring_plugin_api::sections::Processor;
 use sysinfo::{CpuRefreshKind, System, MINIMUM_CPU_UPDATE_INTERVAL};
 
 /// Settings of `[plugins.cpu]`.
@@ -17,28 +18,11 @@ use sysinfo::{CpuRefreshKind, System, MINIMUM_CPU_UPDATE_INTERVAL};
 #[serde(default, deny_unknown_fields)]
 pub struct Config {}
 
-/// The `processor` section, with the seed's field names and units.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ProcessorInfo {
-    /// Global usage, %.
-    pub usage_percent: f64,
-    /// Usage of each logical core, %.
-    pub per_core_usage: Vec<f64>,
-    /// Physical cores.
-    pub core_count: usize,
-    /// Logical cores.
-    pub logical_count: usize,
-    /// Mean current frequency over the cores, MHz.
-    pub frequency_current: f64,
-    /// Maximum frequency, MHz (0 when the machine does not tell).
-    pub frequency_max: f64,
-}
-
 /// What one collection returns.
 #[derive(Debug, Serialize)]
 pub struct Output {
     /// The `processor` section.
-    pub processor: ProcessorInfo,
+    pub processor: Processor,
 }
 
 /// Keeps sysinfo's state between ticks.
@@ -46,7 +30,8 @@ pub struct CpuCollector {
     system: System,
     last_refresh: Instant,
     core_count: usize,
-    frequency_max: f64,
+    /// From cpufreq or the model name, read once; `None` when neither tells.
+    frequency_max: Option<f64>,
 }
 
 impl Collector for CpuCollector {
@@ -77,7 +62,7 @@ impl Collector for CpuCollector {
             .unwrap_or_default();
         Ok(Self {
             core_count: System::physical_core_count().unwrap_or(logical),
-            frequency_max: frequency::max_mhz(&brand).unwrap_or(0.0),
+            frequency_max: frequency::max_mhz(&brand),
             last_refresh: Instant::now(),
             system,
         })
@@ -95,14 +80,15 @@ impl Collector for CpuCollector {
         let frequencies: Vec<f64> = cpus.iter().map(|cpu| cpu.frequency() as f64).collect();
         let frequency_current = mean(&frequencies);
         Ok(Output {
-            processor: ProcessorInfo {
+            processor: Processor {
                 usage_percent: round1(self.system.global_cpu_usage().into()),
                 per_core_usage,
                 core_count: self.core_count,
                 logical_count: cpus.len(),
                 frequency_current,
-                // Never report a maximum below what is observed.
-                frequency_max: self.frequency_max.max(frequency_current),
+                // Reported as read, never derived from the current frequency: an
+                // unknown maximum stays unknown (turbo may also run above it).
+                frequency_max: self.frequency_max,
             },
         })
     }
@@ -142,7 +128,38 @@ mod tests {
         assert!(processor["core_count"]
             .as_u64()
             .is_some_and(|n| n >= 1 && n <= logical));
-        assert!(processor["frequency_max"].as_f64() >= processor["frequency_current"].as_f64());
+        let mut keys: Vec<&str> = processor
+            .as_object()
+            .expect("processor is an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "core_count",
+                "frequency_current",
+                "frequency_max",
+                "logical_count",
+                "per_core_usage",
+                "usage_percent"
+            ],
+            "the wire keys of `processor`"
+        );
+    }
+
+    #[test]
+    fn the_maximum_frequency_is_what_the_machine_says_or_unknown() {
+        let mut collector = CpuCollector::new(Config::default()).expect("builds");
+        let brand = collector.system.cpus()[0].brand().to_owned();
+        let known = frequency::max_mhz(&brand);
+        let processor = collector.collect().expect("collects").processor;
+        // Never made up from the current frequency: where no source knows the maximum
+        // (most VMs), it stays unknown, which the wire spells 0.0 as the seed did.
+        assert_eq!(processor.frequency_max, known);
+        let wire = monitoring_plugin_api::serde_json::to_value(&processor).expect("serializes");
+        assert_eq!(wire["frequency_max"], known.unwrap_or(0.0));
     }
 
     #[test]

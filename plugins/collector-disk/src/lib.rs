@@ -11,8 +11,7 @@ mod usage;
 use std::path::PathBuf;
 
 use monitoring_plugin_api::prelude::*;
-
-pub use usage::DiskUsage;
+use monitoring_plugin_api::sections::Disk;
 
 /// Settings of `[plugins.disk]`.
 #[derive(Debug, Deserialize)]
@@ -36,10 +35,10 @@ impl Default for Config {
 #[derive(Debug, Serialize)]
 pub struct Output {
     /// The primary path.
-    pub disk: DiskUsage,
+    pub disk: Disk,
     /// Every configured path, when there are several.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub disks: Option<Vec<DiskUsage>>,
+    pub disks: Option<Vec<Disk>>,
 }
 
 /// Reads the configured paths each tick.
@@ -94,6 +93,18 @@ mod tests {
         assert!(
             sections.get("disks").is_none(),
             "one path gives no `disks` array"
+        );
+        let mut keys: Vec<&str> = sections["disk"]
+            .as_object()
+            .expect("disk is an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["free", "path", "percentage", "total", "used"],
+            "the wire keys of `disk`"
         );
     }
 

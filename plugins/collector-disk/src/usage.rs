@@ -3,58 +3,41 @@
 use std::io;
 use std::path::Path;
 
-use serde::Serialize;
+use monitoring_plugin_api::sections::Disk;
 
-/// A `disk` entry, with the seed's field names; sizes in bytes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DiskUsage {
-    /// Total size of the filesystem.
-    pub total: u64,
-    /// Bytes in use.
-    pub used: u64,
-    /// Bytes an unprivileged user can still write.
-    pub free: u64,
-    /// `used / (used + free)`, %, one decimal.
-    pub percentage: f64,
-    /// The watched path.
-    pub path: String,
-}
-
-impl DiskUsage {
-    /// Builds an entry from block counts as `statvfs` reports them.
-    pub fn from_blocks(
-        path: &Path,
-        block_size: u64,
-        blocks: u64,
-        blocks_free: u64,
-        blocks_available: u64,
-    ) -> Self {
-        let total = blocks.saturating_mul(block_size);
-        let used = blocks
-            .saturating_sub(blocks_free)
-            .saturating_mul(block_size);
-        let free = blocks_available.saturating_mul(block_size);
-        let visible = used.saturating_add(free);
-        let percentage = if visible == 0 {
-            0.0
-        } else {
-            (used as f64 / visible as f64 * 1000.0).round() / 10.0
-        };
-        Self {
-            total,
-            used,
-            free,
-            percentage,
-            path: path.display().to_string(),
-        }
+/// Builds a `disk` entry from block counts as `statvfs` reports them.
+pub fn from_blocks(
+    path: &Path,
+    block_size: u64,
+    blocks: u64,
+    blocks_free: u64,
+    blocks_available: u64,
+) -> Disk {
+    let total = blocks.saturating_mul(block_size);
+    let used = blocks
+        .saturating_sub(blocks_free)
+        .saturating_mul(block_size);
+    let free = blocks_available.saturating_mul(block_size);
+    let visible = used.saturating_add(free);
+    let percentage = if visible == 0 {
+        0.0
+    } else {
+        (used as f64 / visible as f64 * 1000.0).round() / 10.0
+    };
+    Disk {
+        total,
+        used,
+        free,
+        percentage,
+        path: path.display().to_string(),
     }
 }
 
 /// Reads the filesystem holding `path`.
 #[cfg(unix)]
-pub fn read(path: &Path) -> io::Result<DiskUsage> {
+pub fn read(path: &Path) -> io::Result<Disk> {
     let stat = rustix::fs::statvfs(path)?;
-    Ok(DiskUsage::from_blocks(
+    Ok(from_blocks(
         path,
         stat.f_frsize,
         stat.f_blocks,
@@ -65,7 +48,7 @@ pub fn read(path: &Path) -> io::Result<DiskUsage> {
 
 /// Reads the filesystem holding `path`: the disk with the longest matching mount point.
 #[cfg(not(unix))]
-pub fn read(path: &Path) -> io::Result<DiskUsage> {
+pub fn read(path: &Path) -> io::Result<Disk> {
     let disks = sysinfo::Disks::new_with_refreshed_list();
     let disk = disks
         .list()
@@ -77,7 +60,7 @@ pub fn read(path: &Path) -> io::Result<DiskUsage> {
         })?;
     let total = disk.total_space();
     let free = disk.available_space();
-    Ok(DiskUsage::from_blocks(path, 1, total, free, free))
+    Ok(from_blocks(path, 1, total, free, free))
 }
 
 #[cfg(test)]
@@ -87,7 +70,7 @@ mod tests {
     #[test]
     fn percentage_ignores_root_reserved_blocks_like_psutil() {
         // 100 blocks, 10 free of which 5 reserved for root: 90 used, 5 available.
-        let usage = DiskUsage::from_blocks(Path::new("/"), 4096, 100, 10, 5);
+        let usage = from_blocks(Path::new("/"), 4096, 100, 10, 5);
         assert_eq!(usage.total, 409_600);
         assert_eq!(usage.used, 368_640);
         assert_eq!(usage.free, 20_480);
@@ -97,9 +80,6 @@ mod tests {
 
     #[test]
     fn empty_filesystem_is_zero_percent() {
-        assert_eq!(
-            DiskUsage::from_blocks(Path::new("/x"), 4096, 0, 0, 0).percentage,
-            0.0
-        );
+        assert_eq!(from_blocks(Path::new("/x"), 4096, 0, 0, 0).percentage, 0.0);
     }
 }

@@ -8,7 +8,7 @@
 use nvml_wrapper::{enum_wrappers::device::TemperatureSensor, error::NvmlError, Device, Nvml};
 use nvml_wrapper_sys::bindings::{nvmlMemory_t, nvmlReturn_enum_NVML_SUCCESS};
 
-use gpu_section::{percentage, GpuInfo};
+use monitoring_plugin_api::sections::{percentage, GpuInfo};
 
 /// What does not change while the driver stays loaded, read once by [`read_static`].
 #[derive(Debug, Clone, PartialEq)]

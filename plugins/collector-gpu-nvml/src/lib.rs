@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use monitoring_plugin_api::prelude::*;
 use nvml_wrapper::{error::NvmlError, Nvml};
 
-pub use gpu_section::{GpuInfo, GpuSection};
+pub use monitoring_plugin_api::sections::{Gpu, GpuInfo};
 
 /// Settings of `[plugins.gpu-nvml]`.
 #[derive(Debug, Default, Deserialize)]
@@ -32,7 +32,7 @@ pub struct Config {
 #[derive(Debug, Serialize)]
 pub struct Output {
     /// The `gpu` section.
-    pub gpu: GpuSection,
+    pub gpu: Gpu,
 }
 
 /// Holds the initialised NVML and what was learnt of each GPU at start.
@@ -85,7 +85,7 @@ impl Collector for NvmlCollector {
             .map(|known| device::read_dynamic(&self.nvml, known, self.driver_version.as_deref()))
             .collect();
         Ok(Output {
-            gpu: GpuSection::new("nvml", gpus),
+            gpu: Gpu::new("nvml", gpus),
         })
     }
 }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use monitoring_plugin_api::prelude::*;
 
 use command::RunError;
-pub use gpu_section::{GpuInfo, GpuSection};
+pub use monitoring_plugin_api::sections::{Gpu, GpuInfo};
 
 /// The soonest names are read again because a tick showed a GPU they lack.
 const UNKNOWN_GPU_RECHECK: Duration = Duration::from_secs(5);
@@ -64,7 +64,7 @@ impl Default for Config {
 #[derive(Debug, Serialize)]
 pub struct Output {
     /// The `gpu` section.
-    pub gpu: GpuSection,
+    pub gpu: Gpu,
 }
 
 /// Runs nvidia-smi each tick; keeps the slow-changing facts between refreshes.
@@ -132,7 +132,7 @@ impl Collector for SmiCollector {
             return Err(PluginError::retryable("nvidia-smi listed no GPU this time"));
         }
         Ok(Output {
-            gpu: GpuSection::new("nvidia-smi", gpus),
+            gpu: Gpu::new("nvidia-smi", gpus),
         })
     }
 }
@@ -218,7 +218,10 @@ impl SmiCollector {
             id: row.index,
             name: known.and_then(|k| k.name.clone()),
             driver_version: known.and_then(|k| k.driver_version.clone()),
-            memory_percentage: gpu_section::percentage(row.memory_used, row.memory_total),
+            memory_percentage: monitoring_plugin_api::sections::percentage(
+                row.memory_used,
+                row.memory_total,
+            ),
             uuid: row.uuid,
             memory_total: row.memory_total,
             memory_used: row.memory_used,

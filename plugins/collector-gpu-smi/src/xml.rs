@@ -11,7 +11,7 @@
 use roxmltree::{Document, Node, ParsingOptions};
 
 use crate::value::{mib_as_bytes, number, text};
-use gpu_section::{percentage, GpuInfo};
+use monitoring_plugin_api::sections::{percentage, GpuInfo};
 
 /// Where each schema puts the power draw: v10–v12, then v13 (instant, then averaged).
 const POWER_DRAW: [[&str; 2]; 5] = [
@@ -140,7 +140,7 @@ mod tests {
             for gpu in &gpus {
                 assert!(gpu.name.is_some() && gpu.uuid.is_some(), "{name}: {gpu:?}");
             }
-            let section = gpu_section::GpuSection::new("nvidia-smi", gpus);
+            let section = monitoring_plugin_api::sections::Gpu::new("nvidia-smi", gpus);
             let sections = serde_json::json!({ "gpu": section });
             let sections = sections.as_object().expect("an object");
             monitoring_plugin_api::testing::check_sections(sections)

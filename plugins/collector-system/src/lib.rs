@@ -9,6 +9,7 @@
 mod platform;
 
 use monitoring_plugin_api::prelude::*;
+use monitoring_plugin_api::sections::System;
 
 pub use platform::Identity;
 
@@ -17,23 +18,11 @@ pub use platform::Identity;
 #[serde(default, deny_unknown_fields)]
 pub struct Config {}
 
-/// The `system` section.
-#[derive(Debug, Clone, Serialize)]
-pub struct SystemInfo {
-    /// The identity facts, read once.
-    #[serde(flatten)]
-    pub identity: Identity,
-    /// Running processes.
-    pub processes: u64,
-    /// When the machine booted, ISO 8601 local time.
-    pub boot_time: String,
-}
-
 /// What one collection returns.
 #[derive(Debug, Serialize)]
 pub struct Output {
     /// The `system` section.
-    pub system: SystemInfo,
+    pub system: System,
 }
 
 /// Holds the facts that never change while the server runs.
@@ -63,9 +52,26 @@ impl Collector for SystemCollector {
     fn collect(&mut self) -> Result<Output, PluginError> {
         let processes =
             platform::process_count().map_err(|e| PluginError::retryable(format_args!("{e}")))?;
+        let Identity {
+            os_name,
+            os_version,
+            os_release,
+            architecture,
+            platform,
+            machine,
+            processor,
+            hostname,
+        } = self.identity.clone();
         Ok(Output {
-            system: SystemInfo {
-                identity: self.identity.clone(),
+            system: System {
+                os_name,
+                os_version,
+                os_release,
+                architecture,
+                platform,
+                machine,
+                processor,
+                hostname,
                 processes,
                 boot_time: self.boot_time.clone(),
             },
@@ -83,6 +89,29 @@ mod tests {
     fn obeys_the_collector_contract() {
         let sections = monitoring_plugin_api::testing::check_collector::<SystemCollector>();
         let system = &sections["system"];
+        let mut keys: Vec<&str> = system
+            .as_object()
+            .expect("system is an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "architecture",
+                "boot_time",
+                "hostname",
+                "machine",
+                "os_name",
+                "os_release",
+                "os_version",
+                "platform",
+                "processes",
+                "processor"
+            ],
+            "the wire keys of `system`"
+        );
         for key in [
             "os_name",
             "os_version",
