@@ -2,46 +2,23 @@
 //! route that echoes but otherwise uses the production WebSocket settings and close
 //! handling. No case may be FAILED.
 //!
-//! Autobahn|Testsuite needs Python 2.7 (`pip2 install autobahntestsuite`; `.ci/run`
-//! installs it under pyenv). Where `wstest` is absent the test says so and skips.
+//! Autobahn|Testsuite needs Python 2.7 (`cargo xtask test` installs `autobahntestsuite`
+//! into the one under pyenv). Where `wstest` is absent the test fails and says how to
+//! install it.
 //! Cases 9.* (messages up to 16 MiB, performance) are excluded: the production limit
 //! is 64 KiB and such messages are answered with 1009 by design; 12.* and 13.*
 //! (permessage-deflate) come back UNIMPLEMENTED, which is not a failure.
 
 mod support;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
-use support::{Server, Setup};
-
-fn wstest() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("AUTOBAHN_WSTEST") {
-        return Some(PathBuf::from(path));
-    }
-    let home = std::env::var_os("HOME").map(PathBuf::from)?;
-    let versions = std::fs::read_dir(home.join(".pyenv/versions")).ok()?;
-    let mut found: Vec<PathBuf> = versions
-        .filter_map(Result::ok)
-        .map(|entry| entry.path().join("bin/wstest"))
-        .filter(|path| path.exists())
-        .collect();
-    found.sort();
-    found.pop().or_else(|| {
-        Command::new("wstest")
-            .arg("--help")
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|_| "wstest".into())
-    })
-}
+use support::{Peer, Server, Setup};
 
 #[test]
 fn autobahn_finds_no_failed_case() {
-    let Some(wstest) = wstest() else {
-        eprintln!("SKIPPED: Autobahn's wstest is not installed (python2.7 -m pip install autobahntestsuite; .ci/run does)");
+    let Some(wstest) = support::require(Peer::Autobahn) else {
         return;
     };
     let server = Server::start_with_env(

@@ -6,9 +6,9 @@
 //! saves `target/test-artifacts/dashboard.png`. The other renders a synthetic machine
 //! with 64 cores and 8 GPUs and times its frames.
 //!
-//! Without Chromium and chromedriver the tests say so and pass:
-//! `apt-get install -y chromium chromium-driver`. `CHROMIUM` and `CHROMEDRIVER` name
-//! other binaries.
+//! Without Chromium and chromedriver the tests fail and say how to install them
+//! (`cargo xtask test` does: `apt-get install -y chromium chromium-driver`). `CHROMIUM`
+//! and `CHROMEDRIVER` name other binaries.
 
 mod support;
 
@@ -19,22 +19,12 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{json, Value};
-use support::{connect, send_text, Server, Setup, CORE_COLLECTORS};
+use support::{connect, send_text, Peer, Server, Setup, CORE_COLLECTORS};
 
 const SECOND: Duration = Duration::from_secs(1);
 
 /// One browser at a time: each is a few hundred MB and a busy core.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// `name` on `PATH`, or the path an environment variable gives.
-fn find_binary(env: &str, name: &str) -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os(env) {
-        return Some(PathBuf::from(path)).filter(|path| path.is_file());
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|path| path.is_file())
-}
 
 /// chromedriver and its browser session; chromedriver is killed on drop.
 struct Browser {
@@ -51,19 +41,11 @@ impl Drop for Browser {
 }
 
 impl Browser {
-    /// Starts chromedriver on a free port and opens a headless Chromium session, or
-    /// `None` (with a message saying why) when they are not installed.
+    /// Starts chromedriver on a free port and opens a headless Chromium session. A
+    /// missing browser or driver fails the test (`None` only under the opt-out).
     async fn start() -> Option<Self> {
-        let (Some(chromium), Some(chromedriver)) = (
-            find_binary("CHROMIUM", "chromium"),
-            find_binary("CHROMEDRIVER", "chromedriver"),
-        ) else {
-            eprintln!(
-                "SKIPPED: the dashboard browser test needs Chromium and chromedriver \
-                 (apt-get install -y chromium chromium-driver)"
-            );
-            return None;
-        };
+        let chromium = support::require(Peer::Chromium)?;
+        let chromedriver = support::require(Peer::ChromeDriver)?;
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")

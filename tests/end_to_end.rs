@@ -183,10 +183,11 @@ async fn control_messages_are_answered_and_errors_keep_the_connection() {
     next_of_type(&mut ws, "unsubscribed", SECOND)
         .await
         .expect("unsubscribe confirmed");
-    // Nothing but replies to our own commands for well over two ticks.
+    // Nothing but replies to our own commands for well over two ticks: the one pong,
+    // no data.
     send_text(&mut ws, r#"{"type":"ping"}"#).await;
+    let mut pongs = 0;
     let quiet = tokio::time::timeout(Duration::from_millis(1300), async {
-        let mut pongs = 0;
         while let Some(message) = next_json(&mut ws, 2 * SECOND).await {
             assert_ne!(
                 message["type"], "monitoring_data",
@@ -194,10 +195,10 @@ async fn control_messages_are_answered_and_errors_keep_the_connection() {
             );
             pongs += usize::from(message["type"] == "pong");
         }
-        pongs
     })
     .await;
     assert!(quiet.is_err(), "the connection closed after unsubscribe");
+    assert_eq!(pongs, 1, "one pong for one ping after unsubscribe");
 
     send_text(&mut ws, r#"{"type":"subscribe"}"#).await;
     next_of_type(&mut ws, "subscribed", SECOND)

@@ -1,147 +1,41 @@
 //! The `gpu` section end to end: the real server with the real GPU plugins, fed by a
 //! fake `nvidia-smi` (a shell script printing output recorded from real GPUs, in
 //! `plugins/collector-gpu-smi/tests/fixtures`) or a fake `libnvidia-ml` (compiled from
-//! `plugins/collector-gpu-nvml/tests/fake_nvml.c`), read over a real WebSocket.
+//! `test-support/fake_nvml.c`), read over a real WebSocket; both fakes and the recorded
+//! rows come from the shared test-support crate, as in the plugins' own tests.
 //!
 //! Every server here points the GPU plugins at fakes or at paths that do not exist, so
 //! the tests mean the same on a machine with a real NVIDIA GPU (except the one that
-//! checks the default settings, which only runs where there is no NVIDIA driver).
+//! checks the default settings, which only runs where there is no NVIDIA driver and
+//! is counted as skipped elsewhere).
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use monitoring_test_support::smi::{
+    self, print, sh_quote, FakeSmi, DUAL_2070_STATIC, DUAL_2070_TICK, RTX_3080_STATIC,
+    RTX_3080_TICK,
+};
+use monitoring_test_support::{gpu_section as section, nvml, nvml::FakeNvml, MIB};
 use serde_json::{json, Value};
 use support::{connect, next_of_type, send_text, Client, Server, Setup, CORE_COLLECTORS};
 
-const MIB: u64 = 1024 * 1024;
 const SECOND: Duration = Duration::from_secs(1);
-
-/// `--query-gpu=index,uuid,driver_version,name`, values from `rtx-3080-v13.xml`.
-const RTX_3080_STATIC: &str =
-    "0, GPU-19d6d965-2acc-f646-00f8-4c76979aabb4, 595.58.03, NVIDIA GeForce RTX 3080";
-/// The tick query with `nounits`, values from `rtx-3080-v13.xml` (power: the instant
-/// reading, as the XML parser takes it).
-const RTX_3080_TICK: &str =
-    "0, GPU-19d6d965-2acc-f646-00f8-4c76979aabb4, 65, 10240, 9184, 660, 27, 142.33, 320.00";
-
-/// `--query-gpu=index,uuid,driver_version,name`, values from `dual_2070-v13.xml`.
-const DUAL_2070_STATIC: &str = "\
-0, GPU-12345678-aaaa-bbbb-cccc-0123456789ab, 590.44.01, NVIDIA GeForce RTX 2070
-1, GPU-12345678-aaaa-bbbb-cccc-0123456789cd, 590.44.01, NVIDIA GeForce RTX 2070";
-/// The tick query with `nounits`, values from `dual_2070-v13.xml`.
-const DUAL_2070_TICK: &str = "\
-0, GPU-12345678-aaaa-bbbb-cccc-0123456789ab, 0, 8192, 1, 7786, 14, 9.23, 175.00
-1, GPU-12345678-aaaa-bbbb-cccc-0123456789cd, 0, 8192, 1, 7786, 13, 11.82, 175.00";
 
 /// A path as a TOML string (JSON's string syntax is TOML's basic string syntax).
 fn toml_path(path: &Path) -> String {
     serde_json::to_string(&path.to_string_lossy()).expect("a string serializes")
 }
 
-/// A path as a shell word (temporary and source paths hold no `'`).
-fn sh_quote(path: &Path) -> String {
-    format!("'{}'", path.display())
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugins/collector-gpu-smi/tests/fixtures")
-        .join(name)
-}
-
-/// Shell code printing `text` line by line.
-fn print(text: &str) -> String {
-    format!("printf '%s\\n' '{}'", text.replace('\n', "' '"))
-}
-
-/// A fake nvidia-smi in its own folder: shell code per kind of call.
-struct FakeSmi {
-    /// Holds the script; removed on drop.
-    _dir: tempfile::TempDir,
-    binary: PathBuf,
-}
-
-impl FakeSmi {
-    fn new(static_action: &str, tick_action: &str, xml_action: &str) -> Self {
-        let dir = tempfile::tempdir().expect("temporary folder");
-        let binary = dir.path().join("nvidia-smi");
-        let script = format!(
-            "#!/bin/sh\n\
-             case \"$*\" in\n\
-               \"-q -x\") {xml_action} ;;\n\
-               *driver_version,name*) {static_action} ;;\n\
-               *utilization.gpu*) {tick_action} ;;\n\
-               --probe) ;;\n\
-               *) echo \"unexpected arguments: $*\" >&2; exit 2 ;;\n\
-             esac\n"
-        );
-        let staging = dir.path().join("nvidia-smi.tmp");
-        std::fs::write(&staging, script).expect("script written");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(0o755))
-                .expect("chmod");
-        }
-        std::fs::rename(&staging, &binary).expect("script in place");
-        settle(&binary);
-        FakeSmi { _dir: dir, binary }
-    }
-
-    /// Answers for GPUs: the static and tick CSV queries, and the recorded XML report.
-    fn printing(statics: &str, tick: &str, xml_fixture: &str) -> Self {
-        let xml = format!("cat {}", sh_quote(&fixture(xml_fixture)));
-        Self::new(&print(statics), &print(tick), &xml)
-    }
-
-    /// `[plugins.gpu-smi]` running this fake. `force`: run even where a real NVML works.
-    fn table(&self, extra: &str) -> String {
-        format!(
-            "\n[plugins.gpu-smi]\nbinary = {}\nforce = true\n{extra}\n",
-            toml_path(&self.binary)
-        )
-    }
-}
-
-/// Another test thread may fork while this one still has the new script open for
-/// writing; exec then fails with ETXTBSY (26) until that child has exec'd in turn. Once
-/// one exec succeeds no writer is left, so the server's runs cannot hit it.
-fn settle(binary: &Path) {
-    for _ in 0..100 {
-        match Command::new(binary).arg("--probe").status() {
-            Err(e) if e.raw_os_error() == Some(26) => std::thread::sleep(Duration::from_millis(10)),
-            other => {
-                other.expect("the fake nvidia-smi runs");
-                return;
-            }
-        }
-    }
-}
-
-/// Builds the fake NVML of collector-gpu-nvml's tests, as they do; `None` (after saying
-/// why) when this machine has no C compiler.
-fn fake_nvml(dir: &Path, defines: &[&str]) -> Option<PathBuf> {
-    let library = dir.join("libnvidia-ml.so.1");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugins/collector-gpu-nvml/tests/fake_nvml.c");
-    let compiler = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
-    let status = Command::new(&compiler)
-        .args(["-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o"])
-        .arg(&library)
-        .arg(&source)
-        .args(defines)
-        .status();
-    match status {
-        Ok(status) if status.success() => Some(library),
-        Ok(status) => panic!("{compiler} failed to build the fake NVML: {status}"),
-        Err(e) => {
-            eprintln!("SKIPPED: no C compiler ({compiler}: {e}); cannot build the fake NVML");
-            None
-        }
-    }
+/// `[plugins.gpu-smi]` running `fake`. `force`: run even where a real NVML works.
+fn smi_table(fake: &FakeSmi, extra: &str) -> String {
+    format!(
+        "\n[plugins.gpu-smi]\nbinary = {}\nforce = true\n{extra}\n",
+        toml_path(fake.binary())
+    )
 }
 
 /// The core collectors plus `extra`.
@@ -163,30 +57,6 @@ async fn first_gpu_data(ws: &mut Client, server: &Server) -> Value {
     panic!("no gpu section within 5 s; log:\n{}", server.log_text());
 }
 
-/// The section a client must see: `gpus`, and GPU 0's fields again at the top level,
-/// as the published seed sends them.
-fn section(backend: &str, gpus: &[Value]) -> Value {
-    let mut section = json!({"count": gpus.len(), "backend": backend, "gpus": gpus});
-    let flat = section.as_object_mut().expect("an object");
-    flat.extend(gpus[0].as_object().expect("an object").clone());
-    section
-}
-
-fn dual_2070() -> [Value; 2] {
-    let gpu = |id: u32, uuid: &str, temperature: f64, power_draw: f64| {
-        json!({
-            "id": id, "name": "NVIDIA GeForce RTX 2070", "uuid": uuid, "driver_version": "590.44.01",
-            "memory_total": 8192 * MIB, "memory_used": MIB, "memory_free": 7786 * MIB,
-            "memory_percentage": 0.0, "gpu_usage_percent": 0.0, "temperature": temperature,
-            "power_draw": power_draw, "power_limit": 175.0
-        })
-    };
-    [
-        gpu(0, "GPU-12345678-aaaa-bbbb-cccc-0123456789ab", 14.0, 9.23),
-        gpu(1, "GPU-12345678-aaaa-bbbb-cccc-0123456789cd", 13.0, 11.82),
-    ]
-}
-
 /// The plugin's entry in `get_status`.
 async fn status_of(ws: &mut Client, plugin: &str) -> Value {
     send_text(ws, r#"{"type":"get_status"}"#).await;
@@ -205,7 +75,7 @@ async fn one_gpu_through_nvidia_smi() {
     let fake = FakeSmi::printing(RTX_3080_STATIC, RTX_3080_TICK, "rtx-3080-v13.xml");
     let server = Server::start(Setup {
         plugins: &with_core(&["collector-gpu-smi"]),
-        config: &fake.table(""),
+        config: &smi_table(&fake, ""),
         extra_files: &[],
     });
     let mut ws = connect(&server.url("/")).await;
@@ -234,12 +104,16 @@ async fn two_gpus_through_nvidia_smi_csv_and_xml() {
     for extra in ["", "xml = true"] {
         let server = Server::start(Setup {
             plugins: &with_core(&["collector-gpu-smi"]),
-            config: &fake.table(extra),
+            config: &smi_table(&fake, extra),
             extra_files: &[],
         });
         let mut ws = connect(&server.url("/")).await;
         let gpu = &first_gpu_data(&mut ws, &server).await["gpu"];
-        assert_eq!(*gpu, section("nvidia-smi", &dual_2070()), "{extra}");
+        assert_eq!(
+            *gpu,
+            section("nvidia-smi", &smi::dual_2070_gpus()),
+            "{extra}"
+        );
         assert_eq!(gpu["count"], 2);
         // The flat fields are GPU 0's, not GPU 1's.
         assert_eq!(gpu["uuid"], "GPU-12345678-aaaa-bbbb-cccc-0123456789ab");
@@ -287,7 +161,7 @@ async fn a_hanging_nvidia_smi_is_killed_and_does_not_hold_up_the_ticks() {
     let fake = FakeSmi::new(&print(DUAL_2070_STATIC), &hang, "exit 3");
     let server = Server::start(Setup {
         plugins: &with_core(&["collector-gpu-smi"]),
-        config: &fake.table("timeout_ms = 1000"),
+        config: &smi_table(&fake, "timeout_ms = 1000"),
         extra_files: &[],
     });
     let mut ws = connect(&server.url("/")).await;
@@ -365,10 +239,10 @@ async fn a_hanging_nvidia_smi_is_killed_and_does_not_hold_up_the_ticks() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn nvml_serves_two_gpus_and_nvidia_smi_steps_aside() {
-    let dir = tempfile::tempdir().expect("temporary folder");
-    let Some(library) = fake_nvml(dir.path(), &[]) else {
+    let Some(fake) = FakeNvml::build(&[]) else {
         return;
     };
+    let library = fake.path();
     let config = format!(
         "\n[plugins.gpu-nvml]\nlibrary_path = {lib}\n\n\
          [plugins.gpu-smi]\nbinary = \"/nonexistent/nvidia-smi\"\nnvml_library_path = {lib}\n",
@@ -382,25 +256,7 @@ async fn nvml_serves_two_gpus_and_nvidia_smi_steps_aside() {
     let mut ws = connect(&server.url("/")).await;
     let gpu = &first_gpu_data(&mut ws, &server).await["gpu"];
     // The canned values of fake_nvml.c.
-    let expected = section(
-        "nvml",
-        &[
-            json!({
-                "id": 0, "name": "Fake GeForce 0", "uuid": "GPU-00000000-0000-0000-0000-000000000000",
-                "driver_version": "550.54.15",
-                "memory_total": 8192 * MIB, "memory_used": 2048 * MIB, "memory_free": 5888 * MIB,
-                "memory_percentage": 25.0, "gpu_usage_percent": 45.0, "temperature": 65.0,
-                "power_draw": 220.5, "power_limit": 350.0
-            }),
-            json!({
-                "id": 1, "name": "Fake Tesla 1", "uuid": "GPU-00000000-0000-0000-0000-000000000001",
-                "driver_version": "550.54.15",
-                "memory_total": 16384 * MIB, "memory_used": 12288 * MIB, "memory_free": 4096 * MIB,
-                "memory_percentage": 75.0, "gpu_usage_percent": 99.0, "temperature": 71.0,
-                "power_draw": null, "power_limit": null
-            }),
-        ],
-    );
+    let expected = section("nvml", &nvml::gpus());
     assert_eq!(*gpu, expected);
     assert!(gpu["gpus"][1]["power_draw"].is_null() && gpu["gpus"][1]["power_limit"].is_null());
     assert_eq!(status_of(&mut ws, "gpu-nvml").await["state"], "running");
@@ -463,10 +319,10 @@ async fn assert_no_gpu_quietly(config: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_driver_or_nvidia_smi_there_is_no_gpu_section_and_no_noise() {
     // The fake NVML as it answers where the driver is not loaded; no nvidia-smi at all.
-    let dir = tempfile::tempdir().expect("temporary folder");
-    let Some(library) = fake_nvml(dir.path(), &["-DFAKE_INIT_FAILS"]) else {
+    let Some(fake) = FakeNvml::build(&["-DFAKE_INIT_FAILS"]) else {
         return;
     };
+    let library = fake.path();
     let config = format!(
         "\n[plugins.gpu-nvml]\nlibrary_path = {lib}\n\n\
          [plugins.gpu-smi]\nbinary = \"/nonexistent/nvidia-smi\"\nnvml_library_path = {lib}\n",
@@ -482,7 +338,8 @@ async fn default_settings_on_a_machine_without_nvidia() {
         std::env::split_paths(&path).any(|dir| dir.join("nvidia-smi").exists())
     });
     if driver || smi_on_path {
-        eprintln!("SKIPPED: this machine has an NVIDIA driver or nvidia-smi");
+        // Not a missing peer but this machine: what the test checks cannot happen here.
+        support::skip("this machine has an NVIDIA driver or nvidia-smi");
         return;
     }
     assert_no_gpu_quietly("").await;

@@ -4,7 +4,7 @@
 //! series with sane values.
 //!
 //! Needs Debian's `prometheus` package (`prometheus` and `promtool`); where they are
-//! missing, the tests print why and pass without checking (CI installs the package).
+//! missing, the tests fail and say how to install them (`cargo xtask test` does).
 
 mod support;
 
@@ -15,24 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::http::{encode, get, get_with};
-use support::Server;
-
-/// `name` on the PATH (or in /usr/bin), or a printed reason to skip.
-fn tool(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .chain([PathBuf::from("/usr/bin")])
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file());
-    if found.is_none() {
-        println!(
-            "SKIPPED: `{name}` is not installed; install it with \
-             `apt-get update && apt-get install -y prometheus` to run this test"
-        );
-    }
-    found
-}
+use support::{Peer, Server};
 
 /// A Prometheus server scraping one target, stopped on drop.
 struct Prometheus {
@@ -126,7 +109,7 @@ fn value(sample: &Value) -> f64 {
 
 #[test]
 fn promtool_accepts_our_exposition_in_both_formats() {
-    let Some(promtool) = tool("promtool") else {
+    let Some(promtool) = support::require(Peer::Promtool) else {
         return;
     };
     let server = Server::start_default();
@@ -197,7 +180,7 @@ fn promtool_accepts_our_exposition_in_both_formats() {
 
 #[test]
 fn a_real_prometheus_scrapes_our_series() {
-    let Some(binary) = tool("prometheus") else {
+    let Some(binary) = support::require(Peer::Prometheus) else {
         return;
     };
     let server = Server::start_default();
@@ -231,7 +214,7 @@ fn a_real_prometheus_scrapes_our_series() {
 
 #[test]
 fn the_example_scrape_config_is_valid() {
-    let Some(promtool) = tool("promtool") else {
+    let Some(promtool) = support::require(Peer::Promtool) else {
         return;
     };
     let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/prometheus.yml");

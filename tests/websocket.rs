@@ -7,9 +7,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use support::{
-    connect, next_json, next_of_type, send_text, Client, Server, Setup, CORE_COLLECTORS,
-};
+use support::{connect, next_of_type, send_text, Client, Peer, Server, Setup, CORE_COLLECTORS};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -200,16 +198,29 @@ async fn capacity_plus_ten_closes_exactly_ten_with_1008() {
     for _ in 0..30 {
         clients.push(connect(&server.url("/")).await);
     }
+    // Each client is either greeted or closed with 1008 "Server at capacity"; a client
+    // that hears nothing in time is neither, and fails the test.
     let mut refused = 0;
     let mut served = 0;
-    for ws in &mut clients {
-        match next_json(ws, 2 * SECOND).await {
-            Some(message) if message["type"] == "connection" => served += 1,
-            _ => refused += 1,
+    for (i, ws) in clients.iter_mut().enumerate() {
+        match tokio::time::timeout(2 * SECOND, ws.next()).await {
+            Ok(Some(Ok(Message::Text(text))))
+                if serde_json::from_str::<serde_json::Value>(text.as_str())
+                    .is_ok_and(|greeting| greeting["type"] == "connection") =>
+            {
+                served += 1
+            }
+            Ok(Some(Ok(Message::Close(Some(frame)))))
+                if u16::from(frame.code) == 1008
+                    && frame.reason.as_str() == "Server at capacity" =>
+            {
+                refused += 1
+            }
+            other => panic!("client {i}: neither greeted nor closed with 1008: {other:?}"),
         }
     }
     assert_eq!((served, refused), (20, 10));
-    // The refused ones saw 1008 "Server at capacity"; check one explicitly.
+    // Still full: one more is refused too.
     let mut extra = connect(&server.url("/")).await;
     assert_eq!(close_code(&mut extra, 2 * SECOND).await, Some(1008));
 }
@@ -318,25 +329,61 @@ async fn a_client_that_stops_answering_pings_is_closed() {
     assert!(String::from_utf8_lossy(&response).starts_with("HTTP/1.1 101"));
     let took = started.elapsed();
     assert!(took < Duration::from_secs(4), "closed after {took:?}");
-    // The close frame carries 1011 "Ping timeout".
-    let code_at = response.windows(2).position(|w| w == [0x03, 0xF3]);
-    assert!(code_at.is_some(), "close code 1011 in the last frames");
+    // The stream after the 101 answer is whole frames (pings, ticks), ending with a
+    // close frame that carries 1011 "Ping timeout".
+    let body_at = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of the HTTP answer")
+        + 4;
+    let frames = server_frames(&response[body_at..]);
+    let (opcode, payload) = frames.last().expect("at least one frame");
+    assert_eq!(
+        *opcode, 0x8,
+        "the last frame is a close frame; frames: {frames:?}"
+    );
+    assert!(
+        payload.len() >= 2,
+        "the close frame has a code: {payload:?}"
+    );
+    assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), 1011);
+    assert_eq!(String::from_utf8_lossy(&payload[2..]), "Ping timeout");
+}
+
+/// Splits what a server sent (unmasked frames, RFC 6455 §5.2) into `(opcode, payload)`
+/// pairs, failing on a truncated frame.
+fn server_frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut frames = Vec::new();
+    while !bytes.is_empty() {
+        assert!(bytes.len() >= 2, "a truncated frame header: {bytes:?}");
+        let opcode = bytes[0] & 0x0F;
+        assert_eq!(bytes[1] & 0x80, 0, "server frames are not masked");
+        let (length, header) = match bytes[1] & 0x7F {
+            126 => (u64::from(u16::from_be_bytes([bytes[2], bytes[3]])), 4),
+            127 => (
+                u64::from_be_bytes(bytes[2..10].try_into().expect("8 bytes")),
+                10,
+            ),
+            short => (u64::from(short), 2),
+        };
+        let end = header + usize::try_from(length).expect("a frame length fits");
+        assert!(
+            bytes.len() >= end,
+            "a truncated frame: {length} bytes announced"
+        );
+        frames.push((opcode, bytes[header..end].to_vec()));
+        bytes = &bytes[end..];
+    }
+    frames
 }
 
 #[test]
 fn the_published_python_client_works_unchanged() {
-    let probe = std::process::Command::new("monitoring-websocket-client")
-        .arg("--help")
-        .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!(
-            "SKIPPED: monitoring-websocket-client is not installed \
-             (pip install monitoring-websocket-client==1.0.83.90; .ci/run does)"
-        );
+    let Some(client) = support::require(Peer::PublishedClient) else {
         return;
-    }
+    };
     let server = Server::start_default();
-    let output = std::process::Command::new("monitoring-websocket-client")
+    let output = std::process::Command::new(&client)
         .args([
             "--uri",
             &server.url(""),

@@ -2,9 +2,11 @@
 //! real binary on a free port in a scratch folder, and talks to it with a real
 //! WebSocket client.
 
-#![allow(dead_code)] // Each test binary uses part of the harness.
+#![allow(dead_code, unused_imports)] // Each test binary uses part of the harness.
 
 pub mod http;
+
+pub use monitoring_test_support::{require, skip, Peer};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -68,6 +70,8 @@ pub fn artifacts() -> &'static Path {
             "monitoring-tests",
             "--exclude",
             "xtask",
+            "--exclude",
+            "monitoring-test-support",
         ]);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");

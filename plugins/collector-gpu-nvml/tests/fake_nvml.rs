@@ -1,42 +1,16 @@
-//! The whole plugin against a fake NVML: `tests/fake_nvml.c`, compiled here into a
-//! `libnvidia-ml.so.1` in a temporary directory and opened through `library_path`,
-//! exactly as nvml-wrapper opens the real one.
+//! The whole plugin against a fake NVML: `fake_nvml.c` of the shared test-support
+//! crate, compiled into a `libnvidia-ml.so.1` in a temporary folder and opened through
+//! `library_path`, exactly as nvml-wrapper opens the real one.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Instant;
 
 use collector_gpu_nvml::{Config, NvmlCollector};
 use monitoring_plugin_api::{
     abi_stable::std_types::RStr, testing::check_sections, Collector, ErrorKind,
 };
+use monitoring_test_support::{gpu_section, nvml, nvml::FakeNvml, MIB};
 use serde_json::{json, Value};
-
-const MIB: u64 = 1024 * 1024;
-
-/// Compiles the fake library with `defines`, or returns `None` (after saying why) when
-/// this machine has no C compiler.
-fn fake_library(variant: &str, defines: &[&str]) -> Option<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("gpu-nvml-test-{}-{variant}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temporary directory");
-    let library = dir.join("libnvidia-ml.so.1");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake_nvml.c");
-    let compiler = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
-    let status = Command::new(&compiler)
-        .args(["-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o"])
-        .arg(&library)
-        .arg(&source)
-        .args(defines)
-        .status();
-    match status {
-        Ok(status) if status.success() => Some(library),
-        Ok(status) => panic!("{compiler} failed to build the fake NVML: {status}"),
-        Err(e) => {
-            eprintln!("SKIPPED: no C compiler ({compiler}: {e}); cannot build the fake NVML");
-            None
-        }
-    }
-}
 
 fn collector(library: &Path) -> Result<NvmlCollector, monitoring_plugin_api::PluginError> {
     NvmlCollector::new(Config {
@@ -51,47 +25,25 @@ fn collect_json(collector: &mut NvmlCollector) -> Value {
 
 #[test]
 fn two_gpus_with_unsupported_power_as_null() {
-    let Some(library) = fake_library("full", &[]) else {
+    let Some(fake) = FakeNvml::build(&[]) else {
         return;
     };
-    let mut collector = collector(&library).expect("the fake NVML starts");
+    let mut collector = collector(&fake.path()).expect("the fake NVML starts");
     let value = collect_json(&mut collector);
     check_sections(value.as_object().expect("an object")).expect("obeys the contract");
-    assert_eq!(
-        value,
-        json!({"gpu": {"count": 2, "backend": "nvml", "gpus": [
-            {
-                "id": 0, "name": "Fake GeForce 0", "uuid": "GPU-00000000-0000-0000-0000-000000000000",
-                "driver_version": "550.54.15",
-                "memory_total": 8192 * MIB, "memory_used": 2048 * MIB, "memory_free": 5888 * MIB,
-                "memory_percentage": 25.0, "gpu_usage_percent": 45.0, "temperature": 65.0,
-                "power_draw": 220.5, "power_limit": 350.0
-            },
-            {
-                "id": 1, "name": "Fake Tesla 1", "uuid": "GPU-00000000-0000-0000-0000-000000000001",
-                "driver_version": "550.54.15",
-                "memory_total": 16384 * MIB, "memory_used": 12288 * MIB, "memory_free": 4096 * MIB,
-                "memory_percentage": 75.0, "gpu_usage_percent": 99.0, "temperature": 71.0,
-                "power_draw": null, "power_limit": null
-            }
-        ],
-            // GPU 0 again, flat, for clients of the published seed.
-            "id": 0, "name": "Fake GeForce 0", "uuid": "GPU-00000000-0000-0000-0000-000000000000",
-            "driver_version": "550.54.15",
-            "memory_total": 8192 * MIB, "memory_used": 2048 * MIB, "memory_free": 5888 * MIB,
-            "memory_percentage": 25.0, "gpu_usage_percent": 45.0, "temperature": 65.0,
-            "power_draw": 220.5, "power_limit": 350.0
-        }})
-    );
+    assert_eq!(value, json!({ "gpu": gpu_section("nvml", &nvml::gpus()) }));
+    // GPU 1 cannot read its power: null, not zero.
+    assert!(value["gpu"]["gpus"][1]["power_draw"].is_null());
     // A second tick reads again and agrees.
     assert_eq!(collect_json(&mut collector), value);
 }
 
 #[test]
 fn old_drivers_without_memory_info_v2_still_report_memory() {
-    let Some(library) = fake_library("no-memory-v2", &["-DFAKE_NO_MEMORY_V2"]) else {
+    let Some(fake) = FakeNvml::build(&["-DFAKE_NO_MEMORY_V2"]) else {
         return;
     };
+    let library = fake.path();
     let mut collector = collector(&library).expect("the fake NVML starts");
     let gpu = &collect_json(&mut collector)["gpu"]["gpus"][0];
     // The v1 call counts the 256 MiB reserved by the driver as used.
@@ -103,9 +55,10 @@ fn old_drivers_without_memory_info_v2_still_report_memory() {
 
 #[test]
 fn a_driver_that_is_not_loaded_makes_the_plugin_unavailable() {
-    let Some(library) = fake_library("init-fails", &["-DFAKE_INIT_FAILS"]) else {
+    let Some(fake) = FakeNvml::build(&["-DFAKE_INIT_FAILS"]) else {
         return;
     };
+    let library = fake.path();
     let err = collector(&library).err().expect("refused");
     assert_eq!(err.kind(), Some(ErrorKind::Unavailable), "{err}");
     assert_eq!(
@@ -116,9 +69,10 @@ fn a_driver_that_is_not_loaded_makes_the_plugin_unavailable() {
 
 #[test]
 fn dropping_the_collector_shuts_nvml_down() {
-    let Some(library) = fake_library("shutdown", &[]) else {
+    let Some(fake) = FakeNvml::build(&[]) else {
         return;
     };
+    let library = fake.path();
     // Our own handle keeps the library (and its counters) loaded across the drop.
     // SAFETY: the fake library has no initialisers; the symbols are plain `int`s.
     let (inits, shutdowns) = unsafe {
@@ -141,9 +95,10 @@ fn dropping_the_collector_shuts_nvml_down() {
 
 #[test]
 fn settings_arrive_through_the_plugin_boundary() {
-    let Some(library) = fake_library("abi", &[]) else {
+    let Some(fake) = FakeNvml::build(&[]) else {
         return;
     };
+    let library = fake.path();
     let module = collector_gpu_nvml::__monitoring_plugin_root();
     assert_eq!(module.metadata()().name.as_str(), "gpu-nvml");
     let new_collector = module.new_collector().expect("a collector plugin");
@@ -172,9 +127,10 @@ fn settings_arrive_through_the_plugin_boundary() {
 #[test]
 #[ignore = "timing, not a check; run by hand"]
 fn per_tick_cost() {
-    let Some(library) = fake_library("timing", &[]) else {
+    let Some(fake) = FakeNvml::build(&[]) else {
         return;
     };
+    let library = fake.path();
     let started = Instant::now();
     let mut collector = collector(&library).expect("starts");
     let init = started.elapsed();

@@ -2,8 +2,8 @@
 //! scripted by `tests/smtp_server.py`. What arrives is checked as a mail client reads
 //! it (decoded headers and body); refusals are classified by their SMTP code.
 //!
-//! Skipped with a message when aiosmtpd is missing, except under CI (`CI` set), where
-//! a missing server is a failure: install it with `pip install aiosmtpd`.
+//! Without aiosmtpd every test here fails, naming it and its install command
+//! (`cargo xtask test` installs it).
 // clippy.toml allows unwrap in #[test] functions; these files' helpers are test code too.
 #![allow(clippy::unwrap_used)]
 
@@ -14,6 +14,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use monitoring_plugin_api::{Alert, AlertLevel, ErrorKind, PluginError, Sink, SinkEvent};
+use monitoring_test_support::Peer;
 use serde_json::Value;
 use sink_email::{Config, EmailSink, Security};
 
@@ -27,22 +28,11 @@ struct SmtpServer {
 }
 
 impl SmtpServer {
-    /// Starts the server with `args`, or `None` when aiosmtpd is not installed here.
+    /// Starts the server with `args`. Without aiosmtpd the test fails naming it (`None`
+    /// only under the opt-out, see `monitoring_test_support::require`).
     fn start(args: &[&str]) -> Option<Self> {
-        let available = Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !available {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "aiosmtpd is required in CI: pip install aiosmtpd"
-            );
-            eprintln!("skipped: python3 with aiosmtpd not found (pip install aiosmtpd)");
-            return None;
-        }
-        let mut child = Command::new("python3")
+        let python = monitoring_test_support::require(Peer::Aiosmtpd)?;
+        let mut child = Command::new(python)
             .arg(SCRIPT)
             .args(args)
             .stdout(Stdio::piped())

@@ -1,6 +1,6 @@
 /*
- * A stand-in for libnvidia-ml.so.1, compiled by tests/fake_nvml.rs, exporting the NVML
- * functions the gpu-nvml plugin calls, with canned answers for two GPUs:
+ * A stand-in for libnvidia-ml.so.1, compiled by test-support/src/nvml.rs, exporting the
+ * NVML functions the gpu-nvml plugin calls, with canned answers for two GPUs:
  *   GPU 0 "Fake GeForce 0": every reading supported.
  *   GPU 1 "Fake Tesla 1":   power readings return NVML_ERROR_NOT_SUPPORTED (3).
  *

@@ -1,0 +1,32 @@
+//! What the tests of several crates share, in one place so copies cannot drift apart:
+//!
+//! - [`peer`]: the real programs the tests talk to (Prometheus, Chromium, aiosmtpd,
+//!   the published client, Autobahn, a C compiler); a missing one fails the test,
+//!   naming it and its install command.
+//! - [`nvml`]: the fake NVML library (C source and its build) and its canned GPUs.
+//! - [`smi`]: the fake `nvidia-smi` and the rows recorded from real GPUs.
+//! - [`gpu_section`]: the `gpu` section a client sees for a list of GPUs.
+//!
+//! A dev-dependency only: no plugin library links it.
+
+pub mod nvml;
+pub mod peer;
+pub mod smi;
+
+pub use peer::{require, skip, Peer};
+/// Scratch folders, for crates that need one beside the fakes.
+pub use tempfile;
+
+use serde_json::{json, Value};
+
+/// Bytes in a mebibyte, the unit GPU memory is reported in.
+pub const MIB: u64 = 1024 * 1024;
+
+/// The `gpu` section for `gpus` from `backend`: the list, and GPU 0's fields again at
+/// the top level, as the published seed server sends them.
+pub fn gpu_section(backend: &str, gpus: &[Value]) -> Value {
+    let mut section = json!({"count": gpus.len(), "backend": backend, "gpus": gpus});
+    let flat = section.as_object_mut().expect("an object");
+    flat.extend(gpus[0].as_object().expect("an object").clone());
+    section
+}
