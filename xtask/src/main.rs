@@ -5,6 +5,12 @@
 //!   `plugins/`, copy the plugin libraries into `plugins/`, start the server with
 //!   `plugins.toml`.
 //! - `cargo xtask install [--debug]`: the same without starting the server.
+//! - `cargo xtask test [--no-install] [-- CARGO TEST ARGS]`: install the real peers the
+//!   tests use where missing, run `cargo test --workspace`, and close with
+//!   `N passed, N failed, N skipped` (see `test.rs`). The README's test command.
+
+mod peers;
+mod test;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -56,7 +62,14 @@ fn main() -> anyhow::Result<()> {
                 "release"
             },
         ),
-        _ => bail!("usage: cargo xtask run [-- --host H --port P] | cargo xtask install [--debug]"),
+        "test" => {
+            let passed = test::run(&root, &target_dir(&root), &rest)?;
+            std::process::exit(if passed { 0 } else { 1 });
+        }
+        _ => bail!(
+            "usage: cargo xtask run [-- --host H --port P] | cargo xtask install [--debug] \
+             | cargo xtask test [--no-install] [-- CARGO TEST ARGS]"
+        ),
     }
 }
 
