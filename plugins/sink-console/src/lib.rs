@@ -123,6 +123,14 @@ fn level_name(level: AlertLevel) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use monitoring_plugin_api::testing::{check_sink, Delivery};
+    use monitoring_plugin_api::Exported;
+
+    #[test]
+    fn obeys_the_sink_contract_and_wants_no_snapshots() {
+        check_sink::<ConsoleSink>(r#"{"color": "never"}"#, Delivery::Succeeds);
+        assert!(!ConsoleSink::root_module().wants_snapshots());
+    }
 
     fn alert(level: AlertLevel) -> Alert {
         Alert {

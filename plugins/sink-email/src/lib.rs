@@ -276,6 +276,31 @@ mod tests {
         err.message().to_owned()
     }
 
+    /// The contract without a peer: an SMTP port on loopback nobody listens on, so
+    /// alerts must fail as retryable. The contract against a real SMTP server is
+    /// exercised by tests/smtp.rs.
+    #[test]
+    fn obeys_the_sink_contract_without_a_server() {
+        use monitoring_plugin_api::testing::{check_sink, Delivery};
+        use monitoring_plugin_api::Exported;
+
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let settings = serde_json::json!({
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "security": "none",
+            "from": "Monitoring <monitoring@example.com>",
+            "to": ["admin@example.com"],
+            "timeout_secs": 5.0,
+        })
+        .to_string();
+        check_sink::<EmailSink>(&settings, Delivery::FailsWith(ErrorKind::Retryable));
+        assert!(!EmailSink::root_module().wants_snapshots());
+    }
+
     #[test]
     fn defaults() {
         let parsed: Config = serde_json::from_str("{}").unwrap();

@@ -109,6 +109,28 @@ mod tests {
     use serde_json::Value;
     use std::fs;
 
+    #[test]
+    fn obeys_the_sink_contract_and_writes_alerts_only() {
+        use monitoring_plugin_api::testing::{check_sink, Delivery};
+        use monitoring_plugin_api::Exported;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alerts.log");
+        let settings = serde_json::json!({ "path": path }).to_string();
+        check_sink::<FileSink>(&settings, Delivery::Succeeds);
+        let events: Vec<Value> = lines(&path)
+            .into_iter()
+            .map(|l| l["event"].clone())
+            .collect();
+        assert_eq!(events, ["alert", "resolved"]);
+        assert!(!FileSink::root_module().wants_snapshots());
+        // Without its peer (a folder that cannot exist), delivery is a retryable error.
+        let blocked = dir.path().join("a-file");
+        fs::write(&blocked, b"").unwrap();
+        let settings = serde_json::json!({ "path": blocked.join("alerts.log") }).to_string();
+        check_sink::<FileSink>(&settings, Delivery::FailsWith(ErrorKind::Retryable));
+    }
+
     fn alert(value: f64) -> Alert {
         Alert {
             timestamp: "2025-01-03T10:15:30.123456".into(),

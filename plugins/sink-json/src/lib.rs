@@ -77,6 +77,8 @@ pub struct JsonSink {
 }
 
 impl Sink for JsonSink {
+    // The exporter is the one sink that writes snapshots out.
+    const WANTS_SNAPSHOTS: bool = true;
     const NAME: &'static str = "json";
     const DESCRIPTION: &'static str = "Exports snapshots to daily JSON (or gzip) files.";
     type Config = Config;

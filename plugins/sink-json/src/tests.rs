@@ -293,3 +293,19 @@ fn a_file_that_is_not_ours_is_set_aside() {
         1
     );
 }
+
+#[test]
+fn obeys_the_sink_contract_and_asks_for_snapshots() {
+    use monitoring_plugin_api::testing::{check_sink, Delivery};
+    use monitoring_plugin_api::Exported;
+
+    let dir = tempfile::tempdir().unwrap();
+    let settings = json!({ "output_dir": dir.path(), "date_in_filename": false }).to_string();
+    // Alerts are not this sink's business: they succeed without writing anything.
+    check_sink::<JsonSink>(&settings, Delivery::Succeeds);
+    assert_eq!(
+        timestamps(&dir.path().join("monitoring.json")),
+        ["2025-01-03T10:15:30.123456"]
+    );
+    assert!(JsonSink::root_module().wants_snapshots());
+}

@@ -220,3 +220,17 @@ fn hangs_time_out_and_refusals_fail_fast_both_retryable() {
     assert_eq!(err.kind(), Some(ErrorKind::Retryable), "{err}");
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+/// The shared sink contract through the exported module, against a live peer (both
+/// notifications posted) and against a refused port (both retryable).
+#[test]
+fn obeys_the_sink_contract() {
+    use monitoring_plugin_api::testing::{check_sink, Delivery};
+
+    let server = TestServer::start(Reply::status(200));
+    let settings = json!({ "url": server.url("/services/T0/B0/x") }).to_string();
+    check_sink::<SlackSink>(&settings, Delivery::Succeeds);
+    assert_eq!(server.requests().len(), 2, "the alert and the resolution");
+    let settings = json!({ "url": refused_url(), "timeout_secs": 5.0 }).to_string();
+    check_sink::<SlackSink>(&settings, Delivery::FailsWith(ErrorKind::Retryable));
+}

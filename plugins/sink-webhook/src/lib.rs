@@ -65,6 +65,12 @@ mod tests {
     use monitoring_plugin_api::ErrorKind;
 
     #[test]
+    fn wants_no_snapshots() {
+        use monitoring_plugin_api::Exported;
+        assert!(!WebhookSink::root_module().wants_snapshots());
+    }
+
+    #[test]
     fn defaults_and_required_url() {
         let config: Config = serde_json::from_str("{}").unwrap();
         assert_eq!(config.timeout_secs, 10.0);

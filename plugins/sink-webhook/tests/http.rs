@@ -189,3 +189,23 @@ fn works_through_the_plugin_abi() {
     sink.deliver(RStr::from_str(&event)).unwrap();
     assert_eq!(server.requests()[0].json()["component"], "memory");
 }
+
+/// The shared sink contract through the exported module, against a live peer (both
+/// notifications posted) and against a refused port (both retryable).
+#[test]
+fn obeys_the_sink_contract() {
+    use monitoring_plugin_api::serde_json::json;
+    use monitoring_plugin_api::testing::{check_sink, Delivery};
+
+    let server = TestServer::start(Reply::status(200));
+    let settings = json!({ "url": server.url("/hook") }).to_string();
+    check_sink::<WebhookSink>(&settings, Delivery::Succeeds);
+    let events: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.json()["event"].clone())
+        .collect();
+    assert_eq!(events, ["alert", "resolved"]);
+    let settings = json!({ "url": refused_url(), "timeout_secs": 5.0 }).to_string();
+    check_sink::<WebhookSink>(&settings, Delivery::FailsWith(ErrorKind::Retryable));
+}
