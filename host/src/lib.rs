@@ -120,7 +120,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
         collect_timeout: Duration::from_secs_f64(config.monitor.collect_timeout),
         max_backoff: Duration::from_secs_f64(config.monitor.max_backoff),
     };
-    let scheduler = Scheduler::start(collectors, timing)?;
+    let scheduler = Scheduler::start(collectors, timing);
     tracing::info!(collectors = ?scheduler.collector_names(), interval_ms = timing.interval.as_millis() as u64, "Collecting.");
 
     let bus = Bus::new();
@@ -158,6 +158,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
         .spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
+                .thread_name("collector")
                 .build()?;
             runtime.block_on(pipeline::collect(
                 scheduler,
@@ -167,6 +168,9 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
                 timing.interval,
                 loop_shutdown,
             ));
+            // A collector that never returned still holds a pool thread; dropping the
+            // runtime would wait for it forever.
+            runtime.shutdown_background();
             Ok::<(), std::io::Error>(())
         })?;
 

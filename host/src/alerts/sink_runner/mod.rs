@@ -1,0 +1,213 @@
+//! Delivery to sink plugins: one bounded queue and one OS thread per sink, so a slow,
+//! failing or hung sink never delays the tick, broadcasting or the other sinks.
+//!
+//! Policy is the host's (the plugin makes one attempt per `deliver`): retryable
+//! failures are retried with exponential back-off, honouring `retry_after_ms`; other
+//! failures are not. When a queue is full the oldest alert is dropped and counted, so
+//! the newest news gets through. Per sink the host counts handled, failed, retried and
+//! dropped alerts (the seed's handler statistics), shown by `get_status`.
+//!
+//! Snapshots do not queue behind alerts or push them out: each sink has a one-snapshot
+//! slot that the next tick overwrites, as WebSocket clients skip to the newest frame.
+//! Alerts go first; a snapshot is delivered when the sink is idle. Snapshots are not
+//! retried, since the next one supersedes them.
+
+use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use monitoring_plugin_api::{SinkBox, SinkEvent};
+
+pub use crate::config::delivery::{ActiveHours, DeliveryOptions, HOST_KEYS};
+
+mod queue;
+mod worker;
+
+use queue::{bump, Counters, Shared};
+pub use queue::{SinkStats, SinkStatus};
+use worker::work;
+
+/// Back-off between attempts of a retryable failure.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// Wait before the first retry; doubled for each further one.
+    pub first: Duration,
+    /// Longest wait; a `retry_after_ms` above it gives the alert up.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            first: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait before retry number `retry` (0-based).
+    pub fn delay(&self, retry: u32) -> Duration {
+        let factor = 1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX);
+        self.first.saturating_mul(factor).min(self.max)
+    }
+}
+
+/// A sink to start: the plugin instance and what the host delivers to it.
+pub struct SinkSpec {
+    /// The plugin's name.
+    pub name: String,
+    /// The instance.
+    pub sink: SinkBox,
+    /// Its filters, queue and retries, from its `[plugins.<name>]` table.
+    pub options: DeliveryOptions,
+    /// Whether it asked for a snapshot every tick (exporters do; notifiers do not, and
+    /// are spared parsing one twice a second).
+    pub wants_snapshots: bool,
+}
+
+struct Worker {
+    shared: Arc<Shared>,
+    options: DeliveryOptions,
+    wants_snapshots: bool,
+}
+
+/// The running sinks.
+pub struct SinkRunner {
+    workers: Vec<Worker>,
+    stats: SinkStats,
+    done: mpsc::Receiver<usize>,
+}
+
+impl SinkRunner {
+    /// Starts one worker thread per sink, with its options (filters, queue, retries).
+    pub fn start(sinks: Vec<SinkSpec>, backoff: Backoff) -> std::io::Result<Self> {
+        let (done_tx, done) = mpsc::channel();
+        let mut workers = Vec::with_capacity(sinks.len());
+        for (index, spec) in sinks.into_iter().enumerate() {
+            let SinkSpec {
+                name,
+                sink,
+                options,
+                wants_snapshots,
+            } = spec;
+            let shared = Arc::new(Shared {
+                name: name.clone(),
+                capacity: options.queue_size,
+                queue: Mutex::default(),
+                ready: Condvar::new(),
+                counters: Counters::default(),
+            });
+            let worker_shared = Arc::clone(&shared);
+            let max_retries = options.max_retries;
+            let done_tx = done_tx.clone();
+            std::thread::Builder::new()
+                .name(format!("sink-{name}"))
+                .spawn(move || {
+                    let span = tracing::info_span!("sink", plugin = %worker_shared.name);
+                    let _entered = span.enter();
+                    work(&worker_shared, sink, max_retries, backoff);
+                    let _ = done_tx.send(index);
+                })?;
+            workers.push(Worker {
+                shared,
+                options,
+                wants_snapshots,
+            });
+        }
+        let stats = SinkStats {
+            sinks: workers.iter().map(|w| Arc::clone(&w.shared)).collect(),
+        };
+        Ok(Self {
+            workers,
+            stats,
+            done,
+        })
+    }
+
+    /// The counters' handle.
+    pub fn stats(&self) -> SinkStats {
+        self.stats.clone()
+    }
+
+    /// Whether any sink wants snapshots, so the caller can skip making the event.
+    pub fn wants_snapshots(&self) -> bool {
+        self.workers.iter().any(|w| w.wants_snapshots)
+    }
+
+    /// Queues this tick's notifications for the sinks whose filters accept them, and
+    /// `snapshot` (the tick's [`SinkEvent::Snapshot`], already serialized) for every
+    /// sink that wants snapshots. Never blocks on a sink.
+    pub fn dispatch(
+        &self,
+        notifications: &[SinkEvent],
+        snapshot: Option<Arc<str>>,
+        now: DateTime<Utc>,
+    ) {
+        if self.workers.is_empty() {
+            return;
+        }
+        let encoded: Vec<_> = notifications
+            .iter()
+            .filter_map(|event| {
+                let alert = match event {
+                    SinkEvent::Alert { alert } | SinkEvent::Resolved { alert, .. } => alert,
+                    _ => return None,
+                };
+                let text = serde_json::to_string(event).ok()?;
+                Some((alert, Arc::<str>::from(text)))
+            })
+            .collect();
+        for worker in &self.workers {
+            let shared = &worker.shared;
+            let mut queue = shared.lock();
+            for (alert, text) in &encoded {
+                if !worker.options.accepts(alert, now) {
+                    continue;
+                }
+                if queue.events.len() >= shared.capacity {
+                    queue.events.pop_front();
+                    bump(&shared.counters.dropped, 1);
+                }
+                queue.events.push_back(Arc::clone(text));
+            }
+            if let Some(text) = snapshot.as_ref().filter(|_| worker.wants_snapshots) {
+                if queue.snapshot.replace(Arc::clone(text)).is_some() {
+                    bump(&shared.counters.snapshots_skipped, 1);
+                }
+            }
+            drop(queue);
+            shared.ready.notify_one();
+        }
+    }
+
+    /// Lets every sink finish its queue and flush, for at most `grace`; sinks still
+    /// busy after that are abandoned (a plugin call cannot be interrupted) and what
+    /// they had queued counts as dropped.
+    pub fn shutdown(self, grace: Duration) {
+        let deadline = Instant::now() + grace;
+        for worker in &self.workers {
+            worker.shared.lock().closing = Some(deadline);
+            worker.shared.ready.notify_all();
+        }
+        let mut finished = vec![false; self.workers.len()];
+        while finished.contains(&false) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.done.recv_timeout(left) {
+                Ok(index) => finished[index] = true,
+                Err(_) => break,
+            }
+        }
+        for (worker, done) in self.workers.iter().zip(finished) {
+            if !done {
+                let shared = &worker.shared;
+                let left = shared.lock().events.len();
+                bump(&shared.counters.dropped, left as u64);
+                tracing::warn!(sink = %shared.name, grace_ms = grace.as_millis() as u64, abandoned = left, "Sink did not finish before the shutdown deadline; abandoning it.");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,296 @@
+//! Runs the collectors every tick and assembles the snapshot.
+//!
+//! Plugin code blocks, so each collection runs on the runtime's blocking pool, never on
+//! the async runtime itself. The collector travels with its call (the slot holds it
+//! only while it is idle), so it is never called twice at once. A tick starts a
+//! collection for every collector that is due and idle, waits for
+//! the answers until the collect deadline, and publishes what it has: a collector that
+//! hangs only loses its own section, for as many ticks as it hangs. A result that
+//! arrives after the deadline is used by the next tick.
+//!
+//! Policy is the host's, as in collectd: a failing collector's interval doubles up to
+//! `max_backoff` and is restored on success, and repeated complaints are throttled. The
+//! ticker is `tokio::time::interval`, whose deadlines are fixed multiples of the period,
+//! so the cadence does not drift however long a tick's work takes.
+//!
+//! Time is tokio's, so the tests drive deadlines, late answers, hangs and back-off on
+//! a paused clock; a collection running on the blocking pool holds that clock still
+//! until it returns, so a test's clock moves only when the test advances it.
+//!
+//! After every tick the scheduler publishes a [`CollectorStatus`] per collector on a
+//! [`StatusBoard`] (last success, failures, back-off, busy/hung), which `/health` and
+//! `/metrics` read without touching the scheduler itself.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{DateTime, Local};
+use monitoring_plugin_api::{CollectorBox, ErrorKind, PluginError, Sections};
+use tokio::sync::mpsc;
+// The tokio clock, so tests can pause and advance time through deadlines and back-off.
+use tokio::time::Instant;
+
+use crate::throttle::Throttle;
+
+mod status;
+mod worker;
+
+use status::status_of;
+pub use status::{CollectorStatus, StatusBoard};
+use worker::{collect, Answer};
+
+/// Timing policy, from `[monitor]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Time between ticks.
+    pub interval: Duration,
+    /// How long a tick waits for collectors.
+    pub collect_timeout: Duration,
+    /// Longest back-off for a failing collector.
+    pub max_backoff: Duration,
+}
+
+/// How long a failing collector rests: the interval doubled per consecutive failure,
+/// capped.
+pub fn backoff(interval: Duration, failures: u32, max: Duration) -> Duration {
+    let factor = 1u32.checked_shl(failures.min(31)).unwrap_or(u32::MAX);
+    interval.saturating_mul(factor).min(max).max(interval)
+}
+
+/// The host's view of one collector.
+pub(super) struct Slot {
+    pub(super) name: String,
+    /// The collector while it is idle; `None` while a collection has it.
+    pub(super) collector: Option<CollectorBox>,
+    pub(super) busy_since: Option<Instant>,
+    pub(super) next_due: Instant,
+    pub(super) failures: u32,
+    pub(super) disabled: bool,
+    pub(super) fresh: Option<Sections>,
+    pub(super) complaints: Throttle,
+    pub(super) hang_complaints: Throttle,
+    pub(super) errors: u64,
+    pub(super) last_error: Option<String>,
+    pub(super) last_success: Option<(Instant, DateTime<Local>)>,
+}
+
+/// The collection loop's state.
+pub struct Scheduler {
+    slots: Vec<Slot>,
+    /// Unbounded, yet holds at most one answer per collector: a collector is sent no
+    /// new call until its answer has been taken.
+    answers: mpsc::UnboundedReceiver<Answer>,
+    answer_tx: mpsc::UnboundedSender<Answer>,
+    timing: Timing,
+    duplicate_sections_reported: HashSet<String>,
+    board: StatusBoard,
+    /// Answers recorded so far, for tests that must let every prompt collector answer
+    /// before they move the paused clock past a hung one's deadline.
+    #[cfg(test)]
+    recorded: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Scheduler {
+    /// Takes charge of the collectors; nothing runs until the first [`Self::tick`].
+    pub fn start(collectors: Vec<(String, CollectorBox)>, timing: Timing) -> Self {
+        let (answer_tx, answers) = mpsc::unbounded_channel();
+        let mut slots = Vec::with_capacity(collectors.len());
+        let now = Instant::now();
+        for (name, collector) in collectors {
+            slots.push(Slot {
+                name,
+                collector: Some(collector),
+                busy_since: None,
+                next_due: now,
+                failures: 0,
+                disabled: false,
+                fresh: None,
+                complaints: Throttle::new(Duration::from_secs(60)),
+                hang_complaints: Throttle::new(Duration::from_secs(60)),
+                errors: 0,
+                last_error: None,
+                last_success: None,
+            });
+        }
+        let scheduler = Self {
+            slots,
+            answers,
+            answer_tx,
+            timing,
+            duplicate_sections_reported: HashSet::new(),
+            board: StatusBoard::default(),
+            #[cfg(test)]
+            recorded: std::sync::Arc::default(),
+        };
+        scheduler.publish_status(now);
+        scheduler
+    }
+
+    /// The handle on every collector's status, updated after each tick.
+    pub fn status_board(&self) -> StatusBoard {
+        self.board.clone()
+    }
+
+    fn publish_status(&self, now: Instant) {
+        let timing = self.timing;
+        let statuses = self
+            .slots
+            .iter()
+            .map(|slot| status_of(slot, now, timing))
+            .collect();
+        self.board.set(statuses);
+    }
+
+    /// Names of the collectors, in snapshot order.
+    pub fn collector_names(&self) -> Vec<String> {
+        self.slots.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// Runs one tick: dispatch, wait up to the deadline, assemble.
+    pub async fn tick(&mut self) -> Sections {
+        let started = Instant::now();
+        while let Ok(answer) = self.answers.try_recv() {
+            self.record(answer, started);
+        }
+        let mut outstanding: HashSet<usize> = HashSet::new();
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            if dispatch(index, slot, started, &self.answer_tx) {
+                outstanding.insert(index);
+            }
+        }
+        // Published now too, so `/health` sees who is busy while the tick waits.
+        self.publish_status(started);
+        let deadline = started + self.timing.collect_timeout;
+        while !outstanding.is_empty() {
+            tokio::select! {
+                answer = self.answers.recv() => match answer {
+                    Some(answer) => {
+                        outstanding.remove(&answer.index);
+                        self.record(answer, Instant::now());
+                    }
+                    None => break,
+                },
+                _ = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        self.publish_status(Instant::now());
+        let snapshot = self.assemble();
+        tracing::trace!(
+            took_us = started.elapsed().as_micros() as u64,
+            "Tick collected."
+        );
+        snapshot
+    }
+
+    /// Waits for the next answer and records it: lets a test see a late answer land
+    /// without sleeping.
+    #[cfg(test)]
+    async fn take_answer(&mut self) {
+        if let Some(answer) = self.answers.recv().await {
+            self.record(answer, Instant::now());
+        }
+    }
+
+    fn record(&mut self, answer: Answer, now: Instant) {
+        #[cfg(test)]
+        self.recorded
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let timing = self.timing;
+        let slot = &mut self.slots[answer.index];
+        slot.busy_since = None;
+        slot.collector = Some(answer.collector);
+        match answer.result {
+            Ok(sections) => {
+                if slot.failures > 0 {
+                    tracing::info!(plugin = %slot.name, failures = slot.failures, "Collector recovered.");
+                    slot.complaints.reset();
+                }
+                slot.failures = 0;
+                slot.next_due = now;
+                slot.last_success = Some((now, Local::now()));
+                slot.fresh = Some(sections);
+                if answer.took > timing.collect_timeout {
+                    tracing::debug!(plugin = %slot.name, took_ms = answer.took.as_millis() as u64, "Collector answered after the deadline.");
+                }
+            }
+            Err(error) => fail(slot, &error, now, timing),
+        }
+    }
+
+    fn assemble(&mut self) -> Sections {
+        let mut data = Sections::new();
+        for slot in &mut self.slots {
+            let Some(sections) = slot.fresh.take() else {
+                continue;
+            };
+            for (section, value) in sections {
+                if data.contains_key(&section) {
+                    if self
+                        .duplicate_sections_reported
+                        .insert(format!("{}/{section}", slot.name))
+                    {
+                        tracing::warn!(plugin = %slot.name, section = %section, "Section already produced by another collector; ignoring this one.");
+                    }
+                    continue;
+                }
+                data.insert(section, value);
+            }
+        }
+        data
+    }
+}
+
+/// Starts a collection if the collector is due and idle; says whether it did.
+fn dispatch(
+    index: usize,
+    slot: &mut Slot,
+    now: Instant,
+    answers: &mpsc::UnboundedSender<Answer>,
+) -> bool {
+    if slot.disabled || now < slot.next_due {
+        return false;
+    }
+    if let Some(since) = slot.busy_since {
+        if let Some(skipped) = slot.hang_complaints.allow(now.into_std()) {
+            tracing::warn!(plugin = %slot.name, busy_ms = now.duration_since(since).as_millis() as u64, skipped, "Collector has not returned; skipping it this tick.");
+        }
+        return false;
+    }
+    let Some(collector) = slot.collector.take() else {
+        return false;
+    };
+    let answers = answers.clone();
+    // Detached: a collection that never returns keeps one pool thread, nothing else.
+    drop(tokio::task::spawn_blocking(move || {
+        let _ = answers.send(collect(index, collector));
+    }));
+    slot.busy_since = Some(now);
+    true
+}
+
+fn fail(slot: &mut Slot, error: &PluginError, now: Instant, timing: Timing) {
+    slot.failures = slot.failures.saturating_add(1);
+    slot.errors = slot.errors.saturating_add(1);
+    slot.last_error = Some(error.to_string());
+    let rest = backoff(timing.interval, slot.failures, timing.max_backoff);
+    slot.next_due = now + rest;
+    match error.kind() {
+        Some(ErrorKind::Fatal | ErrorKind::Config) => {
+            tracing::error!(plugin = %slot.name, error = %error, "Collector failed for good; disabling it.");
+            slot.disabled = true;
+        }
+        Some(ErrorKind::Unavailable) => {
+            if let Some(skipped) = slot.complaints.allow(now.into_std()) {
+                tracing::info!(plugin = %slot.name, reason = %error.message(), retry_in_ms = rest.as_millis() as u64, skipped, "Collector unavailable.");
+            }
+        }
+        _ => {
+            if let Some(skipped) = slot.complaints.allow(now.into_std()) {
+                tracing::warn!(plugin = %slot.name, error = %error, failures = slot.failures, retry_in_ms = rest.as_millis() as u64, skipped, "Collector failed; backing off.");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
