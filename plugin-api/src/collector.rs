@@ -11,7 +11,8 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::{guard, parse_config};
 use crate::{
-    PluginError, PluginKind, PluginKind_NE, PluginMetadata, PluginMod, PluginModRef, API_VERSION,
+    FullPluginMod, PluginError, PluginKind, PluginKind_NE, PluginMetadata, PluginModRef,
+    API_VERSION,
 };
 
 /// What the host sees of a collector. Called from one thread at a time, never
@@ -91,11 +92,12 @@ pub fn collector_metadata<C: Collector>(version: &'static str) -> PluginMetadata
 
 /// The root module of a collector plugin; used by `declare_collector!`.
 pub fn collector_module<C: Collector>(metadata: extern "C" fn() -> PluginMetadata) -> PluginModRef {
-    PluginMod {
+    FullPluginMod {
         metadata,
         new_collector: Some(new_collector::<C>),
         new_sink: None,
         wants_snapshots: false,
     }
     .leak_into_prefix()
+    .prefix()
 }

@@ -67,11 +67,9 @@
 //! plugin, and the crate version below is checked against the plugin's. abi_stable
 //! accepts a plugin whose version has the host's major version (for `0.x` versions it
 //! demands the same minor too, which is why this crate started at 1.0.0).
-//! - **Minor change** (bump the minor version): append a field to [`PluginMod`] after
-//!   the `#[sabi(last_prefix_field)]` one, which never moves; its accessor on
-//!   [`PluginModRef`] then returns an `Option`, or a stated default through
-//!   `#[sabi(missing_field(value = …))]`, because a plugin built against an older minor
-//!   version does not have it. Likewise append a method at the end of a `#[sabi_trait]`,
+//! - **Minor change** (bump the minor version): append a field to [`FullPluginMod`]
+//!   (never to [`PluginMod`]) with `#[sabi(missing_field(with = …))]` naming what an
+//!   older plugin means, and add an accessor for it on [`PluginModRef`]. Likewise append a method at the end of a `#[sabi_trait]`,
 //!   add a variant to a non-exhaustive enum ([`ErrorKind`], [`PluginKind`]), add a field
 //!   to a JSON payload. Old plugins keep loading: the host sees the new field as absent.
 //!   `tests/fixture-plugins/old-minor-*` are plugins built against the 1.0 layout, and
@@ -83,6 +81,11 @@
 //!
 //! History: 1.0 had `metadata`, `new_collector`, `new_sink`; 1.1 appended
 //! `wants_snapshots`.
+//!
+//! abi_stable refuses a library whose root module has fewer fields than the loader's
+//! type, so the host loads through [`PluginMod`], the 1.0 layout, frozen; plugins
+//! export a [`FullPluginMod`], and the host reads the appended fields with accessors
+//! on [`PluginModRef`] that fall back to a stated default for older plugins.
 
 // abi_stable's derives emit impls inside consts, which this lint flags; they are sound.
 #![allow(non_local_definitions)]
@@ -120,11 +123,15 @@ use abi_stable::{
 /// The version of this interface crate a plugin was compiled against.
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The root module every plugin library exports, through `declare_collector!` or
-/// `declare_sink!`.
+/// The root module as the host loads it: plugin-api 1.0's layout, frozen for the life
+/// of major version 1.
 ///
-/// A prefix type: fields may only be appended after the last one, so hosts and plugins
-/// of different minor versions still understand each other.
+/// abi_stable checks a library's root module against the loader's type and refuses a
+/// library whose module has *fewer* fields than that type (the loader's interface must
+/// be a prefix of the library's). So the host loads every plugin through this 1.0
+/// prefix, which every 1.x plugin has, and reads fields appended since through
+/// accessors on this type (e.g. [`PluginModRef::wants_snapshots`]), which look at the
+/// library's own record of its fields. Plugins export a [`FullPluginMod`].
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = PluginModRef)))]
@@ -137,20 +144,76 @@ pub struct PluginMod {
     /// Builds a sink from its settings. Present for sink plugins.
     #[sabi(last_prefix_field)]
     pub new_sink: Option<extern "C" fn(RStr<'_>) -> RResult<SinkBox, PluginError>>,
-    /// Since 1.1. Whether a sink wants a [`SinkEvent::Snapshot`] every tick
-    /// ([`Sink::WANTS_SNAPSHOTS`]); `false` for collectors.
-    ///
-    /// The host reads it with `module.wants_snapshots()`, which returns `true` for a
-    /// plugin built against 1.0, where the field is absent: 1.0 hosts gave every sink
-    /// every snapshot, and an old exporter must keep receiving them.
-    #[sabi(missing_field(with = snapshots_for_older_plugins))]
-    pub wants_snapshots: bool,
 }
 
-/// What [`PluginModRef::wants_snapshots`] says of a plugin built before 1.1: yes, as
-/// every sink got every snapshot then.
-fn snapshots_for_older_plugins() -> bool {
-    true
+/// The full root module, kept in its own module so that its layout carries the same
+/// type name as [`PluginMod`] and abi_stable's checker can prove that one is a prefix of
+/// the other (see the test below).
+mod full {
+    use abi_stable::{
+        std_types::{RResult, RStr},
+        StableAbi,
+    };
+
+    use crate::{CollectorBox, PluginError, PluginMetadata, SinkBox};
+
+    /// The root module plugins of this version export: [`crate::PluginMod`]'s fields, then every
+    /// field appended since 1.0, in order. Fields are only ever appended, after 1.0's
+    /// `last_prefix_field`, so a module from any 1.x plugin is read correctly through it.
+    #[repr(C)]
+    #[derive(StableAbi)]
+    #[sabi(kind(Prefix(prefix_ref = FullPluginModRef)))]
+    pub struct PluginMod {
+        /// As [`crate::PluginMod::metadata`].
+        pub metadata: extern "C" fn() -> PluginMetadata,
+        /// As [`crate::PluginMod::new_collector`].
+        pub new_collector: Option<extern "C" fn(RStr<'_>) -> RResult<CollectorBox, PluginError>>,
+        /// As [`crate::PluginMod::new_sink`].
+        #[sabi(last_prefix_field)]
+        pub new_sink: Option<extern "C" fn(RStr<'_>) -> RResult<SinkBox, PluginError>>,
+        /// Since 1.1. Whether a sink wants a [`crate::SinkEvent::Snapshot`] every tick
+        /// ([`crate::Sink::WANTS_SNAPSHOTS`]); `false` for collectors. Absent from 1.0 plugins,
+        /// and then read as `true`: 1.0 hosts gave every sink every snapshot.
+        #[sabi(missing_field(with = snapshots_for_older_plugins))]
+        pub wants_snapshots: bool,
+    }
+
+    /// What a 1.0 plugin, which cannot say, is taken to want: snapshots, as every sink
+    /// got every snapshot then.
+    fn snapshots_for_older_plugins() -> bool {
+        true
+    }
+}
+
+pub use full::{FullPluginModRef, PluginMod as FullPluginMod};
+
+impl FullPluginModRef {
+    /// The 1.0 prefix, as the host's loader sees it.
+    pub fn prefix(self) -> PluginModRef {
+        // SAFETY: `FullPluginMod` begins with `PluginMod`'s fields, same names, types and
+        // order (pinned by a test against abi_stable's own layout checker).
+        PluginModRef(unsafe { self.0.cast() })
+    }
+}
+
+impl PluginModRef {
+    /// Whether this plugin wants a [`SinkEvent::Snapshot`] every tick: its
+    /// [`Sink::WANTS_SNAPSHOTS`], `false` for collectors, and `true` for plugins built
+    /// against plugin-api 1.0, which predate the question.
+    pub fn wants_snapshots(self) -> bool {
+        self.full().wants_snapshots()
+    }
+
+    /// The module with the fields appended since 1.0, each readable only where the
+    /// library has it.
+    fn full(self) -> FullPluginModRef {
+        // SAFETY: every 1.x module starts with `PluginMod`'s fields (checked by the loader
+        // against this type) and continues with `FullPluginMod`'s appended ones, up to
+        // the plugin's own version. The accessors of fields past `last_prefix_field`
+        // read one only when the library's own field record (kept with the module by
+        // abi_stable) says it exists, and otherwise give its stated default.
+        FullPluginModRef(unsafe { self.0.cast() })
+    }
 }
 
 /// Implemented by `declare_collector!`/`declare_sink!` for the type they declare: the
@@ -166,4 +229,60 @@ impl RootModule for PluginModRef {
     const BASE_NAME: &'static str = "monitoring_plugin";
     const NAME: &'static str = "monitoring_plugin";
     const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}
+
+#[cfg(test)]
+mod tests {
+    use abi_stable::{abi_stability::abi_checking::check_layout_compatibility, StableAbi};
+
+    use super::*;
+
+    #[test]
+    fn the_loading_layout_is_a_prefix_of_the_exported_one() {
+        // What the host checks (interface) against what plugins export: abi_stable
+        // accepts an implementation with more fields, never with other ones.
+        let checked = check_layout_compatibility(
+            <PluginModRef as StableAbi>::LAYOUT,
+            <FullPluginModRef as StableAbi>::LAYOUT,
+        );
+        assert!(checked.is_ok(), "{checked:?}");
+        // And the reverse is what abi_stable refuses: a 1.0 library in a loader that
+        // expected the full module. This is why the host loads through `PluginMod`.
+        let reverse = check_layout_compatibility(
+            <FullPluginModRef as StableAbi>::LAYOUT,
+            <PluginModRef as StableAbi>::LAYOUT,
+        );
+        assert!(reverse.is_err());
+    }
+
+    #[test]
+    fn wants_snapshots_reads_the_field_where_the_module_has_it() {
+        use abi_stable::prefix_type::PrefixTypeTrait;
+
+        extern "C" fn metadata() -> PluginMetadata {
+            unreachable!("not called")
+        }
+        let new = |wants_snapshots| {
+            FullPluginMod {
+                metadata,
+                new_collector: None,
+                new_sink: None,
+                wants_snapshots,
+            }
+            .leak_into_prefix()
+            .prefix()
+        };
+        assert!(!new(false).wants_snapshots());
+        assert!(new(true).wants_snapshots());
+        let old = PluginMod {
+            metadata,
+            new_collector: None,
+            new_sink: None,
+        }
+        .leak_into_prefix();
+        assert!(
+            old.wants_snapshots(),
+            "a 1.0 module lacks the field: default true"
+        );
+    }
 }

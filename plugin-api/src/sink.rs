@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{guard, parse_config};
 use crate::{
-    PluginError, PluginKind, PluginKind_NE, PluginMetadata, PluginMod, PluginModRef, SinkEvent,
+    FullPluginMod, PluginError, PluginKind, PluginKind_NE, PluginMetadata, PluginModRef, SinkEvent,
     API_VERSION,
 };
 
@@ -99,11 +99,12 @@ pub fn sink_metadata<S: Sink>(version: &'static str) -> PluginMetadata {
 
 /// The root module of a sink plugin; used by `declare_sink!`.
 pub fn sink_module<S: Sink>(metadata: extern "C" fn() -> PluginMetadata) -> PluginModRef {
-    PluginMod {
+    FullPluginMod {
         metadata,
         new_collector: None,
         new_sink: Some(new_sink::<S>),
         wants_snapshots: S::WANTS_SNAPSHOTS,
     }
     .leak_into_prefix()
+    .prefix()
 }
