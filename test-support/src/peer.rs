@@ -101,16 +101,23 @@ impl Peer {
         }
     }
 
-    /// The install command, as a person would type it.
-    pub fn install_command(self) -> String {
-        let manual = match self.install() {
+    /// The command that installs it by hand.
+    pub fn manual_install(self) -> String {
+        match self.install() {
             Install::Apt(packages) => format!("apt-get install -y {}", packages.join(" ")),
             Install::Pip(package) => format!("python3 -m pip install {package}"),
             Install::Pip27(package) => {
                 format!("~/.pyenv/versions/2.7.18/bin/python -m pip install {package}")
             }
-        };
-        format!("`cargo xtask test` installs it, or: {manual}")
+        }
+    }
+
+    /// How to install it, as a failing test says it.
+    pub fn install_command(self) -> String {
+        format!(
+            "`cargo xtask test` installs it, or: {}",
+            self.manual_install()
+        )
     }
 
     /// Where it is on this machine, if it is.

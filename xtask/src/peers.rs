@@ -69,9 +69,10 @@ pub fn ensure() -> Vec<Peer> {
         .collect();
     for peer in &still {
         println!(
-            "== peers: COULD NOT INSTALL {}; its tests will fail. {}",
+            "== peers: STILL MISSING {} (not installed, or installed where the tests do not \
+             look); its tests will fail. By hand: {}",
             peer.name(),
-            peer.install_command()
+            peer.manual_install()
         );
     }
     still

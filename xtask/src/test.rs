@@ -71,28 +71,23 @@ pub fn run(root: &Path, target: &Path, args: &[String]) -> anyhow::Result<bool> 
     let skip_log = target.join(format!("test-skips-{}.log", std::process::id()));
     let _ = std::fs::remove_file(&skip_log);
 
-    let mut test = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    test.current_dir(root).arg("test");
+    let mut test_args: Vec<&str> = vec!["test"];
     // `-p` picks packages itself; otherwise the whole workspace, as README.md says.
     if !cargo_args
         .iter()
         .any(|a| a.starts_with("-p") || a.starts_with("--package"))
     {
-        test.arg("--workspace");
+        test_args.push("--workspace");
     }
     // Every test binary runs even when one fails, so the count below is complete.
-    test.arg("--no-fail-fast")
-        .args(&cargo_args)
+    test_args.push("--no-fail-fast");
+    test_args.extend(cargo_args.iter().map(|a| a.as_str()));
+    println!("== cargo {}", test_args.join(" "));
+    let mut test = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    test.current_dir(root)
+        .args(&test_args)
         .env(SKIP_LOG, &skip_log)
         .stdout(Stdio::piped());
-    println!(
-        "== cargo test --workspace --no-fail-fast {}",
-        cargo_args
-            .iter()
-            .map(|a| a.as_str())
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
     let mut child = test.spawn().context("cannot run cargo test")?;
     let stdout = child.stdout.take().context("cargo's stdout is piped")?;
     let mut totals = Totals::default();
