@@ -6,6 +6,7 @@
 //! - [`nvml`]: the fake NVML library (C source and its build) and its canned GPUs.
 //! - [`smi`]: the fake `nvidia-smi` and the rows recorded from real GPUs.
 //! - [`gpu_section`]: the `gpu` section a client sees for a list of GPUs.
+//! - [`sample_alert`] (plugin-api's) and [`critical_alert`]: alerts for the sinks' tests.
 //!
 //! A dev-dependency only: no plugin library links it.
 
@@ -17,7 +18,22 @@ pub use peer::{require, skip, Peer};
 /// Scratch folders, for crates that need one beside the fakes.
 pub use tempfile;
 
+use monitoring_plugin_api::{Alert, AlertLevel};
 use serde_json::{json, Value};
+
+/// One sample alert: memory over its warning threshold (plugin-api's own).
+pub use monitoring_plugin_api::testing::sample_alert;
+
+/// [`sample_alert`] escalated: memory at 96.2 % over its 90 % critical threshold.
+pub fn critical_alert() -> Alert {
+    Alert {
+        value: 96.2,
+        threshold: 90.0,
+        level: AlertLevel::Critical,
+        message: "Critical memory usage: 96.2% (threshold: 90.0%)".into(),
+        ..sample_alert()
+    }
+}
 
 /// Bytes in a mebibyte, the unit GPU memory is reported in.
 pub const MIB: u64 = 1024 * 1024;

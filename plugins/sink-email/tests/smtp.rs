@@ -13,8 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use monitoring_plugin_api::{Alert, AlertLevel, ErrorKind, PluginError, Sink, SinkEvent};
-use monitoring_test_support::Peer;
+use monitoring_plugin_api::{ErrorKind, PluginError, Sink, SinkEvent};
+use monitoring_test_support::{critical_alert, Peer};
 use serde_json::Value;
 use sink_email::{Config, EmailSink, Security};
 
@@ -108,18 +108,6 @@ impl Drop for SmtpServer {
     }
 }
 
-fn alert() -> Alert {
-    Alert {
-        timestamp: "2025-01-03T10:15:30.123456".into(),
-        component: "memory".into(),
-        metric: "usage_percent".into(),
-        value: 96.2,
-        threshold: 90.0,
-        level: AlertLevel::Critical,
-        message: "Critical memory usage: 96.2% (threshold: 90.0%)".into(),
-    }
-}
-
 fn host() -> String {
     hostname::get().unwrap().to_string_lossy().into_owned()
 }
@@ -128,7 +116,9 @@ fn refused(server_args: &[&str]) -> Option<(PluginError, SmtpServer)> {
     let server = SmtpServer::start(server_args)?;
     let err = server
         .sink()
-        .deliver(&SinkEvent::Alert { alert: alert() })
+        .deliver(&SinkEvent::Alert {
+            alert: critical_alert(),
+        })
         .unwrap_err();
     server.assert_no_message();
     Some((err, server))
@@ -140,7 +130,10 @@ fn the_alert_arrives_with_its_subject_recipients_and_every_field() {
         return;
     };
     let mut sink = server.sink();
-    sink.deliver(&SinkEvent::Alert { alert: alert() }).unwrap();
+    sink.deliver(&SinkEvent::Alert {
+        alert: critical_alert(),
+    })
+    .unwrap();
 
     let mail = server.next_message();
     assert_eq!(mail["mail_from"], "monitoring@example.com");
@@ -180,7 +173,7 @@ fn the_alert_arrives_with_its_subject_recipients_and_every_field() {
     .unwrap();
     server.assert_no_message();
     sink.deliver(&SinkEvent::Resolved {
-        alert: alert(),
+        alert: critical_alert(),
         resolved_at: "2025-01-03T10:20:00".into(),
     })
     .unwrap();
@@ -216,13 +209,18 @@ fn logs_in_with_the_password_from_the_named_variable() {
     };
 
     let mut sink = EmailSink::with_env(config(), env("s3cret")).unwrap();
-    sink.deliver(&SinkEvent::Alert { alert: alert() }).unwrap();
+    sink.deliver(&SinkEvent::Alert {
+        alert: critical_alert(),
+    })
+    .unwrap();
     assert_eq!(server.next_message()["authenticated"], true);
 
     // A wrong password is answered 535: permanent, not retried; and never echoed.
     let mut wrong = EmailSink::with_env(config(), env("not-it")).unwrap();
     let err = wrong
-        .deliver(&SinkEvent::Alert { alert: alert() })
+        .deliver(&SinkEvent::Alert {
+            alert: critical_alert(),
+        })
         .unwrap_err();
     assert_eq!(err.kind(), Some(ErrorKind::Fatal), "{err}");
     assert!(!err.message().contains("not-it"), "{err}");
@@ -275,7 +273,9 @@ fn assert_retryable_within(port: u16, timeout_secs: f64, limit: Duration) {
     let started = Instant::now();
     let err = EmailSink::with_env(config, |_| None)
         .unwrap()
-        .deliver(&SinkEvent::Alert { alert: alert() })
+        .deliver(&SinkEvent::Alert {
+            alert: critical_alert(),
+        })
         .unwrap_err();
     assert_eq!(err.kind(), Some(ErrorKind::Retryable), "{err}");
     assert!(started.elapsed() < limit, "{:?}", started.elapsed());
@@ -346,7 +346,10 @@ fn deliver_over_tls(security: Security, implicit: bool) -> Option<Value> {
         ..server.config()
     };
     let mut sink = EmailSink::with_env(config, |_| None).unwrap();
-    sink.deliver(&SinkEvent::Alert { alert: alert() }).unwrap();
+    sink.deliver(&SinkEvent::Alert {
+        alert: critical_alert(),
+    })
+    .unwrap();
     Some(server.next_message())
 }
 
@@ -386,7 +389,9 @@ fn an_untrusted_certificate_is_refused_and_nothing_is_sent() {
     };
     let err = EmailSink::with_env(config, |_| None)
         .unwrap()
-        .deliver(&SinkEvent::Alert { alert: alert() })
+        .deliver(&SinkEvent::Alert {
+            alert: critical_alert(),
+        })
         .unwrap_err();
     assert!(
         err.message().to_lowercase().contains("certificate"),

@@ -7,21 +7,10 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use monitoring_plugin_api::abi_stable::std_types::{ROption, RStr};
-use monitoring_plugin_api::{Alert, AlertLevel, ErrorKind, PluginError, Sink, SinkEvent};
+use monitoring_plugin_api::{ErrorKind, PluginError, Sink, SinkEvent};
+use monitoring_test_support::critical_alert;
 use sink_http_common::test_server::{refused_url, Reply, TestServer};
 use sink_webhook::{Config, WebhookSink};
-
-fn alert() -> Alert {
-    Alert {
-        timestamp: "2025-01-03T10:15:30.123456".into(),
-        component: "memory".into(),
-        metric: "usage_percent".into(),
-        value: 96.2,
-        threshold: 90.0,
-        level: AlertLevel::Critical,
-        message: "Critical memory usage: 96.2% (threshold: 90.0%)".into(),
-    }
-}
 
 fn sink(url: String, timeout_secs: f64) -> WebhookSink {
     let headers = BTreeMap::from([("Authorization".to_owned(), "Bearer token123".to_owned())]);
@@ -36,7 +25,9 @@ fn sink(url: String, timeout_secs: f64) -> WebhookSink {
 fn deliver_to(reply: Reply) -> (PluginError, TestServer) {
     let server = TestServer::start(reply);
     let err = sink(server.url("/hook"), 5.0)
-        .deliver(&SinkEvent::Alert { alert: alert() })
+        .deliver(&SinkEvent::Alert {
+            alert: critical_alert(),
+        })
         .unwrap_err();
     assert_eq!(
         server.requests().len(),
@@ -50,7 +41,10 @@ fn deliver_to(reply: Reply) -> (PluginError, TestServer) {
 fn posts_the_alert_as_json_with_the_configured_headers() {
     let server = TestServer::start(Reply::status(200));
     let mut sink = sink(server.url("/hooks/alerts?x=1"), 5.0);
-    sink.deliver(&SinkEvent::Alert { alert: alert() }).unwrap();
+    sink.deliver(&SinkEvent::Alert {
+        alert: critical_alert(),
+    })
+    .unwrap();
     sink.deliver(&SinkEvent::Snapshot {
         timestamp: "t".into(),
         data: Default::default(),
@@ -87,7 +81,7 @@ fn posts_the_alert_as_json_with_the_configured_headers() {
 fn posts_resolutions_with_their_time() {
     let server = TestServer::start(Reply::status(204));
     let event = SinkEvent::Resolved {
-        alert: alert(),
+        alert: critical_alert(),
         resolved_at: "2025-01-03T10:20:00".into(),
     };
     sink(server.url("/"), 5.0).deliver(&event).unwrap();
@@ -142,7 +136,9 @@ fn a_hanging_server_is_a_retryable_timeout_within_the_limit() {
     let mut sink = sink(server.url("/hook"), 0.5);
     let started = Instant::now();
     let err = sink
-        .deliver(&SinkEvent::Alert { alert: alert() })
+        .deliver(&SinkEvent::Alert {
+            alert: critical_alert(),
+        })
         .unwrap_err();
     let took = started.elapsed();
     assert_eq!(err.kind(), Some(ErrorKind::Retryable), "{err}");
@@ -158,7 +154,9 @@ fn a_refused_connection_is_retryable_at_once() {
     let mut sink = sink(refused_url(), 5.0);
     let started = Instant::now();
     let err = sink
-        .deliver(&SinkEvent::Alert { alert: alert() })
+        .deliver(&SinkEvent::Alert {
+            alert: critical_alert(),
+        })
         .unwrap_err();
     assert_eq!(err.kind(), Some(ErrorKind::Retryable), "{err}");
     assert!(err.message().contains("cannot connect"), "{err}");
@@ -185,7 +183,10 @@ fn works_through_the_plugin_abi() {
 
     let settings = serde_json::json!({"url": server.url("/abi"), "timeout_secs": 2}).to_string();
     let mut sink = new_sink(RStr::from_str(&settings)).unwrap();
-    let event = serde_json::to_string(&SinkEvent::Alert { alert: alert() }).unwrap();
+    let event = serde_json::to_string(&SinkEvent::Alert {
+        alert: critical_alert(),
+    })
+    .unwrap();
     sink.deliver(RStr::from_str(&event)).unwrap();
     assert_eq!(server.requests()[0].json()["component"], "memory");
 }
