@@ -87,16 +87,34 @@ pub fn run(root: &Path, target: &Path, args: &[String]) -> anyhow::Result<bool> 
     test.current_dir(root)
         .args(&test_args)
         .env(SKIP_LOG, &skip_log)
-        .stdout(Stdio::piped());
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = test.spawn().context("cannot run cargo test")?;
+    // cargo reports each failed test binary on stderr; libtest its results on stdout.
+    // A binary that failed without a `FAILED` result line crashed or was killed.
+    let stderr = child.stderr.take().context("cargo's stderr is piped")?;
+    let failed_binaries = std::thread::spawn(move || {
+        let mut count = 0u64;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("{line}");
+            count += u64::from(line.starts_with("error: test failed, to rerun pass"));
+        }
+        count
+    });
     let stdout = child.stdout.take().context("cargo's stdout is piped")?;
     let mut totals = Totals::default();
+    let mut failed_results = 0u64;
     for line in BufReader::new(stdout).lines() {
         let line = line.context("cannot read cargo test's output")?;
         println!("{line}");
         totals.add_line(&line);
+        failed_results += u64::from(line.starts_with("test result: FAILED"));
     }
     let status = child.wait().context("cargo test did not finish")?;
+    let crashed = failed_binaries
+        .join()
+        .unwrap_or(0)
+        .saturating_sub(failed_results);
 
     let skips = read_skips(&skip_log);
     let _ = std::fs::remove_file(&skip_log);
@@ -111,16 +129,23 @@ pub fn run(root: &Path, target: &Path, args: &[String]) -> anyhow::Result<bool> 
             totals.ignored
         );
     }
-    if !status.success() && totals.failed == 0 {
-        println!("cargo test failed ({status}) without a failed test: a build error or a test binary that crashed; see above");
+    if crashed > 0 {
+        println!(
+            "{crashed} test binaries ended without a result (crashed, aborted or killed; see \
+             above): each counted as one failure, their passed tests are not counted"
+        );
+    }
+    let failed = totals.failed + crashed;
+    if !status.success() && failed == 0 {
+        println!("cargo test failed ({status}) without a failed test: a build error; see above");
     }
     println!(
         "{} passed, {} failed, {} skipped",
         totals.passed.saturating_sub(skipped),
-        totals.failed,
+        failed,
         skipped
     );
-    Ok(status.success() && totals.failed == 0)
+    Ok(status.success() && failed == 0)
 }
 
 /// `(binary, test) → reason` of every logged skip; a test logged twice counts once.
