@@ -9,6 +9,9 @@ pub mod echo;
 pub mod rate_limit;
 pub mod session;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use hyper::upgrade::OnUpgrade;

@@ -2,7 +2,10 @@
 //! held to a steady rate. Past the bucket it gets `RATE_LIMITED` replies (at most one a
 //! second, so the replies are no flood themselves); if it keeps going it is closed.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// The tokio clock, so the session tests run on a paused one.
+use tokio::time::Instant;
 
 /// What to do with one incoming message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

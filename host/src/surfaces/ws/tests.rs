@@ -1,0 +1,316 @@
+//! Sessions in process: a real tungstenite client on one end of a
+//! `tokio::io::duplex` pipe, a session on the other, on tokio's paused clock. What
+//! depends on time (keepalive, ping timeout, the send deadline, the rate limiter) is
+//! driven by the clock, not by sleeping.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use monitoring_plugin_api::Sections;
+use serde_json::{json, Value};
+use tokio::io::DuplexStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use super::session;
+use crate::alerts::{AlertControl, AlertLog, RuleSet};
+use crate::config::ServerConfig;
+use crate::pipeline::bus::Bus;
+use crate::pipeline::history::SharedHistory;
+use crate::pipeline::snapshot::Snapshot;
+use crate::shutdown::{self, Trigger};
+use crate::surfaces::service_memory::ServiceMemoryMonitor;
+use crate::surfaces::state::{Limits, ServerState, Stats};
+
+type Client = WebSocketStream<DuplexStream>;
+
+/// A server side with no plugins, a bus the test publishes on, and its shutdown.
+struct Server {
+    state: Arc<ServerState>,
+    bus: Bus,
+    _trigger: Trigger,
+}
+
+fn server(limits: Limits) -> Server {
+    let bus = Bus::new();
+    let (trigger, shutdown) = shutdown::channel();
+    let state = Arc::new(ServerState {
+        start_time: crate::timestamp::now_iso(),
+        started: std::time::Instant::now(),
+        monitor_interval: 0.5,
+        limits,
+        stats: Stats::default(),
+        plugins: Vec::new(),
+        alerts: AlertControl::new(RuleSet::default()),
+        sinks: Default::default(),
+        frames: bus.subscribe(),
+        history: SharedHistory::new(10),
+        alert_log: AlertLog::default(),
+        collectors: Default::default(),
+        memory: ServiceMemoryMonitor::default(),
+        shutdown,
+    });
+    Server {
+        state,
+        bus,
+        _trigger: trigger,
+    }
+}
+
+fn limits() -> Limits {
+    Limits::from_config(&ServerConfig::default())
+}
+
+/// Connects a client through a pipe of `buffer` bytes; the session runs in a task.
+async fn connect(server: &Server, buffer: usize) -> (Client, tokio::task::JoinHandle<()>) {
+    let (client_io, server_io) = tokio::io::duplex(buffer);
+    let state = Arc::clone(&server.state);
+    let config = state.limits.websocket_config();
+    let session = tokio::spawn(async move {
+        let ws = WebSocketStream::from_raw_socket(server_io, Role::Server, Some(config)).await;
+        session::run(ws, state).await;
+    });
+    let client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
+    (client, session)
+}
+
+/// The next text message as JSON, answering pings on the way (as a client does).
+/// Fails after a minute of the paused clock rather than waiting forever.
+async fn next_json(client: &mut Client) -> Value {
+    let next = async {
+        loop {
+            match client.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    return serde_json::from_str(text.as_str()).expect("the server sends JSON")
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                other => panic!("expected a text message, got {other:?}"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), next)
+        .await
+        .expect("a message within a minute")
+}
+
+async fn send(client: &mut Client, value: Value) {
+    client
+        .send(Message::text(value.to_string()))
+        .await
+        .expect("the session reads");
+}
+
+fn publish(server: &mut Server, data: Value) {
+    let data: Sections = data.as_object().cloned().unwrap_or_default();
+    let snapshot = Snapshot::now(data);
+    let stamp = crate::timestamp::iso(&snapshot.taken_at);
+    server.bus.publish(snapshot, stamp, &[]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_is_greeted_then_streamed_every_tick() {
+    let mut server = server(limits());
+    let (mut client, _session) = connect(&server, 64 * 1024).await;
+    let greeting = next_json(&mut client).await;
+    assert_eq!(
+        (greeting["type"].as_str(), greeting["status"].as_str()),
+        (Some("connection"), Some("connected"))
+    );
+    for n in 1..=3 {
+        publish(&mut server, json!({"memory": {"percentage": n}}));
+        let frame = next_json(&mut client).await;
+        assert_eq!(frame["type"], "monitoring_data");
+        assert_eq!(frame["data"]["memory"]["percentage"], n);
+    }
+    assert_eq!(server.state.stats.frames_sent.load(Ordering::Relaxed), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn subscribe_filters_sections_and_thins_the_cadence() {
+    let mut server = server(limits());
+    let (mut client, _session) = connect(&server, 64 * 1024).await;
+    next_json(&mut client).await;
+    send(
+        &mut client,
+        json!({"type": "subscribe", "sections": ["memory"], "interval_ms": 1000}),
+    )
+    .await;
+    let reply = next_json(&mut client).await;
+    assert_eq!(reply["type"], "subscribed");
+    assert_eq!(reply["interval_ms"], 1000);
+    assert_eq!(reply["sections"], json!(["memory"]));
+    for n in 1..=4 {
+        publish(
+            &mut server,
+            json!({"memory": {"percentage": n}, "disk": {"percentage": 1}}),
+        );
+    }
+    // Ticks 2 and 4 of a 500 ms server at 1000 ms; the bus keeps only the newest, so
+    // the client sees the newest even tick.
+    let frame = next_json(&mut client).await;
+    assert_eq!(frame["data"], json!({"memory": {"percentage": 4}}));
+    send(
+        &mut client,
+        json!({"type": "subscribe", "interval_ms": 700}),
+    )
+    .await;
+    let refused = next_json(&mut client).await;
+    assert_eq!(
+        (refused["type"].as_str(), refused["code"].as_str()),
+        (Some("error"), Some("INVALID_PARAMS"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_burst_past_the_limit_is_answered_once_rate_limited_then_allowed_again() {
+    let mut limits = limits();
+    limits.rate_limit = 2.0;
+    limits.rate_burst = 3.0;
+    let server = server(limits);
+    let (mut client, _session) = connect(&server, 64 * 1024).await;
+    next_json(&mut client).await;
+    for _ in 0..6 {
+        send(&mut client, json!({"type": "ping"})).await;
+    }
+    let mut replies = Vec::new();
+    for _ in 0..4 {
+        let reply = next_json(&mut client).await;
+        let kind = reply["code"]
+            .as_str()
+            .or(reply["type"].as_str())
+            .unwrap_or("?");
+        replies.push(kind.to_owned());
+    }
+    assert_eq!(replies, ["pong", "pong", "pong", "RATE_LIMITED"]);
+    assert_eq!(server.state.stats.rate_limited.load(Ordering::Relaxed), 3);
+    // A second refills two tokens at 2 per second; the two refused pings after the
+    // first got no reply of their own, so the next message is this ping's pong.
+    tokio::time::advance(Duration::from_secs(1)).await;
+    send(&mut client, json!({"type": "ping"})).await;
+    assert_eq!(next_json(&mut client).await["type"], "pong");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_answers_pings_stays_connected() {
+    let mut limits = limits();
+    limits.ping_interval = Duration::from_secs(20);
+    limits.ping_timeout = Duration::from_secs(20);
+    let server = server(limits);
+
+    // Reading answers pings (tungstenite replies with a pong).
+    let (mut alive, alive_session) = connect(&server, 64 * 1024).await;
+    next_json(&mut alive).await;
+    let reader = tokio::spawn(async move {
+        let mut pings = 0;
+        while let Some(Ok(message)) = alive.next().await {
+            if message.is_ping() {
+                pings += 1;
+                if pings == 5 {
+                    break;
+                }
+            }
+        }
+        (pings, alive)
+    });
+    let (pings, _alive) = tokio::time::timeout(Duration::from_secs(300), reader)
+        .await
+        .expect("five pings within five minutes")
+        .expect("the reader ends");
+    assert_eq!(pings, 5, "five keepalive pings, each answered");
+    assert!(
+        !alive_session.is_finished(),
+        "still connected after five intervals"
+    );
+    assert_eq!(server.state.stats.ping_timeouts.load(Ordering::Relaxed), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_never_answers_pings_is_closed_with_1011() {
+    let mut limits = limits();
+    limits.ping_interval = Duration::from_secs(20);
+    limits.ping_timeout = Duration::from_secs(20);
+    let server = server(limits);
+    // A raw peer that never answers pings; it reads the bytes to see the close frame.
+    let (mut silent, server_io) = tokio::io::duplex(64 * 1024);
+    let state = Arc::clone(&server.state);
+    let config = state.limits.websocket_config();
+    let started = tokio::time::Instant::now();
+    let session = tokio::spawn(async move {
+        let ws = WebSocketStream::from_raw_socket(server_io, Role::Server, Some(config)).await;
+        session::run(ws, state).await;
+    });
+    let mut bytes = Vec::new();
+    let reading = tokio::io::AsyncReadExt::read_to_end(&mut silent, &mut bytes);
+    tokio::time::timeout(Duration::from_secs(300), reading)
+        .await
+        .expect("the session ends within five minutes")
+        .expect("the pipe reads until the session ends");
+    session.await.expect("the session ends");
+    let lasted = started.elapsed();
+    assert!(
+        lasted > Duration::from_secs(40) && lasted <= Duration::from_secs(70),
+        "closed after the ping interval and timeout: {lasted:?}"
+    );
+    assert_eq!(server.state.stats.ping_timeouts.load(Ordering::Relaxed), 1);
+    let frames = frames(&bytes);
+    assert!(
+        frames
+            .iter()
+            .any(|(op, _)| *op == OpCode::Control(Control::Ping)),
+        "{frames:?}"
+    );
+    let (last, payload) = frames.last().expect("frames");
+    assert_eq!(*last, OpCode::Control(Control::Close), "{frames:?}");
+    let code = payload.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+    assert_eq!(code, Some(1011), "ping timeout closes with 1011");
+}
+
+/// Splits server-to-client bytes into (opcode, payload) frames.
+fn frames(bytes: &[u8]) -> Vec<(OpCode, Vec<u8>)> {
+    let mut cursor = std::io::Cursor::new(bytes);
+    let mut frames = Vec::new();
+    while let Some((header, length)) = FrameHeader::parse(&mut cursor).expect("a frame header") {
+        let start = usize::try_from(cursor.position()).expect("in memory");
+        let end = start + usize::try_from(length).expect("in memory");
+        frames.push((header.opcode, bytes[start..end].to_vec()));
+        cursor.set_position(end as u64);
+    }
+    frames
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_stops_reading_is_dropped_at_the_send_deadline_alone() {
+    let mut limits = limits();
+    limits.send_timeout = Duration::from_secs(2);
+    let mut server = server(limits);
+    // A 4 KiB pipe fills after a few frames the client never reads.
+    let (_stalled, stalled_session) = connect(&server, 4 * 1024).await;
+    let (mut reader, _reader_session) = connect(&server, 1024 * 1024).await;
+    next_json(&mut reader).await;
+    let big = "x".repeat(2000);
+    let mut received = 0;
+    for _ in 0..20 {
+        publish(&mut server, json!({"system": {"padding": big}}));
+        assert_eq!(next_json(&mut reader).await["type"], "monitoring_data");
+        received += 1;
+        tokio::time::advance(Duration::from_millis(500)).await;
+        if stalled_session.is_finished() {
+            break;
+        }
+    }
+    assert!(
+        stalled_session.is_finished(),
+        "the stalled client was dropped"
+    );
+    assert_eq!(
+        server.state.stats.slow_disconnects.load(Ordering::Relaxed),
+        1
+    );
+    assert!(received >= 4, "the other client kept receiving: {received}");
+    assert_eq!(server.state.connected_clients(), 1);
+}
