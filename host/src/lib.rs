@@ -16,7 +16,7 @@
 //!
 //! A module imports only modules above it: the two stages do not know each other, the
 //! pipeline composes them and imports no surface, and nothing imports a surface but
-//! [`run`]. A test in `tests/` (`layout_rule`) reads the `use` lines and enforces it.
+//! [`run`]. A unit test (`layout_rule.rs`) reads every `crate::` path and enforces it.
 //!
 //! - [`config`]: `plugins.toml` (server, monitor, `[alerts]`, each plugin's table and
 //!   its host-side delivery keys), with errors that name file, line and key.
@@ -54,6 +54,9 @@ pub mod surfaces;
 pub mod throttle;
 pub mod timestamp;
 
+#[cfg(test)]
+mod layout_rule;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -65,7 +68,7 @@ use crate::config::Config;
 use crate::pipeline::bus::Bus;
 use crate::pipeline::history::SharedHistory;
 use crate::plugins::loader;
-use crate::plugins::registry::Registry;
+use crate::plugins::registry::{LoadedSink, Registry};
 use crate::plugins::scheduler::{Scheduler, Timing};
 use crate::shutdown::Shutdown;
 use crate::surfaces::service_memory::ServiceMemoryMonitor;
@@ -77,44 +80,13 @@ const CLOSE_DEADLINE: Duration = Duration::from_secs(3);
 
 /// Runs the server on `listener` until `shutdown` fires.
 pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> std::io::Result<()> {
-    let plugins_dir = config.plugins_dir();
-    tracing::info!(dir = %plugins_dir.display(), config = %config.display_path(), "Loading plugins.");
     let config = Arc::new(config);
-    let registry = {
-        let config = Arc::clone(&config);
-        tokio::task::spawn_blocking(move || Registry::build(loader::scan(&plugins_dir), &config))
-            .await
-            .map_err(std::io::Error::other)?
-    };
     let Registry {
         records,
         collectors,
         sinks,
-    } = registry;
-    if collectors.is_empty() {
-        tracing::warn!("No collector is running: clients will receive empty snapshots.");
-    }
-    let rules = config
-        .alerts
-        .compile()
-        .map_err(|(_, e)| std::io::Error::other(format!("[alerts]: `{}`: {}", e.key, e.message)))?;
-    tracing::info!(
-        rules = rules.rules.len(),
-        cooldown_s = rules.cooldown.as_secs_f64(),
-        "Alert rules loaded."
-    );
-    let alerts = AlertControl::new(rules);
-    let sinks = sinks
-        .into_iter()
-        .map(|loaded| SinkSpec {
-            options: config.plugin(&loaded.name).delivery,
-            name: loaded.name,
-            sink: loaded.sink,
-            wants_snapshots: loaded.wants_snapshots,
-        })
-        .collect();
-    let sinks = SinkRunner::start(sinks, Backoff::default())?;
-    let sink_stats = sinks.stats();
+    } = load_plugins(Arc::clone(&config)).await?;
+    let alerting = start_alerting(&config, sinks)?;
     let timing = Timing {
         interval: config.interval(),
         collect_timeout: Duration::from_secs_f64(config.monitor.collect_timeout),
@@ -125,7 +97,6 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
 
     let bus = Bus::new();
     let history = SharedHistory::new(config.monitor.history_size);
-    let alert_log = AlertLog::default();
     let memory = ServiceMemoryMonitor::default();
     let sampling = memory.spawn_sampler(shutdown.clone());
     let state = Arc::new(ServerState {
@@ -135,53 +106,29 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
         limits: Limits::from_config(&config.server),
         stats: Stats::default(),
         plugins: records,
-        alerts: alerts.clone(),
-        sinks: sink_stats,
+        alerts: alerting.control.clone(),
+        sinks: alerting.sinks.stats(),
         frames: bus.subscribe(),
         history: history.clone(),
-        alert_log: alert_log.clone(),
+        alert_log: alerting.log.clone(),
         collectors: scheduler.status_board(),
         memory,
         shutdown: shutdown.clone(),
     });
-    let alerting = pipeline::Alerting {
-        control: alerts.clone(),
-        engine: EngineState::default(),
-        sinks,
-        log: alert_log,
-    };
-    // The collection loop gets a thread and a runtime of its own: thousands of client
-    // sessions on the main runtime must never delay a tick.
-    let loop_shutdown = shutdown.clone();
-    let collecting = std::thread::Builder::new()
-        .name("monitor-loop".into())
-        .spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .thread_name("collector")
-                .build()?;
-            runtime.block_on(pipeline::collect(
-                scheduler,
-                bus,
-                alerting,
-                history,
-                timing.interval,
-                loop_shutdown,
-            ));
-            // A collector that never returned still holds a pool thread; dropping the
-            // runtime would wait for it forever.
-            runtime.shutdown_background();
-            Ok::<(), std::io::Error>(())
-        })?;
+    let collecting = pipeline::spawn(
+        pipeline::Parts {
+            scheduler,
+            bus,
+            alerting,
+            history,
+        },
+        timing.interval,
+        shutdown.clone(),
+    )?;
 
     let handshake_timeout = Duration::from_secs_f64(config.server.handshake_timeout);
-    server::serve(
-        listener,
-        http::routes(Arc::clone(&state)),
-        handshake_timeout,
-        shutdown.clone(),
-    )
-    .await;
+    let routes = http::routes(Arc::clone(&state));
+    server::serve(listener, routes, handshake_timeout, shutdown).await;
 
     match tokio::task::spawn_blocking(move || collecting.join()).await {
         Ok(Ok(Ok(()))) => {}
@@ -191,10 +138,58 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
         _ => tracing::error!("The collection loop panicked."),
     }
     let _ = sampling.await;
+    wait_for_clients(&state).await;
+    tracing::info!("Server stopped.");
+    Ok(())
+}
+
+/// Scans the plugins folder and builds what `config` enables, off the runtime
+/// (plugin constructors block).
+async fn load_plugins(config: Arc<Config>) -> std::io::Result<Registry> {
+    let plugins_dir = config.plugins_dir();
+    tracing::info!(dir = %plugins_dir.display(), config = %config.display_path(), "Loading plugins.");
+    let registry =
+        tokio::task::spawn_blocking(move || Registry::build(loader::scan(&plugins_dir), &config))
+            .await
+            .map_err(std::io::Error::other)?;
+    if registry.collectors.is_empty() {
+        tracing::warn!("No collector is running: clients will receive empty snapshots.");
+    }
+    Ok(registry)
+}
+
+/// Compiles the alert rules and starts the sinks' workers.
+fn start_alerting(config: &Config, sinks: Vec<LoadedSink>) -> std::io::Result<pipeline::Alerting> {
+    let rules = config
+        .alerts
+        .compile()
+        .map_err(|(_, e)| std::io::Error::other(format!("[alerts]: `{}`: {}", e.key, e.message)))?;
+    tracing::info!(
+        rules = rules.rules.len(),
+        cooldown_s = rules.cooldown.as_secs_f64(),
+        "Alert rules loaded."
+    );
+    let sinks = sinks
+        .into_iter()
+        .map(|loaded| SinkSpec {
+            options: config.plugin(&loaded.name).delivery,
+            name: loaded.name,
+            sink: loaded.sink,
+            wants_snapshots: loaded.wants_snapshots,
+        })
+        .collect();
+    Ok(pipeline::Alerting {
+        control: AlertControl::new(rules),
+        engine: EngineState::default(),
+        sinks: SinkRunner::start(sinks, Backoff::default())?,
+        log: AlertLog::default(),
+    })
+}
+
+/// Gives clients [`CLOSE_DEADLINE`] to take their close frames.
+async fn wait_for_clients(state: &ServerState) {
     let deadline = Instant::now() + CLOSE_DEADLINE;
     while state.connected_clients() > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    tracing::info!("Server stopped.");
-    Ok(())
 }

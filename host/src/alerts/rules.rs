@@ -10,6 +10,8 @@
 
 use std::time::Duration;
 
+use monitoring_plugin_api::field_path;
+use monitoring_plugin_api::sections::{Disk, Disks, Memory, Processor, Section};
 use monitoring_plugin_api::{Alert, AlertLevel, Sections};
 
 use super::path::MetricPath;
@@ -161,9 +163,10 @@ fn seed_rules() -> Vec<Rule> {
         hysteresis: 0.0,
     };
     [
-        rule("memory.percentage", false, 80.0, Some(90.0)),
-        rule("disk.percentage", false, 85.0, Some(95.0)),
-        rule("disk.free", true, 1.0, None),
+        // Paths from the section schemas: renaming a field there fails to compile here.
+        rule(field_path!(Memory, percentage), false, 80.0, Some(90.0)),
+        rule(field_path!(Disk, percentage), false, 85.0, Some(95.0)),
+        rule(field_path!(Disk, free), true, 1.0, None),
     ]
     .iter()
     .filter_map(|config| Rule::compile(config).ok())
@@ -338,8 +341,8 @@ pub fn check_thresholds(
 
 fn default_component(section: &str) -> &str {
     match section {
-        "processor" => "cpu",
-        "disks" => "disk",
+        Processor::NAME => "cpu",
+        Disks::NAME => Disk::NAME,
         other => other,
     }
 }

@@ -38,6 +38,48 @@ pub struct Alerting {
     pub log: AlertLog,
 }
 
+/// What the collection loop owns.
+pub struct Parts {
+    /// The collectors.
+    pub scheduler: Scheduler,
+    /// Where frames are published.
+    pub bus: Bus,
+    /// Rules, engine state, sinks and the alert log.
+    pub alerting: Alerting,
+    /// The recent frames.
+    pub history: SharedHistory,
+}
+
+/// Starts the collection loop on a thread and a runtime of its own: thousands of
+/// client sessions on the main runtime must never delay a tick. The thread ends after
+/// `shutdown`, once the sinks have drained.
+pub fn spawn(
+    parts: Parts,
+    interval: Duration,
+    shutdown: Shutdown,
+) -> std::io::Result<std::thread::JoinHandle<std::io::Result<()>>> {
+    std::thread::Builder::new()
+        .name("monitor-loop".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .thread_name("collector")
+                .build()?;
+            runtime.block_on(collect(
+                parts.scheduler,
+                parts.bus,
+                parts.alerting,
+                parts.history,
+                interval,
+                shutdown,
+            ));
+            // A collector that never returned still holds a pool thread; dropping the
+            // runtime would wait for it forever.
+            runtime.shutdown_background();
+            Ok(())
+        })
+}
+
 /// The collection loop: one snapshot per tick, evaluated against the alert rules,
 /// published to every session, kept in the history and handed to the sinks. At
 /// shutdown, the sinks get [`SINK_FLUSH_DEADLINE`] to drain.

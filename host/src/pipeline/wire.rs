@@ -100,7 +100,7 @@ pub struct Status<'a> {
     pub gpu_count: u64,
     /// Which GPU backend is live: `nvml`, `nvidia-smi`, or absent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub gpu_backend: Option<&'a str>,
+    pub gpu_backend: Option<String>,
     /// WebSocket counters.
     pub websocket: StatsSnapshot,
     /// Every plugin file and what became of it.

@@ -204,7 +204,8 @@ pub fn alerts(state: &ServerState) -> Response {
 
 /// `GET /health`: 200 when healthy, 503 when not (see [`crate::surfaces::health`]).
 pub fn health(state: &ServerState) -> Response {
-    let (healthy, report) = crate::surfaces::health::report(state, Instant::now());
+    let reading = crate::surfaces::status::Reading::of(state, Instant::now());
+    let (healthy, report) = crate::surfaces::health::report(reading);
     let status = if healthy {
         StatusCode::OK
     } else {

@@ -15,15 +15,17 @@
 //! live data) with a warning for each collector failing, hung or disabled, each plugin
 //! refused, and each sink that has failed or dropped alerts.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::alerts::sink_runner::SinkStatus;
+use crate::pipeline::bus::Frame;
 use crate::plugins::registry::PluginRecord;
 use crate::plugins::scheduler::CollectorStatus;
 use crate::surfaces::service_memory::{read_process, ProcessStats, Trend};
-use crate::surfaces::state::{ServerState, StatsSnapshot, SERVER_VERSION};
+use crate::surfaces::state::{StatsSnapshot, SERVER_VERSION};
+use crate::surfaces::status::Reading;
 
 /// Intervals without any collector success after which the data counts as stale.
 pub const STALE_TICKS: u32 = 10;
@@ -115,26 +117,89 @@ pub struct Memory {
     pub trend: Trend,
 }
 
-/// Builds the report at `now`; the bool says whether the server is healthy (HTTP 200).
-pub fn report(state: &ServerState, now: Instant) -> (bool, Report<'_>) {
-    let frame = state.frames.borrow().clone();
-    let collectors = state.collectors.all();
-    let sinks = state.sinks.all();
-    let trend = state.memory.trend();
+/// Builds the report from one [`Reading`]; the bool says whether the server is healthy
+/// (HTTP 200).
+pub fn report(reading: Reading<'_>) -> (bool, Report<'_>) {
+    let state = reading.state;
     let interval = Duration::from_secs_f64(state.monitor_interval.max(0.0));
     let stale = interval.saturating_mul(STALE_TICKS).max(MIN_STALE);
+    let trend = state.memory.trend();
+    let last_snapshot = reading.frame.as_deref().map(last_snapshot);
 
+    let mut problems = problems(&reading, stale, last_snapshot.as_ref());
+    if let Some(warning) = &trend.warning {
+        problems.push(format!("memory: {warning}"));
+    }
+    let warnings = warnings(&reading);
+    let status = match &reading.frame {
+        None => {
+            problems.insert(0, "no snapshot has been published yet".to_owned());
+            "starting"
+        }
+        Some(_) if !problems.is_empty() => "unhealthy",
+        Some(_) if !warnings.is_empty() => "degraded",
+        Some(_) => "ok",
+    };
+    let healthy = matches!(status, "ok" | "degraded");
+    let plugins = reading.plugins();
+    let with_state = |wanted: fn(&str) -> bool| -> Vec<&PluginRecord> {
+        plugins.iter().filter(|p| wanted(p.state)).collect()
+    };
+    let report = Report {
+        status,
+        problems,
+        warnings,
+        service: Service {
+            status,
+            uptime_seconds: reading.uptime_seconds(),
+            version: SERVER_VERSION,
+            start_time: &state.start_time,
+            monitor_interval: state.monitor_interval,
+        },
+        last_snapshot,
+        plugins: Plugins {
+            loaded: with_state(|s| s == "running"),
+            refused: with_state(|s| s == "refused"),
+            inactive: with_state(|s| s != "running" && s != "refused"),
+        },
+        clients: Clients {
+            connected: reading.websocket.connected,
+            max: state.limits.max_clients,
+            websocket: reading.websocket,
+        },
+        collectors: reading.collectors,
+        sinks: reading.sinks,
+        memory: Memory {
+            process: read_process(),
+            trend,
+        },
+    };
+    (healthy, report)
+}
+
+fn last_snapshot(frame: &Frame) -> LastSnapshot {
+    LastSnapshot {
+        seq: frame.seq,
+        timestamp: frame.timestamp.clone(),
+        age_seconds: Some(frame.snapshot.age(chrono::Local::now()).as_secs_f64()),
+        sections: frame.snapshot.data.keys().cloned().collect(),
+    }
+}
+
+/// What makes the server unhealthy: nothing collects, or the data is not live.
+fn problems(reading: &Reading<'_>, stale: Duration, last: Option<&LastSnapshot>) -> Vec<String> {
     let mut problems = Vec::new();
-    let mut warnings = Vec::new();
-    let running = state
-        .plugins
+    let running = reading
+        .plugins()
         .iter()
         .filter(|p| p.kind == "collector" && p.state == "running");
     if running.count() == 0 {
         problems.push("no collector is running: snapshots are empty".to_owned());
     }
+    let collectors = &reading.collectors;
     let newest_success = collectors.iter().filter_map(|c| c.last_success_at).max();
-    let started_long_ago = now.saturating_duration_since(state.started) > stale;
+    let now = reading.now;
+    let started_long_ago = now.saturating_duration_since(reading.state.started) > stale;
     if !collectors.is_empty() && started_long_ago {
         let fresh = newest_success.is_some_and(|at| now.saturating_duration_since(at) <= stale);
         if !fresh {
@@ -144,26 +209,20 @@ pub fn report(state: &ServerState, now: Instant) -> (bool, Report<'_>) {
             ));
         }
     }
-    let last_snapshot = frame.as_ref().map(|frame| {
-        let age = frame.snapshot.age(chrono::Local::now());
-        LastSnapshot {
-            seq: frame.seq,
-            timestamp: frame.timestamp.clone(),
-            age_seconds: Some(age.as_secs_f64()),
-            sections: frame.snapshot.data.keys().cloned().collect(),
-        }
-    });
-    if let Some(age) = last_snapshot.as_ref().and_then(|s| s.age_seconds) {
+    if let Some(age) = last.and_then(|s| s.age_seconds) {
         if age > stale.as_secs_f64() {
             problems.push(format!(
                 "the newest snapshot is {age:.1} s old: the collection loop has stalled"
             ));
         }
     }
-    if let Some(warning) = &trend.warning {
-        problems.push(format!("memory: {warning}"));
-    }
-    for c in &collectors {
+    problems
+}
+
+/// What is wrong without making the server unhealthy.
+fn warnings(reading: &Reading<'_>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for c in &reading.collectors {
         if c.hung {
             warnings.push(format!(
                 "collector `{}` is hung (busy for {} ms)",
@@ -183,11 +242,11 @@ pub fn report(state: &ServerState, now: Instant) -> (bool, Report<'_>) {
             ));
         }
     }
-    for p in state.plugins.iter().filter(|p| p.state == "refused") {
+    for p in reading.plugins().iter().filter(|p| p.state == "refused") {
         let reason = p.reason.as_deref().unwrap_or("no reason given");
         warnings.push(format!("plugin `{}` was refused: {reason}", p.name));
     }
-    for s in &sinks {
+    for s in &reading.sinks {
         if s.failed > 0 || s.dropped > 0 {
             warnings.push(format!(
                 "sink `{}` failed {} and dropped {} alerts",
@@ -195,56 +254,5 @@ pub fn report(state: &ServerState, now: Instant) -> (bool, Report<'_>) {
             ));
         }
     }
-    let status = match &frame {
-        None => {
-            problems.insert(0, "no snapshot has been published yet".to_owned());
-            "starting"
-        }
-        Some(_) if !problems.is_empty() => "unhealthy",
-        Some(_) if !warnings.is_empty() => "degraded",
-        Some(_) => "ok",
-    };
-    let healthy = matches!(status, "ok" | "degraded");
-    let report = Report {
-        status,
-        problems,
-        warnings,
-        service: Service {
-            status,
-            uptime_seconds: now.saturating_duration_since(state.started).as_secs_f64(),
-            version: SERVER_VERSION,
-            start_time: &state.start_time,
-            monitor_interval: state.monitor_interval,
-        },
-        last_snapshot,
-        plugins: Plugins {
-            loaded: state
-                .plugins
-                .iter()
-                .filter(|p| p.state == "running")
-                .collect(),
-            refused: state
-                .plugins
-                .iter()
-                .filter(|p| p.state == "refused")
-                .collect(),
-            inactive: state
-                .plugins
-                .iter()
-                .filter(|p| p.state != "running" && p.state != "refused")
-                .collect(),
-        },
-        collectors,
-        sinks,
-        clients: Clients {
-            connected: state.connected_clients(),
-            max: state.limits.max_clients,
-            websocket: state.stats.snapshot(),
-        },
-        memory: Memory {
-            process: read_process(),
-            trend,
-        },
-    };
-    (healthy, report)
+    warnings
 }

@@ -14,4 +14,5 @@ pub mod metrics;
 pub mod server;
 pub mod service_memory;
 pub mod state;
+pub mod status;
 pub mod ws;

@@ -28,6 +28,7 @@ use crate::surfaces::state::ServerState;
 mod server;
 mod snapshot;
 
+use crate::surfaces::status::Reading;
 use server::server_metrics;
 use snapshot::snapshot_metrics;
 #[cfg(test)]
@@ -146,11 +147,11 @@ impl Builder {
 /// The exposition of `state`'s latest frame and counters.
 pub fn render(state: &ServerState, format: Format) -> Result<String, std::fmt::Error> {
     let mut builder = Builder::default();
-    let frame = state.frames.borrow().clone();
-    if let Some(frame) = &frame {
+    let reading = Reading::of(state, std::time::Instant::now());
+    if let Some(frame) = &reading.frame {
         snapshot_metrics(&mut builder, frame);
     }
-    server_metrics(&mut builder, state, frame.as_deref());
+    server_metrics(&mut builder, &reading);
     let mut text = String::new();
     match format {
         Format::Prometheus => {

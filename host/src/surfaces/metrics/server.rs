@@ -7,27 +7,53 @@ use monitoring_plugin_api::AlertLevel;
 use prometheus_client::registry::Unit;
 
 use super::{labels, Builder};
-use crate::pipeline::bus::Frame;
+use crate::alerts::sink_runner::SinkStatus;
+use crate::plugins::scheduler::CollectorStatus;
 use crate::surfaces::service_memory::read_process;
 use crate::surfaces::state::{ServerState, SERVER_VERSION};
+use crate::surfaces::status::Reading;
 
-/// The server's own counters.
-pub(super) fn server_metrics(b: &mut Builder, state: &ServerState, frame: Option<&Frame>) {
-    let stats = state.stats.snapshot();
+/// The server's own series, from one [`Reading`] (the one `/health` and `get_status`
+/// are made of).
+pub(super) fn server_metrics(b: &mut Builder, reading: &Reading<'_>) {
     b.info(
         "monitoring_server_build",
         "The server's version; always 1",
         labels(&[("version", SERVER_VERSION)]),
     );
-    let clients = stats.connected as f64;
+    websocket_metrics(b, reading);
+    alert_metrics(b, reading);
+    if let Some(frame) = &reading.frame {
+        let seconds = frame.snapshot.taken_at.timestamp_micros() as f64 / 1e6;
+        let help = "When the latest snapshot was taken, Unix time";
+        b.gauge(
+            "monitoring_server_last_snapshot_timestamp",
+            help,
+            Some(Unit::Seconds),
+            vec![],
+            seconds,
+        );
+    }
+    for collector in &reading.collectors {
+        collector_metrics(b, collector, reading.now);
+    }
+    for sink in &reading.sinks {
+        sink_metrics(b, sink);
+    }
+    process_metrics(b, reading.state);
+}
+
+/// Clients and what the sessions did.
+fn websocket_metrics(b: &mut Builder, reading: &Reading<'_>) {
+    let stats = &reading.websocket;
     b.gauge(
         "monitoring_server_connected_clients",
         "WebSocket clients connected now",
         None,
         vec![],
-        clients,
+        stats.connected as f64,
     );
-    let broadcasts = frame.map_or(0, |f| f.seq);
+    let broadcasts = reading.frame.as_ref().map_or(0, |f| f.seq);
     for (name, help, value) in [
         (
             "monitoring_server_broadcasts",
@@ -72,17 +98,24 @@ pub(super) fn server_metrics(b: &mut Builder, state: &ServerState, frame: Option
         (
             "monitoring_server_alerts_fired",
             "Alert notifications sent to the sinks",
-            state.alert_log.fired_total(),
+            reading.state.alert_log.fired_total(),
         ),
     ] {
         b.counter(name, help, vec![], value);
     }
-    let active = state.alerts.active_alerts();
+}
+
+/// Alerts active now, by level.
+fn alert_metrics(b: &mut Builder, reading: &Reading<'_>) {
     for (level, name) in [
         (AlertLevel::Warning, "WARNING"),
         (AlertLevel::Critical, "CRITICAL"),
     ] {
-        let count = active.iter().filter(|a| a.level == level).count();
+        let count = reading
+            .active_alerts
+            .iter()
+            .filter(|a| a.level == level)
+            .count();
         b.gauge(
             "monitoring_server_alerts_active",
             "Alerts active in the latest snapshot",
@@ -91,92 +124,80 @@ pub(super) fn server_metrics(b: &mut Builder, state: &ServerState, frame: Option
             count as f64,
         );
     }
-    if let Some(frame) = frame {
-        {
-            let taken = frame.snapshot.taken_at;
-            let seconds = taken.timestamp_micros() as f64 / 1e6;
-            let help = "When the latest snapshot was taken, Unix time";
-            b.gauge(
-                "monitoring_server_last_snapshot_timestamp",
-                help,
-                Some(Unit::Seconds),
-                vec![],
-                seconds,
-            );
-        }
-    }
-    let now = Instant::now();
-    for collector in state.collectors.all() {
-        let at = || labels(&[("collector", &collector.name)]);
-        b.counter(
-            "monitoring_server_collector_errors",
-            "Failed collections",
-            at(),
-            collector.errors_total,
-        );
+}
+
+/// One collector's health.
+fn collector_metrics(b: &mut Builder, collector: &CollectorStatus, now: Instant) {
+    let at = || labels(&[("collector", &collector.name)]);
+    b.counter(
+        "monitoring_server_collector_errors",
+        "Failed collections",
+        at(),
+        collector.errors_total,
+    );
+    b.gauge(
+        "monitoring_server_collector_consecutive_failures",
+        "Failures since the collector's last success",
+        None,
+        at(),
+        f64::from(collector.consecutive_failures),
+    );
+    if let Some(at_success) = collector.last_success_at {
+        let age = now.saturating_duration_since(at_success).as_secs_f64();
+        let help = "Time since the collector last succeeded";
         b.gauge(
-            "monitoring_server_collector_consecutive_failures",
-            "Failures since the collector's last success",
-            None,
-            at(),
-            f64::from(collector.consecutive_failures),
-        );
-        if let Some(at_success) = collector.last_success_at {
-            let age = now.saturating_duration_since(at_success).as_secs_f64();
-            let help = "Time since the collector last succeeded";
-            b.gauge(
-                "monitoring_server_collector_last_success_age",
-                help,
-                Some(Unit::Seconds),
-                at(),
-                age,
-            );
-        }
-        let help = "Whether the collector has not returned for more than a tick past its deadline";
-        b.gauge(
-            "monitoring_server_collector_hung",
+            "monitoring_server_collector_last_success_age",
             help,
-            None,
+            Some(Unit::Seconds),
             at(),
-            f64::from(u8::from(collector.hung)),
+            age,
         );
     }
-    for sink in state.sinks.all() {
-        let at = || labels(&[("sink", &sink.name)]);
-        for (name, help, value) in [
-            (
-                "monitoring_server_sink_handled",
-                "Alerts and resolutions the sink delivered",
-                sink.handled,
-            ),
-            (
-                "monitoring_server_sink_failed",
-                "Alerts and resolutions the sink gave up on",
-                sink.failed,
-            ),
-            (
-                "monitoring_server_sink_retried",
-                "Retries after retryable sink failures",
-                sink.retried,
-            ),
-            (
-                "monitoring_server_sink_dropped",
-                "Alerts and resolutions dropped from a full queue",
-                sink.dropped,
-            ),
-        ] {
-            b.counter(name, help, at(), value);
-        }
-        let help = "Alerts and resolutions waiting for the sink";
-        b.gauge(
-            "monitoring_server_sink_queued",
-            help,
-            None,
-            at(),
-            sink.queued as f64,
-        );
+    let help = "Whether the collector has not returned for more than a tick past its deadline";
+    b.gauge(
+        "monitoring_server_collector_hung",
+        help,
+        None,
+        at(),
+        f64::from(u8::from(collector.hung)),
+    );
+}
+
+/// One sink's delivery counters.
+fn sink_metrics(b: &mut Builder, sink: &SinkStatus) {
+    let at = || labels(&[("sink", &sink.name)]);
+    for (name, help, value) in [
+        (
+            "monitoring_server_sink_handled",
+            "Alerts and resolutions the sink delivered",
+            sink.handled,
+        ),
+        (
+            "monitoring_server_sink_failed",
+            "Alerts and resolutions the sink gave up on",
+            sink.failed,
+        ),
+        (
+            "monitoring_server_sink_retried",
+            "Retries after retryable sink failures",
+            sink.retried,
+        ),
+        (
+            "monitoring_server_sink_dropped",
+            "Alerts and resolutions dropped from a full queue",
+            sink.dropped,
+        ),
+    ] {
+        b.counter(name, help, at(), value);
     }
-    process_metrics(b, state);
+    let help = "Alerts and resolutions waiting for the sink";
+    b.gauge(
+        "monitoring_server_sink_queued",
+        help,
+        None,
+        at(),
+        sink.queued as f64,
+    );
 }
 
 /// The standard `process_*` series, as every Prometheus client exports them.

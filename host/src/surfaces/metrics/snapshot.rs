@@ -1,215 +1,247 @@
 //! The snapshot's series: `system_*` from the core sections, flattened third-party
 //! sections.
 
+use monitoring_plugin_api::sections::{
+    percentage as gpu_percentage, Disk, Disks, Gpu, GpuInfo, Memory, Processor, Section, System,
+};
+use monitoring_plugin_api::Sections;
 use prometheus_client::registry::Unit;
 use serde_json::Value;
 
 use super::{labels, Builder};
 use crate::pipeline::bus::Frame;
 
-fn num(value: &Value, key: &str) -> Option<f64> {
-    value.get(key).and_then(Value::as_f64)
-}
-
-/// Every numeric reading of the snapshot.
+/// Every numeric reading of the snapshot. The built-in sections are read through their
+/// typed schemas (`monitoring_plugin_api::sections`), so renaming a field there is a
+/// compile error here, not a silently missing series; a section that does not match
+/// its schema (a third-party collector reusing the name) is exported generically.
 pub(super) fn snapshot_metrics(b: &mut Builder, frame: &Frame) {
-    for (section, value) in &frame.snapshot.data {
-        match section.as_str() {
-            "processor" => processor(b, value),
-            "memory" => memory(b, value),
-            "disk" if !frame.snapshot.data.contains_key("disks") => disk(b, value),
-            "disks" => {
-                for each in value.as_array().into_iter().flatten() {
-                    disk(b, each);
-                }
-            }
-            "disk" => {}
-            "gpu" => gpu(b, value),
-            "system" => system(b, value),
-            other => generic(b, &format!("system_{}", sanitize(other)), value, &[], 0),
+    let data = &frame.snapshot.data;
+    for section in data.keys() {
+        let exported = match section.as_str() {
+            Processor::NAME => typed::<Processor>(data).map(|p| processor(b, &p)),
+            Memory::NAME => typed::<Memory>(data).map(|m| memory(b, &m)),
+            // `disks` lists every watched path; `disk` repeats the first.
+            Disk::NAME if data.contains_key(Disks::NAME) => Some(()),
+            Disk::NAME => typed::<Disk>(data).map(|d| disk(b, &d)),
+            Disks::NAME => typed::<Disks>(data).map(|d| d.0.iter().for_each(|d| disk(b, d))),
+            Gpu::NAME => typed::<Gpu>(data).map(|g| gpu(b, &g)),
+            System::NAME => typed::<System>(data).map(|s| system(b, &s)),
+            _ => None,
+        };
+        if exported.is_none() {
+            let name = format!("system_{}", sanitize(section));
+            generic(b, &name, &data[section], &[], 0);
         }
     }
 }
 
-fn processor(b: &mut Builder, p: &Value) {
+/// A built-in section in its schema, or `None` when it does not match.
+fn typed<S: Section>(data: &Sections) -> Option<S> {
+    match S::from_sections(data)? {
+        Ok(section) => Some(section),
+        Err(error) => {
+            tracing::debug!(%error, "Section does not match its schema; exporting it as is.");
+            None
+        }
+    }
+}
+
+fn processor(b: &mut Builder, p: &Processor) {
     b.percent(
         "system_cpu_usage",
         "CPU usage over all cores",
         vec![],
-        num(p, "usage_percent"),
+        Some(p.usage_percent),
     );
-    for (index, usage) in p
-        .get("per_core_usage")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
+    for (index, usage) in p.per_core_usage.iter().enumerate() {
         b.percent(
             "system_cpu_core_usage",
             "CPU usage of one logical core",
             labels(&[("cpu", &index.to_string())]),
-            usage.as_f64(),
+            Some(*usage),
         );
     }
-    for (key, name, help) in [
+    let cores = [
         (
-            "core_count",
+            p.core_count,
             "system_cpu_physical_cores",
             "Physical CPU cores",
         ),
         (
-            "logical_count",
+            p.logical_count,
             "system_cpu_logical_cores",
             "Logical CPU cores",
         ),
-    ] {
-        if let Some(value) = num(p, key) {
-            b.gauge(name, help, None, vec![], value);
-        }
+    ];
+    for (count, name, help) in cores {
+        b.gauge(name, help, None, vec![], count as f64);
     }
-    for (key, name, help) in [
+    let frequencies = [
         (
-            "frequency_current",
+            Some(p.frequency_current),
             "system_cpu_frequency",
             "Current CPU frequency",
         ),
         (
-            "frequency_max",
+            p.frequency_max,
             "system_cpu_frequency_max",
             "Maximum CPU frequency",
         ),
-    ] {
-        if let Some(mhz) = num(p, key) {
+    ];
+    for (mhz, name, help) in frequencies {
+        if let Some(mhz) = mhz {
             let hertz = Some(Unit::Other("hertz".into()));
             b.gauge(name, help, hertz, vec![], mhz * 1e6);
         }
     }
 }
 
-fn memory(b: &mut Builder, m: &Value) {
+fn memory(b: &mut Builder, m: &Memory) {
     b.percent(
         "system_memory_usage",
         "Memory in use",
         vec![],
-        num(m, "percentage"),
+        Some(m.percentage),
     );
-    for (key, help) in [
-        ("total", "Total physical memory"),
-        ("available", "Memory available to new processes"),
-        ("used", "Memory in use"),
+    for (name, value, help) in [
+        ("system_memory_total", m.total, "Total physical memory"),
+        (
+            "system_memory_available",
+            m.available,
+            "Memory available to new processes",
+        ),
+        ("system_memory_used", m.used, "Memory in use"),
     ] {
-        b.bytes(&format!("system_memory_{key}"), help, vec![], num(m, key));
+        b.bytes(name, help, vec![], Some(value as f64));
     }
 }
 
-fn disk(b: &mut Builder, d: &Value) {
-    let path = d.get("path").and_then(Value::as_str).unwrap_or("");
-    let at = || labels(&[("path", path)]);
+fn disk(b: &mut Builder, d: &Disk) {
+    let at = || labels(&[("path", &d.path)]);
     b.percent(
         "system_disk_usage",
         "Disk space in use on the filesystem holding path",
         at(),
-        num(d, "percentage"),
+        Some(d.percentage),
     );
-    for (key, help) in [
-        ("total", "Size of the filesystem holding path"),
-        ("used", "Space used on the filesystem holding path"),
-        ("free", "Space an unprivileged user may still write"),
+    for (name, value, help) in [
+        (
+            "system_disk_total",
+            d.total,
+            "Size of the filesystem holding path",
+        ),
+        (
+            "system_disk_used",
+            d.used,
+            "Space used on the filesystem holding path",
+        ),
+        (
+            "system_disk_free",
+            d.free,
+            "Space an unprivileged user may still write",
+        ),
     ] {
-        b.bytes(&format!("system_disk_{key}"), help, at(), num(d, key));
+        b.bytes(name, help, at(), Some(value as f64));
     }
 }
 
-fn gpu(b: &mut Builder, g: &Value) {
-    let gpus = g.get("gpus").and_then(Value::as_array);
-    if let Some(count) = num(g, "count") {
-        b.gauge("system_gpus", "GPUs seen", None, vec![], count);
+fn gpu(b: &mut Builder, g: &Gpu) {
+    b.gauge("system_gpus", "GPUs seen", None, vec![], g.count() as f64);
+    for each in &g.gpus {
+        gpu_device(b, each);
     }
-    for each in gpus.into_iter().flatten() {
-        let id = match each.get("id") {
-            Some(Value::Number(n)) => n.to_string(),
-            Some(Value::String(s)) => s.clone(),
-            _ => continue,
-        };
-        let at = || labels(&[("gpu_id", &id)]);
-        let text = |key: &str| {
-            each.get(key)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned()
-        };
-        let mut info = at();
-        for key in ["name", "uuid", "driver_version"] {
-            info.push((key.to_owned(), text(key)));
-        }
+}
+
+fn gpu_device(b: &mut Builder, each: &GpuInfo) {
+    let id = each.id.to_string();
+    let at = || labels(&[("gpu_id", &id)]);
+    let mut info = at();
+    for (key, text) in [
+        ("name", &each.name),
+        ("uuid", &each.uuid),
+        ("driver_version", &each.driver_version),
+    ] {
+        info.push((key.to_owned(), text.clone().unwrap_or_default()));
+    }
+    b.gauge(
+        "system_gpu_identity",
+        "GPU name, UUID and driver; always 1",
+        None,
+        info,
+        1.0,
+    );
+    b.percent(
+        "system_gpu_usage",
+        "GPU utilization",
+        at(),
+        each.gpu_usage_percent,
+    );
+    let memory_percent = each
+        .memory_percentage
+        .or_else(|| gpu_percentage(each.memory_used, each.memory_total));
+    b.percent(
+        "system_gpu_memory_usage",
+        "GPU memory in use",
+        at(),
+        memory_percent,
+    );
+    for (name, value, help) in [
+        (
+            "system_gpu_memory_total",
+            each.memory_total,
+            "GPU framebuffer memory",
+        ),
+        (
+            "system_gpu_memory_used",
+            each.memory_used,
+            "GPU memory allocated",
+        ),
+        (
+            "system_gpu_memory_free",
+            each.memory_free,
+            "GPU memory unallocated",
+        ),
+    ] {
+        b.bytes(name, help, at(), value.map(|v| v as f64));
+    }
+    if let Some(celsius) = each.temperature {
+        let help = "GPU core temperature";
         b.gauge(
-            "system_gpu_identity",
-            "GPU name, UUID and driver; always 1",
-            None,
-            info,
-            1.0,
-        );
-        b.percent(
-            "system_gpu_usage",
-            "GPU utilization",
+            "system_gpu_temperature",
+            help,
+            Some(Unit::Celsius),
             at(),
-            num(each, "gpu_usage_percent"),
+            celsius,
         );
-        let memory_percent = num(each, "memory_percentage").or_else(|| {
-            let (used, total) = (num(each, "memory_used")?, num(each, "memory_total")?);
-            (total > 0.0).then(|| used * 100.0 / total)
-        });
-        b.percent(
-            "system_gpu_memory_usage",
-            "GPU memory in use",
-            at(),
-            memory_percent,
-        );
-        for (key, help) in [
-            ("total", "GPU framebuffer memory"),
-            ("used", "GPU memory allocated"),
-            ("free", "GPU memory unallocated"),
-        ] {
-            let value = num(each, &format!("memory_{key}"));
-            b.bytes(&format!("system_gpu_memory_{key}"), help, at(), value);
-        }
-        if let Some(celsius) = num(each, "temperature") {
-            let help = "GPU core temperature";
-            b.gauge(
-                "system_gpu_temperature",
-                help,
-                Some(Unit::Celsius),
-                at(),
-                celsius,
-            );
-        }
-        for (key, help) in [
-            ("power_draw", "GPU power draw"),
-            ("power_limit", "GPU power limit"),
-        ] {
-            if let Some(watts) = num(each, key) {
-                let unit = Some(Unit::Other("watts".into()));
-                b.gauge(&format!("system_gpu_{key}"), help, unit, at(), watts);
-            }
+    }
+    for (name, watts, help) in [
+        ("system_gpu_power_draw", each.power_draw, "GPU power draw"),
+        (
+            "system_gpu_power_limit",
+            each.power_limit,
+            "GPU power limit",
+        ),
+    ] {
+        if let Some(watts) = watts {
+            let unit = Some(Unit::Other("watts".into()));
+            b.gauge(name, help, unit, at(), watts);
         }
     }
 }
 
-fn system(b: &mut Builder, s: &Value) {
-    if let Some(processes) = num(s, "processes") {
-        b.gauge(
-            "system_processes",
-            "Running processes",
-            None,
-            vec![],
-            processes,
-        );
-    }
-    let boot = s
-        .get("boot_time")
-        .and_then(Value::as_str)
-        .and_then(|text| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok())
+fn system(b: &mut Builder, s: &System) {
+    b.gauge(
+        "system_processes",
+        "Running processes",
+        None,
+        vec![],
+        s.processes as f64,
+    );
+    // The collector's own text (local time, the seed's format): data to read, not a
+    // time of ours.
+    let boot = chrono::NaiveDateTime::parse_from_str(&s.boot_time, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
         .and_then(|naive| naive.and_local_timezone(chrono::Local).earliest());
     if let Some(boot) = boot {
         let help = "When the machine booted, Unix time";
@@ -222,16 +254,14 @@ fn system(b: &mut Builder, s: &Value) {
             seconds,
         );
     }
-    let text = |key: &str| s.get(key).and_then(Value::as_str).unwrap_or("");
     let identity = [
-        "hostname",
-        "os_name",
-        "os_version",
-        "os_release",
-        "architecture",
-        "platform",
-    ]
-    .map(|key| (key, text(key)));
+        ("hostname", s.hostname.as_str()),
+        ("os_name", &s.os_name),
+        ("os_version", &s.os_version),
+        ("os_release", &s.os_release),
+        ("architecture", &s.architecture),
+        ("platform", &s.platform),
+    ];
     b.info(
         "system",
         "Identity of the monitored machine; always 1",
@@ -287,5 +317,96 @@ pub(super) fn generic(
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use monitoring_plugin_api::sections::{Disk, Gpu, GpuInfo, Memory, Processor, System};
+    use serde_json::json;
+
+    use super::*;
+    use crate::pipeline::bus::Bus;
+    use crate::pipeline::snapshot::Snapshot;
+
+    fn exposition(data: Sections) -> String {
+        let frame = Bus::new().publish(Snapshot::now(data), String::new(), &[]);
+        let mut b = Builder::default();
+        snapshot_metrics(&mut b, &frame);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &b.registry).expect("encodes");
+        text
+    }
+
+    fn section<S: Section>(value: &S) -> (String, Value) {
+        let json = serde_json::to_value(value).expect("a section serializes");
+        (S::NAME.to_owned(), json)
+    }
+
+    #[test]
+    fn every_built_in_section_has_its_series() {
+        let data: Sections = [
+            section(&Processor {
+                usage_percent: 25.5,
+                per_core_usage: vec![20.0, 31.0],
+                core_count: 1,
+                logical_count: 2,
+                frequency_current: 2400.0,
+                frequency_max: None,
+            }),
+            section(&Memory::from_total_available(1000, 250)),
+            section(&Disk {
+                total: 100,
+                used: 40,
+                free: 60,
+                percentage: 40.0,
+                path: "/".into(),
+            }),
+            section(&Gpu::new(
+                "nvml",
+                vec![GpuInfo {
+                    id: 0,
+                    gpu_usage_percent: Some(65.0),
+                    temperature: Some(70.0),
+                    ..GpuInfo::default()
+                }],
+            )),
+            section(&System {
+                hostname: "web-1".into(),
+                processes: 250,
+                ..System::default()
+            }),
+        ]
+        .into_iter()
+        .collect();
+        let text = exposition(data);
+        for series in [
+            "system_cpu_usage_percent 25.5",
+            "system_cpu_core_usage_percent{cpu=\"1\"} 31.0",
+            "system_cpu_frequency_hertz 2400000000.0",
+            "system_memory_usage_percent 75.0",
+            "system_memory_total_bytes 1000",
+            "system_disk_usage_percent{path=\"/\"} 40.0",
+            "system_gpus 1",
+            "system_gpu_usage_percent{gpu_id=\"0\"} 65.0",
+            "system_gpu_temperature_celsius{gpu_id=\"0\"} 70.0",
+            "system_processes 250",
+            "hostname=\"web-1\"",
+        ] {
+            assert!(text.contains(series), "missing `{series}`:\n{text}");
+        }
+        assert!(
+            !text.contains("system_cpu_frequency_max"),
+            "an unknown maximum is no series:\n{text}"
+        );
+    }
+
+    #[test]
+    fn a_section_off_its_schema_is_exported_as_is() {
+        let data: Sections = [("memory".to_owned(), json!({"swap_percent": 12.5}))]
+            .into_iter()
+            .collect();
+        let text = exposition(data);
+        assert!(text.contains("system_memory_swap_percent 12.5"), "{text}");
     }
 }

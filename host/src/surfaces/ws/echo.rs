@@ -1,5 +1,6 @@
-//! `/echo`: a conformance route for the Autobahn test suite, off unless
-//! `server.conformance_echo = true`. It echoes every message but otherwise runs with the
+//! `/echo`: a conformance route for the Autobahn test suite, off unless the server is
+//! started with the environment variable `MONITORING_CONFORMANCE_ECHO=1`
+//! ([`super::CONFORMANCE_ECHO_ENV`]); no config key turns it on. It echoes every message but otherwise runs with the
 //! production WebSocket settings and close handling, so the suite judges what clients
 //! of `/` get.
 

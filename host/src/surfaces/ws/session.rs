@@ -21,10 +21,9 @@ use super::closing;
 use super::rate_limit::{RateLimiter, Verdict};
 use crate::alerts::control::ThresholdChange;
 use crate::pipeline::bus::Frame;
-use crate::pipeline::wire::{
-    parse_command, Command, ErrorCode, ServerMessage, Status, SubscribeParams,
-};
+use crate::pipeline::wire::{parse_command, Command, ErrorCode, ServerMessage, SubscribeParams};
 use crate::surfaces::state::{ServerState, Stats, SERVER_VERSION};
+use crate::surfaces::status::Reading;
 use crate::timestamp::now_iso;
 
 /// Refused messages in a row, without the client slowing down, before it is closed.
@@ -222,28 +221,8 @@ impl<'a> Session<'a> {
             }
             .to_json(),
             Command::GetStatus => {
-                let frame = state.frames.borrow().clone();
-                let gpu = frame.as_deref().and_then(|f| f.snapshot.data.get("gpu"));
-                ServerMessage::Status(Box::new(Status {
-                    connected_clients: state.connected_clients().min(state.limits.max_clients),
-                    server_start_time: &state.start_time,
-                    server_version: SERVER_VERSION,
-                    uptime_seconds: state.started.elapsed().as_secs_f64(),
-                    monitor_interval: state.monitor_interval,
-                    max_clients: state.limits.max_clients,
-                    gpu_available: gpu.is_some(),
-                    gpu_count: gpu
-                        .and_then(|g| g.get("count"))
-                        .and_then(|c| c.as_u64())
-                        .unwrap_or(0),
-                    gpu_backend: gpu.and_then(|g| g.get("backend")).and_then(|b| b.as_str()),
-                    websocket: state.stats.snapshot(),
-                    plugins: &state.plugins,
-                    sinks: state.sinks.all(),
-                    active_alerts: state.alerts.active_alerts(),
-                    message: "Server is running",
-                }))
-                .to_json()
+                let reading = Reading::of(state, std::time::Instant::now());
+                ServerMessage::Status(Box::new(reading.into_status())).to_json()
             }
             Command::Subscribe(params) => self.subscribe(params),
             Command::SetThreshold {

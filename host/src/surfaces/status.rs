@@ -1,0 +1,115 @@
+//! One reading of the server's state at an instant, the single source of both the
+//! WebSocket `get_status` answer and the `/health` report, so the two cannot drift
+//! apart: each counter, list and GPU fact is read here once, and the two surfaces only
+//! shape it.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use monitoring_plugin_api::sections::{Gpu, Section};
+use monitoring_plugin_api::Alert;
+
+use crate::alerts::sink_runner::SinkStatus;
+use crate::pipeline::bus::Frame;
+use crate::pipeline::wire::{StatsSnapshot, Status};
+use crate::plugins::registry::PluginRecord;
+use crate::plugins::scheduler::CollectorStatus;
+use crate::surfaces::state::{ServerState, SERVER_VERSION};
+
+/// The server's state as of [`Reading::now`].
+pub struct Reading<'a> {
+    /// What was read.
+    pub state: &'a ServerState,
+    /// When.
+    pub now: Instant,
+    /// The newest frame, if any.
+    pub frame: Option<Arc<Frame>>,
+    /// Every collector's latest status.
+    pub collectors: Vec<CollectorStatus>,
+    /// Every sink's counters.
+    pub sinks: Vec<SinkStatus>,
+    /// WebSocket counters.
+    pub websocket: StatsSnapshot,
+    /// Alerts active in the latest tick.
+    pub active_alerts: Vec<Alert>,
+}
+
+/// What the newest snapshot says of the GPUs (the seed's `is_gpu_available()` and
+/// `get_gpu_count()`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GpuSummary {
+    /// GPUs seen; 0 without a `gpu` section.
+    pub count: usize,
+    /// `nvml` or `nvidia-smi`, when a GPU section is there.
+    pub backend: Option<String>,
+}
+
+impl<'a> Reading<'a> {
+    /// Reads `state` at `now`.
+    pub fn of(state: &'a ServerState, now: Instant) -> Self {
+        Self {
+            state,
+            now,
+            frame: state.frames.borrow().clone(),
+            collectors: state.collectors.all(),
+            sinks: state.sinks.all(),
+            websocket: state.stats.snapshot(),
+            active_alerts: state.alerts.active_alerts(),
+        }
+    }
+
+    /// Seconds since the server started.
+    pub fn uptime_seconds(&self) -> f64 {
+        self.now
+            .saturating_duration_since(self.state.started)
+            .as_secs_f64()
+    }
+
+    /// Clients connected now, as the status reports them (never above the limit:
+    /// a refused client is counted while it is being closed).
+    pub fn connected_clients(&self) -> usize {
+        self.websocket.connected.min(self.state.limits.max_clients)
+    }
+
+    /// Every plugin file and what became of it.
+    pub fn plugins(&self) -> &'a [PluginRecord] {
+        &self.state.plugins
+    }
+
+    /// The GPUs in the newest snapshot, read through the `gpu` schema.
+    pub fn gpu(&self) -> Option<GpuSummary> {
+        let frame = self.frame.as_deref()?;
+        match Gpu::from_sections(&frame.snapshot.data)? {
+            Ok(gpu) => Some(GpuSummary {
+                count: gpu.count(),
+                backend: Some(gpu.backend),
+            }),
+            // A `gpu` section off its schema still says a GPU is there.
+            Err(_) => Some(GpuSummary {
+                count: 0,
+                backend: None,
+            }),
+        }
+    }
+
+    /// The `status` message a `get_status` command is answered with.
+    pub fn into_status(self) -> Status<'a> {
+        let gpu = self.gpu();
+        Status {
+            connected_clients: self.connected_clients(),
+            server_start_time: &self.state.start_time,
+            server_version: SERVER_VERSION,
+            uptime_seconds: self.uptime_seconds(),
+            monitor_interval: self.state.monitor_interval,
+            max_clients: self.state.limits.max_clients,
+            gpu_available: gpu.is_some(),
+            gpu_count: gpu.as_ref().map_or(0, |g| g.count as u64),
+            gpu_backend: gpu.and_then(|g| g.backend),
+            websocket: self.websocket,
+            plugins: &self.state.plugins,
+            sinks: self.sinks,
+            active_alerts: self.active_alerts,
+            message: "Server is running",
+        }
+    }
+}
