@@ -1,8 +1,9 @@
 //! What the tests of several crates share, in one place so copies cannot drift apart:
 //!
 //! - [`peer`]: the real programs the tests talk to (Prometheus, Chromium, aiosmtpd,
-//!   the published client, Autobahn, a C compiler); a missing one fails the test,
-//!   naming it and its install command.
+//!   the published client, Autobahn, a C compiler, Python, gzip); a missing one fails
+//!   the test, naming it and its install command.
+//! - [`permissions`]: mode bits that bind a test even when it runs as root.
 //! - [`nvml`]: the fake NVML library (C source and its build) and its canned GPUs.
 //! - [`smi`]: the fake `nvidia-smi` and the rows recorded from real GPUs.
 //! - [`gpu_section`]: the `gpu` section a client sees for a list of GPUs.
@@ -12,9 +13,11 @@
 
 pub mod nvml;
 pub mod peer;
+pub mod permissions;
 pub mod smi;
 
 pub use peer::{require, skip, Peer};
+pub use permissions::obey_permissions;
 /// Scratch folders, for crates that need one beside the fakes.
 pub use tempfile;
 

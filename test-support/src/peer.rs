@@ -48,6 +48,10 @@ pub enum Peer {
     Autobahn,
     /// A C compiler (`CC`, else `cc`) to build the fake NVML library.
     CCompiler,
+    /// `python3`, whose `platform.platform()` the system collector's `platform` copies.
+    Python3,
+    /// `gzip`, whose `gzip -t` checks the JSON exporter's compressed files.
+    Gzip,
 }
 
 /// How a missing peer is installed.
@@ -63,8 +67,10 @@ pub enum Install {
 
 impl Peer {
     /// Every peer, in the order `xtask` checks them.
-    pub const ALL: [Peer; 8] = [
+    pub const ALL: [Peer; 10] = [
         Peer::CCompiler,
+        Peer::Gzip,
+        Peer::Python3,
         Peer::Prometheus,
         Peer::Promtool,
         Peer::Chromium,
@@ -85,6 +91,8 @@ impl Peer {
             Peer::PublishedClient => "the published client (`monitoring-websocket-client`)",
             Peer::Autobahn => "Autobahn|Testsuite (`wstest`, Python 2.7)",
             Peer::CCompiler => "a C compiler (`cc` or $CC)",
+            Peer::Python3 => "Python 3 (`python3`)",
+            Peer::Gzip => "`gzip`",
         }
     }
 
@@ -98,6 +106,8 @@ impl Peer {
             Peer::PublishedClient => Install::Pip(PUBLISHED_CLIENT),
             Peer::Autobahn => Install::Pip27(AUTOBAHN),
             Peer::CCompiler => Install::Apt(&["gcc"]),
+            Peer::Python3 => Install::Apt(&["python3"]),
+            Peer::Gzip => Install::Apt(&["gzip"]),
         }
     }
 
@@ -148,6 +158,11 @@ impl Peer {
                 };
                 path.filter(|p| runs(Command::new(p).arg("--version")))
             }
+            Peer::Python3 => {
+                // A pyenv shim exists for every version's commands; ask it to run.
+                on_path("python3").filter(|python| runs(Command::new(python).args(["-c", ""])))
+            }
+            Peer::Gzip => on_path("gzip"),
         }
     }
 }

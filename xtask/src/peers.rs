@@ -20,15 +20,7 @@ pub fn ensure() -> Vec<Peer> {
         .into_iter()
         .filter(|peer| peer.find().is_none())
         .collect();
-    // Not peers of one test but used by tests all the same: gzip (the JSON exporter's
-    // files are checked with `gzip -t`) and python3 (aiosmtpd, the system collector).
-    let mut apt: Vec<&str> = Vec::new();
-    for (tool, package) in [("gzip", "gzip"), ("python3", "python3")] {
-        if on_path(tool).is_none() {
-            apt.push(package);
-        }
-    }
-    if missing.is_empty() && apt.is_empty() {
+    if missing.is_empty() {
         println!("== peers: all {} present", Peer::ALL.len());
         return Vec::new();
     }
@@ -42,6 +34,8 @@ pub fn ensure() -> Vec<Peer> {
             _ => None,
         })
         .collect();
+    // Debian packages first: `python3` (a peer too) is what pip then runs.
+    let mut apt: Vec<&str> = Vec::new();
     for peer in &missing {
         if let Install::Apt(packages) = peer.install() {
             for package in packages {
