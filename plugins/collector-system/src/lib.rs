@@ -152,24 +152,36 @@ mod tests {
         }
     }
 
-    /// Where Python is installed, compare with the real `platform.platform()`; only when
-    /// its `uname -p` part is blank, which this plugin leaves out (see `python_platform`).
+    /// `platform` against the real `platform.platform()` of Python (a missing `python3`
+    /// fails the test, naming its install command), where its `uname -p` part is blank:
+    /// this plugin leaves that part out (see `python_platform`), so elsewhere the test
+    /// is skipped and counted as such.
     #[test]
     #[cfg(unix)]
-    fn platform_matches_pythons_where_python_is_here() {
-        let script = "import platform\n\
-                      print(platform.platform() if not platform.processor() else '')";
-        let python = std::process::Command::new("python3")
-            .args(["-c", script])
-            .output();
-        let expected = match python {
-            Ok(out) if out.status.success() => {
-                String::from_utf8_lossy(&out.stdout).trim().to_owned()
-            }
-            _ => String::new(),
+    fn platform_matches_pythons() {
+        let Some(python) = monitoring_test_support::require(monitoring_test_support::Peer::Python3)
+        else {
+            return;
         };
-        if expected.is_empty() {
-            eprintln!("SKIPPED: no python3 here, or its platform.processor() is not blank");
+        let script = "import platform\nprint(platform.processor())\nprint(platform.platform())";
+        let out = std::process::Command::new(&python)
+            .args(["-c", script])
+            .output()
+            .expect("python3 runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{} failed: {}",
+            python.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut lines = stdout.lines();
+        let (processor, expected) = (lines.next().unwrap_or(""), lines.next().unwrap_or(""));
+        if !processor.trim().is_empty() {
+            monitoring_test_support::skip(&format!(
+                "Python's platform.processor() is {processor:?} here, a part of \
+                 platform.platform() this plugin leaves out"
+            ));
             return;
         }
         let identity = platform::identity().expect("identity");

@@ -305,19 +305,22 @@ mod tests {
         assert_eq!(values, [3.0], "the file is reopened where it belongs");
     }
 
-    /// The same with a read-only directory, where permissions are enforced (not as root).
+    /// The same with a read-only directory: permission bits are made to bind this test
+    /// even as root (see `obey_permissions`).
     #[test]
     fn a_read_only_directory_is_retryable_and_writing_resumes_once_fixed() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
+        let Some(_obeying) = monitoring_test_support::obey_permissions() else {
+            return;
+        };
         let path = dir.path().join("alerts.log");
         let mut sink = sink(path.clone(), 30, 1);
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o555)).unwrap();
-        if fs::write(dir.path().join("probe"), b"").is_ok() {
-            fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-            eprintln!("skipped: running as a user that ignores directory permissions (root); see the test above");
-            return;
-        }
+        assert!(
+            fs::write(dir.path().join("probe"), b"").is_err(),
+            "the read-only directory accepts writes"
+        );
         let err = sink
             .deliver(&SinkEvent::Alert { alert: alert(1.0) })
             .unwrap_err();

@@ -1,8 +1,10 @@
-//! The exporter's files read back as a user would: gunzip, parse, `gzip -t`.
+//! The exporter's files read back as a user would: gunzip, parse, `gzip -t` (a missing
+//! `gzip` fails the test, naming its install command).
 
 use super::*;
 use flate2::read::GzDecoder;
 use monitoring_plugin_api::ErrorKind;
+use monitoring_test_support::Peer;
 use std::io::Read;
 use std::process::Command;
 
@@ -153,10 +155,11 @@ fn compressed_files_pass_gzip_t_and_parse() {
         .read_to_string(&mut json)
         .unwrap();
     assert!(json.starts_with("[\n  {"), "pretty-printed: {json}");
-    match Command::new("gzip").arg("-t").arg(&path).status() {
-        Ok(status) => assert!(status.success(), "gzip -t rejects {}", path.display()),
-        Err(_) => eprintln!("gzip not installed; the gunzip + parse above stands in for `gzip -t`"),
-    }
+    let Some(gzip) = monitoring_test_support::require(Peer::Gzip) else {
+        return;
+    };
+    let status = Command::new(gzip).arg("-t").arg(&path).status().unwrap();
+    assert!(status.success(), "gzip -t rejects {}", path.display());
 }
 
 #[test]
@@ -247,17 +250,20 @@ fn an_unwritable_directory_is_retryable_and_the_snapshot_is_written_once_fixed()
     assert_eq!(timestamps(&dir.join("monitoring_20250103.json")).len(), 1);
 }
 
-/// The same with a read-only directory, where permissions are enforced (not as root).
+/// The same with a read-only directory: permission bits are made to bind this test
+/// even as root (see `obey_permissions`).
 #[test]
 fn a_read_only_directory_is_retryable() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
-    if std::fs::write(dir.path().join("probe"), b"").is_ok() {
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        eprintln!("skipped: running as a user that ignores directory permissions (root); see the test above");
+    let Some(_obeying) = monitoring_test_support::obey_permissions() else {
         return;
-    }
+    };
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    assert!(
+        std::fs::write(dir.path().join("probe"), b"").is_err(),
+        "the read-only directory accepts writes"
+    );
     let mut sink = exporter(dir.path(), |_| {});
     let err = sink
         .deliver(&snapshot("2025-01-03T10:00:00", 1.0))
