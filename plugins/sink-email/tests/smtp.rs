@@ -194,6 +194,59 @@ fn the_alert_arrives_with_its_subject_recipients_and_every_field() {
     );
 }
 
+/// plugin-api's sink contract, run as the host runs the plugin (exported root module,
+/// events as JSON) against the real server this time: `check_sink`'s alert and
+/// resolution each arrive as a mail; its snapshot and unknown event send nothing.
+#[test]
+fn obeys_the_sink_contract_against_a_real_server() {
+    use monitoring_plugin_api::testing::{check_sink, Delivery};
+
+    let Some(server) = SmtpServer::start(&[]) else {
+        return;
+    };
+    let settings = serde_json::json!({
+        "smtp_host": "127.0.0.1",
+        "smtp_port": server.port,
+        "security": "none",
+        "from": "Monitoring <monitoring@example.com>",
+        "to": ["admin@example.com"],
+        "timeout_secs": 5.0,
+    })
+    .to_string();
+    check_sink::<EmailSink>(&settings, Delivery::Succeeds);
+
+    // check_sink's events carry plugin-api's `sample_alert`: memory WARNING at 85.5 %.
+    let alert = server.next_message();
+    assert_eq!(alert["rcpt_tos"], serde_json::json!(["admin@example.com"]));
+    assert_eq!(
+        alert["subject"],
+        format!("[WARNING] memory usage 85.5% on {}", host())
+    );
+    assert!(
+        alert["body"]
+            .as_str()
+            .unwrap()
+            .contains("High memory usage: 85.5% (threshold: 80.0%)"),
+        "{alert}"
+    );
+    let resolved = server.next_message();
+    assert_eq!(
+        resolved["subject"],
+        format!(
+            "[RESOLVED] memory usage back to normal on {} (was WARNING 85.5%)",
+            host()
+        )
+    );
+    assert!(
+        resolved["body"]
+            .as_str()
+            .unwrap()
+            .contains("Resolved at: 2025-01-03T10:20:00.000000"),
+        "{resolved}"
+    );
+    server.assert_no_message();
+}
+
 #[test]
 fn logs_in_with_the_password_from_the_named_variable() {
     let Some(server) = SmtpServer::start(&["--username", "monitor", "--password", "s3cret"]) else {
