@@ -66,24 +66,40 @@
 //! The layout of every boundary type is checked by `abi_stable` when the host loads a
 //! plugin, and the crate version below is checked against the plugin's. abi_stable
 //! accepts a plugin whose version has the host's major version (for `0.x` versions it
-//! demands the same minor too, which is why this crate started at 1.0.0).
+//! also refuses a plugin whose minor version is older than the host's, which is why this
+//! crate started at 1.0.0).
+//!
+//! abi_stable's layout check lets the *library* be newer than the *loader*, never older:
+//! a prefix type (root module or `#[sabi_trait]` vtable) may have more fields in the
+//! library than in the loader's type, not fewer. Here the loader is the host, and a
+//! newer host must keep loading older plugins, so everything the host's loader type
+//! reaches is frozen for major version 1.
 //! - **Minor change** (bump the minor version): append a field to [`FullPluginMod`]
 //!   (never to [`PluginMod`]) with `#[sabi(missing_field(with = …))]` naming what an
-//!   older plugin means, and add an accessor for it on [`PluginModRef`]. Likewise append a method at the end of a `#[sabi_trait]`,
-//!   add a variant to a non-exhaustive enum ([`ErrorKind`], [`PluginKind`]), add a field
-//!   to a JSON payload. Old plugins keep loading: the host sees the new field as absent.
+//!   older plugin means, and add an accessor for it on [`PluginModRef`]. Likewise add a
+//!   variant to a non-exhaustive enum ([`ErrorKind`], [`PluginKind`]), add a field to a
+//!   JSON payload. Old plugins keep loading: the host sees the new field as absent.
 //!   `tests/fixture-plugins/old-minor-*` are plugins built against the 1.0 layout, and
 //!   `tests/abi_evolution.rs` proves today's host still runs them.
+//! - **Not a minor change here**, though abi_stable's own docs call it one: appending a
+//!   method to [`CollectorAbi`] or [`SinkAbi`], even after `#[sabi(last_prefix_field)]`
+//!   and with a default. Their vtables are reached from [`PluginMod`] (the return types
+//!   of `new_collector`/`new_sink`), so the host's vtable would have a method more than
+//!   every older plugin's, and abi_stable refuses each of them ("too many fields"; the
+//!   test `a_method_appended_to_a_sabi_trait_refuses_plugins_built_without_it` below
+//!   proves it with abi_stable's own checker). Within 1.x a new method needs a new trait
+//!   whose constructor is a field appended to [`FullPluginMod`], with the host falling
+//!   back on the old trait where it is absent: the mechanism `wants_snapshots` uses, not
+//!   yet exercised for a trait object, so prove it with an `old-minor-*` fixture first.
 //! - **Major change** (bump the major version): anything else, such as changing or
-//!   reordering an existing field, a method signature, or a plain `#[repr(C)]` struct
-//!   ([`PluginMetadata`], [`PluginError`] are frozen). Plugins built against the old
-//!   major version are then refused at load with a clear reason.
+//!   reordering an existing field or method, a method signature, or a plain
+//!   `#[repr(C)]` struct ([`PluginMetadata`], [`PluginError`] are frozen). Plugins built
+//!   against the old major version are then refused at load with a clear reason.
 //!
 //! History: 1.0 had `metadata`, `new_collector`, `new_sink`; 1.1 appended
 //! `wants_snapshots`.
 //!
-//! abi_stable refuses a library whose root module has fewer fields than the loader's
-//! type, so the host loads through [`PluginMod`], the 1.0 layout, frozen; plugins
+//! That is why the host loads through [`PluginMod`], the 1.0 layout, frozen; plugins
 //! export a [`FullPluginMod`], and the host reads the appended fields with accessors
 //! on [`PluginModRef`] that fall back to a stated default for older plugins.
 
@@ -284,5 +300,87 @@ mod tests {
             old.wants_snapshots(),
             "a 1.0 module lacks the field: default true"
         );
+    }
+    /// Copies of [`SinkAbi`] as it is, and as it would be with a method appended in a
+    /// minor version (after `last_prefix_field`, with a default), reached the way the
+    /// loader reaches the real one: through the return type of a constructor field.
+    /// Same type names as the real ones, so abi_stable's checker compares them.
+    mod sink_abi {
+        pub mod today {
+            use abi_stable::{sabi_trait, std_types::*, StableAbi};
+
+            use crate::PluginError;
+
+            #[sabi_trait]
+            pub trait SinkAbi: Send {
+                fn deliver(&mut self, event: RStr<'_>) -> RResult<(), PluginError>;
+                #[sabi(last_prefix_field)]
+                fn flush(&mut self) -> RResult<(), PluginError>;
+            }
+
+            #[repr(C)]
+            #[derive(StableAbi)]
+            pub struct Module {
+                pub new_sink: extern "C" fn() -> SinkAbi_TO<'static, RBox<()>>,
+            }
+        }
+
+        pub mod appended {
+            use abi_stable::{sabi_trait, std_types::*, StableAbi};
+
+            use crate::PluginError;
+
+            #[sabi_trait]
+            pub trait SinkAbi: Send {
+                fn deliver(&mut self, event: RStr<'_>) -> RResult<(), PluginError>;
+                #[sabi(last_prefix_field)]
+                fn flush(&mut self) -> RResult<(), PluginError>;
+                fn pending(&self) -> u32 {
+                    0
+                }
+            }
+
+            #[repr(C)]
+            #[derive(StableAbi)]
+            pub struct Module {
+                pub new_sink: extern "C" fn() -> SinkAbi_TO<'static, RBox<()>>,
+            }
+        }
+    }
+
+    #[test]
+    fn a_method_appended_to_a_sabi_trait_refuses_plugins_built_without_it() {
+        use abi_stable::abi_stability::abi_checking::{
+            check_layout_compatibility_with_globals, CheckingGlobals,
+        };
+        use sink_abi::{appended, today};
+
+        // Fresh globals: abi_stable merges every prefix type it has checked, and these
+        // copies must not meet the other tests' real ones there.
+        let check = |interface, implementation| {
+            check_layout_compatibility_with_globals(
+                interface,
+                implementation,
+                &CheckingGlobals::new(),
+            )
+        };
+
+        let real = <SinkBox as StableAbi>::LAYOUT;
+        let copy =
+            <today::SinkAbi_TO<'static, abi_stable::std_types::RBox<()>> as StableAbi>::LAYOUT;
+        let checked = check(real, copy);
+        assert!(checked.is_ok(), "the copy is the real SinkAbi: {checked:?}");
+
+        let today = <today::Module as StableAbi>::LAYOUT;
+        let appended = <appended::Module as StableAbi>::LAYOUT;
+        // A host with the new method refuses a plugin built before it (the vtable, a
+        // prefix type, has "too many fields" on the host's side), as with root modules.
+        let older_plugin = check(appended, today)
+            .map_err(|e| e.to_string())
+            .expect_err("a host with the appended method loads a plugin without it");
+        assert!(older_plugin.contains("too many fields"), "{older_plugin}");
+        // Only the other way round is compatible: a newer plugin in an older host.
+        let newer_plugin = check(today, appended);
+        assert!(newer_plugin.is_ok(), "{newer_plugin:?}");
     }
 }
