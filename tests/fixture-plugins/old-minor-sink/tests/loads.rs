@@ -7,18 +7,21 @@ use std::path::PathBuf;
 use monitoring_plugin_api::abi_stable::library::lib_header_from_path;
 use monitoring_plugin_api::PluginModRef;
 
-/// target/<profile>/, where cargo put this crate's cdylib before building this test.
+/// This crate's cdylib, which cargo builds into target/<profile>/deps/ beside this
+/// test before running it (it is copied up to target/<profile>/ only by some builds,
+/// so a fresh `cargo test` finds it in deps/ alone).
 fn library() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let profile = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps/<test>");
-    profile.join(format!(
+    let deps = exe.parent().expect("target/<profile>/deps/<test>");
+    let file = format!(
         "{}fixture_old_minor_sink{}",
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
-    ))
+    );
+    [deps.join(&file), deps.join("..").join(&file)]
+        .into_iter()
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| deps.join(file))
 }
 
 #[test]
