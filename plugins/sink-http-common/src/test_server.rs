@@ -22,6 +22,9 @@ pub enum Reply {
         /// The body.
         body: String,
     },
+    /// Answers with this status and, as the body, the request line and headers it got,
+    /// as some endpoints do (which puts the sender's bearer token in their answer).
+    Echo(u16),
     /// Reads the request and never answers (until the client gives up or 30 s pass).
     Hang,
 }
@@ -67,6 +70,15 @@ impl Request {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The request line and headers, as an echoing endpoint answers them.
+    fn echo(&self) -> String {
+        let mut text = format!("{} {} HTTP/1.1\n", self.method, self.path);
+        for (name, value) in &self.headers {
+            text.push_str(&format!("{name}: {value}\n"));
+        }
+        text
     }
 
     /// The body parsed as JSON.
@@ -152,10 +164,18 @@ fn serve(stream: TcpStream, reply: &Reply, log: &Mutex<Vec<Request>>, stop: &Ato
     let Some(request) = read_request(&mut reader) else {
         return;
     };
+    let echo = match reply {
+        Reply::Echo(code) => Some(Reply::Status {
+            code: *code,
+            headers: Vec::new(),
+            body: request.echo(),
+        }),
+        _ => None,
+    };
     if let Ok(mut log) = log.lock() {
         log.push(request);
     }
-    match reply {
+    match echo.as_ref().unwrap_or(reply) {
         Reply::Status {
             code,
             headers,
@@ -172,7 +192,8 @@ fn serve(stream: TcpStream, reply: &Reply, log: &Mutex<Vec<Request>>, stop: &Ato
             let _ = writer.write_all(head.as_bytes());
             let _ = writer.write_all(body.as_bytes());
         }
-        Reply::Hang => {
+        // An echo was turned into its `Status` above.
+        Reply::Echo(_) | Reply::Hang => {
             // Holds the connection open until the client gives up and closes it.
             let _ = reader
                 .get_ref()

@@ -3,13 +3,17 @@
 //! ✅ RESOLVED) and an attachment coloured `warning`, `danger` or `good`.
 //!
 //! Posting and failure classification are `sink-http-common`'s, shared with `webhook`.
+//!
+//! The webhook URL is the credential, so it can stay out of plugins.toml: `url_env`
+//! names the environment variable holding it, read once at start. No error or log
+//! quotes it, nor more than a short redacted prefix of Slack's reply.
 
 mod payload;
 
 use std::collections::BTreeMap;
 
 use monitoring_plugin_api::prelude::*;
-use sink_http_common::JsonPoster;
+use sink_http_common::{Endpoint, JsonPoster};
 
 pub use payload::{message, unix_time, Message, Poster};
 
@@ -17,9 +21,12 @@ pub use payload::{message, unix_time, Message, Poster};
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// The incoming-webhook URL, `https://hooks.slack.com/services/…` (required).
-    /// It is the credential: keep plugins.toml private.
+    /// The incoming-webhook URL, `https://hooks.slack.com/services/…` (this or
+    /// `url_env` is required). It is the credential: prefer `url_env`, or keep
+    /// plugins.toml private.
     pub url: String,
+    /// The NAME of the environment variable holding the URL, instead of `url`.
+    pub url_env: Option<String>,
     /// Posts to this channel instead of the webhook's own, e.g. `#monitoring`.
     pub channel: Option<String>,
     /// Name shown as the poster ("MonitoringBot").
@@ -34,6 +41,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             url: String::new(),
+            url_env: None,
             channel: None,
             username: "MonitoringBot".to_owned(),
             icon_emoji: None,
@@ -49,13 +57,21 @@ pub struct SlackSink {
     host: String,
 }
 
-impl Sink for SlackSink {
-    const NAME: &'static str = "slack";
-    const DESCRIPTION: &'static str = "Posts alerts to a Slack incoming webhook.";
-    type Config = Config;
-
-    fn new(config: Config) -> Result<Self, PluginError> {
-        let poster = JsonPoster::new(&config.url, &BTreeMap::new(), config.timeout_secs)?;
+impl SlackSink {
+    /// Builds the sink, reading the variable `url_env` names with `env` (the process
+    /// environment in [`Sink::new`]; tests pass their own).
+    pub fn with_env(
+        config: Config,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, PluginError> {
+        let none = BTreeMap::new();
+        let endpoint = Endpoint {
+            url: &config.url,
+            url_env: config.url_env.as_deref(),
+            headers: &none,
+            headers_env: &none,
+        };
+        let poster = JsonPoster::new(endpoint, config.timeout_secs, env)?;
         let host = hostname::get()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_else(|_| "unknown host".to_owned());
@@ -64,6 +80,16 @@ impl Sink for SlackSink {
             config,
             host,
         })
+    }
+}
+
+impl Sink for SlackSink {
+    const NAME: &'static str = "slack";
+    const DESCRIPTION: &'static str = "Posts alerts to a Slack incoming webhook.";
+    type Config = Config;
+
+    fn new(config: Config) -> Result<Self, PluginError> {
+        Self::with_env(config, |name| std::env::var(name).ok())
     }
 
     fn deliver(&mut self, event: &SinkEvent) -> Result<(), PluginError> {

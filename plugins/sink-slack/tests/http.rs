@@ -198,6 +198,49 @@ fn failures_are_classified_like_the_webhooks() {
     );
 }
 
+/// The webhook URL is Slack's credential: read from the variable `url_env` names, it
+/// reaches the server, and an endpoint echoing the request line gets no part of it
+/// into the error.
+#[test]
+fn the_url_from_the_environment_is_used_and_never_quoted() {
+    let server = TestServer::start(Reply::Echo(403));
+    let url = server.url("/services/T0ABCDEF1/B0ABCDEF2/abcdefghijklmnopqrstuvwx");
+    let config = || Config {
+        url_env: Some("SLACK_WEBHOOK_URL".into()),
+        timeout_secs: 5.0,
+        ..Config::default()
+    };
+    let env = |name: &str| (name == "SLACK_WEBHOOK_URL").then(|| url.clone());
+    let err = SlackSink::with_env(config(), env)
+        .unwrap()
+        .deliver(&SinkEvent::Alert {
+            alert: alert(AlertLevel::Warning),
+        })
+        .unwrap_err();
+    assert_eq!(
+        server.requests()[0].path,
+        "/services/T0ABCDEF1/B0ABCDEF2/abcdefghijklmnopqrstuvwx"
+    );
+    assert_eq!(err.kind(), Some(ErrorKind::Fatal), "{err}");
+    assert!(err.message().contains("POST [redacted]"), "{err}");
+    for part in ["T0ABCDEF1", "B0ABCDEF2", "abcdefghijklmnopqrstuvwx"] {
+        assert!(!err.message().contains(part), "{part} leaked: {err}");
+    }
+
+    let unset = SlackSink::with_env(config(), |_| None).err().unwrap();
+    assert_eq!(unset.kind(), Some(ErrorKind::Config));
+    assert_eq!(
+        unset.message(),
+        "`url_env`: environment variable SLACK_WEBHOOK_URL is not set"
+    );
+    let both = Config {
+        url: url.clone(),
+        ..config()
+    };
+    let both = SlackSink::with_env(both, env).err().unwrap();
+    assert!(both.message().contains("not both"), "{both}");
+}
+
 #[test]
 fn hangs_time_out_and_refusals_fail_fast_both_retryable() {
     let event = SinkEvent::Alert {

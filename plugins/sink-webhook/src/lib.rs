@@ -4,20 +4,29 @@
 //! The body is the alert's seed fields plus `event` (`"alert"` or `"resolved"`) and, for
 //! resolutions, `resolved_at`. Posting and the classification of failures (retryable,
 //! with `Retry-After`, or fatal) live in `sink-http-common`, shared with `slack`.
+//!
+//! The URL and header values may be secrets, so they can stay out of plugins.toml:
+//! `url_env` and `headers_env` name environment variables read once at start. No error
+//! or log quotes them, nor more than a short redacted prefix of the server's reply.
 
 use std::collections::BTreeMap;
 
 use monitoring_plugin_api::prelude::*;
-use sink_http_common::JsonPoster;
+use sink_http_common::{Endpoint, JsonPoster};
 
 /// Settings of `[plugins.webhook]`.
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// Where to POST, `http://` or `https://` (required).
+    /// Where to POST, `http://` or `https://` (this or `url_env` is required).
     pub url: String,
+    /// The NAME of the environment variable holding the URL, instead of `url`.
+    pub url_env: Option<String>,
     /// Extra request headers, e.g. `{ Authorization = "Bearer …" }`.
     pub headers: BTreeMap<String, String>,
+    /// Extra request headers whose values are in environment variables: header name →
+    /// variable NAME, e.g. `{ Authorization = "MONITORING_WEBHOOK_AUTH" }`.
+    pub headers_env: BTreeMap<String, String>,
     /// Time allowed for connecting and for the whole request, seconds (10).
     pub timeout_secs: f64,
 }
@@ -26,7 +35,9 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             url: String::new(),
+            url_env: None,
             headers: BTreeMap::new(),
+            headers_env: BTreeMap::new(),
             timeout_secs: 10.0,
         }
     }
@@ -37,14 +48,32 @@ pub struct WebhookSink {
     poster: JsonPoster,
 }
 
+impl WebhookSink {
+    /// Builds the sink, reading the variables `url_env` and `headers_env` name with
+    /// `env` (the process environment in [`Sink::new`]; tests pass their own, so no
+    /// test mutates the environment).
+    pub fn with_env(
+        config: Config,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, PluginError> {
+        let endpoint = Endpoint {
+            url: &config.url,
+            url_env: config.url_env.as_deref(),
+            headers: &config.headers,
+            headers_env: &config.headers_env,
+        };
+        let poster = JsonPoster::new(endpoint, config.timeout_secs, env)?;
+        Ok(Self { poster })
+    }
+}
+
 impl Sink for WebhookSink {
     const NAME: &'static str = "webhook";
     const DESCRIPTION: &'static str = "POSTs alerts as JSON to an HTTP(S) webhook.";
     type Config = Config;
 
     fn new(config: Config) -> Result<Self, PluginError> {
-        let poster = JsonPoster::new(&config.url, &config.headers, config.timeout_secs)?;
-        Ok(Self { poster })
+        Self::with_env(config, |name| std::env::var(name).ok())
     }
 
     fn deliver(&mut self, event: &SinkEvent) -> Result<(), PluginError> {

@@ -18,6 +18,7 @@ fn sink(url: String, timeout_secs: f64) -> WebhookSink {
         url,
         headers,
         timeout_secs,
+        ..Config::default()
     })
     .unwrap()
 }
@@ -165,6 +166,130 @@ fn a_refused_connection_is_retryable_at_once() {
         "the URL's path may be a secret: {err}"
     );
     assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+/// An endpoint that echoes the request it got (some do, in their error answers) must
+/// not put the credentials into the error the host logs: configured and environment
+/// header values and the URL's secrets come back `[redacted]`, and only a short prefix.
+#[test]
+fn an_echoing_endpoint_never_gets_the_credentials_into_the_error() {
+    let server = TestServer::start(Reply::Echo(400));
+    let config = Config {
+        url: server.url("/hook/c0ffee12deadbeef?sig=q1w2e3r4"),
+        headers: BTreeMap::from([
+            ("X-A".to_owned(), "plain-config-secret".to_owned()),
+            ("Authorization".to_owned(), "Bearer token123".to_owned()),
+        ]),
+        headers_env: BTreeMap::from([("X-B".to_owned(), "WEBHOOK_SECRET".to_owned())]),
+        ..Config::default()
+    };
+    let env = |name: &str| (name == "WEBHOOK_SECRET").then(|| "env-secret-42".to_owned());
+    let err = WebhookSink::with_env(config, env)
+        .unwrap()
+        .deliver(&SinkEvent::Alert {
+            alert: critical_alert(),
+        })
+        .unwrap_err();
+
+    // The server did get (and so echoed) every secret.
+    let request = &server.requests()[0];
+    assert_eq!(request.header("authorization"), Some("Bearer token123"));
+    assert_eq!(request.header("x-a"), Some("plain-config-secret"));
+    assert_eq!(request.header("x-b"), Some("env-secret-42"));
+    let message = err.message();
+    eprintln!("{message}");
+    assert_eq!(err.kind(), Some(ErrorKind::Fatal), "{err}");
+    assert!(
+        message.contains("400") && message.contains("[redacted]"),
+        "{err}"
+    );
+    for secret in [
+        "token123",
+        "plain-config",
+        "env-secret",
+        "c0ffee12deadbeef",
+        "q1w2e3r4",
+    ] {
+        assert!(!message.contains(secret), "{secret} leaked: {err}");
+    }
+    assert!(
+        !message.contains('\n'),
+        "control characters are escaped: {err}"
+    );
+}
+
+#[test]
+fn a_long_reply_is_quoted_as_a_short_escaped_prefix() {
+    let reply = Reply::Status {
+        code: 500,
+        headers: vec![],
+        body: format!("\u{1b}[31mred\r\n{}", "y".repeat(10_000)),
+    };
+    let (err, _server) = deliver_to(reply);
+    let message = err.message();
+    assert!(message.contains("\\u{1b}[31mred\\r\\n"), "{err}");
+    let quoted = message.split_once("Internal Server Error: ").unwrap().1;
+    assert_eq!(
+        quoted.chars().count(),
+        sink_http_common::QUOTE_LIMIT,
+        "{err}"
+    );
+    assert!(quoted.ends_with('…'), "{err}");
+}
+
+/// The URL and a header value from environment variables, as the email password is:
+/// they reach the server, an unset variable is a config error naming it, and a value
+/// is never quoted.
+#[test]
+fn the_url_and_header_values_may_come_from_the_environment() {
+    let server = TestServer::start(Reply::status(200));
+    let url = server.url("/from-env");
+    let vars = |name: &str| match name {
+        "WEBHOOK_URL" => Some(url.clone()),
+        "WEBHOOK_AUTH" => Some("Bearer from-env-77".to_owned()),
+        _ => None,
+    };
+    let config = || Config {
+        url_env: Some("WEBHOOK_URL".into()),
+        headers_env: BTreeMap::from([("Authorization".to_owned(), "WEBHOOK_AUTH".to_owned())]),
+        timeout_secs: 5.0,
+        ..Config::default()
+    };
+    WebhookSink::with_env(config(), vars)
+        .unwrap()
+        .deliver(&SinkEvent::Alert {
+            alert: critical_alert(),
+        })
+        .unwrap();
+    let request = &server.requests()[0];
+    assert_eq!(request.path, "/from-env");
+    assert_eq!(request.header("authorization"), Some("Bearer from-env-77"));
+
+    let config_error = |config: Config, vars: &dyn Fn(&str) -> Option<String>| {
+        let err = WebhookSink::with_env(config, vars).err().unwrap();
+        assert_eq!(err.kind(), Some(ErrorKind::Config), "{err}");
+        err.message().to_owned()
+    };
+    let no_url = config_error(config(), &|name| {
+        (name == "WEBHOOK_AUTH").then(|| "x".to_owned())
+    });
+    assert_eq!(
+        no_url,
+        "`url_env`: environment variable WEBHOOK_URL is not set"
+    );
+    let no_auth = config_error(config(), &|name| {
+        (name == "WEBHOOK_URL").then(|| url.clone())
+    });
+    assert_eq!(
+        no_auth,
+        "`headers_env.Authorization`: environment variable WEBHOOK_AUTH is not set"
+    );
+    let bad_value = config_error(config(), &|name| match name {
+        "WEBHOOK_URL" => Some(url.clone()),
+        _ => Some("Bearer multi\nline-secret".to_owned()),
+    });
+    assert!(!bad_value.contains("secret"), "{bad_value}");
+    assert!(bad_value.contains("WEBHOOK_AUTH"), "{bad_value}");
 }
 
 /// The same delivery through the exported plugin module, as the host makes it: settings
