@@ -6,6 +6,7 @@
 // is updated in place: elements are made once per core, disk, GPU or alert and then
 // only their text or width changes.
 
+import { askForToken, authHeaders, protocols, refusedForToken } from "./auth.js";
 import { demoMessage } from "./demo.js";
 import { num, parseTime, percent, setText } from "./format.js";
 import { colors, coreAt, drawCores, drawSeries, onResize, watch } from "./plot.js";
@@ -139,7 +140,7 @@ let retryAt = 0;
 let retryTimer = 0;
 
 function showState() {
-  let label = state === "connecting" ? "connecting…" : state;
+  let label = state === "connecting" ? "connecting…" : state === "locked" ? "token needed" : state;
   let eta = "";
   if (state === "reconnecting") {
     // The countdown is for the eye only: a screen reader hears the state change once.
@@ -171,14 +172,16 @@ function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   let ws;
   try {
-    ws = new WebSocket(`${scheme}://${location.host}/ws`);
+    ws = new WebSocket(`${scheme}://${location.host}/ws`, protocols());
   } catch (error) {
     errors.push(String(error));
     retry();
     return;
   }
   socket = ws;
+  let opened = false;
   ws.onopen = () => {
+    opened = true;
     // On every (re)connect: fills the plots, including any gap while we were away.
     seedHistory();
   };
@@ -198,11 +201,18 @@ function connect() {
       setState("live");
     }
   };
-  ws.onclose = () => {
-    if (socket === ws) {
-      socket = null;
-      retry();
+  ws.onclose = async () => {
+    if (socket !== ws) return;
+    socket = null;
+    // A refused upgrade looks like any failure to a page: ask the server why.
+    if (!opened && (await refusedForToken())) {
+      setState("locked");
+      await askForToken();
+      attempt = 0;
+      connect();
+      return;
     }
+    retry();
   };
 }
 
@@ -220,7 +230,7 @@ addEventListener("online", () => {
 });
 
 async function seedHistory() {
-  const get = (url) => fetch(url, { headers: { accept: "application/json" } });
+  const get = (url) => fetch(url, { headers: authHeaders({ accept: "application/json" }) });
   let response;
   try {
     response = await get(`/api/history?count=${HISTORY_COUNT}`);

@@ -81,6 +81,7 @@ const CLOSE_DEADLINE: Duration = Duration::from_secs(3);
 /// Runs the server on `listener` until `shutdown` fires.
 pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> std::io::Result<()> {
     let config = Arc::new(config);
+    let bound = listener.local_addr()?;
     let Registry {
         records,
         collectors,
@@ -114,7 +115,13 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
         collectors: scheduler.status_board(),
         memory,
         shutdown: shutdown.clone(),
+        access: surfaces::access::Access::new(&config.access, bound),
     });
+    // TLS hook: whether the port speaks TLS (the TLS engineer's `config.tls()`).
+    let tls_on = false;
+    if let Some(warning) = state.access.exposure_warning(bound, tls_on) {
+        tracing::warn!(address = %bound, tls = tls_on, "{warning}");
+    }
     let collecting = pipeline::spawn(
         pipeline::Parts {
             scheduler,

@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use access::AccessConfig;
 use alerts::AlertsConfig;
 
+pub mod access;
 pub mod alerts;
 pub mod delivery;
 mod plugin_table;
@@ -35,6 +37,9 @@ pub struct Config {
     pub plugins: BTreeMap<String, PluginTable>,
     /// `[alerts]`: the cooldown and `[[alerts.rules]]`; the seed's rules when none.
     pub alerts: AlertsConfig,
+    /// `[access]`: viewer and admin tokens (from the environment or files), allowed
+    /// browser origins. Default: viewing open, control commands refused.
+    pub access: AccessConfig,
     /// Where the file was read from, for error messages and relative paths.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -167,6 +172,16 @@ impl Config {
         config.read_delivery_options()?;
         config.check_alerts(text)?;
         config.validate(text)?;
+        config
+            .access
+            .resolve(path.parent())
+            .map_err(|(key, message)| ConfigError::Invalid {
+                path: path.to_owned(),
+                // `access.allowed_origins[2]` is written on the `allowed_origins` line.
+                line: line_of_key(text, key.split('[').next().unwrap_or_default()),
+                key,
+                message,
+            })?;
         Ok(config)
     }
 

@@ -148,6 +148,20 @@ pub enum ErrorCode {
     UnsupportedData,
     /// Too many messages too fast.
     RateLimited,
+    /// A control command from a connection without the admin token.
+    Forbidden,
+}
+
+/// Longest piece of client input an error message quotes.
+pub const EXCERPT_CHARS: usize = 64;
+
+/// At most [`EXCERPT_CHARS`] characters of `text`, with `…` when cut: what an error
+/// message may quote of what a client sent.
+pub fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
 }
 
 impl ServerMessage<'_> {
@@ -196,6 +210,20 @@ pub enum Command {
     ConfigureThresholds(serde_json::Map<String, Value>),
 }
 
+impl Command {
+    /// The command's name when it is a control command (one that changes the server),
+    /// which only an admin may run; `None` for the viewer's commands.
+    pub fn control_name(&self) -> Option<&'static str> {
+        match self {
+            Command::SetThreshold { .. } => Some("set_threshold"),
+            Command::ConfigureThresholds(_) => Some("configure_thresholds"),
+            Command::Ping | Command::GetStatus | Command::Subscribe(_) | Command::Unsubscribe => {
+                None
+            }
+        }
+    }
+}
+
 fn set_threshold_params(
     fields: &serde_json::Map<String, Value>,
 ) -> Result<Command, ServerMessage<'static>> {
@@ -214,6 +242,16 @@ fn set_threshold_params(
     let Some(Value::Number(value)) = fields.get("value") else {
         return Err(invalid("`set_threshold` needs `value`, a number"));
     };
+    if target.chars().count() > EXCERPT_CHARS || level.chars().count() > EXCERPT_CHARS {
+        return Err(invalid(&format!(
+            "`set_threshold`: no component, metric or level is that long: {:?}",
+            excerpt(if target.len() > level.len() {
+                target
+            } else {
+                level
+            })
+        )));
+    }
     Ok(Command::SetThreshold {
         target: target.to_owned(),
         level: level.to_owned(),
@@ -225,7 +263,28 @@ fn configure_thresholds_params(
     fields: &serde_json::Map<String, Value>,
 ) -> Result<Command, ServerMessage<'static>> {
     match fields.get("thresholds") {
-        Some(Value::Object(thresholds)) => Ok(Command::ConfigureThresholds(thresholds.clone())),
+        Some(Value::Object(thresholds)) => {
+            // Bounded here, so the alert engine's messages that quote a key or value
+            // never echo more than a short piece of what the client sent.
+            if thresholds.len() > MAX_SECTIONS {
+                return Err(ServerMessage::error(
+                    ErrorCode::InvalidParams,
+                    format!("`thresholds` may hold at most {MAX_SECTIONS} entries"),
+                ));
+            }
+            for (key, value) in thresholds {
+                if key.chars().count() > EXCERPT_CHARS || !value.is_number() {
+                    return Err(ServerMessage::error(
+                        ErrorCode::InvalidParams,
+                        format!(
+                            "`thresholds`: each entry is `<component>_<level>`: number; refused {:?}",
+                            excerpt(key)
+                        ),
+                    ));
+                }
+            }
+            Ok(Command::ConfigureThresholds(thresholds.clone()))
+        }
         _ => Err(ServerMessage::error(
             ErrorCode::InvalidParams,
             "`configure_thresholds` needs `thresholds`, an object such as {\"memory_warning\": 70, \"memory_critical\": 85}",
@@ -319,7 +378,7 @@ pub fn parse_command(text: &str) -> Result<Command, ServerMessage<'static>> {
         "configure_thresholds" => configure_thresholds_params(&fields),
         other => Err(ServerMessage::error(
             ErrorCode::UnknownCommand,
-            format!("Unknown command: {other}"),
+            format!("Unknown command: {}", excerpt(other)),
         )),
     }
 }
@@ -417,6 +476,18 @@ mod tests {
         ] {
             assert_eq!(code(bad), Some(ErrorCode::InvalidParams), "{bad}");
         }
+    }
+
+    #[test]
+    fn errors_quote_a_short_prefix_of_the_input() {
+        assert_eq!(excerpt("short"), "short");
+        let long = "é".repeat(200);
+        assert_eq!(excerpt(&long).chars().count(), EXCERPT_CHARS + 1);
+        let huge = format!(r#"{{"type":"{}"}}"#, "x".repeat(10_000));
+        let Err(ServerMessage::Error { message, .. }) = parse_command(&huge) else {
+            panic!("refused");
+        };
+        assert!(message.len() < 100, "{message}");
     }
 
     #[test]

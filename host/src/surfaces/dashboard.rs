@@ -1,5 +1,6 @@
-//! The live dashboard a browser gets at `GET /`: a page, a stylesheet and five
-//! JavaScript modules (`app.js`: state, frames, connection; `view.js`: the DOM;
+//! The live dashboard a browser gets at `GET /`: a page, a stylesheet and six
+//! JavaScript modules (`app.js`: state, frames, connection; `auth.js`: the access
+//! token, when the server asks for one; `view.js`: the DOM;
 //! `plot.js`: canvas drawing; `format.js`: units; `demo.js`: a synthetic machine), embedded in the binary
 //! (`host/assets/`), so it works offline, needs no CDN and no build step.
 //!
@@ -75,8 +76,9 @@ macro_rules! asset {
 pub const INDEX: Asset = asset!("index.html", "text/html; charset=utf-8");
 
 /// Everything under `/assets/`.
-pub const ASSETS: [Asset; 6] = [
+pub const ASSETS: [Asset; 7] = [
     asset!("app.js", "text/javascript; charset=utf-8"),
+    asset!("auth.js", "text/javascript; charset=utf-8"),
     asset!("demo.js", "text/javascript; charset=utf-8"),
     asset!("format.js", "text/javascript; charset=utf-8"),
     asset!("plot.js", "text/javascript; charset=utf-8"),
@@ -85,8 +87,9 @@ pub const ASSETS: [Asset; 6] = [
 ];
 
 /// Scripts and styles only from this origin; connections (fetch and WebSocket) only
-/// back to it; no frames, no plugins.
-const POLICY: &str = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; \
+/// back to it (CSP 3's `'self'` covers `ws:`/`wss:` to the same host and port; the
+/// browser test proves Chromium connects); no frames, no plugins.
+const POLICY: &str = "default-src 'self'; connect-src 'self'; img-src 'self' data:; \
                       object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 /// `GET /` and `GET /assets/<name>` (and `HEAD`).

@@ -1,63 +1,147 @@
 //! Routing only: which path goes to which handler, on the one port.
+//!
+//! Every request first meets the `Host`/`Origin` rules ([`access::refusals`]); then
+//! the WebSocket upgrade, the dashboard, the data routes (behind the token check), and
+//! last a fallback that answers what nothing else did: 405 with `Allow` for a known
+//! path asked with the wrong method, 404 for the rest. Every error is
+//! `{"error": "…"}`, quoting at most a short prefix of what the client sent.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use warp::http::header::{ALLOW, UPGRADE};
+use warp::http::{HeaderValue, Method, StatusCode};
+use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use crate::pipeline::wire::excerpt;
+use crate::surfaces::access::{self, Denial, Grant};
 use crate::surfaces::api;
 use crate::surfaces::dashboard;
 use crate::surfaces::state::ServerState;
 use crate::surfaces::ws;
 
-/// Every route the server answers, with rejections turned into HTTP replies.
+/// Every route the server answers. Nothing is left to a rejection: the last route,
+/// [`fallback`], answers whatever the others did not, in JSON, so no request ever gets
+/// warp's plain-text rejection reply.
 pub fn routes(
     state: Arc<ServerState>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
-    routed(state).recover(|rejection: Rejection| async move {
-        let status = if rejection.is_not_found() {
-            warp::http::StatusCode::NOT_FOUND
-        } else {
-            warp::http::StatusCode::BAD_REQUEST
-        };
-        Ok::<_, Infallible>(warp::reply::with_status(format!("{rejection:?}\n"), status))
-    })
+    access::refusals(Arc::clone(&state))
+        .or(routed(state).map(Reply::into_response))
+        .unify()
 }
 
 fn routed(
     state: Arc<ServerState>,
-) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     // The upgrade is tried first: a WebSocket client at `/` never gets the page.
     ws::upgrade(Arc::clone(&state))
         .or(dashboard::routes())
         .or(api_routes(state))
+        .or(fallback())
 }
 
-/// `GET /api/current`, `/api/history`, `/api/alerts`, `/health` and `/metrics`.
+/// The data routes; each answers `GET` and `HEAD`.
+#[derive(Debug, Clone, Copy)]
+enum Endpoint {
+    Current,
+    History,
+    Alerts,
+    Health,
+    Metrics,
+}
+
+/// `/api/current`, `/api/history`, `/api/alerts`, `/health` and `/metrics`, for
+/// viewers (anyone, without a viewer token).
 fn api_routes(
     state: Arc<ServerState>,
-) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let endpoint = warp::path!("api" / "current")
+        .map(|| Endpoint::Current)
+        .or(warp::path!("api" / "history").map(|| Endpoint::History))
+        .unify()
+        .or(warp::path!("api" / "alerts").map(|| Endpoint::Alerts))
+        .unify()
+        .or(warp::path!("health").map(|| Endpoint::Health))
+        .unify()
+        .or(warp::path!("metrics").map(|| Endpoint::Metrics))
+        .unify();
+    let grant = access::grant(Arc::clone(&state));
     let with_state = warp::any().map(move || Arc::clone(&state));
-    let current = warp::path!("api" / "current")
-        .and(with_state.clone())
-        .map(|state: Arc<ServerState>| api::current(&state));
-    let history = warp::path!("api" / "history")
-        .and(with_state.clone())
-        .and(warp::query::<Vec<(String, String)>>())
-        .map(|state: Arc<ServerState>, params: Vec<(String, String)>| {
-            api::history(&state, &params)
-        });
-    let alerts = warp::path!("api" / "alerts")
-        .and(with_state.clone())
-        .map(|state: Arc<ServerState>| api::alerts(&state));
-    let health = warp::path!("health")
-        .and(with_state.clone())
-        .map(|state: Arc<ServerState>| api::health(&state));
-    let metrics = warp::path!("metrics")
+    endpoint
+        .and(warp::get().or(warp::head()).unify())
+        .and(grant)
         .and(with_state)
+        .and(warp::query::<Vec<(String, String)>>())
         .and(warp::header::optional::<String>("accept"))
-        .map(|state: Arc<ServerState>, accept: Option<String>| {
-            api::metrics(&state, accept.as_deref())
-        });
-    warp::get().and(current.or(history).or(alerts).or(health).or(metrics))
+        .map(
+            |endpoint: Endpoint,
+             grant: Result<Grant, Denial>,
+             state: Arc<ServerState>,
+             params: Vec<(String, String)>,
+             accept: Option<String>| {
+                if let Err(denial) = grant {
+                    return denial.into_response();
+                }
+                match endpoint {
+                    Endpoint::Current => api::current(&state),
+                    Endpoint::History => api::history(&state, &params),
+                    Endpoint::Alerts => api::alerts(&state),
+                    Endpoint::Health => api::health(&state),
+                    Endpoint::Metrics => api::metrics(&state, accept.as_deref()),
+                }
+            },
+        )
+}
+
+/// The methods a known path answers; `None` for an unknown path.
+pub fn allowed_methods(path: &str) -> Option<&'static str> {
+    match path {
+        "/" => Some("GET, HEAD"),
+        "/ws" => Some("GET"),
+        "/api/current" | "/api/history" | "/api/alerts" | "/health" | "/metrics" => {
+            Some("GET, HEAD")
+        }
+        _ => path
+            .strip_prefix("/assets/")
+            .filter(|name| dashboard::ASSETS.iter().any(|asset| asset.name == *name))
+            .map(|_| "GET, HEAD"),
+    }
+}
+
+/// What no route took: 405 + `Allow`, 426 for a plain `GET /ws`, else 404 or 400.
+fn fallback() -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
+    warp::method()
+        .and(warp::path::full())
+        .map(|method: Method, path: warp::path::FullPath| {
+            let path = path.as_str();
+            let Some(allowed) = allowed_methods(path) else {
+                return api::error(
+                    StatusCode::NOT_FOUND,
+                    format!("no such route: {}", excerpt(path)),
+                );
+            };
+            if !allowed.split(", ").any(|m| m == method.as_str()) {
+                let mut response = api::error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    format!("{} takes {allowed}", excerpt(path)),
+                );
+                response
+                    .headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static(allowed));
+                return response;
+            }
+            if path == "/ws" {
+                let mut response = api::error(
+                    StatusCode::UPGRADE_REQUIRED,
+                    "/ws speaks WebSocket: connect with a WebSocket client",
+                );
+                response
+                    .headers_mut()
+                    .insert(UPGRADE, HeaderValue::from_static("websocket"));
+                return response;
+            }
+            api::error(StatusCode::BAD_REQUEST, "malformed request (query string?)")
+        })
 }

@@ -6,6 +6,7 @@
 //! the plugin records, and nothing upstream imports them. The only writes a surface
 //! makes are the admin commands that go through [`crate::alerts::AlertControl`].
 
+pub mod access;
 pub mod api;
 pub mod dashboard;
 pub mod health;

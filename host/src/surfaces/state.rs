@@ -17,6 +17,7 @@ pub use crate::pipeline::wire::StatsSnapshot;
 use crate::plugins::registry::PluginRecord;
 use crate::plugins::scheduler::StatusBoard;
 use crate::shutdown::Shutdown;
+use crate::surfaces::access::Access;
 use crate::surfaces::service_memory::ServiceMemoryMonitor;
 
 /// The server version reported to clients.
@@ -139,6 +140,8 @@ pub struct ServerState {
     pub memory: ServiceMemoryMonitor,
     /// Server shutdown.
     pub shutdown: Shutdown,
+    /// Tokens, roles and the `Host`/`Origin` rules (knows the bound address).
+    pub access: Access,
 }
 
 impl ServerState {

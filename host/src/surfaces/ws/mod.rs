@@ -6,6 +6,7 @@
 
 pub mod closing;
 pub mod echo;
+pub mod handshake;
 pub mod rate_limit;
 pub mod session;
 
@@ -19,9 +20,12 @@ use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::WebSocketStream;
-use warp::http::StatusCode;
+use warp::http::{HeaderMap, StatusCode};
+use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use crate::surfaces::api;
+use crate::surfaces::server::Peer;
 use crate::surfaces::state::ServerState;
 
 /// Which session an upgraded connection gets.
@@ -36,11 +40,11 @@ enum Route {
 /// Environment variable that turns on `/echo` for the Autobahn conformance suite.
 pub const CONFORMANCE_ECHO_ENV: &str = "MONITORING_CONFORMANCE_ECHO";
 
-/// `GET /`, `/ws` (and `/echo` when enabled) with `Upgrade: websocket`: answers 101
-/// and starts the session.
+/// `GET /`, `/ws` (and `/echo` when enabled) with `Upgrade: websocket`: checks the
+/// handshake ([`handshake::check`]), answers 101 and starts the session.
 pub fn upgrade(
     state: Arc<ServerState>,
-) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let echo_enabled = std::env::var_os(CONFORMANCE_ECHO_ENV).is_some_and(|v| v == "1");
     let monitor = warp::path::end()
         .or(warp::path!("ws"))
@@ -58,17 +62,23 @@ pub fn upgrade(
         .unify()
         .and(warp::get())
         .and(warp::header::exact_ignore_case("upgrade", "websocket"))
-        .and(warp::header::<String>("sec-websocket-key"))
+        .and(warp::header::headers_cloned())
+        .and(warp::ext::optional::<Peer>())
         .and(warp::ext::optional::<OnUpgrade>())
         .map(
-            move |route: Route, key: String, on_upgrade: Option<OnUpgrade>| {
-                let Some(on_upgrade) = on_upgrade else {
-                    return warp::reply::with_status(
-                        "connection cannot be upgraded",
-                        StatusCode::BAD_REQUEST,
-                    )
-                    .into_response();
+            move |route: Route,
+                  headers: HeaderMap,
+                  peer: Option<Peer>,
+                  on_upgrade: Option<OnUpgrade>| {
+                let admin_only = matches!(route, Route::Echo);
+                let accepted = match handshake::check(&state, &headers, peer, admin_only) {
+                    Ok(accepted) => accepted,
+                    Err(refusal) => return *refusal,
                 };
+                let Some(on_upgrade) = on_upgrade else {
+                    return api::error(StatusCode::BAD_REQUEST, "connection cannot be upgraded");
+                };
+                let grant = accepted.grant;
                 let state = Arc::clone(&state);
                 tokio::spawn(async move {
                     match on_upgrade.await {
@@ -81,19 +91,28 @@ pub fn upgrade(
                             )
                             .await;
                             match route {
-                                Route::Monitor => session::run(ws, state).await,
+                                Route::Monitor => session::run(ws, state, grant).await,
                                 Route::Echo => echo::run(ws).await,
                             }
                         }
                         Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed."),
                     }
                 });
-                let accept = derive_accept_key(key.as_bytes());
+                let accept = derive_accept_key(accepted.key.as_bytes());
                 let reply =
                     warp::reply::with_status(warp::reply(), StatusCode::SWITCHING_PROTOCOLS);
                 let reply = warp::reply::with_header(reply, "connection", "upgrade");
                 let reply = warp::reply::with_header(reply, "upgrade", "websocket");
-                warp::reply::with_header(reply, "sec-websocket-accept", accept).into_response()
+                let mut response =
+                    warp::reply::with_header(reply, "sec-websocket-accept", accept).into_response();
+                // Never the `bearer.` entry: only the protocol spoken is named back.
+                if let Some(protocol) = accepted.protocol {
+                    response.headers_mut().insert(
+                        warp::http::header::SEC_WEBSOCKET_PROTOCOL,
+                        warp::http::HeaderValue::from_static(protocol),
+                    );
+                }
+                response
             },
         )
 }

@@ -22,6 +22,7 @@ use super::rate_limit::{RateLimiter, Verdict};
 use crate::alerts::control::ThresholdChange;
 use crate::pipeline::bus::Frame;
 use crate::pipeline::wire::{parse_command, Command, ErrorCode, ServerMessage, SubscribeParams};
+use crate::surfaces::access::Grant;
 use crate::surfaces::state::{ServerState, Stats, SERVER_VERSION};
 use crate::surfaces::status::Reading;
 use crate::timestamp::now_iso;
@@ -32,8 +33,8 @@ const MAX_RATE_STRIKES: u32 = 200;
 /// Why a session ended; the close frame (if any) has been sent.
 struct Ended;
 
-/// Runs a session to its end.
-pub async fn run<S>(mut ws: WebSocketStream<S>, state: Arc<ServerState>)
+/// Runs a session to its end, for the client `grant` describes.
+pub async fn run<S>(mut ws: WebSocketStream<S>, state: Arc<ServerState>, grant: Grant)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -43,7 +44,7 @@ where
         .connections_total
         .fetch_add(1, Ordering::Relaxed);
     if already < state.limits.max_clients {
-        let _ = Session::new(&state, number).serve(&mut ws).await;
+        let _ = Session::new(&state, number, grant).serve(&mut ws).await;
     } else {
         Stats::bump(&state.stats.refused_at_capacity);
         tracing::debug!(
@@ -68,10 +69,12 @@ struct Session<'a> {
     last_heard: Instant,
     /// When this session sends its first keepalive ping (see [`first_ping_after`]).
     first_ping: std::time::Duration,
+    /// The client's role, peer and origin: whether it may run control commands.
+    grant: Grant,
 }
 
 impl<'a> Session<'a> {
-    fn new(state: &'a ServerState, number: u64) -> Self {
+    fn new(state: &'a ServerState, number: u64, grant: Grant) -> Self {
         let now = Instant::now();
         Self {
             state,
@@ -87,6 +90,7 @@ impl<'a> Session<'a> {
             ),
             last_heard: now,
             first_ping: first_ping_after(state.limits.ping_interval, number),
+            grant,
         }
     }
 
@@ -215,6 +219,11 @@ impl<'a> Session<'a> {
 
     fn answer(&mut self, command: Command) -> String {
         let state = self.state;
+        if let Some(name) = command.control_name() {
+            if let Err(refusal) = self.admit_control(name) {
+                return refusal;
+            }
+        }
         match command {
             Command::Ping => ServerMessage::Pong {
                 timestamp: now_iso(),
@@ -248,6 +257,25 @@ impl<'a> Session<'a> {
                     message: "Unsubscribed from monitoring updates",
                 }
                 .to_json()
+            }
+        }
+    }
+
+    /// A control command runs only for an admin; each one is logged, refused or not.
+    fn admit_control(&self, command: &str) -> Result<(), String> {
+        let grant = &self.grant;
+        let peer = grant
+            .peer
+            .map_or_else(|| "-".to_owned(), |peer| peer.to_string());
+        let origin = grant.origin.as_deref().unwrap_or("-");
+        match self.state.access.authorize_admin(grant) {
+            Ok(()) => {
+                tracing::info!(command, peer = %peer, origin, role = grant.role.name(), "Admin command.");
+                Ok(())
+            }
+            Err(message) => {
+                tracing::info!(command, peer = %peer, origin, role = grant.role.name(), "Admin command refused.");
+                Err(ServerMessage::error(ErrorCode::Forbidden, message).to_json())
             }
         }
     }
