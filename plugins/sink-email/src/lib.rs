@@ -3,6 +3,9 @@
 //!
 //! The password never appears in plugins.toml: `password_env` names the environment
 //! variable holding it, read once at start; it is never logged or put in a message.
+//! Nor is it sent over a connection without TLS (`security = "none"`) unless the
+//! operator sets `allow_plaintext_password = true`, and then a warning says so at start.
+//! Errors quote at most a short, redacted prefix of the server's answers.
 //! One `deliver` is one SMTP session; SMTP 5xx answers are fatal, 4xx answers,
 //! refused connections and timeouts retryable, and the host decides when to retry.
 
@@ -16,6 +19,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 use monitoring_plugin_api::prelude::*;
+use sink_http_common::{quote, Redactor};
 
 pub use text::compose;
 
@@ -28,7 +32,8 @@ pub enum Security {
     Starttls,
     /// TLS from the first byte, "SMTPS" (port 465).
     Tls,
-    /// No encryption at all: only for a relay on localhost or a trusted network.
+    /// No encryption at all: only for a relay on localhost or a trusted network. With a
+    /// password it also needs `allow_plaintext_password = true`.
     None,
 }
 
@@ -56,6 +61,10 @@ pub struct Config {
     pub username: Option<String>,
     /// The NAME of the environment variable holding the password (never the password).
     pub password_env: Option<String>,
+    /// RISKY: lets the password go over a connection without TLS (`security = "none"`),
+    /// readable by anyone on the network path. Only for a relay on localhost; a warning
+    /// is printed at start. Off by default, and then such a setting is refused.
+    pub allow_plaintext_password: bool,
     /// Sender address, e.g. `"Monitoring <monitoring@example.com>"` (required).
     pub from: String,
     /// Recipient addresses (at least one).
@@ -75,6 +84,7 @@ impl Default for Config {
             security: Security::default(),
             username: None,
             password_env: None,
+            allow_plaintext_password: false,
             from: String::new(),
             to: Vec::new(),
             timeout_secs: 10.0,
@@ -91,6 +101,10 @@ pub struct EmailSink {
     to: Vec<Mailbox>,
     /// `host:port`, for messages.
     server: String,
+    /// Hides the login in what is quoted of the server's answers.
+    redactor: Redactor,
+    /// The password goes over a connection without TLS (allowed by the operator).
+    plaintext_password: bool,
     /// This machine's name, for subjects.
     host: String,
 }
@@ -107,8 +121,8 @@ impl EmailSink {
         }
         let from: Mailbox = config.from.parse().map_err(|e| {
             PluginError::config(format_args!(
-                "`from` is not an email address ({:?}): {e}",
-                config.from
+                "`from` is not an email address (\"{}\"): {e}",
+                quote(&config.from)
             ))
         })?;
         if config.to.is_empty() {
@@ -121,7 +135,8 @@ impl EmailSink {
             .map(|(i, address)| {
                 address.parse().map_err(|e| {
                     PluginError::config(format_args!(
-                        "`to[{i}]` is not an email address ({address:?}): {e}"
+                        "`to[{i}]` is not an email address (\"{}\"): {e}",
+                        quote(address)
                     ))
                 })
             })
@@ -140,6 +155,18 @@ impl EmailSink {
             config.password_env.as_deref(),
             env,
         )?;
+        let plaintext_password = credentials.is_some() && config.security == Security::None;
+        if plaintext_password && !config.allow_plaintext_password {
+            return Err(PluginError::config(
+                "`security = \"none\"` would send the SMTP password in clear: use \"starttls\" \
+                 or \"tls\", or set `allow_plaintext_password = true` to accept the risk",
+            ));
+        }
+        let redactor = Redactor::new(
+            credentials
+                .iter()
+                .flat_map(|(user, password)| [user.clone(), password.clone()]),
+        );
 
         let host = config.smtp_host.trim();
         let builder = match config.security {
@@ -149,7 +176,8 @@ impl EmailSink {
         }
         .map_err(|e| {
             PluginError::config(format_args!(
-                "`smtp_host` {host:?} cannot be used for TLS: {e}"
+                "`smtp_host` \"{}\" cannot be used for TLS: {e}",
+                quote(host)
             ))
         })?;
         let port = config.smtp_port.unwrap_or(config.security.default_port());
@@ -162,14 +190,16 @@ impl EmailSink {
                 Security::None => builder,
             };
         }
-        if let Some(credentials) = credentials {
-            builder = builder.credentials(credentials);
+        if let Some((user, password)) = credentials {
+            builder = builder.credentials(Credentials::new(user, password));
         }
         Ok(Self {
             transport: builder.build(),
             from,
             to,
-            server: format!("{host}:{port}"),
+            server: format!("{}:{port}", quote(host)),
+            redactor,
+            plaintext_password,
             host: hostname::get()
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_else(|_| "unknown host".to_owned()),
@@ -177,10 +207,24 @@ impl EmailSink {
     }
 }
 
+impl EmailSink {
+    /// What the operator must be told at start: the risk they accepted, if any.
+    pub fn startup_warning(&self) -> Option<&'static str> {
+        self.plaintext_password.then_some(
+            "the SMTP password is sent without TLS (security = \"none\", \
+             allow_plaintext_password = true): anyone on the network path can read it",
+        )
+    }
+}
+
 /// TLS settings that also trust the CA certificates in `ca_file`.
 fn tls_trusting(host: &str, ca_file: &Path) -> Result<TlsParameters, PluginError> {
     let invalid = |what: &dyn std::fmt::Display| {
-        PluginError::config(format_args!("`ca_file` {}: {what}", ca_file.display()))
+        PluginError::config(format_args!(
+            "`ca_file` {}: {}",
+            quote(&ca_file.display().to_string()),
+            quote(&what.to_string())
+        ))
     };
     let pem = std::fs::read(ca_file).map_err(|e| invalid(&e))?;
     let certificate = Certificate::from_pem(&pem).map_err(|e| invalid(&e))?;
@@ -191,11 +235,12 @@ fn tls_trusting(host: &str, ca_file: &Path) -> Result<TlsParameters, PluginError
 }
 
 /// Both or neither of `username` and `password_env`; a named variable must be set.
+/// The login as (user, password).
 fn credentials(
     username: Option<&str>,
     password_env: Option<&str>,
     env: impl Fn(&str) -> Option<String>,
-) -> Result<Option<Credentials>, PluginError> {
+) -> Result<Option<(String, String)>, PluginError> {
     match (username, password_env) {
         (None, None) => Ok(None),
         (Some(_), None) => Err(PluginError::config(
@@ -207,10 +252,11 @@ fn credentials(
         (Some(user), Some(var)) => {
             let password = env(var).ok_or_else(|| {
                 PluginError::config(format_args!(
-                    "`password_env`: environment variable {var} is not set"
+                    "`password_env`: environment variable {} is not set",
+                    quote(var)
                 ))
             })?;
-            Ok(Some(Credentials::new(user.to_owned(), password)))
+            Ok(Some((user.to_owned(), password)))
         }
     }
 }
@@ -221,7 +267,13 @@ impl Sink for EmailSink {
     type Config = Config;
 
     fn new(config: Config) -> Result<Self, PluginError> {
-        Self::with_env(config, |name| std::env::var(name).ok())
+        let sink = Self::with_env(config, |name| std::env::var(name).ok())?;
+        // Plugins have no channel to the host's log; its log goes to stderr too, so the
+        // line lands beside it, once, at start.
+        if let Some(warning) = sink.startup_warning() {
+            eprintln!("WARN plugin=email: {warning}");
+        }
+        Ok(sink)
     }
 
     fn deliver(&mut self, event: &SinkEvent) -> Result<(), PluginError> {
@@ -239,14 +291,16 @@ impl Sink for EmailSink {
         self.transport.send(&message).map(drop).map_err(|e| {
             // 5xx: the server refuses this message for good. Everything else (4xx,
             // refused connection, timeout, TLS hiccup) may pass on a later attempt.
+            // The error quotes the server's answer: a short, redacted prefix only.
+            let answer = self.redactor.quote(&e.to_string());
             if e.is_permanent() {
                 PluginError::fatal(format_args!(
-                    "SMTP server {} refused the email: {e}",
+                    "SMTP server {} refused the email: {answer}",
                     self.server
                 ))
             } else {
                 PluginError::retryable(format_args!(
-                    "cannot send through SMTP server {}: {e}",
+                    "cannot send through SMTP server {}: {answer}",
                     self.server
                 ))
             }
@@ -352,6 +406,58 @@ mod tests {
             ..config()
         };
         assert!(config_error(no_password).contains("`password_env`"));
+    }
+
+    #[test]
+    fn a_password_without_tls_needs_the_risk_accepted_and_is_then_warned_about() {
+        let env = |_: &str| Some("s3cret".to_owned());
+        let plain = || Config {
+            security: Security::None,
+            username: Some("monitor".into()),
+            password_env: Some("SMTP_PASSWORD".into()),
+            ..config()
+        };
+        let err = EmailSink::with_env(plain(), env).err().unwrap();
+        assert_eq!(err.kind(), Some(ErrorKind::Config), "{err}");
+        assert!(
+            err.message().contains("`allow_plaintext_password = true`"),
+            "{err}"
+        );
+        assert!(!err.message().contains("s3cret"), "{err}");
+
+        let allowed = Config {
+            allow_plaintext_password: true,
+            ..plain()
+        };
+        let warning = EmailSink::with_env(allowed, env).unwrap().startup_warning();
+        assert!(
+            warning.is_some_and(|w| w.contains("without TLS")),
+            "{warning:?}"
+        );
+        // No password, or TLS: nothing to refuse or warn about.
+        let no_login = Config {
+            security: Security::None,
+            ..config()
+        };
+        let sink = EmailSink::with_env(no_login, env).unwrap();
+        assert_eq!(sink.startup_warning(), None);
+        let tls = Config {
+            security: Security::Starttls,
+            ..plain()
+        };
+        assert_eq!(
+            EmailSink::with_env(tls, env).unwrap().startup_warning(),
+            None
+        );
+    }
+
+    #[test]
+    fn operator_input_is_quoted_short() {
+        let message = config_error(Config {
+            from: format!("not an address {}", "x".repeat(5000)),
+            ..config()
+        });
+        assert!(message.len() < 300, "{message}");
     }
 
     #[test]

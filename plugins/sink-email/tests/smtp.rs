@@ -252,9 +252,11 @@ fn logs_in_with_the_password_from_the_named_variable() {
     let Some(server) = SmtpServer::start(&["--username", "monitor", "--password", "s3cret"]) else {
         return;
     };
+    // This test server has no TLS: the password goes in clear, so it must be allowed.
     let config = || Config {
         username: Some("monitor".into()),
         password_env: Some("MONITORING_SMTP_PASSWORD".into()),
+        allow_plaintext_password: true,
         ..server.config()
     };
     let env = |password: &'static str| {
@@ -262,6 +264,10 @@ fn logs_in_with_the_password_from_the_named_variable() {
     };
 
     let mut sink = EmailSink::with_env(config(), env("s3cret")).unwrap();
+    assert!(
+        sink.startup_warning().is_some(),
+        "the accepted risk is warned about"
+    );
     sink.deliver(&SinkEvent::Alert {
         alert: critical_alert(),
     })
@@ -277,6 +283,79 @@ fn logs_in_with_the_password_from_the_named_variable() {
         .unwrap_err();
     assert_eq!(err.kind(), Some(ErrorKind::Fatal), "{err}");
     assert!(!err.message().contains("not-it"), "{err}");
+}
+
+/// Without TLS and without the operator's explicit consent, the sink refuses to be
+/// built: the password never reaches the (real, listening) server.
+#[test]
+fn a_password_is_not_sent_in_clear_unless_allowed() {
+    let Some(server) = SmtpServer::start(&["--username", "monitor", "--password", "s3cret"]) else {
+        return;
+    };
+    let config = Config {
+        username: Some("monitor".into()),
+        password_env: Some("MONITORING_SMTP_PASSWORD".into()),
+        ..server.config()
+    };
+    assert_eq!(config.security, Security::None);
+    let err = EmailSink::with_env(config, |_| Some("s3cret".to_owned()))
+        .err()
+        .expect("refused");
+    assert_eq!(err.kind(), Some(ErrorKind::Config), "{err}");
+    assert!(
+        err.message().contains("`allow_plaintext_password = true`"),
+        "{err}"
+    );
+    assert!(!err.message().contains("s3cret"), "{err}");
+    server.assert_no_message();
+}
+
+/// Over STARTTLS the password needs no consent and draws no warning.
+#[test]
+fn a_password_over_starttls_needs_no_consent() {
+    let pki = TestPki::new();
+    let (cert, key) = (pki.path("server.pem"), pki.path("server.key"));
+    let Some(server) = SmtpServer::start(&[
+        "--tls-cert",
+        cert.as_str(),
+        "--tls-key",
+        key.as_str(),
+        "--username",
+        "monitor",
+        "--password",
+        "s3cret",
+    ]) else {
+        return;
+    };
+    let config = Config {
+        security: Security::Starttls,
+        ca_file: Some(pki.path("ca.pem").into()),
+        username: Some("monitor".into()),
+        password_env: Some("MONITORING_SMTP_PASSWORD".into()),
+        ..server.config()
+    };
+    let mut sink = EmailSink::with_env(config, |_| Some("s3cret".to_owned())).unwrap();
+    assert_eq!(sink.startup_warning(), None);
+    sink.deliver(&SinkEvent::Alert {
+        alert: critical_alert(),
+    })
+    .unwrap();
+    let mail = server.next_message();
+    assert_eq!(mail["authenticated"], true, "{mail}");
+    assert_eq!(mail["tls"], true, "{mail}");
+}
+
+/// A server's answer is quoted short and escaped: a long reply does not flood the log.
+#[test]
+fn a_long_answer_is_quoted_short() {
+    // Long, but within the 512 octets a reply line may have (RFC 5321 4.5.3.1.5).
+    let long = format!("550 5.1.1 {}", "z".repeat(400));
+    let Some((err, _server)) = refused(&["--rcpt-reply", long.as_str()]) else {
+        return;
+    };
+    assert_eq!(err.kind(), Some(ErrorKind::Fatal), "{err}");
+    assert!(err.message().contains('…'), "{err}");
+    assert!(err.message().len() < 250, "{err}");
 }
 
 #[test]
