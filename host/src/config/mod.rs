@@ -17,9 +17,11 @@ use alerts::AlertsConfig;
 
 pub mod access;
 pub mod alerts;
+mod bounds;
 pub mod delivery;
 mod plugin_table;
 
+pub use bounds::ConnectionLimits;
 use delivery::DeliveryOptions;
 pub use plugin_table::PluginTable;
 use plugin_table::{deserialize_plugins, line_at};
@@ -69,6 +71,15 @@ pub struct ServerConfig {
     pub rate_limit: f64,
     /// Control messages a client may send in a burst. Default 40.
     pub rate_burst: f64,
+    /// WebSocket clients one address (an IPv6 /64) may hold at once; more are closed
+    /// with 1008. 0 lifts the limit (a reverse proxy on this host). Default 100.
+    pub max_clients_per_ip: usize,
+    /// Open TCP connections (HTTP and WebSocket); more are closed at once. Default
+    /// twice `max_clients`, so a client over `max_clients` still hears its 1008.
+    pub max_connections: Option<usize>,
+    /// Open TCP connections from one address (an IPv6 /64). Default twice
+    /// `max_clients_per_ip`; unlimited when that is 0.
+    pub max_connections_per_ip: Option<usize>,
 }
 
 impl Default for ServerConfig {
@@ -84,6 +95,9 @@ impl Default for ServerConfig {
             max_message_size: 64 * 1024,
             rate_limit: 20.0,
             rate_burst: 40.0,
+            max_clients_per_ip: 100,
+            max_connections: None,
+            max_connections_per_ip: None,
         }
     }
 }
@@ -172,6 +186,7 @@ impl Config {
         config.read_delivery_options()?;
         config.check_alerts(text)?;
         config.validate(text)?;
+        config.check_bounds(text)?;
         config
             .access
             .resolve(path.parent())

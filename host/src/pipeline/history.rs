@@ -5,7 +5,8 @@
 //! It stores the `Arc<Frame>` the bus publishes, so keeping a snapshot costs a
 //! reference count, not a copy. Memory is bounded twice over: by the count (a ring that
 //! drops its oldest entry) and by age (entries past the TTL are dropped on every push
-//! and read). Time is passed in, never read here, so the TTL is tested without sleeping.
+//! and read). Nothing is allocated up front: the ring grows with the frames it holds.
+//! Time is passed in, never read here, so the TTL is tested without sleeping.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -43,7 +44,9 @@ impl History {
         Self {
             capacity,
             ttl,
-            entries: VecDeque::with_capacity(capacity),
+            // Grown as frames arrive: memory follows what is kept, never the
+            // configured maximum.
+            entries: VecDeque::new(),
         }
     }
 
@@ -186,6 +189,20 @@ mod tests {
         let last_two = history.query(Some(2), None, now);
         assert_eq!(stamps(&last_two)[0], "2025-01-03T10:00:03.000000");
         assert_eq!(history.query(Some(10), None, now).len(), 3);
+    }
+
+    #[test]
+    fn a_huge_capacity_allocates_nothing_up_front() {
+        let mut bus = Bus::new();
+        let mut history = History::new(usize::MAX / 2, TTL);
+        let now = Instant::now();
+        history.push(frame(&mut bus, "2025-01-03T10:00:00.000000"), now);
+        assert_eq!(history.len(now), 1);
+        assert!(
+            history.entries.capacity() < 64,
+            "{}",
+            history.entries.capacity()
+        );
     }
 
     #[test]
