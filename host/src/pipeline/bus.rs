@@ -4,14 +4,28 @@
 //! A tick's sections are serialized once, into [`Frame::data`]; every text made of the
 //! frame (the `monitoring_data` message, the API's view, the sinks' snapshot event)
 //! copies those bytes instead of serializing the data again. Sessions get an `Arc` and
-//! clone the message's reference-counted bytes, never the text. Clients that
-//! subscribed to some sections only share one serialization per distinct section set,
-//! made by the first session that needs it. A `watch` channel holds only the newest
-//! frame, so a client that falls behind skips straight to the latest snapshot instead
-//! of building a backlog, and publishing never waits for anyone.
+//! clone the message's reference-counted bytes, never the text. A `watch` channel
+//! holds only the newest frame, so a client that falls behind skips straight to the
+//! latest snapshot instead of building a backlog, and publishing never waits for anyone.
+//!
+//! Clients that subscribed to some sections share one serialization per distinct
+//! section set, made by the first session that needs it and kept in the bus's one
+//! per-tick cache ([`FilteredTexts`]), never on the frame: the history keeps frames for
+//! an hour, and what clients choose must not be kept with them. Publishing the next
+//! frame empties the cache; a session still sending an older frame serializes its
+//! text without caching it. At most [`MAX_FILTERED_PER_TICK`] distinct sets are
+//! cached per tick; past that, each further set is serialized for its session alone
+//! (memory stays bounded, the cost is CPU) rather than refused, so no client is
+//! turned away because others chose many combinations.
+//!
+//! Each frame also carries the section names a subscription may ask for
+//! ([`Frame::sections`]): those the newest snapshot has, and those seen within the
+//! last [`KNOWN_FOR`], so a collector backing off for a while does not make its
+//! section unknown.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use monitoring_plugin_api::{Alert, Sections};
 use serde::Serialize;
@@ -37,9 +51,46 @@ pub struct Frame {
     pub data: Box<RawValue>,
     /// The full `monitoring_data` message.
     pub text: Utf8Bytes,
-    /// Messages restricted to a set of sections, keyed by the sorted, comma-joined
-    /// section names; filled on first use. The lock is held only to look up or insert.
-    filtered: Mutex<HashMap<String, Utf8Bytes>>,
+    /// The section names a subscription may ask for, sorted (see the module doc).
+    pub sections: Arc<[String]>,
+    /// The bus's one per-tick cache, shared by every frame; it holds the newest
+    /// frame's filtered texts only.
+    filtered: Arc<FilteredTexts>,
+}
+
+/// Most distinct section sets whose text is cached per tick.
+pub const MAX_FILTERED_PER_TICK: usize = 64;
+/// How long a section no snapshot has had stays subscribable.
+pub const KNOWN_FOR: Duration = Duration::from_secs(300);
+/// Most section names remembered; a collector inventing more is not followed.
+pub const MAX_KNOWN_SECTIONS: usize = 256;
+
+/// The filtered messages of the newest tick, keyed by the sorted, comma-joined section
+/// names. A std `Mutex`, held only to look up, insert or empty, never to serialize.
+#[derive(Debug, Default)]
+pub struct FilteredTexts(Mutex<TickTexts>);
+
+#[derive(Debug, Default)]
+struct TickTexts {
+    /// The tick the texts belong to.
+    seq: u64,
+    texts: HashMap<String, Utf8Bytes>,
+}
+
+impl FilteredTexts {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TickTexts> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts tick `seq`, dropping the texts of the one before.
+    fn start(&self, seq: u64) {
+        let old = {
+            let mut cache = self.lock();
+            cache.seq = seq;
+            std::mem::take(&mut cache.texts)
+        };
+        drop(old); // Freed outside the lock.
+    }
 }
 
 impl Frame {
@@ -50,31 +101,45 @@ impl Frame {
             return self.text.clone();
         };
         let key = sections.join(",");
-        let mut cache = self
-            .filtered
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        cache
-            .entry(key)
-            .or_insert_with(|| {
-                let data: Sections = sections
-                    .iter()
-                    .filter_map(|name| {
-                        self.snapshot
-                            .data
-                            .get(name)
-                            .map(|v| (name.clone(), v.clone()))
-                    })
-                    .collect();
-                let data = serde_json::value::to_raw_value(&data).unwrap_or_default();
-                let message = ServerMessage::MonitoringData {
-                    timestamp: &self.timestamp,
-                    data: &data,
-                    alerts: &self.alerts,
-                };
-                Utf8Bytes::from(message.to_json())
+        let cacheable = {
+            let cache = self.filtered.lock();
+            if cache.seq != self.seq {
+                false // An older tick: its texts are gone for good.
+            } else if let Some(text) = cache.texts.get(&key) {
+                return text.clone();
+            } else {
+                cache.texts.len() < MAX_FILTERED_PER_TICK
+            }
+        };
+        let text = self.serialize(sections);
+        if !cacheable {
+            return text;
+        }
+        let mut cache = self.filtered.lock();
+        if cache.seq != self.seq || cache.texts.len() >= MAX_FILTERED_PER_TICK {
+            return text;
+        }
+        cache.texts.entry(key).or_insert(text).clone()
+    }
+
+    /// The `monitoring_data` message with only `sections`.
+    fn serialize(&self, sections: &[String]) -> Utf8Bytes {
+        let data: Sections = sections
+            .iter()
+            .filter_map(|name| {
+                self.snapshot
+                    .data
+                    .get(name)
+                    .map(|v| (name.clone(), v.clone()))
             })
-            .clone()
+            .collect();
+        let data = serde_json::value::to_raw_value(&data).unwrap_or_default();
+        let message = ServerMessage::MonitoringData {
+            timestamp: &self.timestamp,
+            data: &data,
+            alerts: &self.alerts,
+        };
+        Utf8Bytes::from(message.to_json())
     }
 
     /// The snapshot event sinks receive: `{"event":"snapshot","timestamp":…,"data":…}`.
@@ -93,9 +158,15 @@ impl Frame {
         .unwrap_or_default()
     }
 
-    /// How many distinct filtered messages were made for this tick.
+    /// How many distinct filtered messages are cached for this frame: 0 once a newer
+    /// one is published.
     pub fn filtered_variants(&self) -> usize {
-        self.filtered.lock().map_or(0, |cache| cache.len())
+        let cache = self.filtered.lock();
+        if cache.seq == self.seq {
+            cache.texts.len()
+        } else {
+            0
+        }
     }
 }
 
@@ -103,6 +174,11 @@ impl Frame {
 pub struct Bus {
     sender: watch::Sender<Option<Arc<Frame>>>,
     seq: u64,
+    filtered: Arc<FilteredTexts>,
+    /// When each section name was last in a snapshot.
+    seen: HashMap<String, Instant>,
+    /// `seen`'s names, sorted, as frames carry them.
+    sections: Arc<[String]>,
 }
 
 /// What sessions hold: always the newest frame.
@@ -112,7 +188,36 @@ impl Bus {
     /// A bus with no frame yet.
     pub fn new() -> Self {
         let (sender, _) = watch::channel(None);
-        Self { sender, seq: 0 }
+        Self {
+            sender,
+            seq: 0,
+            filtered: Arc::default(),
+            seen: HashMap::new(),
+            sections: Arc::from([]),
+        }
+    }
+
+    /// Notes the sections of a snapshot taken at `now`, forgetting those unseen for
+    /// [`KNOWN_FOR`]; the names a subscription may ask for.
+    fn known_sections(&mut self, snapshot: &Snapshot, now: Instant) -> Arc<[String]> {
+        let before = self.seen.len();
+        let mut added = false;
+        for name in snapshot.data.keys() {
+            if let Some(seen) = self.seen.get_mut(name) {
+                *seen = now;
+            } else if self.seen.len() < MAX_KNOWN_SECTIONS {
+                self.seen.insert(name.clone(), now);
+                added = true;
+            }
+        }
+        self.seen
+            .retain(|_, seen| now.saturating_duration_since(*seen) <= KNOWN_FOR);
+        if added || self.seen.len() != before {
+            let mut names: Vec<String> = self.seen.keys().cloned().collect();
+            names.sort();
+            self.sections = Arc::from(names);
+        }
+        Arc::clone(&self.sections)
     }
 
     /// A receiver for a new session.
@@ -128,7 +233,18 @@ impl Bus {
         timestamp: String,
         alerts: &[Alert],
     ) -> Arc<Frame> {
+        self.publish_at(snapshot, timestamp, alerts, Instant::now())
+    }
+
+    fn publish_at(
+        &mut self,
+        snapshot: Snapshot,
+        timestamp: String,
+        alerts: &[Alert],
+        now: Instant,
+    ) -> Arc<Frame> {
         self.seq += 1;
+        let sections = self.known_sections(&snapshot, now);
         let data = serde_json::value::to_raw_value(&snapshot.data).unwrap_or_default();
         let message = ServerMessage::MonitoringData {
             timestamp: &timestamp,
@@ -143,8 +259,12 @@ impl Bus {
             alerts: alerts.to_vec(),
             data,
             text,
-            filtered: Mutex::new(HashMap::new()),
+            sections,
+            filtered: Arc::clone(&self.filtered),
         });
+        // Emptied before anyone can see the new frame, so no session caches a text
+        // for the old one again.
+        self.filtered.start(self.seq);
         self.sender.send_replace(Some(Arc::clone(&frame)));
         frame
     }
@@ -186,6 +306,72 @@ mod tests {
             frame.text_for(None).as_str().as_ptr(),
             frame.text.as_str().as_ptr()
         );
+    }
+
+    #[test]
+    fn filtered_texts_are_dropped_when_the_next_frame_is_published() {
+        let mut bus = Bus::new();
+        let old = bus.publish(snapshot(), "2025-01-03T10:15:30.123456".into(), &[]);
+        let wanted = vec!["disk".to_owned()];
+        old.text_for(Some(&wanted));
+        assert_eq!(old.filtered_variants(), 1);
+        let new = bus.publish(snapshot(), "2025-01-03T10:15:30.623456".into(), &[]);
+        assert_eq!(
+            old.filtered_variants(),
+            0,
+            "the history's frame keeps nothing"
+        );
+        // A session still on the old frame gets its text, uncached.
+        let late = old.text_for(Some(&wanted));
+        assert!(late.as_str().contains("\"disk\""));
+        assert_eq!((old.filtered_variants(), new.filtered_variants()), (0, 0));
+        new.text_for(Some(&wanted));
+        assert_eq!(new.filtered_variants(), 1);
+    }
+
+    #[test]
+    fn distinct_section_sets_cached_per_tick_are_bounded() {
+        let mut data = serde_json::Map::new();
+        for i in 0..10 {
+            data.insert(format!("s{i}"), json!({"v": i}));
+        }
+        let mut bus = Bus::new();
+        let frame = bus.publish(
+            Snapshot::now(data),
+            "2025-01-03T10:15:30.123456".into(),
+            &[],
+        );
+        let names: Vec<String> = (0..10).map(|i| format!("s{i}")).collect();
+        for mask in 1u32..200 {
+            let set: Vec<String> = (0..10)
+                .filter(|bit| mask & (1 << bit) != 0)
+                .map(|bit| names[bit as usize].clone())
+                .collect();
+            let text = frame.text_for(Some(&set));
+            let value: serde_json::Value = serde_json::from_str(text.as_str()).expect("JSON");
+            assert_eq!(value["data"].as_object().map(|d| d.len()), Some(set.len()));
+        }
+        assert_eq!(frame.filtered_variants(), MAX_FILTERED_PER_TICK);
+    }
+
+    #[test]
+    fn sections_seen_recently_stay_known() {
+        let mut bus = Bus::new();
+        let start = Instant::now();
+        let stamp = || "2025-01-03T10:15:30.123456".to_owned();
+        let frame = bus.publish_at(snapshot(), stamp(), &[], start);
+        assert_eq!(&*frame.sections, ["disk", "memory", "system"]);
+        let only_memory = json!({"memory": {"percentage": 50.0}});
+        let only_memory = || Snapshot::now(only_memory.as_object().cloned().unwrap_or_default());
+        let frame = bus.publish_at(only_memory(), stamp(), &[], start + KNOWN_FOR);
+        assert_eq!(
+            &*frame.sections,
+            ["disk", "memory", "system"],
+            "a backing-off collector"
+        );
+        let later = start + KNOWN_FOR + Duration::from_secs(1);
+        let frame = bus.publish_at(only_memory(), stamp(), &[], later);
+        assert_eq!(&*frame.sections, ["memory"]);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod echo;
 pub mod handshake;
 pub mod rate_limit;
 pub mod session;
+pub mod subscription;
 
 #[cfg(test)]
 mod tests;

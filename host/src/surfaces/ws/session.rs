@@ -19,6 +19,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::closing;
 use super::rate_limit::{RateLimiter, Verdict};
+use super::subscription;
 use crate::alerts::control::ThresholdChange;
 use crate::pipeline::bus::Frame;
 use crate::pipeline::wire::{parse_command, Command, ErrorCode, ServerMessage, SubscribeParams};
@@ -291,6 +292,17 @@ impl<'a> Session<'a> {
                 format!("`interval_ms` must be a multiple of the server's tick, {tick_ms} ms"),
             )
             .to_json();
+        }
+        if let Some(sections) = &params.sections {
+            let known = self
+                .state
+                .frames
+                .borrow()
+                .as_ref()
+                .map(|frame| Arc::clone(&frame.sections));
+            if let Err(message) = subscription::check_sections(sections, known.as_deref()) {
+                return ServerMessage::error(ErrorCode::InvalidParams, message).to_json();
+            }
         }
         self.every = interval_ms / tick_ms;
         self.sections = params.sections;
