@@ -116,6 +116,10 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
         memory,
         shutdown: shutdown.clone(),
         access: surfaces::access::Access::new(&config.access, bound),
+        admission: surfaces::admission::Admission::new(
+            config.server.connection_limits(),
+            Duration::from_secs_f64(config.server.send_timeout),
+        ),
     });
     // TLS hook: whether the port speaks TLS (the TLS engineer's `config.tls()`).
     let tls_on = false;
@@ -135,7 +139,8 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
 
     let handshake_timeout = Duration::from_secs_f64(config.server.handshake_timeout);
     let routes = http::routes(Arc::clone(&state));
-    server::serve(listener, routes, handshake_timeout, shutdown).await;
+    let admission = state.admission.clone();
+    server::serve(listener, routes, handshake_timeout, admission, shutdown).await;
 
     match tokio::task::spawn_blocking(move || collecting.join()).await {
         Ok(Ok(Ok(()))) => {}

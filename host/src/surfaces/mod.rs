@@ -7,6 +7,7 @@
 //! makes are the admin commands that go through [`crate::alerts::AlertControl`].
 
 pub mod access;
+pub mod admission;
 pub mod api;
 pub mod dashboard;
 pub mod health;

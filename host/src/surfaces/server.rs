@@ -17,22 +17,28 @@ use tokio::net::{TcpListener, TcpStream};
 use warp::{Filter, Reply};
 
 use crate::shutdown::Shutdown;
+use crate::surfaces::admission::Admission;
+use crate::throttle::Throttle;
 
 /// The peer of a request's connection, in the request's extensions, for filters that
 /// check or log who is asking (`warp::ext::get::<Peer>()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peer(pub SocketAddr);
 
-/// Accepts connections until shutdown, serving each with `routes`.
+/// Accepts connections until shutdown, serving each with `routes`. A connection past
+/// `admission`'s limits (in all, or for its address) is closed at once; each one
+/// served is counted until its task ends.
 pub async fn serve<F>(
     listener: TcpListener,
     routes: F,
     handshake_timeout: Duration,
+    admission: Admission,
     mut shutdown: Shutdown,
 ) where
     F: Filter<Error = Infallible> + Clone + Send + Sync + 'static,
     F::Extract: Reply,
 {
+    let mut refusals = Throttle::new(Duration::from_secs(10));
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -47,13 +53,23 @@ pub async fn serve<F>(
                 continue;
             }
         };
+        let connection = match admission.admit(&stream, peer) {
+            Ok(connection) => connection,
+            Err(refusal) => {
+                if let Some(skipped) = refusals.allow(std::time::Instant::now()) {
+                    tracing::warn!(peer = %peer, ?refusal, skipped, "Connection refused.");
+                }
+                continue; // Dropping the stream closes it.
+            }
+        };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(serve_connection(
-            stream,
-            peer,
-            routes.clone(),
-            handshake_timeout,
-        ));
+        let serving = serve_connection(stream, peer, routes.clone(), handshake_timeout);
+        tokio::spawn(async move {
+            // Released when the connection ends or hands its socket to a WebSocket
+            // session, which counts it from then on.
+            let _connection = connection;
+            serving.await;
+        });
     }
 }
 

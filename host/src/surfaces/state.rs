@@ -18,6 +18,7 @@ use crate::plugins::registry::PluginRecord;
 use crate::plugins::scheduler::StatusBoard;
 use crate::shutdown::Shutdown;
 use crate::surfaces::access::Access;
+use crate::surfaces::admission::Admission;
 use crate::surfaces::service_memory::ServiceMemoryMonitor;
 
 /// The server version reported to clients.
@@ -142,6 +143,8 @@ pub struct ServerState {
     pub shutdown: Shutdown,
     /// Tokens, roles and the `Host`/`Origin` rules (knows the bound address).
     pub access: Access,
+    /// Connection and client limits, in all and per address, and their counts.
+    pub admission: Admission,
 }
 
 impl ServerState {

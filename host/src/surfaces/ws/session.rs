@@ -39,22 +39,27 @@ pub async fn run<S>(mut ws: WebSocketStream<S>, state: Arc<ServerState>, grant: 
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let already = state.stats.connected.fetch_add(1, Ordering::AcqRel);
+    // The socket is counted until the session lets go of it, refusal included; the
+    // client slot only while it is served. Both are guards: a panic releases them.
+    let _socket = state.admission.hold(grant.peer);
     let number = state
         .stats
         .connections_total
         .fetch_add(1, Ordering::Relaxed);
-    if already < state.limits.max_clients {
-        let _ = Session::new(&state, number, grant).serve(&mut ws).await;
-    } else {
-        Stats::bump(&state.stats.refused_at_capacity);
-        tracing::debug!(
-            max_clients = state.limits.max_clients,
-            "Client refused: server at capacity."
-        );
-        let _ = close(&mut ws, CloseCode::Policy, "Server at capacity").await;
+    match state.admission.join(grant.peer, &state.stats.connected) {
+        Ok(_slot) => {
+            let _ = Session::new(&state, number, grant).serve(&mut ws).await;
+        }
+        Err(refusal) => {
+            Stats::bump(&state.stats.refused_at_capacity);
+            tracing::debug!(
+                max_clients = state.limits.max_clients,
+                ?refusal,
+                "Client refused."
+            );
+            let _ = close(&mut ws, CloseCode::Policy, refusal.reason()).await;
+        }
     }
-    state.stats.connected.fetch_sub(1, Ordering::AcqRel);
 }
 
 /// What one client asked for.

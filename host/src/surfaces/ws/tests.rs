@@ -58,6 +58,14 @@ fn server(limits: Limits) -> Server {
             &Default::default(),
             std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         ),
+        admission: crate::surfaces::admission::Admission::new(
+            ServerConfig {
+                max_clients: limits.max_clients,
+                ..ServerConfig::default()
+            }
+            .connection_limits(),
+            limits.send_timeout,
+        ),
     });
     Server {
         state,
