@@ -22,7 +22,12 @@ pub fn check_sections(requested: &[String], known: Option<&[String]>) -> Result<
     else {
         return Ok(());
     };
-    let mut listed = known.iter().take(LISTED).cloned().collect::<Vec<_>>().join(", ");
+    let mut listed = known
+        .iter()
+        .take(LISTED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if known.len() > LISTED {
         listed.push_str(", …");
     }
@@ -51,17 +56,30 @@ mod tests {
     #[test]
     fn only_known_sections_pass() {
         let known = names(&["disk", "memory", "processor", "system"]);
-        assert_eq!(check_sections(&names(&["disk", "memory"]), Some(&known)), Ok(()));
+        assert_eq!(
+            check_sections(&names(&["disk", "memory"]), Some(&known)),
+            Ok(())
+        );
         let err = check_sections(&names(&["disk", "dsik"]), Some(&known)).expect_err("typo");
-        assert_eq!(err, "unknown section \"dsik\"; sections: disk, memory, processor, system");
-        assert_eq!(check_sections(&names(&["anything"]), None), Ok(()), "before the first tick");
+        assert_eq!(
+            err,
+            "unknown section \"dsik\"; sections: disk, memory, processor, system"
+        );
+        assert_eq!(
+            check_sections(&names(&["anything"]), None),
+            Ok(()),
+            "before the first tick"
+        );
     }
 
     #[test]
     fn an_unknown_name_is_quoted_short() {
         let long = "é".repeat(64);
         let err = check_sections(&[long], Some(&names(&["disk"]))).expect_err("unknown");
-        assert!(err.contains(&format!("\"{}…\"", "é".repeat(QUOTED_CHARS))), "{err}");
+        assert!(
+            err.contains(&format!("\"{}…\"", "é".repeat(QUOTED_CHARS))),
+            "{err}"
+        );
         assert!(err.chars().count() < 80, "{err}");
     }
 }
