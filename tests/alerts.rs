@@ -29,11 +29,16 @@ fn start(log: &Path, extra: &str) -> Server {
          [plugins.file]\nenabled = true\npath = {:?}\n{extra}",
         log.display().to_string()
     );
-    Server::start(Setup {
-        plugins: &PLUGINS,
-        config: &config,
-        extra_files: &[],
-    })
+    // Thresholds change over WebSocket: that takes the admin token.
+    let config = format!("{}{config}", support::ADMIN_ACCESS);
+    Server::start_with_env(
+        Setup {
+            plugins: &PLUGINS,
+            config: &config,
+            extra_files: &[],
+        },
+        &support::admin_env(),
+    )
 }
 
 /// The time between `count + 1` consecutive `monitoring_data` messages.
@@ -122,7 +127,7 @@ async fn an_alert_reaches_clients_and_the_file_sink_once_then_resolves() {
     let scratch = tempfile::tempdir().expect("scratch folder");
     let log = scratch.path().join("alerts.log");
     let server = start(&log, "");
-    let mut ws = connect(&server.url("/")).await;
+    let mut ws = support::connect_with_token(&server.url("/"), support::ADMIN_TOKEN).await;
 
     // In every monitoring_data while it fires, with exactly the seed's fields.
     let message = next_data_where(&mut ws, |alerts| alerts.is_array()).await;

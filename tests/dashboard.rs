@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{json, Value};
-use support::{connect, send_text, Peer, Server, Setup, CORE_COLLECTORS};
+use support::{send_text, Peer, Server, Setup, CORE_COLLECTORS};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -176,12 +176,20 @@ async fn the_dashboard_shows_the_machine_live_and_highlights_alerts() {
     };
     // A memory rule that cannot fire yet; the test lowers it over WebSocket. A history
     // smaller than the page asks for: it must still seed its plots.
-    let server = Server::start(Setup {
-        plugins: &CORE_COLLECTORS,
-        config: "[monitor]\nhistory_size = 100\n\n\
-                 [alerts]\n[[alerts.rules]]\nmetric = \"memory.percentage\"\nwarning = 100.0\n",
-        extra_files: &[],
-    });
+    // Lowering it takes the admin token.
+    let config = format!(
+        "{}[monitor]\nhistory_size = 100\n\n\
+         [alerts]\n[[alerts.rules]]\nmetric = \"memory.percentage\"\nwarning = 100.0\n",
+        support::ADMIN_ACCESS
+    );
+    let server = Server::start_with_env(
+        Setup {
+            plugins: &CORE_COLLECTORS,
+            config: &config,
+            extra_files: &[],
+        },
+        &support::admin_env(),
+    );
     browser
         .client
         .set_window_size(1400, 1050)
@@ -250,7 +258,7 @@ async fn the_dashboard_shows_the_machine_live_and_highlights_alerts() {
 
     // An alert set to fire appears, highlighted as a WARNING, and its card with it.
     // The WebSocket upgrade at `/` still works beside the page.
-    let mut ws = connect(&server.url("/")).await;
+    let mut ws = support::connect_with_token(&server.url("/"), support::ADMIN_TOKEN).await;
     let lower =
         json!({"type": "set_threshold", "component": "memory", "level": "warning", "value": 1.0});
     send_text(&mut ws, &lower.to_string()).await;

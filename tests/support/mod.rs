@@ -326,3 +326,27 @@ pub fn parse_timestamp(value: &Value) -> chrono::NaiveDateTime {
     chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.6f")
         .unwrap_or_else(|e| panic!("timestamp {text} is not ISO 8601 with microseconds: {e}"))
 }
+
+/// The admin token of servers started with [`ADMIN_ACCESS`] and [`admin_env`].
+pub const ADMIN_TOKEN: &str = "admin-token-of-the-test-harness-0123";
+
+/// `[access]` naming the admin token's variable, for tests that change thresholds
+/// (control commands are refused without an admin token).
+pub const ADMIN_ACCESS: &str = "[access]\nadmin_token_env = \"MONITORING_ADMIN_TOKEN\"\n\n";
+
+/// The environment that gives [`ADMIN_ACCESS`] its token.
+pub fn admin_env() -> [(&'static str, &'static str); 1] {
+    [("MONITORING_ADMIN_TOKEN", ADMIN_TOKEN)]
+}
+
+/// Connects to `url` presenting `Authorization: Bearer <token>`.
+pub async fn connect_with_token(url: &str, token: &str) -> Client {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = url.into_client_request().expect("a WebSocket URL");
+    let value = format!("Bearer {token}").parse().expect("a header value");
+    request.headers_mut().insert("authorization", value);
+    let (ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .unwrap_or_else(|e| panic!("connect {url} with a token: {e}"));
+    ws
+}

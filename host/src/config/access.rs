@@ -41,6 +41,11 @@ pub struct AccessConfig {
     /// Browser origins besides the server's own that may connect, written as
     /// `scheme://host[:port]` (e.g. `"https://grafana.example.com"`). Default: none.
     pub allowed_origins: Vec<String>,
+    /// Host names (without port) a loopback-bound server serves besides `localhost`,
+    /// `127.x` and `[::1]`: the public name a reverse proxy passes on in `Host`
+    /// (e.g. `["monitor.example.com"]`). Any other name is refused 403, which stops
+    /// DNS rebinding. Default: none.
+    pub allowed_hosts: Vec<String>,
     /// The tokens' digests, read from the sources above by [`AccessConfig::resolve`].
     #[serde(skip)]
     pub tokens: Tokens,
@@ -101,6 +106,19 @@ impl AccessConfig {
             ));
         }
         self.tokens = Tokens { viewer, admin };
+        for (index, host) in self.allowed_hosts.iter_mut().enumerate() {
+            let valid = !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'));
+            if !valid || host.contains("]:") || (host.contains(':') && !host.starts_with('[')) {
+                return Err((
+                    format!("access.allowed_hosts[{index}]"),
+                    format!("must be a host name without port, such as \"monitor.example.com\", got {host:?}"),
+                ));
+            }
+            *host = host.to_ascii_lowercase();
+        }
         for (index, origin) in self.allowed_origins.iter_mut().enumerate() {
             *origin = normalize_origin(origin).ok_or_else(|| {
                 (

@@ -111,6 +111,7 @@ impl Denial {
 pub struct Access {
     tokens: Tokens,
     allowed_origins: Vec<String>,
+    allowed_hosts: Vec<String>,
     /// Bound to a loopback address: only loopback `Host` names are served.
     loopback: bool,
     /// Wrong-token warnings, at most one a second: a guesser must not fill the disk.
@@ -124,6 +125,7 @@ impl Access {
         Self {
             tokens: config.tokens.clone(),
             allowed_origins: config.allowed_origins.clone(),
+            allowed_hosts: config.allowed_hosts.clone(),
             loopback: bound.ip().is_loopback(),
             complaints: Mutex::new(Throttle::new(Duration::from_secs(1))),
         }
@@ -132,12 +134,15 @@ impl Access {
     /// The `Host` rule (loopback-bound servers), then the `Origin` rule (browsers).
     pub fn check_request(&self, headers: &HeaderMap) -> Result<(), Denial> {
         let host = headers.get(HOST).and_then(|v| v.to_str().ok());
-        if self.loopback && !host.is_some_and(origin::host_is_loopback) {
+        let served = |host: &str| {
+            origin::host_is_loopback(host) || origin::host_listed(host, &self.allowed_hosts)
+        };
+        if self.loopback && !host.is_some_and(served) {
             return Err(Denial::new(
                 StatusCode::FORBIDDEN,
                 format!(
                     "this server listens on loopback only and serves requests for localhost, \
-                     127.0.0.1 or [::1]; refused Host {:?}",
+                     127.0.0.1, [::1] and [access] allowed_hosts; refused Host {:?}",
                     excerpt(host.unwrap_or_default())
                 ),
             ));

@@ -43,6 +43,11 @@ pub fn host_is_loopback(host: &str) -> bool {
         .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Whether a `Host` header names one of `allowed` (host names without port).
+pub fn host_listed(host: &str, allowed: &[String]) -> bool {
+    host_name(host).is_some_and(|name| allowed.contains(&name))
+}
+
 /// `authority` without the default port of `scheme`.
 fn without_default_port<'a>(authority: &'a str, scheme: &str) -> &'a str {
     let default = if scheme == "https" { ":443" } else { ":80" };
@@ -108,6 +113,14 @@ mod tests {
         ] {
             assert!(!host_is_loopback(host), "{host}");
         }
+    }
+
+    #[test]
+    fn listed_hosts_match_with_any_port() {
+        let allowed = vec!["monitor.example.com".to_owned()];
+        assert!(host_listed("Monitor.Example.com:443", &allowed));
+        assert!(host_listed("monitor.example.com", &allowed));
+        assert!(!host_listed("evil.example", &allowed));
     }
 
     #[test]

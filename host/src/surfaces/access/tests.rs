@@ -14,6 +14,7 @@ const ADMIN: &str = "admin-token-0123456789";
 fn access(viewer: bool, admin: bool, bound: &str) -> Access {
     let config = AccessConfig {
         allowed_origins: vec!["https://grafana.example.com".into()],
+        allowed_hosts: vec!["monitor.example.com".into()],
         tokens: Tokens {
             viewer: viewer.then(|| TokenDigest::of(VIEWER.as_bytes())),
             admin: admin.then(|| TokenDigest::of(ADMIN.as_bytes())),
@@ -121,6 +122,12 @@ fn a_loopback_server_serves_loopback_hosts_only() {
         .expect_err("rebinding");
     assert_eq!(rebound.status, StatusCode::FORBIDDEN);
     assert!(local.check_request(&HeaderMap::new()).is_err(), "no Host");
+    assert!(
+        local
+            .check_request(&headers(&[("host", "monitor.example.com")]))
+            .is_ok(),
+        "a reverse proxy's public name, listed"
+    );
     let public = access(false, false, "0.0.0.0:8765");
     assert!(public
         .check_request(&headers(&[("host", "mon.example.com:8765")]))
