@@ -73,14 +73,25 @@ use crate::plugins::scheduler::{Scheduler, Timing};
 use crate::shutdown::Shutdown;
 use crate::surfaces::service_memory::ServiceMemoryMonitor;
 use crate::surfaces::state::{Limits, ServerState, Stats};
+use crate::surfaces::tls::{ReloadRequests, Tls};
 use crate::surfaces::{http, server};
 
 /// How long shutdown waits for clients to take their close frames.
 const CLOSE_DEADLINE: Duration = Duration::from_secs(3);
 
-/// Runs the server on `listener` until `shutdown` fires.
-pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> std::io::Result<()> {
+/// Runs the server on `listener` until `shutdown` fires; with TLS configured, each
+/// of `reload`'s requests re-reads the certificate and key.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: Shutdown,
+    reload: ReloadRequests,
+) -> std::io::Result<()> {
     let config = Arc::new(config);
+    let tls = match config.tls() {
+        Some(files) => Some(Tls::new(files).map_err(std::io::Error::other)?),
+        None => None,
+    };
     let bound = listener.local_addr()?;
     let Registry {
         records,
@@ -122,7 +133,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
         ),
     });
     // TLS hook: whether the port speaks TLS (the TLS engineer's `config.tls()`).
-    let tls_on = false;
+    let tls_on = config.tls().is_some();
     if let Some(warning) = state.access.exposure_warning(bound, tls_on) {
         tracing::warn!(address = %bound, tls = tls_on, "{warning}");
     }
@@ -140,7 +151,21 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: Shutdown) -> s
     let handshake_timeout = Duration::from_secs_f64(config.server.handshake_timeout);
     let routes = http::routes(Arc::clone(&state));
     let admission = state.admission.clone();
-    server::serve(listener, routes, handshake_timeout, admission, shutdown).await;
+    let reloading = tls
+        .clone()
+        .map(|tls| tls.spawn_reloader(reload, shutdown.clone()));
+    server::serve(
+        listener,
+        routes,
+        handshake_timeout,
+        admission,
+        tls,
+        shutdown,
+    )
+    .await;
+    if let Some(reloading) = reloading {
+        let _ = reloading.await;
+    }
 
     match tokio::task::spawn_blocking(move || collecting.join()).await {
         Ok(Ok(Ok(()))) => {}

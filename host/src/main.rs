@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use monitoring_websocket_server::surfaces::tls::{reload_channel, ReloadTrigger};
 use monitoring_websocket_server::{config::Config, shutdown};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -49,6 +50,13 @@ async fn main() -> anyhow::Result<()> {
         // A directory given on the command line is relative to where the user is.
         config.monitor.plugins_dir = std::path::absolute(&dir).unwrap_or(dir);
     }
+    // Before the port opens, so no SIGHUP can find the default disposition (exit).
+    let (reload, reload_requests) = reload_channel();
+    let tls = config.tls().is_some();
+    #[cfg(unix)]
+    reload_on_hangup(reload, tls)?;
+    #[cfg(not(unix))]
+    drop(reload);
     let address = (config.server.host.as_str(), config.server.port);
     let listener = TcpListener::bind(address).await.with_context(|| {
         format!(
@@ -59,7 +67,11 @@ async fn main() -> anyhow::Result<()> {
     let local = listener
         .local_addr()
         .context("cannot read the listening address")?;
-    tracing::info!(address = %local, "Listening on ws://{local}/ (also /ws).");
+    if tls {
+        tracing::info!(address = %local, "Listening on wss://{local}/ (also /ws), dashboard at https://{local}/.");
+    } else {
+        tracing::info!(address = %local, "Listening on ws://{local}/ (also /ws).");
+    }
 
     let (trigger, handle) = shutdown::channel();
     tokio::spawn(async move {
@@ -67,9 +79,28 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!("Shutting down.");
         trigger.fire();
     });
-    monitoring_websocket_server::run(config, listener, handle)
+    monitoring_websocket_server::run(config, listener, handle, reload_requests)
         .await
         .context("server failed")
+}
+
+/// Replaces SIGHUP's default disposition (exit) with a reload of the TLS certificate
+/// and key; without TLS it only says there is nothing to reload.
+#[cfg(unix)]
+fn reload_on_hangup(trigger: ReloadTrigger, tls: bool) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangups = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            if tls {
+                tracing::info!("SIGHUP: re-reading the TLS certificate and key.");
+                trigger.fire();
+            } else {
+                tracing::info!("SIGHUP: no TLS configured, nothing to reload.");
+            }
+        }
+    });
+    Ok(())
 }
 
 fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {

@@ -20,6 +20,7 @@ pub mod alerts;
 mod bounds;
 pub mod delivery;
 mod plugin_table;
+pub mod tls;
 
 pub use bounds::ConnectionLimits;
 use delivery::DeliveryOptions;
@@ -80,6 +81,13 @@ pub struct ServerConfig {
     /// Open TCP connections from one address (an IPv6 /64). Default twice
     /// `max_clients_per_ip`; unlimited when that is 0.
     pub max_connections_per_ip: Option<usize>,
+    /// PEM file of the certificate chain, leaf first, relative to this file. With
+    /// `tls_key`, every connection on the port is TLS (`https://`, `wss://`); both are
+    /// re-read on SIGHUP. Default: none (plain HTTP and WebSocket).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file of the certificate's private key (PKCS#8, PKCS#1 or SEC1), relative to
+    /// this file. Default: none.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -98,6 +106,8 @@ impl Default for ServerConfig {
             max_clients_per_ip: 100,
             max_connections: None,
             max_connections_per_ip: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -187,6 +197,7 @@ impl Config {
         config.check_alerts(text)?;
         config.validate(text)?;
         config.check_bounds(text)?;
+        config.check_tls(text)?;
         config
             .access
             .resolve(path.parent())

@@ -17,4 +17,5 @@ pub mod server;
 pub mod service_memory;
 pub mod state;
 pub mod status;
+pub mod tls;
 pub mod ws;

@@ -4,20 +4,24 @@
 //! expose: a deadline for the request header (so half-open connections that never
 //! finish their handshake are dropped), `TCP_NODELAY` (ticks are small and latency
 //! matters), and a clean stop on shutdown. Routing is still warp's, via
-//! `warp::service`.
+//! `warp::service`. With TLS configured ([`crate::surfaces::tls`]) every connection is
+//! TLS first, and the handshake and the request header share the one deadline.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use warp::{Filter, Reply};
 
 use crate::shutdown::Shutdown;
 use crate::surfaces::admission::Admission;
+use crate::surfaces::tls::Tls;
 use crate::throttle::Throttle;
 
 /// The peer of a request's connection, in the request's extensions, for filters that
@@ -25,14 +29,15 @@ use crate::throttle::Throttle;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peer(pub SocketAddr);
 
-/// Accepts connections until shutdown, serving each with `routes`. A connection past
-/// `admission`'s limits (in all, or for its address) is closed at once; each one
-/// served is counted until its task ends.
+/// Accepts connections until shutdown, serving each with `routes`, over TLS when `tls`
+/// is set. A connection past `admission`'s limits (in all, or for its address) is
+/// closed at once; each one served is counted until its task ends.
 pub async fn serve<F>(
     listener: TcpListener,
     routes: F,
     handshake_timeout: Duration,
     admission: Admission,
+    tls: Option<Arc<Tls>>,
     mut shutdown: Shutdown,
 ) where
     F: Filter<Error = Infallible> + Clone + Send + Sync + 'static,
@@ -63,7 +68,8 @@ pub async fn serve<F>(
             }
         };
         let _ = stream.set_nodelay(true);
-        let serving = serve_connection(stream, peer, routes.clone(), handshake_timeout);
+        let serving =
+            serve_connection(stream, peer, routes.clone(), handshake_timeout, tls.clone());
         tokio::spawn(async move {
             // Released when the connection ends or hands its socket to a WebSocket
             // session, which counts it from then on.
@@ -73,16 +79,41 @@ pub async fn serve<F>(
     }
 }
 
-/// Serves one accepted connection: HTTP/1.1 with upgrades, its peer address in every
-/// request's extensions.
+/// Serves one accepted connection: the TLS handshake when `tls` is set, then HTTP/1.1
+/// with upgrades, its peer address in every request's extensions. A peer that has not
+/// finished the handshake and sent its request header within `handshake_timeout` is
+/// dropped, so a silent TCP connection cannot hold a task.
 async fn serve_connection<F>(
     stream: TcpStream,
     peer: SocketAddr,
     routes: F,
     handshake_timeout: Duration,
+    tls: Option<Arc<Tls>>,
 ) where
     F: Filter<Error = Infallible> + Clone + Send + Sync + 'static,
     F::Extract: Reply,
+{
+    let Some(tls) = tls else {
+        return serve_http(stream, peer, routes, handshake_timeout).await;
+    };
+    let started = tokio::time::Instant::now();
+    match tokio::time::timeout(handshake_timeout, tls.accept(stream)).await {
+        Ok(Ok(Some(stream))) => {
+            let left = handshake_timeout.saturating_sub(started.elapsed());
+            serve_http(stream, peer, routes, left).await;
+        }
+        Ok(Ok(None)) => {}
+        Ok(Err(e)) => tracing::debug!(peer = %peer, error = %e, "TLS handshake failed."),
+        Err(_) => tracing::debug!(peer = %peer, "TLS handshake timed out."),
+    }
+}
+
+/// HTTP/1.1 with upgrades on an established stream, plain or TLS.
+async fn serve_http<F, S>(stream: S, peer: SocketAddr, routes: F, header_timeout: Duration)
+where
+    F: Filter<Error = Infallible> + Clone + Send + Sync + 'static,
+    F::Extract: Reply,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let routes = warp::service(routes);
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
@@ -91,7 +122,7 @@ async fn serve_connection<F>(
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(handshake_timeout)
+        .header_read_timeout(header_timeout)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     if let Err(e) = connection.await {
