@@ -9,14 +9,24 @@
 //!
 //! ```text
 //! loadgen --url ws://127.0.0.1:8765/ --pid 1234 --clients 1000 --duration 30 [--stalled 5] [--pingers 20]
+//! loadgen --url wss://127.0.0.1:8443/ --ca ca.pem ...        (TLS, trusting that CA)
+//! loadgen --url ws://127.0.0.1:8765/ --pid 1234 --handshakes 500   (connection cost)
 //! ```
+//!
+//! `--handshakes N` opens N connections one after another (TCP, TLS with `--ca`, the
+//! WebSocket upgrade, the first message, close) and reports the time and the server's
+//! CPU per connection.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
 
 struct Args {
     url: String,
@@ -27,6 +37,10 @@ struct Args {
     stalled: usize,
     pingers: usize,
     label: String,
+    /// PEM CA to trust for `wss://` URLs.
+    ca: Option<PathBuf>,
+    /// Sequential connections to time instead of the fan-out run.
+    handshakes: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -39,6 +53,8 @@ fn parse_args() -> Result<Args, String> {
         stalled: 0,
         pingers: 10,
         label: "server".into(),
+        ca: None,
+        handshakes: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -58,6 +74,10 @@ fn parse_args() -> Result<Args, String> {
                 args.pingers = value()?.parse().map_err(|e| format!("--pingers: {e}"))?
             }
             "--label" => args.label = value()?,
+            "--ca" => args.ca = Some(PathBuf::from(value()?)),
+            "--handshakes" => {
+                args.handshakes = value()?.parse().map_err(|e| format!("--handshakes: {e}"))?
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -123,7 +143,7 @@ async fn client(
     stop: Instant,
 ) -> Record {
     let mut record = Record::default();
-    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(url.as_str()).await else {
+    let Some(mut ws) = open(&url).await else {
         record.disconnects += 1;
         return record;
     };
@@ -168,6 +188,93 @@ async fn client(
     }
     let _ = ws.close(None).await;
     record
+}
+
+/// Plain TCP or TLS, behind one type.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// The TLS client for `wss://` URLs, trusting `--ca`.
+static TLS: OnceLock<tokio_rustls::TlsConnector> = OnceLock::new();
+
+fn tls_connector(ca: &std::path::Path) -> Result<tokio_rustls::TlsConnector, String> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| format!("--ca: {e}"))? {
+        roots
+            .add(cert.map_err(|e| format!("--ca: {e}"))?)
+            .map_err(|e| format!("--ca: {e}"))?;
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+/// `host:port` of a `ws://` or `wss://` URL.
+fn authority(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split('/').next().unwrap_or(rest)
+}
+
+/// A WebSocket client on `url`, over TLS for `wss://`.
+async fn open(url: &str) -> Option<WebSocketStream<Box<dyn Io>>> {
+    let authority = authority(url);
+    let tcp = TcpStream::connect(authority).await.ok()?;
+    let stream: Box<dyn Io> = if url.starts_with("wss://") {
+        let host = authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host);
+        let name = rustls::pki_types::ServerName::try_from(host.to_owned()).ok()?;
+        Box::new(TLS.get()?.connect(name, tcp).await.ok()?)
+    } else {
+        Box::new(tcp)
+    };
+    let (ws, _) = tokio_tungstenite::client_async(url, stream).await.ok()?;
+    Some(ws)
+}
+
+/// `--handshakes`: N connections one after another, each to its first message.
+async fn handshakes(args: &Args) {
+    let before = args.pid.and_then(proc_usage);
+    let started = Instant::now();
+    let mut times = Vec::with_capacity(args.handshakes);
+    let mut failed = 0;
+    for _ in 0..args.handshakes {
+        let one = Instant::now();
+        match open(&args.url).await {
+            Some(mut ws) => {
+                let _ = ws.next().await;
+                times.push(one.elapsed().as_secs_f64() * 1000.0);
+                let _ = ws.close(None).await;
+            }
+            None => failed += 1,
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let after = args.pid.and_then(proc_usage);
+    let cpu = match (before, after) {
+        (Some((a, _)), Some((b, _))) => b - a,
+        _ => f64::NAN,
+    };
+    let times = sorted(times);
+    println!(
+        "== {} : {} sequential connections ({failed} failed) in {wall:.2} s",
+        args.label, args.handshakes
+    );
+    println!(
+        "connect to first message ms: p50 {:.2}  p99 {:.2}",
+        percentile(&times, 50.0),
+        percentile(&times, 99.0)
+    );
+    println!(
+        "server CPU per connection: {:.0} µs ({cpu:.2} s total)",
+        cpu / args.handshakes.max(1) as f64 * 1e6
+    );
 }
 
 /// Clients that complete the handshake and never read again.
@@ -225,10 +332,25 @@ async fn main() {
     let args = match parse_args() {
         Ok(args) => args,
         Err(e) => {
-            eprintln!("loadgen: {e}\nusage: loadgen --url URL [--pid PID] [--clients N] [--duration S] [--warmup S] [--stalled K] [--pingers M] [--label NAME]");
+            eprintln!("loadgen: {e}\nusage: loadgen --url URL [--pid PID] [--clients N] [--duration S] [--warmup S] [--stalled K] [--pingers M] [--label NAME] [--ca PEM] [--handshakes N]");
             std::process::exit(2);
         }
     };
+    if let Some(ca) = &args.ca {
+        match tls_connector(ca) {
+            Ok(connector) => {
+                let _ = TLS.set(connector);
+            }
+            Err(e) => {
+                eprintln!("loadgen: {e}");
+                std::process::exit(2);
+            }
+        }
+    }
+    if args.handshakes > 0 {
+        handshakes(&args).await;
+        return;
+    }
     let port: u16 = args
         .url
         .rsplit(':')

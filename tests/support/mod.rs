@@ -192,14 +192,12 @@ impl Server {
             port: 0,
             logs,
         };
-        let line = server.wait_for_log(
-            |l| l.contains("Listening on ws://"),
-            Duration::from_secs(30),
-        );
+        // `ws://`, or `wss://` when TLS is configured.
+        let line = server.wait_for_log(|l| l.contains("Listening on ws"), Duration::from_secs(30));
         let line =
             line.unwrap_or_else(|| panic!("the server did not start; log:\n{}", server.log_text()));
         server.port = line
-            .split("ws://")
+            .split("://")
             .nth(1)
             .and_then(|rest| rest.split('/').next())
             .and_then(|addr| addr.rsplit(':').next())
@@ -219,6 +217,11 @@ impl Server {
     /// `ws://127.0.0.1:PORT{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("ws://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The server's process id, for signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Every log line so far.
