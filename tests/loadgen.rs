@@ -11,6 +11,7 @@
 //! loadgen --url ws://127.0.0.1:8765/ --pid 1234 --clients 1000 --duration 30 [--stalled 5] [--pingers 20]
 //! loadgen --url wss://127.0.0.1:8443/ --ca ca.pem ...        (TLS, trusting that CA)
 //! loadgen --url ws://127.0.0.1:8765/ --pid 1234 --handshakes 500   (connection cost)
+//! loadgen ... --subscribe junk    (each client subscribes to 64 random 64-char names)
 //! ```
 //!
 //! `--handshakes N` opens N connections one after another (TCP, TLS with `--ca`, the
@@ -41,6 +42,52 @@ struct Args {
     ca: Option<PathBuf>,
     /// Sequential connections to time instead of the fan-out run.
     handshakes: usize,
+    /// What each client subscribes to right after connecting.
+    subscribe: Subscribe,
+}
+
+/// `--subscribe`: the subscription each client sends once it is connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Subscribe {
+    /// None: the default full stream.
+    Plain,
+    /// A random non-empty subset of the built-in sections (distinct sets per client).
+    Real,
+    /// 64 random 64-character section names: the memory attack of issue 10.
+    Junk,
+}
+
+/// The subscription of one client, from its own pseudo-random sequence.
+fn subscription(mode: Subscribe, client: u64) -> Option<String> {
+    // splitmix64: cheap, deterministic per client, and no dependency.
+    let mut state = client.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let names: Vec<String> = match mode {
+        Subscribe::Plain => return None,
+        Subscribe::Real => {
+            let all = ["processor", "memory", "disk", "system"];
+            let mask = (next() % 15) + 1;
+            all.iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, name)| (*name).to_owned())
+                .collect()
+        }
+        Subscribe::Junk => (0..64)
+            .map(|_| (0..4).map(|_| format!("{:016x}", next())).collect())
+            .collect(),
+    };
+    let names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    Some(format!(
+        r#"{{"type":"subscribe","sections":[{}]}}"#,
+        names.join(",")
+    ))
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -55,6 +102,7 @@ fn parse_args() -> Result<Args, String> {
         label: "server".into(),
         ca: None,
         handshakes: 0,
+        subscribe: Subscribe::Plain,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -75,6 +123,14 @@ fn parse_args() -> Result<Args, String> {
             }
             "--label" => args.label = value()?,
             "--ca" => args.ca = Some(PathBuf::from(value()?)),
+            "--subscribe" => {
+                args.subscribe = match value()?.as_str() {
+                    "plain" => Subscribe::Plain,
+                    "real" => Subscribe::Real,
+                    "junk" => Subscribe::Junk,
+                    other => return Err(format!("--subscribe: plain, real or junk, not {other}")),
+                }
+            }
             "--handshakes" => {
                 args.handshakes = value()?.parse().map_err(|e| format!("--handshakes: {e}"))?
             }
@@ -139,6 +195,7 @@ fn latency_ms(clock: &Clock, received: Instant, stamp: &str) -> Option<f64> {
 async fn client(
     url: String,
     pinger: bool,
+    subscribe: Option<String>,
     measuring: Arc<std::sync::atomic::AtomicBool>,
     stop: Instant,
 ) -> Record {
@@ -147,6 +204,12 @@ async fn client(
         record.disconnects += 1;
         return record;
     };
+    if let Some(subscribe) = subscribe {
+        if ws.send(Message::text(subscribe)).await.is_err() {
+            record.disconnects += 1;
+            return record;
+        }
+    }
     let mut ping_every = tokio::time::interval(Duration::from_secs(1));
     let mut ping_sent: Option<Instant> = None;
     loop {
@@ -332,7 +395,7 @@ async fn main() {
     let args = match parse_args() {
         Ok(args) => args,
         Err(e) => {
-            eprintln!("loadgen: {e}\nusage: loadgen --url URL [--pid PID] [--clients N] [--duration S] [--warmup S] [--stalled K] [--pingers M] [--label NAME] [--ca PEM] [--handshakes N]");
+            eprintln!("loadgen: {e}\nusage: loadgen --url URL [--pid PID] [--clients N] [--duration S] [--warmup S] [--stalled K] [--pingers M] [--label NAME] [--ca PEM] [--handshakes N] [--subscribe plain|real|junk]");
             std::process::exit(2);
         }
     };
@@ -370,6 +433,7 @@ async fn main() {
         tasks.push(tokio::spawn(client(
             args.url.clone(),
             i < args.pingers,
+            subscription(args.subscribe, i as u64),
             Arc::clone(&measuring),
             stop,
         )));

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Issue 10's figures, measured side by side in one run by the same load generator:
+#  - server RSS under the subscription attack (every client subscribes to 64 random
+#    64-character names) against a build from before the fix (BEFORE=<commit>, optional)
+#    and this tree, and this tree with random real section sets and with plain clients;
+#  - TLS: the server's CPU per connection (TCP + TLS + upgrade) and fan-out CPU per
+#    delivered message at 1000 clients, with and without TLS.
+#
+#   bench/security.sh [DURATION_SECONDS] [BEFORE_COMMIT]
+#
+# Runs only on 127.0.0.1. Results go to stdout and target/bench/security/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION="${1:-60}"
+BEFORE="${2:-}"
+OUT=target/bench/security
+mkdir -p "$OUT"
+
+echo "== building (release): server, plugins, loadgen"
+cargo xtask install >/dev/null
+cargo build --release --quiet -p monitoring-tests --bin loadgen
+if [ -n "$BEFORE" ]; then
+    echo "== building the server as of $BEFORE"
+    rm -rf target/bench-before
+    git worktree add --force --detach target/bench-before "$BEFORE" >/dev/null
+    (cd target/bench-before && CARGO_TARGET_DIR="$PWD/../bench-before-target" cargo xtask install >/dev/null)
+fi
+ulimit -n "$(ulimit -Hn)"
+if [ "$(nproc)" -ge 2 ]; then SERVER_CPU=(taskset -c 0); CLIENT_CPU=(taskset -c 1); else SERVER_CPU=(); CLIENT_CPU=(); fi
+
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]:-}"; do kill "$pid" 2>/dev/null || true; done
+    if [ -n "$BEFORE" ]; then git worktree remove --force target/bench-before 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+
+config() { # plugins_dir → a config file on stdout
+    sed -e 's/^max_clients = .*/max_clients = 2000/' \
+        -e "s|^plugins_dir = .*|plugins_dir = \"$1\"|" plugins.toml
+}
+rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+load() { # label url clients mode [extra loadgen args]
+    local label=$1 url=$2 clients=$3 mode=$4; shift 4
+    echo "-- $label: RSS at start $(rss_mb "$SERVER_PID") MB"
+    "${CLIENT_CPU[@]}" target/release/loadgen --label "$label" --url "$url" --pid "$SERVER_PID" \
+        --clients "$clients" --subscribe "$mode" --warmup 5 --duration "$DURATION" --pingers 20 "$@" \
+        | tee "$OUT/$label.txt"
+    sleep 2
+    echo "-- $label: RSS after the clients left $(rss_mb "$SERVER_PID") MB"
+    kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+}
+
+NEW=target/release/monitoring-websocket-server
+# Every client comes from 127.0.0.1, so the per-address limits are lifted.
+lift() { sed -i 's/^max_clients = 2000$/max_clients = 2000\nmax_clients_per_ip = 0\nmax_connections = 4000/' "$1"; }
+
+echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr)"
+echo "== subscription attack, 1000 clients, ${DURATION} s each"
+if [ -n "$BEFORE" ]; then
+    sed -e "s/^max_clients = .*/max_clients = 2000/" -e "s|^plugins_dir = .*|plugins_dir = \"$PWD/target/bench-before/plugins\"|" \
+        target/bench-before/plugins.toml >"$OUT/before.toml"
+    RUST_LOG=warn "${SERVER_CPU[@]}" target/bench-before-target/release/monitoring-websocket-server \
+        --config "$OUT/before.toml" --host 127.0.0.1 --port 18911 >"$OUT/before.log" 2>&1 &
+    PIDS+=($!); SERVER_PID=$!; sleep 2
+    load before-junk ws://127.0.0.1:18911/ 1000 junk
+fi
+for mode in junk real plain; do
+    config "$PWD/plugins" >"$OUT/after-$mode.toml"; lift "$OUT/after-$mode.toml"
+    RUST_LOG=warn "${SERVER_CPU[@]}" "$NEW" --config "$OUT/after-$mode.toml" --host 127.0.0.1 \
+        --port 18912 >"$OUT/after-$mode.log" 2>&1 &
+    PIDS+=($!); SERVER_PID=$!; sleep 2
+    load "after-$mode" ws://127.0.0.1:18912/ 1000 "$mode"
+done
+
+echo "== TLS"
+CERTS="$OUT/certs"; mkdir -p "$CERTS"
+if [ ! -f "$CERTS/server.pem" ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj "/CN=bench CA" -keyout "$CERTS/ca.key" -out "$CERTS/ca.pem" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$CERTS/server.key" -out "$CERTS/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$CERTS/ext"
+    openssl x509 -req -in "$CERTS/server.csr" -CA "$CERTS/ca.pem" -CAkey "$CERTS/ca.key" \
+        -CAcreateserial -days 2 -extfile "$CERTS/ext" -out "$CERTS/server.pem" 2>/dev/null
+fi
+for tls in plain tls; do
+    config "$PWD/plugins" >"$OUT/$tls.toml"; lift "$OUT/$tls.toml"
+    if [ "$tls" = tls ]; then
+        sed -i "s|^\[server\]|[server]\ntls_cert = \"$PWD/$CERTS/server.pem\"\ntls_key = \"$PWD/$CERTS/server.key\"|" "$OUT/$tls.toml"
+        URL=wss://127.0.0.1:18913/; CA=(--ca "$CERTS/ca.pem")
+    else
+        URL=ws://127.0.0.1:18913/; CA=()
+    fi
+    RUST_LOG=warn "${SERVER_CPU[@]}" "$NEW" --config "$OUT/$tls.toml" --host 127.0.0.1 --port 18913 \
+        >"$OUT/$tls.log" 2>&1 &
+    PIDS+=($!); SERVER_PID=$!; sleep 2
+    "${CLIENT_CPU[@]}" target/release/loadgen --url "$URL" --pid "$SERVER_PID" --handshakes 500 "${CA[@]}" \
+        | tee "$OUT/handshakes-$tls.txt"
+    load "fanout-$tls" "$URL" 1000 plain "${CA[@]}"
+done
