@@ -22,7 +22,7 @@ fi
 ulimit -n "$(ulimit -Hn)"
 # Our server with room for the 10,000-client run; everything else as shipped.
 # All clients come from 127.0.0.1, so the per-address limit is lifted.
-sed -e 's/^max_clients = .*/max_clients = 20000\nmax_clients_per_ip = 0/' \
+sed -e '/^max_clients_per_ip = /d' -e 's/^max_clients = .*/max_clients = 20000\nmax_clients_per_ip = 0/' \
     -e "s|^plugins_dir = .*|plugins_dir = \"$PWD/plugins\"|" plugins.toml >"$OUT/plugins.toml"
 
 # On a machine with two or more cores the server runs on core 0 and the load generator

@@ -53,7 +53,10 @@ load() { # label url clients mode [extra loadgen args]
 
 NEW=target/release/monitoring-websocket-server
 # Every client comes from 127.0.0.1, so the per-address limits are lifted.
-lift() { sed -i 's/^max_clients = 2000$/max_clients = 2000\nmax_clients_per_ip = 0\nmax_connections = 4000/' "$1"; }
+lift() {
+    sed -i -e '/^max_clients_per_ip = /d' -e '/^max_connections = /d' \
+        -e 's/^max_clients = 2000$/max_clients = 2000\nmax_clients_per_ip = 0\nmax_connections = 4000/' "$1"
+}
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr)"
 echo "== subscription attack, 1000 clients, ${DURATION} s each"
