@@ -2,33 +2,12 @@
 
 use std::io;
 
-use serde::Serialize;
+use monitoring_plugin_api::sections::System as Section;
 use sysinfo::System;
 
-/// Facts about the machine that do not change while it runs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Identity {
-    /// `Linux`, `Windows`, `Darwin`…
-    pub os_name: String,
-    /// The kernel's build string (`uname -v`).
-    pub os_version: String,
-    /// The kernel release (`uname -r`).
-    pub os_release: String,
-    /// Instruction set, e.g. `x86_64`.
-    pub architecture: String,
-    /// One line naming the platform, as Python's `platform.platform()`, e.g.
-    /// `Linux-6.1.0-18-amd64-x86_64-with-glibc2.36`; see [`python_platform`].
-    pub platform: String,
-    /// Hardware type (`uname -m`).
-    pub machine: String,
-    /// Processor model name.
-    pub processor: String,
-    /// Host name.
-    pub hostname: String,
-}
-
-/// Reads the identity facts.
-pub fn identity() -> io::Result<Identity> {
+/// The `system` section's facts that do not change while the machine runs; the
+/// process count and boot time are left for the caller.
+pub fn identity() -> io::Result<Section> {
     let processor = processor_brand();
     #[cfg(unix)]
     {
@@ -36,7 +15,7 @@ pub fn identity() -> io::Result<Identity> {
         let text = |s: &std::ffi::CStr| s.to_string_lossy().into_owned();
         let machine = text(uname.machine());
         let (os_name, os_release) = (text(uname.sysname()), text(uname.release()));
-        Ok(Identity {
+        Ok(Section {
             platform: python_platform(&os_name, &os_release, &machine, libc().as_deref()),
             os_name,
             os_version: text(uname.version()),
@@ -45,6 +24,7 @@ pub fn identity() -> io::Result<Identity> {
             machine,
             processor,
             hostname: text(uname.nodename()),
+            ..Section::default()
         })
     }
     #[cfg(not(unix))]
@@ -54,7 +34,7 @@ pub fn identity() -> io::Result<Identity> {
             other => other.to_owned(),
         };
         let release = System::kernel_version().unwrap_or_default();
-        Ok(Identity {
+        Ok(Section {
             platform: python_platform(&name, &release, &System::cpu_arch(), None),
             os_name: name,
             os_version: System::os_version().unwrap_or_default(),
@@ -63,6 +43,7 @@ pub fn identity() -> io::Result<Identity> {
             machine: System::cpu_arch(),
             processor,
             hostname: System::host_name().unwrap_or_default(),
+            ..Section::default()
         })
     }
 }
