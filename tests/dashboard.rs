@@ -12,139 +12,21 @@
 
 mod support;
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder};
 use serde_json::{json, Value};
-use support::{send_text, Peer, Server, Setup, CORE_COLLECTORS};
+use support::browser::Browser;
+use support::{send_text, Server, Setup, CORE_COLLECTORS};
 
 const SECOND: Duration = Duration::from_secs(1);
 
 /// One browser at a time: each is a few hundred MB and a busy core.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// chromedriver and its browser session; chromedriver is killed on drop.
-struct Browser {
-    client: Client,
-    driver: Child,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-impl Browser {
-    /// Starts chromedriver on a free port and opens a headless Chromium session. A
-    /// missing browser or driver fails the test (`None` only under the opt-out).
-    async fn start() -> Option<Self> {
-        let chromium = support::require(Peer::Chromium)?;
-        let chromedriver = support::require(Peer::ChromeDriver)?;
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let driver = Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", chromedriver.display()));
-        let profile = tempfile::tempdir().expect("browser profile folder");
-        let capabilities = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage", "--hide-scrollbars",
-                    // The screenshots show the dark theme, the one most dashboards live in.
-                    "--force-dark-mode",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            },
-        });
-        let Value::Object(capabilities) = capabilities else {
-            unreachable!("a JSON object literal")
-        };
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + 20 * SECOND;
-        let client = loop {
-            // chromedriver takes a moment to listen; a refused connection means "not yet".
-            let mut builder =
-                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
-            match builder
-                .capabilities(capabilities.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(client) => break client,
-                Err(_) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(e) => panic!("no WebDriver session from {}: {e}", chromedriver.display()),
-            }
-        };
-        Some(Self {
-            client,
-            driver,
-            _profile: profile,
-        })
-    }
-
-    /// Runs `script` (a function body) in the page and returns what it returns.
-    async fn js(&self, script: &str) -> Value {
-        self.client
-            .execute(script, Vec::new())
-            .await
-            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
-    }
-
-    /// Polls `script` until it returns `true`; returns whether it did before `timeout`.
-    async fn wait_for(&self, script: &str, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if self.js(script).await == Value::Bool(true) {
-                return true;
-            }
-            if Instant::now() > deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Saves a PNG of the viewport under `target/test-artifacts/` and prints its path.
-    async fn screenshot(&self, name: &str) -> PathBuf {
-        let png = self.client.screenshot().await.expect("screenshot");
-        let dir = artifacts_dir();
-        std::fs::create_dir_all(&dir).expect("target/test-artifacts");
-        let path = dir.join(name);
-        std::fs::write(&path, png).expect("write the screenshot");
-        eprintln!("dashboard screenshot: {}", path.display());
-        path
-    }
-
-    /// Ends the session (chromedriver closes Chromium), then chromedriver.
-    async fn close(self) {
-        let _ = self.client.clone().close().await;
-    }
-}
-
-/// `target/test-artifacts`, beside the profile folder the harness builds into.
-fn artifacts_dir() -> PathBuf {
-    support::artifacts()
-        .parent()
-        .unwrap_or(Path::new("target"))
-        .join("test-artifacts")
+/// Chromium for the dashboard's screenshots: the dark theme, the one most dashboards
+/// live in, and no scrollbars over the panels.
+async fn start_browser() -> Option<Browser> {
+    Browser::start(&["--hide-scrollbars", "--force-dark-mode"]).await
 }
 
 /// What the page shows that should move from one tick to the next.
@@ -171,7 +53,7 @@ fn is_percent(value: &Value) -> bool {
 #[tokio::test]
 async fn the_dashboard_shows_the_machine_live_and_highlights_alerts() {
     let _one = ONE_BROWSER.lock().await;
-    let Some(browser) = Browser::start().await else {
+    let Some(browser) = start_browser().await else {
         return;
     };
     // A memory rule that cannot fire yet; the test lowers it over WebSocket. A history
@@ -335,7 +217,7 @@ async fn the_dashboard_shows_the_machine_live_and_highlights_alerts() {
 #[tokio::test]
 async fn a_machine_with_64_cores_and_8_gpus_renders_within_a_frame() {
     let _one = ONE_BROWSER.lock().await;
-    let Some(browser) = Browser::start().await else {
+    let Some(browser) = start_browser().await else {
         return;
     };
     let server = Server::start_default();

@@ -4,6 +4,7 @@
 
 #![allow(dead_code, unused_imports)] // Each test binary uses part of the harness.
 
+pub mod browser;
 pub mod http;
 
 pub use monitoring_test_support::{require, skip, Peer};

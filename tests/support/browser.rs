@@ -1,0 +1,155 @@
+//! Headless Chromium driven over WebDriver (chromedriver + fantoccini), the one driver
+//! every browser test uses: the dashboard's, the access test's token prompt and the
+//! TLS test's pinned-key session. What differs between them is a few Chromium flags,
+//! which [`Browser::start`] takes; what they do in the page stays in each test.
+//!
+//! A missing Chromium or chromedriver fails the test and says how to install it
+//! (`apt-get install -y chromium chromium-driver`); `CHROMIUM` and `CHROMEDRIVER` name
+//! other binaries.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{json, Value};
+
+use super::Peer;
+
+/// Flags every session runs with: headless without a sandbox (tests run in
+/// containers), and nothing that reaches the network or updates itself mid-test.
+const FLAGS: [&str; 9] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+];
+
+/// How long chromedriver may take to hand out a session.
+const SESSION_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How often [`Browser::wait_for`] asks again, and chromedriver is asked for a session.
+const POLL: Duration = Duration::from_millis(100);
+
+/// chromedriver and its browser session; chromedriver is killed on drop.
+pub struct Browser {
+    /// The WebDriver session, for navigation and window size.
+    pub client: Client,
+    driver: Child,
+    /// A fresh profile per session: nothing persists from one test to the next.
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Browser {
+    /// Starts chromedriver on a free port and opens a headless Chromium session with
+    /// [`FLAGS`] plus `extra_flags`. A missing browser or driver fails the test (`None`
+    /// only under the missing-peer opt-out).
+    pub async fn start(extra_flags: &[&str]) -> Option<Self> {
+        let chromium = super::require(Peer::Chromium)?;
+        let chromedriver = super::require(Peer::ChromeDriver)?;
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", chromedriver.display()));
+        let profile = tempfile::tempdir().expect("browser profile folder");
+        let mut args: Vec<String> = FLAGS
+            .iter()
+            .chain(extra_flags)
+            .map(|f| f.to_string())
+            .collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        let Value::Object(capabilities) = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": chromium, "args": args },
+        }) else {
+            unreachable!("a JSON object literal")
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + SESSION_TIMEOUT;
+        let client = loop {
+            // chromedriver takes a moment to listen; a refused connection means "not yet".
+            // It is on loopback, so the plain (non-TLS) hyper-util connector is enough.
+            let mut builder =
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+            match builder
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(_) if Instant::now() < deadline => tokio::time::sleep(POLL).await,
+                Err(e) => panic!("no WebDriver session from {}: {e}", chromedriver.display()),
+            }
+        };
+        Some(Self {
+            client,
+            driver,
+            _profile: profile,
+        })
+    }
+
+    /// Runs `script` (a function body) in the page and returns what it returns.
+    pub async fn js(&self, script: &str) -> Value {
+        self.client
+            .execute(script, Vec::new())
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Polls `script` until it returns `true`; returns whether it did before `timeout`.
+    pub async fn wait_for(&self, script: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.js(script).await == Value::Bool(true) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Saves a PNG of the viewport under `target/test-artifacts/` and prints its path.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = artifacts_dir();
+        std::fs::create_dir_all(&dir).expect("target/test-artifacts");
+        let path = dir.join(name);
+        std::fs::write(&path, png).expect("write the screenshot");
+        eprintln!("browser screenshot: {}", path.display());
+        path
+    }
+
+    /// Ends the session (chromedriver closes Chromium), then chromedriver (on drop).
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+/// `target/test-artifacts`, beside the profile folder the harness builds into.
+pub fn artifacts_dir() -> PathBuf {
+    super::artifacts()
+        .parent()
+        .unwrap_or(Path::new("target"))
+        .join("test-artifacts")
+}
