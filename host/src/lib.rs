@@ -21,7 +21,8 @@
 //! - [`config`]: `plugins.toml` (server, monitor, `[alerts]`, each plugin's table and
 //!   its host-side delivery keys), with errors that name file, line and key.
 //! - [`plugins`]: [`plugins::loader`] finds libraries and checks them through the stable
-//!   ABI, [`plugins::registry`] instantiates them and records what became of every
+//!   ABI after [`plugins::probe`] opened them in a child process that may crash in the
+//!   server's stead, [`plugins::registry`] instantiates them and records what became of every
 //!   file, [`plugins::scheduler`] runs collectors with deadlines and back-off.
 //! - [`alerts`]: threshold rules as data ([`alerts::rules`]), their evaluation
 //!   ([`alerts::engine`]), run-time threshold changes ([`alerts::control`]), the recent
@@ -68,6 +69,7 @@ use crate::config::Config;
 use crate::pipeline::bus::Bus;
 use crate::pipeline::history::SharedHistory;
 use crate::plugins::loader;
+use crate::plugins::probe::Isolation;
 use crate::plugins::registry::{LoadedSink, Registry};
 use crate::plugins::scheduler::{Scheduler, Timing};
 use crate::shutdown::Shutdown;
@@ -185,10 +187,16 @@ pub async fn run(
 async fn load_plugins(config: Arc<Config>) -> std::io::Result<Registry> {
     let plugins_dir = config.plugins_dir();
     tracing::info!(dir = %plugins_dir.display(), config = %config.display_path(), "Loading plugins.");
-    let registry =
-        tokio::task::spawn_blocking(move || Registry::build(loader::scan(&plugins_dir), &config))
-            .await
-            .map_err(std::io::Error::other)?;
+    // Every library is opened first by a child running this same binary (see
+    // `plugins::probe`), so a file that crashes the dynamic loader cannot end the server.
+    let isolation = Isolation::ChildProcess {
+        exe: std::env::current_exe()?,
+    };
+    let registry = tokio::task::spawn_blocking(move || {
+        Registry::build(loader::scan(&plugins_dir, &isolation), &config)
+    })
+    .await
+    .map_err(std::io::Error::other)?;
     if registry.collectors.is_empty() {
         tracing::warn!("No collector is running: clients will receive empty snapshots.");
     }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use monitoring_websocket_server::plugins::probe;
 use monitoring_websocket_server::surfaces::tls::{reload_channel, ReloadTrigger};
 use monitoring_websocket_server::{config::Config, shutdown};
 use tokio::net::TcpListener;
@@ -29,8 +30,24 @@ struct Args {
     plugins_dir: Option<PathBuf>,
 }
 
+fn main() -> anyhow::Result<()> {
+    // The hidden `--probe-plugin <path>` (see `plugins::probe`): the server re-runs
+    // itself this way to open a library where a crash costs only this child. It comes
+    // before clap, logging and the runtime, so it stays out of --help and does no more
+    // than load the file.
+    let mut args = std::env::args_os().skip(1);
+    if args.next().is_some_and(|a| a == probe::PROBE_FLAG) {
+        let code = match (args.next(), args.next()) {
+            (Some(path), None) => probe::run_probe(std::path::Path::new(&path)),
+            _ => 2,
+        };
+        std::process::exit(code);
+    }
+    serve()
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn serve() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),

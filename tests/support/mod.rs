@@ -131,6 +131,16 @@ impl Server {
 
     /// Starts a server with extra environment variables.
     pub fn start_with_env(setup: Setup<'_>, env: &[(&str, &str)]) -> Self {
+        Self::start_prepared(setup, env, |_| {})
+    }
+
+    /// Starts a server after `prepare` has had the filled plugins folder, for entries
+    /// `extra_files` cannot make (a folder named like a library).
+    pub fn start_prepared(
+        setup: Setup<'_>,
+        env: &[(&str, &str)],
+        prepare: impl FnOnce(&Path),
+    ) -> Self {
         let dir = tempfile::tempdir().expect("scratch folder");
         let plugins = dir.path().join("plugins");
         std::fs::create_dir(&plugins).expect("plugins folder");
@@ -142,6 +152,7 @@ impl Server {
         for (name, contents) in setup.extra_files {
             std::fs::write(plugins.join(name), contents).expect("extra file");
         }
+        prepare(&plugins);
         let config = format!("[server]\nhost = \"127.0.0.1\"\nport = 0\n{}", setup.config);
         Self::launch(dir, &config, &[], env)
     }

@@ -5,12 +5,17 @@
 //! hand back the first plugin for every later file. A file that cannot be used is
 //! refused with one line naming it and the reason; the full abi_stable report (often
 //! hundreds of lines) goes to the debug log.
+//!
+//! Before a file is opened here it is opened in a child process ([`probe`]): a library
+//! that crashes, aborts or hangs while loading is refused instead of ending the server.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use abi_stable::library::{lib_header_from_path, LibraryError, RootModule};
 use monitoring_plugin_api::{PluginKind, PluginModRef, API_VERSION};
+
+use crate::plugins::probe::{self, Isolation};
 
 /// A library that passed every check.
 #[derive(Clone)]
@@ -64,8 +69,9 @@ pub fn is_library(path: &Path) -> bool {
     )
 }
 
-/// Loads every library in `dir`. A missing folder is an empty scan.
-pub fn scan(dir: &Path) -> Scan {
+/// Loads every library in `dir` that passed its probe under `isolation`. A missing
+/// folder is an empty scan.
+pub fn scan(dir: &Path, isolation: &Isolation) -> Scan {
     let mut scan = Scan::default();
     let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
@@ -79,9 +85,13 @@ pub fn scan(dir: &Path) -> Scan {
         }
     };
     paths.sort();
+    let probes = match isolation {
+        Isolation::ChildProcess { exe } => probe::probe_all(exe, &paths),
+        Isolation::InProcessForTests => vec![Ok(()); paths.len()],
+    };
     let mut names = BTreeSet::new();
-    for path in paths {
-        match load(&path) {
+    for (path, probed) in paths.into_iter().zip(probes) {
+        match probed.and_then(|()| load(&path)) {
             Ok(library) if !names.insert(library.metadata.name.clone()) => {
                 let reason = format!(
                     "a plugin named `{}` is already loaded",
@@ -193,7 +203,7 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let junk = dir.join("libjunk.so");
         std::fs::write(&junk, b"this is not a library").expect("write junk");
-        let scan = scan(&dir);
+        let scan = scan(&dir, &Isolation::InProcessForTests);
         assert!(scan.loaded.is_empty());
         assert_eq!(scan.refused.len(), 1);
         assert_eq!(scan.refused[0].path, junk);
@@ -208,7 +218,10 @@ mod tests {
 
     #[test]
     fn a_missing_folder_is_an_empty_scan() {
-        let scan = scan(Path::new("/no/such/plugins/folder"));
+        let scan = scan(
+            Path::new("/no/such/plugins/folder"),
+            &Isolation::InProcessForTests,
+        );
         assert!(scan.loaded.is_empty() && scan.refused.is_empty());
     }
 }

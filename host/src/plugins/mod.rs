@@ -1,4 +1,5 @@
-//! Files → running plugin instances: find and check libraries ([`loader`]), build
+//! Files → running plugin instances: find and check libraries ([`loader`]), each first
+//! opened in a child process that may crash in the server's stead ([`probe`]), build
 //! collectors and sinks from their `plugins.toml` tables and record what became of
 //! every file ([`registry`]), and run the collectors under the host's deadlines and
 //! back-off ([`scheduler`]).
@@ -6,5 +7,6 @@
 //! This is the first stage of the data path; it imports nothing downstream of it.
 
 pub mod loader;
+pub mod probe;
 pub mod registry;
 pub mod scheduler;

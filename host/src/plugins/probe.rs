@@ -1,0 +1,215 @@
+//! Opens each plugin library first in a short-lived child process, so a file that
+//! crashes, aborts or hangs while it is being loaded costs a refusal, not the server.
+//!
+//! `dlopen` runs a library's constructors and trusts its ELF headers: a truncated copy
+//! of a real plugin dies of SIGBUS inside the dynamic loader, and a constructor may call
+//! `abort()`. Neither can be caught in-process. So the server re-executes its own binary
+//! as `monitoring-websocket-server --probe-plugin <path>` ([`PROBE_FLAG`]), which loads
+//! the library exactly as [`loader::load`] does and prints one JSON line; only a file
+//! whose probe exited cleanly is then opened in the server's own process.
+//!
+//! Probes run a few at a time ([`PARALLEL`]) under a deadline ([`DEADLINE`]); a probe
+//! past it is killed.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::plugins::loader;
+
+/// The hidden subcommand `main.rs` dispatches before anything else.
+pub const PROBE_FLAG: &str = "--probe-plugin";
+
+/// How long one probe may take before its child is killed and the file refused.
+pub const DEADLINE: Duration = Duration::from_secs(5);
+
+/// How many probes run at once: loading is mostly disk reads and relocations, so a
+/// few more than the cores keeps start-up quick without flooding a small machine.
+const PARALLEL: usize = 4;
+
+/// The most of a probe's output read (one JSON line is far shorter); a library that
+/// prints more than this from its constructor gets SIGPIPE and is refused.
+const OUTPUT_CAP: u64 = 64 * 1024;
+
+/// How often a running probe is checked for having exited.
+const POLL: Duration = Duration::from_millis(5);
+
+/// How libraries are opened before they are loaded in-process.
+#[derive(Debug, Clone)]
+pub enum Isolation {
+    /// Probe each file in a child: this executable, run with [`PROBE_FLAG`].
+    ChildProcess {
+        /// The server binary (`std::env::current_exe()`).
+        exe: PathBuf,
+    },
+    /// Load straight into this process, unprobed. Only for the host's own unit tests,
+    /// whose executable is the test harness and cannot answer [`PROBE_FLAG`].
+    InProcessForTests,
+}
+
+/// Probes every file, a few at a time; one result per path, in the same order.
+/// `Err` is the one-line reason the file is refused.
+pub fn probe_all(exe: &Path, paths: &[PathBuf]) -> Vec<Result<(), String>> {
+    let mut results: Vec<Option<Result<(), String>>> = vec![None; paths.len()];
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots = std::sync::Mutex::new(&mut results);
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL.min(paths.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(path) = paths.get(i) else { break };
+                let outcome = probe(exe, path);
+                if let Ok(mut slots) = slots.lock() {
+                    slots[i] = Some(outcome);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("its probe did not report".into())))
+        .collect()
+}
+
+/// Probes one file in a child process under [`DEADLINE`].
+pub fn probe(exe: &Path, path: &Path) -> Result<(), String> {
+    let mut child = Command::new(exe)
+        .arg(PROBE_FLAG)
+        .arg(path)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start its load probe ({}): {e}", exe.display()))?;
+    let reader = child.stdout.take().map(|stdout| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stdout.take(OUTPUT_CAP).read_to_string(&mut text);
+            text
+        })
+    });
+    let status = wait(&mut child, DEADLINE);
+    let output = reader.and_then(|r| r.join().ok()).unwrap_or_default();
+    match status {
+        None => Err(format!(
+            "timed out after {} s while loading",
+            DEADLINE.as_secs()
+        )),
+        Some(status) => verdict(status, &output),
+    }
+}
+
+/// Waits for `child` until `deadline`; past it, kills and reaps it and returns `None`.
+fn wait(child: &mut Child, deadline: Duration) -> Option<ExitStatus> {
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if started.elapsed() < deadline => std::thread::sleep(POLL),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+}
+
+/// What a finished probe's exit status and output say about the file.
+fn verdict(status: ExitStatus, output: &str) -> Result<(), String> {
+    #[cfg(unix)]
+    if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
+        return Err(format!("crashed while loading: {}", signal_name(signal)));
+    }
+    let reply: Option<serde_json::Value> = output
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str(line).ok());
+    let error = reply
+        .as_ref()
+        .and_then(|r| r.get("error"))
+        .and_then(|e| e.as_str());
+    match (status.code(), error) {
+        (Some(0), None) if reply.is_some() => Ok(()),
+        (Some(1), Some(error)) => Err(error.to_owned()),
+        (code, _) => Err(format!(
+            "its load probe ended unexpectedly (exit code {})",
+            code.map_or_else(|| "none".into(), |c| c.to_string())
+        )),
+    }
+}
+
+/// The conventional name of the signals a crashing load dies of.
+#[cfg(unix)]
+fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        7 => "SIGBUS",
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        10 => "SIGBUS",
+        _ => return format!("signal {signal}"),
+    };
+    name.to_owned()
+}
+
+/// The child's side of [`PROBE_FLAG`]: loads `path` as the loader does and prints
+/// one JSON line, `{name, kind, version, api_version}` or `{error}`. Returns the
+/// exit code: 0 loaded, 1 refused.
+pub fn run_probe(path: &Path) -> i32 {
+    let (line, code) = match loader::load(path) {
+        Ok(library) => (
+            serde_json::json!({
+                "name": library.metadata.name,
+                "kind": format!("{:?}", library.metadata.kind).to_lowercase(),
+                "version": library.metadata.version,
+                "api_version": library.metadata.api_version,
+            }),
+            0,
+        ),
+        Err(error) => (serde_json::json!({ "error": error }), 1),
+    };
+    println!("{line}");
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn signals_are_named() {
+        assert_eq!(signal_name(6), "SIGABRT");
+        assert_eq!(signal_name(11), "SIGSEGV");
+        assert_eq!(signal_name(64), "signal 64");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_clean_refusal_carries_the_childs_reason() {
+        use std::os::unix::process::ExitStatusExt;
+        let refused = ExitStatus::from_raw(1 << 8);
+        assert_eq!(
+            verdict(refused, "{\"error\":\"not a loadable library: x\"}\n"),
+            Err("not a loadable library: x".into())
+        );
+        let loaded = ExitStatus::from_raw(0);
+        assert_eq!(verdict(loaded, "{\"name\":\"cpu\"}\n"), Ok(()));
+        assert!(verdict(loaded, "").is_err(), "silence is not a pass");
+        let bus = ExitStatus::from_raw(7);
+        assert_eq!(
+            verdict(bus, ""),
+            Err("crashed while loading: SIGBUS".into())
+        );
+    }
+}
