@@ -106,11 +106,7 @@ async fn a_client_that_reads_nothing_but_sends_pongs_is_dropped() {
         .connect(SocketAddr::from(([127, 0, 0, 1], server.port)))
         .await
         .expect("connect");
-    let request = format!(
-        "GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        server.port
-    );
+    let request = support::raw_upgrade_request(server.port);
     stream
         .write_all(request.as_bytes())
         .await

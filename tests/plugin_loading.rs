@@ -18,12 +18,6 @@ const BROKEN: [&str; 7] = [
     "fixture-old-major",
 ];
 
-fn refusal_of<'a>(logs: &'a [String], file: &str) -> Vec<&'a String> {
-    logs.iter()
-        .filter(|l| l.contains("Plugin refused.") && l.contains(file))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn broken_plugins_are_refused_or_contained_and_the_rest_runs_on_time() {
     let plugins: Vec<&str> = CORE_COLLECTORS
@@ -82,18 +76,7 @@ async fn broken_plugins_are_refused_or_contained_and_the_rest_runs_on_time() {
         ),
     ];
     for (file, reason) in expectations {
-        let lines = refusal_of(&logs, file);
-        assert_eq!(
-            lines.len(),
-            1,
-            "exactly one refusal line for {file}; log:\n{}",
-            logs.join("\n")
-        );
-        assert!(
-            lines[0].contains(reason),
-            "{file} refused for the wrong reason: {}",
-            lines[0]
-        );
+        support::assert_refused_once(&logs, file, reason);
     }
     assert!(
         logs.iter().all(|l| l.len() < 600),

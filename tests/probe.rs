@@ -76,21 +76,7 @@ async fn libraries_that_crash_or_abort_while_loading_are_refused_and_the_rest_st
     ));
     let logs = server.logs();
     for (file, reason) in &expectations {
-        let lines: Vec<&String> = logs
-            .iter()
-            .filter(|l| l.contains("Plugin refused.") && l.contains(&format!("/{file} ")))
-            .collect();
-        assert_eq!(
-            lines.len(),
-            1,
-            "exactly one refusal line for {file}; log:\n{}",
-            logs.join("\n")
-        );
-        assert!(
-            lines[0].contains(reason),
-            "{file} refused for the wrong reason: {}",
-            lines[0]
-        );
+        support::assert_refused_once(&logs, file, reason);
     }
 
     send_text(&mut ws, r#"{"type":"get_status"}"#).await;

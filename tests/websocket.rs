@@ -306,11 +306,7 @@ async fn a_client_that_stops_answering_pings_is_closed() {
     let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
         .await
         .expect("connect");
-    let request = format!(
-        "GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        server.port
-    );
+    let request = support::raw_upgrade_request(server.port);
     socket
         .write_all(request.as_bytes())
         .await

@@ -287,6 +287,44 @@ impl Drop for Server {
 pub type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Connects to `url`.
+/// Asserts that the log has exactly one "Plugin refused." line for the plugin file
+/// named `file` (matched as a whole path component) and that it gives `reason`.
+pub fn assert_refused_once(logs: &[String], file: &str, reason: &str) {
+    let component = format!("/{file}");
+    let names_file = |line: &str| {
+        line.match_indices(&component).any(|(at, _)| {
+            line[at + component.len()..]
+                .chars()
+                .next()
+                .is_none_or(char::is_whitespace)
+        })
+    };
+    let lines: Vec<&String> = logs
+        .iter()
+        .filter(|l| l.contains("Plugin refused.") && names_file(l))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "exactly one refusal line for {file}; log:\n{}",
+        logs.join("\n")
+    );
+    assert!(
+        lines[0].contains(reason),
+        "{file} refused for the wrong reason: {}",
+        lines[0]
+    );
+}
+
+/// A plain WebSocket upgrade request for `/` on `port`, for raw clients that must
+/// control every byte they read and write (the RFC 6455 sample key).
+pub fn raw_upgrade_request(port: u16) -> String {
+    format!(
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+}
+
 pub async fn connect(url: &str) -> Client {
     let (ws, _) = tokio_tungstenite::connect_async(url)
         .await
