@@ -24,8 +24,6 @@ pub const TTL: Duration = Duration::from_secs(3600);
 struct Entry {
     /// When it was stored, for the TTL.
     stored: Instant,
-    /// When the snapshot was taken, for `since` queries.
-    taken: DateTime<Local>,
     frame: Arc<Frame>,
 }
 
@@ -61,12 +59,7 @@ impl History {
         if self.entries.len() == self.capacity {
             self.entries.pop_front();
         }
-        let taken = frame.snapshot.taken_at;
-        self.entries.push_back(Entry {
-            stored: now,
-            taken,
-            frame,
-        });
+        self.entries.push_back(Entry { stored: now, frame });
     }
 
     /// Frames still alive at `now`.
@@ -92,7 +85,7 @@ impl History {
         let matching: Vec<&Entry> = self
             .entries
             .iter()
-            .filter(|entry| since.is_none_or(|since| entry.taken >= since))
+            .filter(|entry| since.is_none_or(|since| entry.frame.snapshot.taken_at >= since))
             .collect();
         let skip = count.map_or(0, |count| matching.len().saturating_sub(count));
         matching

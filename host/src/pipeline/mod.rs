@@ -65,14 +65,7 @@ pub fn spawn(
                 .enable_all()
                 .thread_name("collector")
                 .build()?;
-            runtime.block_on(collect(
-                parts.scheduler,
-                parts.bus,
-                parts.alerting,
-                parts.history,
-                interval,
-                shutdown,
-            ));
+            runtime.block_on(collect(parts, interval, shutdown));
             // A collector that never returned still holds a pool thread; dropping the
             // runtime would wait for it forever.
             runtime.shutdown_background();
@@ -83,14 +76,13 @@ pub fn spawn(
 /// The collection loop: one snapshot per tick, evaluated against the alert rules,
 /// published to every session, kept in the history and handed to the sinks. At
 /// shutdown, the sinks get [`SINK_FLUSH_DEADLINE`] to drain.
-pub async fn collect(
-    mut scheduler: Scheduler,
-    mut bus: Bus,
-    mut alerting: Alerting,
-    history: SharedHistory,
-    interval: Duration,
-    mut shutdown: Shutdown,
-) {
+pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
+    let Parts {
+        mut scheduler,
+        mut bus,
+        mut alerting,
+        history,
+    } = parts;
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {

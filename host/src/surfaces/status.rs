@@ -65,12 +65,6 @@ impl<'a> Reading<'a> {
             .as_secs_f64()
     }
 
-    /// Clients connected now, as the status reports them (never above the limit:
-    /// a refused client is counted while it is being closed).
-    pub fn connected_clients(&self) -> usize {
-        self.websocket.connected.min(self.state.limits.max_clients)
-    }
-
     /// Every plugin file and what became of it.
     pub fn plugins(&self) -> &'a [PluginRecord] {
         &self.state.plugins
@@ -96,7 +90,8 @@ impl<'a> Reading<'a> {
     pub fn into_status(self) -> Status<'a> {
         let gpu = self.gpu();
         Status {
-            connected_clients: self.connected_clients(),
+            // Counted by admission's slots, so never above max_clients.
+            connected_clients: self.websocket.connected,
             server_start_time: &self.state.start_time,
             server_version: SERVER_VERSION,
             uptime_seconds: self.uptime_seconds(),
