@@ -159,12 +159,8 @@ pub struct GpuInfo {
 
 /// `used / total` in %, one decimal; `None` when either is unknown or total is 0.
 pub fn percentage(used: Option<u64>, total: Option<u64>) -> Option<f64> {
-    let (used, total) = (used?, total?);
-    if total == 0 {
-        return None;
-    }
-    let percent = used as f64 * 100.0 / total as f64;
-    Some(((percent * 10.0).round() / 10.0).clamp(0.0, 100.0))
+    // A driver may report more used than total for a moment; a percentage stays ≤ 100.
+    super::percent_of(used?, total?).map(|percent| percent.clamp(0.0, 100.0))
 }
 
 #[cfg(test)]

@@ -23,16 +23,11 @@ impl Memory {
     pub fn from_total_available(total: u64, available: u64) -> Self {
         let available = available.min(total);
         let used = total - available;
-        let percentage = if total == 0 {
-            0.0
-        } else {
-            (used as f64 / total as f64 * 1000.0).round() / 10.0
-        };
         Self {
             total,
             available,
             used,
-            percentage,
+            percentage: super::percent_of(used, total).unwrap_or(0.0),
         }
     }
 }

@@ -111,6 +111,13 @@ pub const fn __join_path<const N: usize>(section: &str, field: &str) -> [u8; N] 
 }
 
 /// Checks that `value` is a percentage: finite and within 0–100.
+/// `part / whole` in percent, rounded to one decimal as psutil's `percent` is (the
+/// seed's memory and disk percentages); `None` when `whole` is 0. Every section that
+/// derives a percentage from two counts uses this one rounding.
+pub fn percent_of(part: u64, whole: u64) -> Option<f64> {
+    (whole != 0).then(|| (part as f64 / whole as f64 * 1000.0).round() / 10.0)
+}
+
 pub(crate) fn check_percent(path: &str, value: f64) -> Result<(), String> {
     if (0.0..=100.0).contains(&value) {
         Ok(())

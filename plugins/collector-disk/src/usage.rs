@@ -3,7 +3,7 @@
 use std::io;
 use std::path::Path;
 
-use monitoring_plugin_api::sections::Disk;
+use monitoring_plugin_api::sections::{percent_of, Disk};
 
 /// Builds a `disk` entry from block counts as `statvfs` reports them.
 pub fn from_blocks(
@@ -19,16 +19,11 @@ pub fn from_blocks(
         .saturating_mul(block_size);
     let free = blocks_available.saturating_mul(block_size);
     let visible = used.saturating_add(free);
-    let percentage = if visible == 0 {
-        0.0
-    } else {
-        (used as f64 / visible as f64 * 1000.0).round() / 10.0
-    };
     Disk {
         total,
         used,
         free,
-        percentage,
+        percentage: percent_of(used, visible).unwrap_or(0.0),
         path: path.display().to_string(),
     }
 }
