@@ -10,8 +10,11 @@
 
 mod disk;
 mod gpu;
+mod load;
 mod memory;
+mod processes;
 mod processor;
+mod sensors;
 mod system;
 
 use serde::{de::DeserializeOwned, Serialize};
@@ -20,8 +23,11 @@ use crate::Sections;
 
 pub use disk::{Disk, Disks};
 pub use gpu::{percentage, Gpu, GpuInfo};
+pub use load::Load;
 pub use memory::Memory;
+pub use processes::{ProcessInfo, Processes};
 pub use processor::Processor;
+pub use sensors::{Fan, Sensors, Temperature};
 pub use system::System;
 
 /// A section's value did not match its schema.

@@ -4,7 +4,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::sections::{Disk, Disks, Gpu, Memory, Processor, Section, System};
+use crate::sections::{
+    Disk, Disks, Gpu, Load, Memory, Processes, Processor, Section, Sensors, System,
+};
 use crate::Sections;
 
 /// Checks the value rules the host and clients rely on. Returns the first problem.
@@ -20,6 +22,9 @@ pub fn check_sections(sections: &Sections) -> Result<(), String> {
             Disks::NAME => typed::<Disks>(sections)?,
             System::NAME => typed::<System>(sections)?,
             Gpu::NAME => typed::<Gpu>(sections)?,
+            Load::NAME => typed::<Load>(sections)?,
+            Sensors::NAME => typed::<Sensors>(sections)?,
+            Processes::NAME => typed::<Processes>(sections)?,
             _ => check_free_form(name, value)?,
         }
     }
