@@ -6,7 +6,14 @@ use serde::{Deserialize, Serialize};
 use super::{check_percent, check_used, Section};
 
 /// A `disk` entry, with the seed's field names; sizes in bytes.
+///
+/// On the wire it also carries `mount_point`, always equal to `path`: the published
+/// seed client's detailed view reads that key (and prints `Mount: N/A` without it).
+/// It is derived on serialization instead of stored, so the two can never disagree
+/// and no producer can forget it; a 1.0 plugin that sends no `mount_point` still
+/// deserializes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "DiskWire", from = "DiskWire")]
 pub struct Disk {
     /// Total size of the filesystem.
     pub total: u64,
@@ -18,6 +25,45 @@ pub struct Disk {
     pub percentage: f64,
     /// The watched path.
     pub path: String,
+}
+
+/// [`Disk`] as the wire carries it: its fields plus `mount_point`.
+#[derive(Serialize, Deserialize)]
+struct DiskWire {
+    total: u64,
+    used: u64,
+    free: u64,
+    percentage: f64,
+    path: String,
+    /// Always `path` when we send it; whatever a producer sent is not kept, since
+    /// `path` is the one the server and its rules read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mount_point: Option<String>,
+}
+
+impl From<Disk> for DiskWire {
+    fn from(disk: Disk) -> Self {
+        Self {
+            mount_point: Some(disk.path.clone()),
+            total: disk.total,
+            used: disk.used,
+            free: disk.free,
+            percentage: disk.percentage,
+            path: disk.path,
+        }
+    }
+}
+
+impl From<DiskWire> for Disk {
+    fn from(wire: DiskWire) -> Self {
+        Self {
+            total: wire.total,
+            used: wire.used,
+            free: wire.free,
+            percentage: wire.percentage,
+            path: wire.path,
+        }
+    }
 }
 
 impl Section for Disk {
@@ -48,5 +94,42 @@ impl Section for Disks {
             .iter()
             .enumerate()
             .try_for_each(|(i, disk)| disk.validate_at(&format!("disks[{i}]")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn root() -> Disk {
+        Disk {
+            total: 100,
+            used: 40,
+            free: 60,
+            percentage: 40.0,
+            path: "/srv".into(),
+        }
+    }
+
+    #[test]
+    fn mount_point_is_sent_as_the_path() {
+        let value = serde_json::to_value(root()).expect("serializes");
+        assert_eq!(value["mount_point"], "/srv", "{value}");
+        assert_eq!(value["path"], "/srv", "{value}");
+        let value = serde_json::to_value(Disks(vec![root()])).expect("serializes");
+        assert_eq!(value[0]["mount_point"], "/srv", "{value}");
+    }
+
+    #[test]
+    fn a_disk_without_mount_point_still_reads() {
+        // What a 1.0 plugin sends.
+        let old = json!({"total": 100, "used": 40, "free": 60, "percentage": 40.0, "path": "/srv"});
+        let disk: Disk = serde_json::from_value(old).expect("a 1.0 disk deserializes");
+        assert_eq!(disk, root());
+        let new = serde_json::to_value(root()).expect("serializes");
+        let again: Disk = serde_json::from_value(new).expect("round trip");
+        assert_eq!(again, root());
     }
 }

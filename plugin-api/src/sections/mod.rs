@@ -236,7 +236,11 @@ mod tests {
             percentage: 100.0,
             path: "/".into(),
         };
-        assert_eq!(keys(&disk), ["free", "path", "percentage", "total", "used"]);
+        // `mount_point` (= `path`) was added for the seed client's detailed view.
+        assert_eq!(
+            keys(&disk),
+            ["free", "mount_point", "path", "percentage", "total", "used"]
+        );
         let system = System::default();
         assert_eq!(
             keys(&system),

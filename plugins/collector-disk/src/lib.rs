@@ -103,8 +103,12 @@ mod tests {
         keys.sort_unstable();
         assert_eq!(
             keys,
-            ["free", "path", "percentage", "total", "used"],
+            ["free", "mount_point", "path", "percentage", "total", "used"],
             "the wire keys of `disk`"
+        );
+        assert_eq!(
+            sections["disk"]["mount_point"], sections["disk"]["path"],
+            "the seed client reads `mount_point`"
         );
     }
 
