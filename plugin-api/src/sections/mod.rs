@@ -9,9 +9,11 @@
 //! [`Sections`].
 
 mod disk;
+mod disk_io;
 mod gpu;
 mod load;
 mod memory;
+mod network;
 mod processes;
 mod processor;
 mod sensors;
@@ -22,9 +24,11 @@ use serde::{de::DeserializeOwned, Serialize};
 use crate::Sections;
 
 pub use disk::{Disk, Disks};
+pub use disk_io::{DiskIo, DiskIoDevice};
 pub use gpu::{percentage, Gpu, GpuInfo};
 pub use load::Load;
 pub use memory::Memory;
+pub use network::{Network, NetworkInterface};
 pub use processes::{ProcessInfo, Processes};
 pub use processor::Processor;
 pub use sensors::{Fan, Sensors, Temperature};

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::sections::{
-    Disk, Disks, Gpu, Load, Memory, Processes, Processor, Section, Sensors, System,
+    Disk, DiskIo, Disks, Gpu, Load, Memory, Network, Processes, Processor, Section, Sensors, System,
 };
 use crate::Sections;
 
@@ -22,6 +22,8 @@ pub fn check_sections(sections: &Sections) -> Result<(), String> {
             Disks::NAME => typed::<Disks>(sections)?,
             System::NAME => typed::<System>(sections)?,
             Gpu::NAME => typed::<Gpu>(sections)?,
+            Network::NAME => typed::<Network>(sections)?,
+            DiskIo::NAME => typed::<DiskIo>(sections)?,
             Load::NAME => typed::<Load>(sections)?,
             Sensors::NAME => typed::<Sensors>(sections)?,
             Processes::NAME => typed::<Processes>(sections)?,
