@@ -15,6 +15,9 @@ use crate::config::delivery::{DeliveryOptions, HOST_KEYS};
 pub struct PluginTable {
     /// `enabled = …` if present: collectors run unless `false`, sinks only if `true`.
     pub enabled: Option<bool>,
+    /// `interval = …` seconds if present: how often a collector is asked (host policy;
+    /// rounded to whole ticks). The plugin never sees it.
+    pub interval: Option<f64>,
     /// The remaining keys, handed to the plugin as a JSON object.
     pub settings: serde_json::Map<String, serde_json::Value>,
     /// The keys the host consumes for a sink (filters, queue, retries), read from
@@ -53,6 +56,9 @@ impl PluginTable {
     }
 }
 
+/// The longest per-plugin interval accepted: a day.
+const MAX_INTERVAL_SECS: f64 = 86_400.0;
+
 /// Deserializes plugin tables keeping byte offsets (turned into lines afterwards).
 pub(super) fn deserialize_plugins<'de, D>(
     deserializer: D,
@@ -80,6 +86,19 @@ where
                     ))
                 })?;
                 table.enabled = Some(enabled);
+                continue;
+            }
+            if key == "interval" {
+                let seconds = value
+                    .as_float()
+                    .or_else(|| value.as_integer().map(|i| i as f64))
+                    .filter(|s| s.is_finite() && *s > 0.0 && *s <= MAX_INTERVAL_SECS)
+                    .ok_or_else(|| {
+                        D::Error::custom(format!(
+                            "`plugins.{name}.interval` must be seconds between 0 and {MAX_INTERVAL_SECS}, got {value}"
+                        ))
+                    })?;
+                table.interval = Some(seconds);
                 continue;
             }
             let json = serde_json::to_value(&value).map_err(D::Error::custom)?;

@@ -13,6 +13,11 @@
 //! ticker is `tokio::time::interval`, whose deadlines are fixed multiples of the period,
 //! so the cadence does not drift however long a tick's work takes.
 //!
+//! Each collector has its own period, a whole number of ticks (`[plugins.<name>]
+//! interval`, host policy, not plugin code): a collector slower than the tick is asked
+//! less often and the snapshot carries its latest result in between, so an expensive
+//! collector (processes) costs what it is worth without holes in the stream.
+//!
 //! Time is tokio's, so the tests drive deadlines, late answers, hangs and back-off on
 //! a paused clock; a collection running on the blocking pool holds that clock still
 //! until it returns, so a test's clock moves only when the test advances it.
@@ -67,6 +72,11 @@ pub(super) struct Slot {
     pub(super) failures: u32,
     pub(super) disabled: bool,
     pub(super) fresh: Option<Sections>,
+    /// Time between its collections: a whole number of ticks.
+    pub(super) period: Duration,
+    /// Its latest result and when it came, carried between collections of a collector
+    /// whose period is longer than the tick.
+    pub(super) latest: Option<(Sections, Instant)>,
     pub(super) complaints: Throttle,
     pub(super) hang_complaints: Throttle,
     pub(super) errors: u64,
@@ -94,24 +104,11 @@ impl Scheduler {
     /// Takes charge of the collectors; nothing runs until the first [`Self::tick`].
     pub fn start(collectors: Vec<(String, CollectorBox)>, timing: Timing) -> Self {
         let (answer_tx, answers) = mpsc::unbounded_channel();
-        let mut slots = Vec::with_capacity(collectors.len());
         let now = Instant::now();
-        for (name, collector) in collectors {
-            slots.push(Slot {
-                name,
-                collector: Some(collector),
-                busy_since: None,
-                next_due: now,
-                failures: 0,
-                disabled: false,
-                fresh: None,
-                complaints: Throttle::new(Duration::from_secs(60)),
-                hang_complaints: Throttle::new(Duration::from_secs(60)),
-                errors: 0,
-                last_error: None,
-                last_success: None,
-            });
-        }
+        let slots = collectors
+            .into_iter()
+            .map(|(name, collector)| new_slot(name, collector, timing.interval, now))
+            .collect();
         let scheduler = Self {
             slots,
             answers,
@@ -139,6 +136,15 @@ impl Scheduler {
             .map(|slot| status_of(slot, now, timing))
             .collect();
         self.board.set(statuses);
+    }
+
+    /// Sets how often `name` is asked: `period` rounded to a whole number of ticks, at
+    /// least one.
+    pub fn set_period(&mut self, name: &str, period: Duration) {
+        let period = whole_ticks(period, self.timing.interval);
+        if let Some(slot) = self.slots.iter_mut().find(|s| s.name == name) {
+            slot.period = period;
+        }
     }
 
     /// Names of the collectors, in snapshot order.
@@ -197,7 +203,7 @@ impl Scheduler {
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let timing = self.timing;
         let slot = &mut self.slots[answer.index];
-        slot.busy_since = None;
+        let started = slot.busy_since.take().unwrap_or(now);
         slot.collector = Some(answer.collector);
         match answer.result {
             Ok(sections) => {
@@ -206,7 +212,9 @@ impl Scheduler {
                     slot.complaints.reset();
                 }
                 slot.failures = 0;
-                slot.next_due = now;
+                // Due again one period after this collection started, less half a
+                // tick so that tick-to-tick jitter never costs a whole period.
+                slot.next_due = started + slot.period.saturating_sub(timing.interval / 2);
                 slot.last_success = Some((now, Local::now()));
                 slot.fresh = Some(sections);
                 if answer.took > timing.collect_timeout {
@@ -219,8 +227,9 @@ impl Scheduler {
 
     fn assemble(&mut self) -> Sections {
         let mut data = Sections::new();
+        let (now, interval) = (Instant::now(), self.timing.interval);
         for slot in &mut self.slots {
-            let Some(sections) = slot.fresh.take() else {
+            let Some(sections) = take_current(slot, now, interval) else {
                 continue;
             };
             for (section, value) in sections {
@@ -237,6 +246,59 @@ impl Scheduler {
             }
         }
         data
+    }
+}
+
+fn new_slot(name: String, collector: CollectorBox, period: Duration, now: Instant) -> Slot {
+    Slot {
+        name,
+        collector: Some(collector),
+        busy_since: None,
+        next_due: now,
+        failures: 0,
+        disabled: false,
+        fresh: None,
+        period,
+        latest: None,
+        complaints: Throttle::new(Duration::from_secs(60)),
+        hang_complaints: Throttle::new(Duration::from_secs(60)),
+        errors: 0,
+        last_error: None,
+        last_success: None,
+    }
+}
+
+/// `period` as a whole number of ticks (rounded, at least one).
+fn whole_ticks(period: Duration, tick: Duration) -> Duration {
+    if tick.is_zero() {
+        return period;
+    }
+    let ticks = (period.as_secs_f64() / tick.as_secs_f64()).round().max(1.0);
+    tick.saturating_mul(ticks.min(f64::from(u32::MAX)) as u32)
+}
+
+/// The sections `slot` contributes to this tick: its fresh answer, or, for a collector
+/// asked less often than every tick, its latest answer while that is not older than
+/// its period (plus a tick of grace). A collector on the tick's own period shows only
+/// fresh answers, so a hung one loses its section at once.
+fn take_current(slot: &mut Slot, now: Instant, interval: Duration) -> Option<Sections> {
+    let fresh = slot.fresh.take();
+    if slot.period <= interval {
+        slot.latest = None;
+        return fresh;
+    }
+    if let Some(sections) = fresh {
+        slot.latest = Some((sections.clone(), now));
+        return Some(sections);
+    }
+    match &slot.latest {
+        Some((sections, at)) if now.saturating_duration_since(*at) < slot.period + interval => {
+            Some(sections.clone())
+        }
+        _ => {
+            slot.latest = None;
+            None
+        }
     }
 }
 

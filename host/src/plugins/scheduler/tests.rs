@@ -271,3 +271,53 @@ async fn a_fatal_error_disables_the_collector() {
         .last_error
         .is_some_and(|e| e.contains("no such device")));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_slower_collector_is_asked_every_few_ticks_and_its_result_is_carried() {
+    let slow = Scripted::new("processes", []);
+    let cpu = Scripted::new("cpu", []);
+    let mut scheduler = Scheduler::start(vec![slow.boxed(), cpu.boxed()], TIMING);
+    // 1.9 s rounds to four ticks of 0.5 s.
+    scheduler.set_period("processes", Duration::from_millis(1900));
+    let mut seen = Vec::new();
+    for _ in 0..9 {
+        let sections = tick(&mut scheduler).await;
+        seen.push(sections["processes"]["n"].clone());
+        assert!(sections.get("cpu").is_some());
+        tokio::time::advance(TIMING.interval).await;
+    }
+    assert_eq!(cpu.calls(), 9, "the tick's own collectors every tick");
+    assert_eq!(slow.calls(), 3, "ticks 0, 4 and 8");
+    assert_eq!(
+        seen,
+        [1, 1, 1, 1, 2, 2, 2, 2, 3].map(|n| json!(n)),
+        "every snapshot carries the latest result"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_carried_result_expires_when_its_collector_stops_answering() {
+    let (_hold, gate) = std_mpsc::channel::<()>();
+    let slow = Scripted::new(
+        "processes",
+        [
+            Step::Answer(ok("processes")),
+            Step::After(gate, ok("processes")),
+        ],
+    );
+    let mut scheduler = Scheduler::start(vec![slow.boxed()], TIMING);
+    scheduler.set_period("processes", Duration::from_secs(1));
+    assert!(tick(&mut scheduler).await.get("processes").is_some());
+    tokio::time::advance(TIMING.interval).await;
+    assert!(
+        tick(&mut scheduler).await.get("processes").is_some(),
+        "carried"
+    );
+    tokio::time::advance(TIMING.interval).await;
+    // Asked again and hangs: the old result is still within period + a tick.
+    let third = tick_past_a_blocked_collector(&mut scheduler, 0).await;
+    assert!(third.get("processes").is_some(), "{third:?}");
+    tokio::time::advance(TIMING.interval - TIMING.collect_timeout).await;
+    let fourth = tick_past_a_blocked_collector(&mut scheduler, 0).await;
+    assert!(fourth.get("processes").is_none(), "expired: {fourth:?}");
+}
