@@ -68,7 +68,7 @@ use crate::alerts::{AlertControl, AlertLog, EngineState};
 use crate::config::Config;
 use crate::pipeline::bus::Bus;
 use crate::pipeline::history::SharedHistory;
-use crate::plugins::loader;
+use crate::plugins::loader::Loader;
 use crate::plugins::probe::Isolation;
 use crate::plugins::registry::{LoadedSink, Registry};
 use crate::plugins::scheduler::{Scheduler, Timing};
@@ -106,7 +106,12 @@ pub async fn run(
         collect_timeout: Duration::from_secs_f64(config.monitor.collect_timeout),
         max_backoff: Duration::from_secs_f64(config.monitor.max_backoff),
     };
-    let scheduler = Scheduler::start(collectors, timing);
+    let mut scheduler = Scheduler::start(collectors, timing);
+    for name in scheduler.collector_names() {
+        if let Some(seconds) = config.plugin(&name).interval {
+            scheduler.set_period(&name, Duration::from_secs_f64(seconds));
+        }
+    }
     tracing::info!(collectors = ?scheduler.collector_names(), interval_ms = timing.interval.as_millis() as u64, "Collecting.");
 
     let bus = Bus::new();
@@ -192,11 +197,11 @@ async fn load_plugins(config: Arc<Config>) -> std::io::Result<Registry> {
     let isolation = Isolation::ChildProcess {
         exe: std::env::current_exe()?,
     };
-    let registry = tokio::task::spawn_blocking(move || {
-        Registry::build(loader::scan(&plugins_dir, &isolation), &config)
-    })
-    .await
-    .map_err(std::io::Error::other)?;
+    let mut loader = Loader::new(isolation)?;
+    let registry =
+        tokio::task::spawn_blocking(move || Registry::build(loader.scan(&plugins_dir), &config))
+            .await
+            .map_err(std::io::Error::other)?;
     if registry.collectors.is_empty() {
         tracing::warn!("No collector is running: clients will receive empty snapshots.");
     }

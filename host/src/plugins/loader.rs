@@ -9,13 +9,14 @@
 //! Before a file is opened here it is opened in a child process ([`probe`]): a library
 //! that crashes, aborts or hangs while loading is refused instead of ending the server.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use abi_stable::library::{lib_header_from_path, LibraryError, RootModule};
 use monitoring_plugin_api::{PluginKind, PluginModRef, API_VERSION};
 
 use crate::plugins::probe::{self, Isolation};
+use crate::plugins::staging::{self, Staging};
 
 /// A library that passed every check.
 #[derive(Clone)]
@@ -26,6 +27,8 @@ pub struct LoadedLibrary {
     pub metadata: Metadata,
     /// Its root module, valid for the life of the process (libraries are never unloaded).
     pub module: PluginModRef,
+    /// SHA-256 of the file's bytes when it was loaded: a new hash is a new version.
+    pub hash: String,
 }
 
 /// A plugin's identity as plain Rust strings.
@@ -55,7 +58,7 @@ pub struct Refusal {
 /// What a scan found.
 #[derive(Default)]
 pub struct Scan {
-    /// Usable libraries, in file-name order.
+    /// Usable libraries, one per plugin name, in file-name order.
     pub loaded: Vec<LoadedLibrary>,
     /// Files refused, in file-name order.
     pub refused: Vec<Refusal>,
@@ -69,41 +72,186 @@ pub fn is_library(path: &Path) -> bool {
     )
 }
 
-/// Loads every library in `dir` that passed its probe under `isolation`. A missing
-/// folder is an empty scan.
-pub fn scan(dir: &Path, isolation: &Isolation) -> Scan {
-    let mut scan = Scan::default();
-    let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| is_library(p))
-            .collect(),
-        Err(e) => {
-            tracing::warn!(dir = %dir.display(), error = %e, "Cannot read the plugins folder; no plugins loaded.");
-            return scan;
-        }
-    };
-    paths.sort();
-    let probes = match isolation {
-        Isolation::ChildProcess { exe } => probe::probe_all(exe, &paths),
-        Isolation::InProcessForTests => vec![Ok(()); paths.len()],
-    };
-    let mut names = BTreeSet::new();
-    for (path, probed) in paths.into_iter().zip(probes) {
-        match probed.and_then(|()| load(&path)) {
-            Ok(library) if !names.insert(library.metadata.name.clone()) => {
-                let reason = format!(
-                    "a plugin named `{}` is already loaded",
-                    library.metadata.name
-                );
-                scan.refused.push(Refusal { path, reason });
+/// What became of one library content, by hash: loaded once, never again.
+#[derive(Clone)]
+enum Known {
+    Loaded {
+        metadata: Metadata,
+        module: PluginModRef,
+    },
+    Refused(String),
+}
+
+/// Scans the plugins folder, as often as asked, loading each distinct library
+/// content once: from a private copy ([`Staging`]) after a probe under
+/// `isolation`. Unchanged files are not read again; a file whose bytes changed is a
+/// new library.
+pub struct Loader {
+    isolation: Isolation,
+    staging: Staging,
+    known: HashMap<String, Known>,
+}
+
+impl Loader {
+    /// A loader with its private folder.
+    pub fn new(isolation: Isolation) -> std::io::Result<Self> {
+        Ok(Self {
+            isolation,
+            staging: Staging::new()?,
+            known: HashMap::new(),
+        })
+    }
+
+    /// Every library in `dir` that passed its probe, one per plugin name (see
+    /// [`resolve_duplicates`]). A missing folder is an empty scan.
+    pub fn scan(&mut self, dir: &Path) -> Scan {
+        let paths = match list(dir) {
+            Ok(paths) => paths,
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "Cannot read the plugins folder; no plugins loaded.");
+                return Scan::default();
             }
-            Ok(library) => scan.loaded.push(library),
-            Err(reason) => scan.refused.push(Refusal { path, reason }),
+        };
+        // Read and copy what is new; probe the new copies together.
+        let mut hashes: Vec<Result<String, String>> = Vec::with_capacity(paths.len());
+        let mut to_probe: Vec<(String, PathBuf)> = Vec::new();
+        for path in &paths {
+            if let Some(hash) = self.staging.unchanged_hash(path) {
+                if self.known.contains_key(&hash) {
+                    hashes.push(Ok(hash));
+                    continue;
+                }
+            }
+            let staged = self.staging.stage(path, true).and_then(|staged| {
+                if self.known.contains_key(&staged.hash)
+                    || to_probe.iter().any(|(h, _)| *h == staged.hash)
+                {
+                    staging::release(&staged.copy);
+                } else {
+                    to_probe.push((staged.hash.clone(), staged.copy));
+                }
+                Ok(staged.hash)
+            });
+            hashes.push(staged);
+        }
+        let copies: Vec<PathBuf> = to_probe.iter().map(|(_, copy)| copy.clone()).collect();
+        let probes = match &self.isolation {
+            Isolation::ChildProcess { exe } => probe::probe_all(exe, &copies),
+            Isolation::InProcessForTests => vec![Ok(()); copies.len()],
+        };
+        for ((hash, copy), probed) in to_probe.into_iter().zip(probes) {
+            let known = match probed.and_then(|()| load(&copy)) {
+                Ok(library) => Known::Loaded {
+                    metadata: library.metadata,
+                    module: library.module,
+                },
+                Err(reason) => Known::Refused(reason),
+            };
+            staging::release(&copy);
+            self.known.insert(hash, known);
+        }
+        let mut scan = Scan::default();
+        for (path, hash) in paths.into_iter().zip(hashes) {
+            let known = hash.and_then(|hash| match self.known.get(&hash) {
+                Some(Known::Loaded { metadata, module }) => Ok(LoadedLibrary {
+                    path: path.clone(),
+                    metadata: metadata.clone(),
+                    module: *module,
+                    hash,
+                }),
+                Some(Known::Refused(reason)) => Err(reason.clone()),
+                None => Err("its probe did not report".into()),
+            });
+            match known {
+                Ok(library) => scan.loaded.push(library),
+                Err(reason) => scan.refused.push(Refusal { path, reason }),
+            }
+        }
+        resolve_duplicates(&mut scan);
+        scan
+    }
+
+    /// Libraries loaded into this process so far (each distinct content once). Their
+    /// code stays mapped until exit: abi_stable never unloads a library.
+    pub fn libraries_mapped(&self) -> usize {
+        self.known
+            .values()
+            .filter(|k| matches!(k, Known::Loaded { .. }))
+            .count()
+    }
+}
+
+/// The library files in `dir`, sorted by name.
+fn list(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| is_library(p))
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// Keeps one library per plugin name, the same one every time whatever the files are
+/// called: the highest version, and among equal versions the first file by name.
+/// The others are refused naming the file that kept the name.
+pub fn resolve_duplicates(scan: &mut Scan) {
+    let mut winners: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, library) in scan.loaded.iter().enumerate() {
+        let name = library.metadata.name.clone();
+        match winners.get(&name) {
+            Some(&best)
+                if version_key(&library.metadata.version)
+                    > version_key(&scan.loaded[best].metadata.version) =>
+            {
+                winners.insert(name, i);
+            }
+            Some(_) => {}
+            None => {
+                winners.insert(name, i);
+            }
         }
     }
-    scan
+    let keep: BTreeSet<usize> = winners.values().copied().collect();
+    let kept_by: BTreeMap<String, String> = winners
+        .iter()
+        .map(|(name, &i)| {
+            let winner = &scan.loaded[i];
+            let text = format!(
+                "{} (version {})",
+                winner.path.display(),
+                winner.metadata.version
+            );
+            (name.clone(), text)
+        })
+        .collect();
+    let mut loaded = Vec::with_capacity(keep.len());
+    for (i, library) in std::mem::take(&mut scan.loaded).into_iter().enumerate() {
+        if keep.contains(&i) {
+            loaded.push(library);
+            continue;
+        }
+        let winner = kept_by
+            .get(&library.metadata.name)
+            .map_or_else(String::new, |w| format!(" by {w}"));
+        scan.refused.push(Refusal {
+            path: library.path,
+            reason: format!(
+                "a plugin named `{}` (version {}) is already provided{winner}",
+                library.metadata.name, library.metadata.version
+            ),
+        });
+    }
+    scan.loaded = loaded;
+    scan.refused.sort_by(|a, b| a.path.cmp(&b.path));
+}
+
+/// A version's numeric parts for comparison (`1.10.0` > `1.9.2`); text parts count 0.
+fn version_key(version: &str) -> Vec<u64> {
+    version
+        .split(['.', '-', '+'])
+        .map(|part| part.parse().unwrap_or(0))
+        .collect()
 }
 
 /// Loads one library, or says in one line why not.
@@ -143,6 +291,7 @@ pub fn load(path: &Path) -> Result<LoadedLibrary, String> {
         path: path.to_owned(),
         metadata,
         module,
+        hash: String::new(),
     })
 }
 
@@ -203,7 +352,9 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let junk = dir.join("libjunk.so");
         std::fs::write(&junk, b"this is not a library").expect("write junk");
-        let scan = scan(&dir, &Isolation::InProcessForTests);
+        let scan = Loader::new(Isolation::InProcessForTests)
+            .expect("loader")
+            .scan(&dir);
         assert!(scan.loaded.is_empty());
         assert_eq!(scan.refused.len(), 1);
         assert_eq!(scan.refused[0].path, junk);
@@ -218,10 +369,9 @@ mod tests {
 
     #[test]
     fn a_missing_folder_is_an_empty_scan() {
-        let scan = scan(
-            Path::new("/no/such/plugins/folder"),
-            &Isolation::InProcessForTests,
-        );
+        let scan = Loader::new(Isolation::InProcessForTests)
+            .expect("loader")
+            .scan(Path::new("/no/such/plugins/folder"));
         assert!(scan.loaded.is_empty() && scan.refused.is_empty());
     }
 }

@@ -1,4 +1,5 @@
-//! Files → running plugin instances: find and check libraries ([`loader`]), each first
+//! Files → running plugin instances: find and check libraries ([`loader`]) from private
+//! copies that no one can overwrite under the server ([`staging`]), each first
 //! opened in a child process that may crash in the server's stead ([`probe`]), build
 //! collectors and sinks from their `plugins.toml` tables and record what became of
 //! every file ([`registry`]), and run the collectors under the host's deadlines and
@@ -10,3 +11,4 @@ pub mod loader;
 pub mod probe;
 pub mod registry;
 pub mod scheduler;
+pub mod staging;

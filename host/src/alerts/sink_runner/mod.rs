@@ -27,6 +27,9 @@ use queue::{bump, Counters, Shared};
 pub use queue::{SinkStats, SinkStatus};
 use worker::work;
 
+/// How long a sink removed or replaced at run time may take to deliver its queue.
+pub const RETIRE_GRACE: Duration = Duration::from_secs(5);
+
 /// Back-off between attempts of a retryable failure.
 #[derive(Debug, Clone, Copy)]
 pub struct Backoff {
@@ -70,59 +73,97 @@ struct Worker {
     shared: Arc<Shared>,
     options: DeliveryOptions,
     wants_snapshots: bool,
+    /// Reported by the worker thread when it has finished.
+    done: mpsc::Receiver<()>,
 }
 
 /// The running sinks.
 pub struct SinkRunner {
     workers: Vec<Worker>,
     stats: SinkStats,
-    done: mpsc::Receiver<usize>,
+    backoff: Backoff,
+    /// Sinks removed at run time, still draining their queues.
+    retiring: Vec<Worker>,
 }
 
 impl SinkRunner {
     /// Starts one worker thread per sink, with its options (filters, queue, retries).
     pub fn start(sinks: Vec<SinkSpec>, backoff: Backoff) -> std::io::Result<Self> {
-        let (done_tx, done) = mpsc::channel();
-        let mut workers = Vec::with_capacity(sinks.len());
-        for (index, spec) in sinks.into_iter().enumerate() {
-            let SinkSpec {
-                name,
-                sink,
-                options,
-                wants_snapshots,
-            } = spec;
-            let shared = Arc::new(Shared {
-                name: name.clone(),
-                capacity: options.queue_size,
-                queue: Mutex::default(),
-                ready: Condvar::new(),
-                counters: Counters::default(),
-            });
-            let worker_shared = Arc::clone(&shared);
-            let max_retries = options.max_retries;
-            let done_tx = done_tx.clone();
-            std::thread::Builder::new()
-                .name(format!("sink-{name}"))
-                .spawn(move || {
-                    let span = tracing::info_span!("sink", plugin = %worker_shared.name);
-                    let _entered = span.enter();
-                    work(&worker_shared, sink, max_retries, backoff);
-                    let _ = done_tx.send(index);
-                })?;
-            workers.push(Worker {
-                shared,
-                options,
-                wants_snapshots,
-            });
-        }
-        let stats = SinkStats {
-            sinks: workers.iter().map(|w| Arc::clone(&w.shared)).collect(),
+        let mut runner = Self {
+            workers: Vec::with_capacity(sinks.len()),
+            stats: SinkStats::default(),
+            backoff,
+            retiring: Vec::new(),
         };
-        Ok(Self {
-            workers,
-            stats,
+        for spec in sinks {
+            runner.add(spec)?;
+        }
+        Ok(runner)
+    }
+
+    /// Starts `spec`'s worker; a running sink of the same name is retired first (its
+    /// queue drains to the old instance, new alerts go to the new one).
+    pub fn add(&mut self, spec: SinkSpec) -> std::io::Result<()> {
+        self.remove(&spec.name, RETIRE_GRACE);
+        let SinkSpec {
+            name,
+            sink,
+            options,
+            wants_snapshots,
+        } = spec;
+        let shared = Arc::new(Shared {
+            name: name.clone(),
+            capacity: options.queue_size,
+            queue: Mutex::default(),
+            ready: Condvar::new(),
+            counters: Counters::default(),
+        });
+        let worker_shared = Arc::clone(&shared);
+        let max_retries = options.max_retries;
+        let backoff = self.backoff;
+        let (done_tx, done) = mpsc::channel();
+        std::thread::Builder::new()
+            .name(format!("sink-{name}"))
+            .spawn(move || {
+                let span = tracing::info_span!("sink", plugin = %worker_shared.name);
+                let _entered = span.enter();
+                work(&worker_shared, sink, max_retries, backoff);
+                let _ = done_tx.send(());
+            })?;
+        self.workers.push(Worker {
+            shared,
+            options,
+            wants_snapshots,
             done,
-        })
+        });
+        self.publish_stats();
+        Ok(())
+    }
+
+    /// Stops the sink named `name`: it gets `grace` to deliver what it has queued,
+    /// then its thread ends and the instance is dropped. Says whether it was running.
+    pub fn remove(&mut self, name: &str, grace: Duration) -> bool {
+        let Some(index) = self.workers.iter().position(|w| w.shared.name == name) else {
+            return false;
+        };
+        let worker = self.workers.remove(index);
+        worker.shared.lock().closing = Some(Instant::now() + grace);
+        worker.shared.ready.notify_all();
+        self.retiring
+            .retain(|w| matches!(w.done.try_recv(), Err(mpsc::TryRecvError::Empty)));
+        self.retiring.push(worker);
+        self.publish_stats();
+        true
+    }
+
+    /// Names of the running sinks, in start order.
+    pub fn names(&self) -> Vec<String> {
+        self.workers.iter().map(|w| w.shared.name.clone()).collect()
+    }
+
+    fn publish_stats(&self) {
+        self.stats
+            .set(self.workers.iter().map(|w| Arc::clone(&w.shared)).collect());
     }
 
     /// The counters' handle.
@@ -186,25 +227,22 @@ impl SinkRunner {
     /// they had queued counts as dropped.
     pub fn shutdown(self, grace: Duration) {
         let deadline = Instant::now() + grace;
-        for worker in &self.workers {
-            worker.shared.lock().closing = Some(deadline);
+        let workers: Vec<Worker> = self.workers.into_iter().chain(self.retiring).collect();
+        for worker in &workers {
+            let mut queue = worker.shared.lock();
+            queue.closing = Some(queue.closing.map_or(deadline, |d| d.min(deadline)));
+            drop(queue);
             worker.shared.ready.notify_all();
         }
-        let mut finished = vec![false; self.workers.len()];
-        while finished.contains(&false) {
+        for worker in &workers {
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.done.recv_timeout(left) {
-                Ok(index) => finished[index] = true,
-                Err(_) => break,
+            if worker.done.recv_timeout(left).is_ok() {
+                continue;
             }
-        }
-        for (worker, done) in self.workers.iter().zip(finished) {
-            if !done {
-                let shared = &worker.shared;
-                let left = shared.lock().events.len();
-                bump(&shared.counters.dropped, left as u64);
-                tracing::warn!(sink = %shared.name, grace_ms = grace.as_millis() as u64, abandoned = left, "Sink did not finish before the shutdown deadline; abandoning it.");
-            }
+            let shared = &worker.shared;
+            let left = shared.lock().events.len();
+            bump(&shared.counters.dropped, left as u64);
+            tracing::warn!(sink = %shared.name, grace_ms = grace.as_millis() as u64, abandoned = left, "Sink did not finish before the shutdown deadline; abandoning it.");
         }
     }
 }

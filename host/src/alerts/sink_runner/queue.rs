@@ -100,13 +100,25 @@ pub struct SinkStatus {
 /// A cloneable, read-only view of every sink's counters.
 #[derive(Debug, Clone, Default)]
 pub struct SinkStats {
-    pub(super) sinks: Arc<[Arc<Shared>]>,
+    pub(super) sinks: Arc<std::sync::RwLock<Vec<Arc<Shared>>>>,
 }
 
 impl SinkStats {
-    /// Every sink's numbers, in start order.
+    pub(super) fn set(&self, sinks: Vec<Arc<Shared>>) {
+        *self
+            .sinks
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = sinks;
+    }
+
+    /// Every running sink's numbers, in start order.
     pub fn all(&self) -> Vec<SinkStatus> {
-        self.sinks
+        let sinks = self
+            .sinks
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        sinks
             .iter()
             .map(|shared| {
                 let c = &shared.counters;
