@@ -111,4 +111,17 @@ mod tests {
         };
         assert!(no_cpu.validate().is_err());
     }
+
+    #[test]
+    fn the_contract_check_validates_it() {
+        // More runnable tasks than tasks: only the typed check knows.
+        let value = serde_json::to_value(Load {
+            runnable_tasks: 800,
+            ..load()
+        })
+        .unwrap_or_default();
+        let sections = serde_json::json!({ "load": value });
+        let sections = sections.as_object().cloned().unwrap_or_default();
+        assert!(crate::testing::check_sections(&sections).is_err_and(|e| e.contains("load.")));
+    }
 }

@@ -109,4 +109,19 @@ mod tests {
             .validate()
             .is_err_and(|e| e.contains("memory_percent")));
     }
+
+    #[test]
+    fn the_contract_check_validates_it() {
+        // A negative CPU use: only the typed check knows.
+        let section = Processes {
+            total: 1,
+            top_cpu: vec![process(-3.0, 1.0)],
+            top_memory: vec![],
+        };
+        let value = serde_json::to_value(section).unwrap_or_default();
+        let sections = serde_json::json!({ "processes": value });
+        let sections = sections.as_object().cloned().unwrap_or_default();
+        assert!(crate::testing::check_sections(&sections)
+            .is_err_and(|e| e.contains("processes.top_cpu[0].cpu_percent")));
+    }
 }

@@ -116,4 +116,14 @@ mod tests {
         assert!(value["temperatures"][0]["critical"].is_null(), "{value}");
         assert_eq!(value["temperatures"][0]["high"], 80.0);
     }
+
+    #[test]
+    fn the_contract_check_validates_it() {
+        // A null reading (what NaN becomes in JSON): only the typed check knows.
+        let mut value = serde_json::to_value(sensors()).unwrap_or_default();
+        value["temperatures"][0]["celsius"] = serde_json::Value::Null;
+        let sections = serde_json::json!({ "sensors": value });
+        let sections = sections.as_object().cloned().unwrap_or_default();
+        assert!(crate::testing::check_sections(&sections).is_err_and(|e| e.contains("sensors")));
+    }
 }
