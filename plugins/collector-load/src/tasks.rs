@@ -3,6 +3,7 @@
 
 /// `(runnable, total)` from the text of `/proc/loadavg`; `None` when the fourth field
 /// is missing or not two counts with `runnable ≤ total`.
+#[cfg(any(target_os = "linux", test))]
 pub fn parse_loadavg(text: &str) -> Option<(u64, u64)> {
     let field = text.split_ascii_whitespace().nth(3)?;
     let (runnable, total) = field.split_once('/')?;
