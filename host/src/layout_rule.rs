@@ -3,13 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
-/// The layer of a top-level module: foundations 0, stages 1, pipeline 2, surfaces 3.
+/// The layer of a top-level module: foundations 0, stages 1, pipeline 2, live changes
+/// to the stages and the pipeline 3, surfaces 4.
 fn layer(module: &str) -> Option<u8> {
     match module {
         "config" | "shutdown" | "throttle" | "timestamp" => Some(0),
         "plugins" | "alerts" => Some(1),
         "pipeline" => Some(2),
-        "surfaces" => Some(3),
+        "live" => Some(3),
+        "surfaces" => Some(4),
         _ => None,
     }
 }

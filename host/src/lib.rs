@@ -37,6 +37,9 @@
 //!   ([`surfaces::health`]), Prometheus ([`surfaces::metrics`]), the dashboard
 //!   ([`surfaces::dashboard`]) and the server's own resource use
 //!   ([`surfaces::service_memory`]).
+//! - [`live`]: the plugins folder watched and `plugins.toml` reloaded while the server
+//!   runs, turned into changes the collection loop applies between ticks
+//!   ([`pipeline::changes`]) and `plugin_event` messages for clients.
 //! - [`timestamp`]: the one place a time becomes text (the seed's ISO format).
 //! - [`shutdown`]: the server-wide shutdown signal; [`throttle`]: rate-limits repeated
 //!   complaints in the log.
@@ -48,6 +51,7 @@
 
 pub mod alerts;
 pub mod config;
+pub mod live;
 pub mod pipeline;
 pub mod plugins;
 pub mod shutdown;
@@ -66,11 +70,13 @@ use tokio::net::TcpListener;
 use crate::alerts::sink_runner::{Backoff, SinkRunner, SinkSpec};
 use crate::alerts::{AlertControl, AlertLog, EngineState};
 use crate::config::Config;
+use crate::live::plugins::Plugins;
 use crate::pipeline::bus::Bus;
+use crate::pipeline::changes::Change;
 use crate::pipeline::history::SharedHistory;
 use crate::plugins::loader::Loader;
 use crate::plugins::probe::Isolation;
-use crate::plugins::registry::{LoadedSink, Registry};
+use crate::plugins::registry::PluginBoard;
 use crate::plugins::scheduler::{Scheduler, Timing};
 use crate::shutdown::Shutdown;
 use crate::surfaces::service_memory::ServiceMemoryMonitor;
@@ -95,11 +101,31 @@ pub async fn run(
         None => None,
     };
     let bound = listener.local_addr()?;
-    let Registry {
-        records,
-        collectors,
-        sinks,
-    } = load_plugins(Arc::clone(&config)).await?;
+    let (plugins, started) = load_plugins(Arc::clone(&config)).await?;
+    let mut collectors = Vec::new();
+    let mut periods = Vec::new();
+    let mut sinks = Vec::new();
+    for change in started.changes {
+        match change {
+            Change::Collector {
+                name,
+                collector,
+                period,
+            } => {
+                if let Some(period) = period {
+                    periods.push((name.clone(), period));
+                }
+                collectors.push((name, collector));
+            }
+            Change::Sink(spec) => sinks.push(spec),
+            _ => {}
+        }
+    }
+    if collectors.is_empty() {
+        tracing::warn!("No collector is running: clients will receive empty snapshots.");
+    }
+    let board = PluginBoard::default();
+    board.set(started.records);
     let alerting = start_alerting(&config, sinks)?;
     let timing = Timing {
         interval: config.interval(),
@@ -107,10 +133,8 @@ pub async fn run(
         max_backoff: Duration::from_secs_f64(config.monitor.max_backoff),
     };
     let mut scheduler = Scheduler::start(collectors, timing);
-    for name in scheduler.collector_names() {
-        if let Some(seconds) = config.plugin(&name).interval {
-            scheduler.set_period(&name, Duration::from_secs_f64(seconds));
-        }
+    for (name, period) in periods {
+        scheduler.set_period(&name, period);
     }
     tracing::info!(collectors = ?scheduler.collector_names(), interval_ms = timing.interval.as_millis() as u64, "Collecting.");
 
@@ -124,7 +148,7 @@ pub async fn run(
         monitor_interval: config.monitor.interval,
         limits: Limits::from_config(&config.server),
         stats: Stats::default(),
-        plugins: records,
+        plugins: board.clone(),
         alerts: alerting.control.clone(),
         sinks: alerting.sinks.stats(),
         frames: bus.subscribe(),
@@ -138,22 +162,46 @@ pub async fn run(
             config.server.connection_limits(),
             Duration::from_secs_f64(config.server.send_timeout),
         ),
+        plugin_events: live::events::PluginEvents::default(),
+        reload: live::reload::ReloadStatus::default(),
+        live: std::sync::OnceLock::new(),
     });
     // TLS hook: whether the port speaks TLS (the TLS engineer's `config.tls()`).
     let tls_on = config.tls().is_some();
     if let Some(warning) = state.access.exposure_warning(bound, tls_on) {
         tracing::warn!(address = %bound, tls = tls_on, "{warning}");
     }
+    let (changes, change_receiver) = pipeline::changes::channel();
     let collecting = pipeline::spawn(
         pipeline::Parts {
             scheduler,
             bus,
             alerting,
             history,
+            changes: change_receiver,
         },
         timing.interval,
         shutdown.clone(),
     )?;
+
+    let live = live::spawn(
+        live::LiveParts {
+            plugins,
+            config: Arc::clone(&config),
+            changes,
+            board,
+            events: state.plugin_events.clone(),
+            status: state.reload.clone(),
+        },
+        shutdown.clone(),
+    );
+    state.set_live(live.clone());
+    let mut hangups = reload.clone();
+    tokio::spawn(async move {
+        while hangups.next().await {
+            live.reload_in_background();
+        }
+    });
 
     let handshake_timeout = Duration::from_secs_f64(config.server.handshake_timeout);
     let routes = http::routes(Arc::clone(&state));
@@ -188,8 +236,8 @@ pub async fn run(
 }
 
 /// Scans the plugins folder and builds what `config` enables, off the runtime
-/// (plugin constructors block).
-async fn load_plugins(config: Arc<Config>) -> std::io::Result<Registry> {
+/// (plugin constructors block), the same way as every later rescan.
+async fn load_plugins(config: Arc<Config>) -> std::io::Result<(Plugins, live::plugins::Outcome)> {
     let plugins_dir = config.plugins_dir();
     tracing::info!(dir = %plugins_dir.display(), config = %config.display_path(), "Loading plugins.");
     // Every library is opened first by a child running this same binary (see
@@ -197,19 +245,17 @@ async fn load_plugins(config: Arc<Config>) -> std::io::Result<Registry> {
     let isolation = Isolation::ChildProcess {
         exe: std::env::current_exe()?,
     };
-    let mut loader = Loader::new(isolation)?;
-    let registry =
-        tokio::task::spawn_blocking(move || Registry::build(loader.scan(&plugins_dir), &config))
-            .await
-            .map_err(std::io::Error::other)?;
-    if registry.collectors.is_empty() {
-        tracing::warn!("No collector is running: clients will receive empty snapshots.");
-    }
-    Ok(registry)
+    let mut plugins = Plugins::new(Loader::new(isolation)?);
+    tokio::task::spawn_blocking(move || {
+        let outcome = plugins.reconcile(&plugins_dir, &config);
+        (plugins, outcome)
+    })
+    .await
+    .map_err(std::io::Error::other)
 }
 
 /// Compiles the alert rules and starts the sinks' workers.
-fn start_alerting(config: &Config, sinks: Vec<LoadedSink>) -> std::io::Result<pipeline::Alerting> {
+fn start_alerting(config: &Config, sinks: Vec<SinkSpec>) -> std::io::Result<pipeline::Alerting> {
     let rules = config
         .alerts
         .compile()
@@ -219,15 +265,6 @@ fn start_alerting(config: &Config, sinks: Vec<LoadedSink>) -> std::io::Result<pi
         cooldown_s = rules.cooldown.as_secs_f64(),
         "Alert rules loaded."
     );
-    let sinks = sinks
-        .into_iter()
-        .map(|loaded| SinkSpec {
-            options: config.plugin(&loaded.name).delivery,
-            name: loaded.name,
-            sink: loaded.sink,
-            wants_snapshots: loaded.wants_snapshots,
-        })
-        .collect();
     Ok(pipeline::Alerting {
         control: AlertControl::new(rules),
         engine: EngineState::default(),

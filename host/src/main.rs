@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use monitoring_websocket_server::config::{Config, Overrides};
 use monitoring_websocket_server::plugins::probe;
+use monitoring_websocket_server::shutdown;
 use monitoring_websocket_server::surfaces::tls::{reload_channel, ReloadTrigger};
-use monitoring_websocket_server::{config::Config, shutdown};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -57,16 +58,14 @@ async fn serve() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let mut config = load_config(args.config.as_deref())?;
-    if let Some(host) = args.host {
-        config.server.host = host;
-    }
-    if let Some(port) = args.port {
-        config.server.port = port;
-    }
-    if let Some(dir) = args.plugins_dir {
+    config.apply_overrides(Overrides {
+        host: args.host,
+        port: args.port,
         // A directory given on the command line is relative to where the user is.
-        config.monitor.plugins_dir = std::path::absolute(&dir).unwrap_or(dir);
-    }
+        plugins_dir: args
+            .plugins_dir
+            .map(|dir| std::path::absolute(&dir).unwrap_or(dir)),
+    });
     // Before the port opens, so no SIGHUP can find the default disposition (exit).
     let (reload, reload_requests) = reload_channel();
     let tls = config.tls().is_some();
@@ -101,8 +100,8 @@ async fn serve() -> anyhow::Result<()> {
         .context("server failed")
 }
 
-/// Replaces SIGHUP's default disposition (exit) with a reload of the TLS certificate
-/// and key; without TLS it only says there is nothing to reload.
+/// Replaces SIGHUP's default disposition (exit) with a reload: of `plugins.toml`
+/// (applied as a difference, see `live`), and of the TLS certificate and key.
 #[cfg(unix)]
 fn reload_on_hangup(trigger: ReloadTrigger, tls: bool) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
@@ -110,11 +109,11 @@ fn reload_on_hangup(trigger: ReloadTrigger, tls: bool) -> anyhow::Result<()> {
     tokio::spawn(async move {
         while hangups.recv().await.is_some() {
             if tls {
-                tracing::info!("SIGHUP: re-reading the TLS certificate and key.");
-                trigger.fire();
+                tracing::info!("SIGHUP: reloading the configuration, the TLS certificate and key.");
             } else {
-                tracing::info!("SIGHUP: no TLS configured, nothing to reload.");
+                tracing::info!("SIGHUP: reloading the configuration.");
             }
+            trigger.fire();
         }
     });
     Ok(())

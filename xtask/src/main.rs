@@ -102,7 +102,7 @@ fn install(root: &Path, profile: &str) -> anyhow::Result<()> {
         );
         let from = built.join(&file);
         let to = root.join("plugins").join(&file);
-        std::fs::copy(&from, &to)
+        install_atomically(&from, &to)
             .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
     }
     eprintln!(
@@ -111,6 +111,19 @@ fn install(root: &Path, profile: &str) -> anyhow::Result<()> {
         root.join("plugins").display()
     );
     Ok(())
+}
+
+/// Copies `from` to a temporary name beside `to`, then renames it over `to`: a server
+/// watching the folder never sees a half-written library, and one that has the old
+/// file open keeps its old inode.
+fn install_atomically(from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut temp = to.as_os_str().to_owned();
+    temp.push(".installing");
+    let temp = std::path::PathBuf::from(temp);
+    std::fs::copy(from, &temp)?;
+    std::fs::rename(&temp, to).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temp);
+    })
 }
 
 /// Crates under `plugins/` that build a `cdylib`, i.e. loadable plugins.

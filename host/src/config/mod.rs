@@ -46,6 +46,20 @@ pub struct Config {
     /// Where the file was read from, for error messages and relative paths.
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// Command-line values that win over the file, kept to win again after a reload.
+    #[serde(skip)]
+    pub overrides: Overrides,
+}
+
+/// Values given on the command line (`--host`, `--port`, `--plugins-dir`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `--host`.
+    pub host: Option<String>,
+    /// `--port`.
+    pub port: Option<u16>,
+    /// `--plugins-dir`, absolute.
+    pub plugins_dir: Option<PathBuf>,
 }
 
 /// `[server]`.
@@ -209,6 +223,20 @@ impl Config {
                 message,
             })?;
         Ok(config)
+    }
+
+    /// Applies command-line values over the file's and remembers them.
+    pub fn apply_overrides(&mut self, overrides: Overrides) {
+        if let Some(host) = &overrides.host {
+            self.server.host = host.clone();
+        }
+        if let Some(port) = overrides.port {
+            self.server.port = port;
+        }
+        if let Some(dir) = &overrides.plugins_dir {
+            self.monitor.plugins_dir = dir.clone();
+        }
+        self.overrides = overrides;
     }
 
     /// The folder holding plugin libraries, relative paths taken from the config file's

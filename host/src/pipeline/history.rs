@@ -53,6 +53,14 @@ impl History {
         self.capacity
     }
 
+    /// Changes the most frames kept; the oldest go at once when it shrinks.
+    pub fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity.max(1);
+        while self.entries.len() > self.capacity {
+            self.entries.pop_front();
+        }
+    }
+
     /// Stores a frame taken at `now`, dropping the oldest past the capacity or the TTL.
     pub fn push(&mut self, frame: Arc<Frame>, now: Instant) {
         self.expire(now);

@@ -7,6 +7,7 @@
 //! no surface: WebSocket sessions and HTTP handlers only read what it publishes.
 
 pub mod bus;
+pub mod changes;
 pub mod history;
 pub mod snapshot;
 pub mod wire;
@@ -20,6 +21,7 @@ use crate::plugins::scheduler::Scheduler;
 use crate::shutdown::Shutdown;
 use crate::timestamp;
 use bus::Bus;
+use changes::{Change, ChangeReceiver};
 use history::SharedHistory;
 use snapshot::Snapshot;
 
@@ -48,6 +50,8 @@ pub struct Parts {
     pub alerting: Alerting,
     /// The recent frames.
     pub history: SharedHistory,
+    /// Plugins and settings changed while the server runs.
+    pub changes: ChangeReceiver,
 }
 
 /// Starts the collection loop on a thread and a runtime of its own: thousands of
@@ -82,12 +86,17 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
         mut bus,
         mut alerting,
         history,
+        changes: ChangeReceiver(mut changes),
     } = parts;
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut ticker = ticker(interval);
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
+            Some(change) = changes.recv() => {
+                let mut parts = Running { scheduler: &mut scheduler, alerting: &mut alerting, history: &history, ticker: &mut ticker };
+                parts.apply(change);
+                continue;
+            }
             () = shutdown.wait() => break,
         }
         let snapshot = Snapshot::now(scheduler.tick().await);
@@ -116,4 +125,68 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
     }
     let sinks = alerting.sinks;
     let _ = tokio::task::spawn_blocking(move || sinks.shutdown(SINK_FLUSH_DEADLINE)).await;
+}
+
+fn ticker(interval: Duration) -> tokio::time::Interval {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    ticker
+}
+
+/// What a [`Change`] may touch, borrowed from the loop between two ticks.
+struct Running<'a> {
+    scheduler: &'a mut Scheduler,
+    alerting: &'a mut Alerting,
+    history: &'a SharedHistory,
+    ticker: &'a mut tokio::time::Interval,
+}
+
+impl Running<'_> {
+    fn apply(&mut self, change: Change) {
+        match change {
+            Change::Collector {
+                name,
+                collector,
+                period,
+            } => self.scheduler.insert(name, collector, period),
+            Change::Sink(spec) => {
+                let name = spec.name.clone();
+                if let Err(e) = self.alerting.sinks.add(spec) {
+                    tracing::error!(sink = %name, error = %e, "Cannot start the sink's worker.");
+                }
+            }
+            Change::Remove(name) => {
+                let collector = self.scheduler.remove(&name);
+                let sink = self
+                    .alerting
+                    .sinks
+                    .remove(&name, alerts::sink_runner::RETIRE_GRACE);
+                if !collector && !sink {
+                    tracing::debug!(plugin = %name, "Nothing running under that name to stop.");
+                }
+            }
+            Change::Rules(rules) => {
+                let same_rules = {
+                    let old = self.alerting.control.rules();
+                    old.rules.len() == rules.rules.len()
+                        && old
+                            .rules
+                            .iter()
+                            .zip(&rules.rules)
+                            .all(|(a, b)| a.path == b.path)
+                };
+                if !same_rules {
+                    // Rule indices name engine state: other rules start afresh.
+                    self.alerting.engine = EngineState::default();
+                }
+                self.alerting.control.replace(rules);
+            }
+            Change::Interval(interval) => {
+                self.scheduler.set_interval(interval);
+                *self.ticker = ticker(interval);
+                self.ticker.reset();
+            }
+            Change::HistorySize(size) => self.history.with(|h| h.set_capacity(size)),
+        }
+    }
 }

@@ -104,7 +104,7 @@ pub struct Status<'a> {
     /// WebSocket counters.
     pub websocket: StatsSnapshot,
     /// Every plugin file and what became of it.
-    pub plugins: &'a [PluginRecord],
+    pub plugins: Vec<PluginRecord>,
     /// Per-sink delivery counters (the seed's handler statistics).
     pub sinks: Vec<SinkStatus>,
     /// Alerts active in the latest tick.
@@ -208,6 +208,8 @@ pub enum Command {
     /// Change several thresholds at once (the seed's `configure_thresholds`), e.g.
     /// `{"memory_warning": 70, "memory_critical": 85}`.
     ConfigureThresholds(serde_json::Map<String, Value>),
+    /// Re-read `plugins.toml` and apply what changed (admin only).
+    Reload,
 }
 
 impl Command {
@@ -217,6 +219,7 @@ impl Command {
         match self {
             Command::SetThreshold { .. } => Some("set_threshold"),
             Command::ConfigureThresholds(_) => Some("configure_thresholds"),
+            Command::Reload => Some("reload"),
             Command::Ping | Command::GetStatus | Command::Subscribe(_) | Command::Unsubscribe => {
                 None
             }
@@ -376,6 +379,7 @@ pub fn parse_command(text: &str) -> Result<Command, ServerMessage<'static>> {
         "unsubscribe" => Ok(Command::Unsubscribe),
         "set_threshold" => set_threshold_params(&fields),
         "configure_thresholds" => configure_thresholds_params(&fields),
+        "reload" => Ok(Command::Reload),
         other => Err(ServerMessage::error(
             ErrorCode::UnknownCommand,
             format!("Unknown command: {}", excerpt(other)),

@@ -122,7 +122,7 @@ impl Loader {
                     continue;
                 }
             }
-            let staged = self.staging.stage(path, true).and_then(|staged| {
+            let staged = self.staging.stage(path, true).map(|staged| {
                 if self.known.contains_key(&staged.hash)
                     || to_probe.iter().any(|(h, _)| *h == staged.hash)
                 {
@@ -130,7 +130,7 @@ impl Loader {
                 } else {
                     to_probe.push((staged.hash.clone(), staged.copy));
                 }
-                Ok(staged.hash)
+                staged.hash
             });
             hashes.push(staged);
         }

@@ -5,7 +5,7 @@
 //! plugin whose init hangs is refused instead of holding the server's start hostage.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use abi_stable::std_types::RStr;
@@ -13,7 +13,7 @@ use monitoring_plugin_api::{CollectorBox, ErrorKind, PluginError, PluginKind, Si
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::plugins::loader::{LoadedLibrary, Scan};
+use crate::plugins::loader::{LoadedLibrary, Refusal, Scan};
 
 /// How long a plugin's init may take before it is refused.
 const INIT_DEADLINE: Duration = Duration::from_secs(10);
@@ -38,6 +38,26 @@ pub struct PluginRecord {
     /// Why it is not running, when it is not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// The record of every plugin file as of now, shared by the part that changes it
+/// (start-up, then `live`) and the surfaces that show it.
+#[derive(Debug, Clone, Default)]
+pub struct PluginBoard(Arc<RwLock<Vec<PluginRecord>>>);
+
+impl PluginBoard {
+    /// Every file's record, in file-name order.
+    pub fn all(&self) -> Vec<PluginRecord> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the records.
+    pub fn set(&self, records: Vec<PluginRecord>) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = records;
+    }
 }
 
 /// Running instances plus the record of every file.
@@ -127,6 +147,31 @@ impl Registry {
             }
         }
         registry
+    }
+
+    /// The record of `library` in `state`.
+    pub fn record_of(
+        library: &LoadedLibrary,
+        state: &'static str,
+        reason: Option<String>,
+    ) -> PluginRecord {
+        library_record(library, state, reason)
+    }
+
+    /// The record of a refused file.
+    pub fn refusal_record(refusal: &Refusal) -> PluginRecord {
+        let name = refusal
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        record(
+            name,
+            "unknown",
+            &refusal.path,
+            "refused",
+            Some(refusal.reason.clone()),
+        )
     }
 
     fn add(&mut self, library: &LoadedLibrary, instance: Instance) {

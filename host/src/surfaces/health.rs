@@ -20,6 +20,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::alerts::sink_runner::SinkStatus;
+use crate::live::reload::ReloadState;
 use crate::pipeline::bus::Frame;
 use crate::plugins::registry::PluginRecord;
 use crate::plugins::scheduler::CollectorStatus;
@@ -46,7 +47,10 @@ pub struct Report<'a> {
     /// The newest snapshot.
     pub last_snapshot: Option<LastSnapshot>,
     /// Plugin files by outcome.
-    pub plugins: Plugins<'a>,
+    pub plugins: Plugins,
+    /// The latest configuration reload: a refused one shows here (and as a warning)
+    /// until a good file is loaded.
+    pub config_reload: ReloadState,
     /// Each collector's last success and back-off state.
     pub collectors: Vec<CollectorStatus>,
     /// Each sink's delivery counters.
@@ -87,13 +91,16 @@ pub struct LastSnapshot {
 
 /// Plugin files by outcome.
 #[derive(Debug, Serialize)]
-pub struct Plugins<'a> {
+pub struct Plugins {
     /// Running.
-    pub loaded: Vec<&'a PluginRecord>,
+    pub loaded: Vec<PluginRecord>,
     /// Refused, with the reason.
-    pub refused: Vec<&'a PluginRecord>,
+    pub refused: Vec<PluginRecord>,
     /// Disabled in the config or unavailable on this machine, with the reason.
-    pub inactive: Vec<&'a PluginRecord>,
+    pub inactive: Vec<PluginRecord>,
+    /// Plugin libraries mapped into the process since start: a replaced plugin's old
+    /// code stays mapped until exit (abi_stable never unloads).
+    pub libraries_mapped: usize,
 }
 
 /// WebSocket clients.
@@ -119,7 +126,7 @@ pub struct Memory {
 
 /// Builds the report from one [`Reading`]; the bool says whether the server is healthy
 /// (HTTP 200).
-pub fn report(reading: Reading<'_>) -> (bool, Report<'_>) {
+pub fn report(mut reading: Reading<'_>) -> (bool, Report<'_>) {
     let state = reading.state;
     let interval = Duration::from_secs_f64(state.monitor_interval.max(0.0));
     let stale = interval.saturating_mul(STALE_TICKS).max(MIN_STALE);
@@ -141,10 +148,15 @@ pub fn report(reading: Reading<'_>) -> (bool, Report<'_>) {
         Some(_) => "ok",
     };
     let healthy = matches!(status, "ok" | "degraded");
-    let plugins = reading.plugins();
-    let with_state = |wanted: fn(&str) -> bool| -> Vec<&PluginRecord> {
-        plugins.iter().filter(|p| wanted(p.state)).collect()
+    let plugins = std::mem::take(&mut reading.plugins);
+    let with_state = |wanted: fn(&str) -> bool| -> Vec<PluginRecord> {
+        plugins
+            .iter()
+            .filter(|p| wanted(p.state))
+            .cloned()
+            .collect()
     };
+    let reload = state.reload.get();
     let report = Report {
         status,
         problems,
@@ -161,7 +173,9 @@ pub fn report(reading: Reading<'_>) -> (bool, Report<'_>) {
             loaded: with_state(|s| s == "running"),
             refused: with_state(|s| s == "refused"),
             inactive: with_state(|s| s != "running" && s != "refused"),
+            libraries_mapped: reload.libraries_mapped,
         },
+        config_reload: reload,
         clients: Clients {
             connected: reading.websocket.connected,
             max: state.limits.max_clients,
@@ -241,6 +255,11 @@ fn warnings(reading: &Reading<'_>) -> Vec<String> {
                 c.name
             ));
         }
+    }
+    if let Some(error) = reading.state.reload.get().error {
+        warnings.push(format!(
+            "configuration reload refused, the previous configuration runs on: {error}"
+        ));
     }
     for p in reading.plugins().iter().filter(|p| p.state == "refused") {
         let reason = p.reason.as_deref().unwrap_or("no reason given");

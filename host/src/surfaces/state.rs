@@ -11,10 +11,13 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use crate::alerts::sink_runner::SinkStats;
 use crate::alerts::{AlertControl, AlertLog};
 use crate::config::ServerConfig;
+use crate::live::events::PluginEvents;
+use crate::live::reload::ReloadStatus;
+use crate::live::LiveHandle;
 use crate::pipeline::bus::FrameReceiver;
 use crate::pipeline::history::SharedHistory;
 pub use crate::pipeline::wire::StatsSnapshot;
-use crate::plugins::registry::PluginRecord;
+use crate::plugins::registry::PluginBoard;
 use crate::plugins::scheduler::StatusBoard;
 use crate::shutdown::Shutdown;
 use crate::surfaces::access::Access;
@@ -124,7 +127,7 @@ pub struct ServerState {
     /// Counters.
     pub stats: Stats,
     /// Every plugin file and what became of it.
-    pub plugins: Vec<PluginRecord>,
+    pub plugins: PluginBoard,
     /// Alert thresholds (`set_threshold`, `configure_thresholds`) and active alerts.
     pub alerts: AlertControl,
     /// Per-sink delivery counters.
@@ -145,9 +148,20 @@ pub struct ServerState {
     pub access: Access,
     /// Connection and client limits, in all and per address, and their counts.
     pub admission: Admission,
+    /// `plugin_event` messages for every session.
+    pub plugin_events: PluginEvents,
+    /// The last configuration reload, for `/health`.
+    pub reload: ReloadStatus,
+    /// Reloads and rescans on request (set once the live task runs).
+    pub live: std::sync::OnceLock<LiveHandle>,
 }
 
 impl ServerState {
+    /// Hands the sessions the live task's handle, for the admin's `reload`.
+    pub fn set_live(&self, live: LiveHandle) {
+        let _ = self.live.set(live);
+    }
+
     /// Clients connected now.
     pub fn connected_clients(&self) -> usize {
         self.stats.connected.load(Ordering::Relaxed)

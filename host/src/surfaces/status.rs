@@ -32,6 +32,8 @@ pub struct Reading<'a> {
     pub websocket: StatsSnapshot,
     /// Alerts active in the latest tick.
     pub active_alerts: Vec<Alert>,
+    /// Every plugin file and what became of it.
+    pub plugins: Vec<PluginRecord>,
 }
 
 /// What the newest snapshot says of the GPUs (the seed's `is_gpu_available()` and
@@ -52,6 +54,7 @@ impl<'a> Reading<'a> {
             now,
             frame: state.frames.borrow().clone(),
             collectors: state.collectors.all(),
+            plugins: state.plugins.all(),
             sinks: state.sinks.all(),
             websocket: state.stats.snapshot(),
             active_alerts: state.alerts.active_alerts(),
@@ -66,8 +69,8 @@ impl<'a> Reading<'a> {
     }
 
     /// Every plugin file and what became of it.
-    pub fn plugins(&self) -> &'a [PluginRecord] {
-        &self.state.plugins
+    pub fn plugins(&self) -> &[PluginRecord] {
+        &self.plugins
     }
 
     /// The GPUs in the newest snapshot, read through the `gpu` schema.
@@ -101,7 +104,7 @@ impl<'a> Reading<'a> {
             gpu_count: gpu.as_ref().map_or(0, |g| g.count as u64),
             gpu_backend: gpu.and_then(|g| g.backend),
             websocket: self.websocket,
-            plugins: &self.state.plugins,
+            plugins: self.plugins,
             sinks: self.sinks,
             active_alerts: self.active_alerts,
             message: "Server is running",

@@ -158,8 +158,16 @@ async fn refuse_plain_http(mut stream: TcpStream) {
 /// Starts reloads (SIGHUP in `main`); requests made while one runs are coalesced.
 pub struct ReloadTrigger(watch::Sender<()>);
 
-/// What [`Tls::spawn_reloader`] waits on.
+/// What [`Tls::spawn_reloader`] (and the configuration reload) waits on.
+#[derive(Clone)]
 pub struct ReloadRequests(watch::Receiver<()>);
+
+impl ReloadRequests {
+    /// Waits for the next request; `false` once no trigger is left.
+    pub async fn next(&mut self) -> bool {
+        self.0.changed().await.is_ok()
+    }
+}
 
 /// A new trigger and the requests it sends.
 pub fn reload_channel() -> (ReloadTrigger, ReloadRequests) {

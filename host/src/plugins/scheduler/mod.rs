@@ -64,6 +64,9 @@ pub fn backoff(interval: Duration, failures: u32, max: Duration) -> Duration {
 
 /// The host's view of one collector.
 pub(super) struct Slot {
+    /// Unique for the scheduler's life: answers find their slot by it, so a slot
+    /// replaced or removed meanwhile never gets another instance's answer.
+    pub(super) id: u64,
     pub(super) name: String,
     /// The collector while it is idle; `None` while a collection has it.
     pub(super) collector: Option<CollectorBox>,
@@ -94,6 +97,8 @@ pub struct Scheduler {
     timing: Timing,
     duplicate_sections_reported: HashSet<String>,
     board: StatusBoard,
+    /// One past the highest slot id ever used, so a removed slot's id is never reused.
+    retired_ids: u64,
     /// Answers recorded so far, for tests that must let every prompt collector answer
     /// before they move the paused clock past a hung one's deadline.
     #[cfg(test)]
@@ -107,7 +112,10 @@ impl Scheduler {
         let now = Instant::now();
         let slots = collectors
             .into_iter()
-            .map(|(name, collector)| new_slot(name, collector, timing.interval, now))
+            .enumerate()
+            .map(|(id, (name, collector))| {
+                new_slot(id as u64, name, collector, timing.interval, now)
+            })
             .collect();
         let scheduler = Self {
             slots,
@@ -116,11 +124,21 @@ impl Scheduler {
             timing,
             duplicate_sections_reported: HashSet::new(),
             board: StatusBoard::default(),
+            retired_ids: 0,
             #[cfg(test)]
             recorded: std::sync::Arc::default(),
         };
         scheduler.publish_status(now);
         scheduler
+    }
+
+    fn next_id(&self) -> u64 {
+        self.slots
+            .iter()
+            .map(|s| s.id + 1)
+            .max()
+            .unwrap_or(0)
+            .max(self.retired_ids)
     }
 
     /// The handle on every collector's status, updated after each tick.
@@ -147,6 +165,46 @@ impl Scheduler {
         }
     }
 
+    /// Starts `collector` under `name`: in the slot of a running collector of that name
+    /// (which is dropped, or, if it is busy now, when its call returns), else last.
+    /// `period` `None` is every tick.
+    pub fn insert(&mut self, name: String, collector: CollectorBox, period: Option<Duration>) {
+        let now = Instant::now();
+        let period = whole_ticks(period.unwrap_or(self.timing.interval), self.timing.interval);
+        let slot = new_slot(self.next_id(), name, collector, period, now);
+        match self.slots.iter().position(|s| s.name == slot.name) {
+            Some(index) => {
+                self.retired_ids = self.next_id().max(slot.id + 1);
+                self.slots[index] = slot;
+            }
+            None => self.slots.push(slot),
+        }
+        self.publish_status(now);
+    }
+
+    /// Stops the collector `name`; says whether one ran. Its instance is dropped now,
+    /// or when a call that has it returns.
+    pub fn remove(&mut self, name: &str) -> bool {
+        let before = self.slots.len();
+        self.retired_ids = self.next_id();
+        self.slots.retain(|s| s.name != name);
+        let removed = self.slots.len() != before;
+        if removed {
+            self.publish_status(Instant::now());
+        }
+        removed
+    }
+
+    /// A new time between ticks; periods stay whole numbers of the new tick.
+    pub fn set_interval(&mut self, interval: Duration) {
+        let old = self.timing.interval;
+        self.timing.interval = interval;
+        for slot in &mut self.slots {
+            let ticks = (slot.period.as_secs_f64() / old.as_secs_f64().max(1e-9)).round();
+            slot.period = whole_ticks(interval.mul_f64(ticks.max(1.0)), interval);
+        }
+    }
+
     /// Names of the collectors, in snapshot order.
     pub fn collector_names(&self) -> Vec<String> {
         self.slots.iter().map(|s| s.name.clone()).collect()
@@ -158,10 +216,10 @@ impl Scheduler {
         while let Ok(answer) = self.answers.try_recv() {
             self.record(answer, started);
         }
-        let mut outstanding: HashSet<usize> = HashSet::new();
-        for (index, slot) in self.slots.iter_mut().enumerate() {
-            if dispatch(index, slot, started, &self.answer_tx) {
-                outstanding.insert(index);
+        let mut outstanding: HashSet<u64> = HashSet::new();
+        for slot in &mut self.slots {
+            if dispatch(slot, started, &self.answer_tx) {
+                outstanding.insert(slot.id);
             }
         }
         // Published now too, so `/health` sees who is busy while the tick waits.
@@ -171,7 +229,7 @@ impl Scheduler {
             tokio::select! {
                 answer = self.answers.recv() => match answer {
                     Some(answer) => {
-                        outstanding.remove(&answer.index);
+                        outstanding.remove(&answer.slot);
                         self.record(answer, Instant::now());
                     }
                     None => break,
@@ -202,7 +260,10 @@ impl Scheduler {
         self.recorded
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let timing = self.timing;
-        let slot = &mut self.slots[answer.index];
+        let Some(slot) = self.slots.iter_mut().find(|s| s.id == answer.slot) else {
+            // Its slot was replaced or removed while it ran: the old instance goes.
+            return;
+        };
         let started = slot.busy_since.take().unwrap_or(now);
         slot.collector = Some(answer.collector);
         match answer.result {
@@ -249,8 +310,15 @@ impl Scheduler {
     }
 }
 
-fn new_slot(name: String, collector: CollectorBox, period: Duration, now: Instant) -> Slot {
+fn new_slot(
+    id: u64,
+    name: String,
+    collector: CollectorBox,
+    period: Duration,
+    now: Instant,
+) -> Slot {
     Slot {
+        id,
         name,
         collector: Some(collector),
         busy_since: None,
@@ -303,12 +371,7 @@ fn take_current(slot: &mut Slot, now: Instant, interval: Duration) -> Option<Sec
 }
 
 /// Starts a collection if the collector is due and idle; says whether it did.
-fn dispatch(
-    index: usize,
-    slot: &mut Slot,
-    now: Instant,
-    answers: &mpsc::UnboundedSender<Answer>,
-) -> bool {
+fn dispatch(slot: &mut Slot, now: Instant, answers: &mpsc::UnboundedSender<Answer>) -> bool {
     if slot.disabled || now < slot.next_due {
         return false;
     }
@@ -322,9 +385,10 @@ fn dispatch(
         return false;
     };
     let answers = answers.clone();
+    let id = slot.id;
     // Detached: a collection that never returns keeps one pool thread, nothing else.
     drop(tokio::task::spawn_blocking(move || {
-        let _ = answers.send(collect(index, collector));
+        let _ = answers.send(collect(id, collector));
     }));
     slot.busy_since = Some(now);
     true

@@ -9,7 +9,7 @@ use monitoring_plugin_api::{CollectorBox, PluginError, Sections};
 /// A collector's answer, tagged with which collector gave it.
 pub(super) struct Answer {
     /// The collector's slot.
-    pub(super) index: usize,
+    pub(super) slot: u64,
     /// The collector itself, idle again.
     pub(super) collector: CollectorBox,
     /// Its sections, or why there are none.
@@ -19,14 +19,14 @@ pub(super) struct Answer {
 }
 
 /// Calls the collector once.
-pub(super) fn collect(index: usize, mut collector: CollectorBox) -> Answer {
+pub(super) fn collect(slot: u64, mut collector: CollectorBox) -> Answer {
     let started = Instant::now();
     let result = match collector.collect() {
         RResult::ROk(json) => parse_sections(json.as_str()),
         RResult::RErr(error) => Err(error),
     };
     Answer {
-        index,
+        slot,
         collector,
         result,
         took: started.elapsed(),

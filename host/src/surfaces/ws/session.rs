@@ -113,6 +113,7 @@ impl<'a> Session<'a> {
         self.send(ws, Message::text(greeting.to_json())).await?;
         let mut frames = self.state.frames.clone();
         frames.mark_unchanged();
+        let mut plugin_events = self.state.plugin_events.subscribe();
         let mut shutdown = self.state.shutdown.clone();
         let limits = self.state.limits;
         let mut pings = tokio::time::interval_at(
@@ -147,6 +148,12 @@ impl<'a> Session<'a> {
                         }
                     }
                 }
+                event = plugin_events.recv() => match event {
+                    Ok(text) => self.send(ws, Message::text(text.as_ref())).await?,
+                    // Fallen behind (or no sender left): events are news, not state;
+                    // `get_status` has the state.
+                    Err(_) => plugin_events = plugin_events.resubscribe(),
+                },
                 _ = pings.tick() => {
                     if self.last_heard.elapsed() > limits.ping_interval + limits.ping_timeout {
                         Stats::bump(&self.state.stats.ping_timeouts);
@@ -197,6 +204,7 @@ impl<'a> Session<'a> {
         let reply = match self.limiter.check(Instant::now()) {
             Verdict::Allow => match text {
                 Some(text) => match parse_command(text) {
+                    Ok(Command::Reload) => self.reload().await,
                     Ok(command) => self.answer(command),
                     Err(error) => error.to_json(),
                 },
@@ -256,6 +264,9 @@ impl<'a> Session<'a> {
             Command::ConfigureThresholds(thresholds) => {
                 thresholds_reply(state.alerts.configure_thresholds(&thresholds))
             }
+            Command::Reload => {
+                ServerMessage::error(ErrorCode::InvalidParams, "reload is answered apart").to_json()
+            }
             Command::Unsubscribe => {
                 self.subscribed = false;
                 ServerMessage::Unsubscribed {
@@ -264,6 +275,31 @@ impl<'a> Session<'a> {
                 }
                 .to_json()
             }
+        }
+    }
+
+    /// The admin's `reload`: re-reads `plugins.toml` and answers with a `reload_result`
+    /// saying what changed, what waits for a restart, or why the file was refused.
+    async fn reload(&mut self) -> String {
+        if let Err(refusal) = self.admit_control("reload") {
+            return refusal;
+        }
+        let outcome = match self.state.live.get() {
+            Some(live) => live.reload().await,
+            None => None,
+        };
+        match outcome {
+            Some(outcome) => serde_json::json!({
+                "type": "reload_result",
+                "ok": outcome.ok,
+                "error": outcome.error,
+                "changed": outcome.changed,
+                "needs_restart": outcome.needs_restart,
+                "timestamp": now_iso(),
+            })
+            .to_string(),
+            None => ServerMessage::error(ErrorCode::InvalidParams, "The server cannot reload now")
+                .to_json(),
         }
     }
 

@@ -45,7 +45,7 @@ fn server(limits: Limits) -> Server {
         monitor_interval: 0.5,
         limits,
         stats: Stats::default(),
-        plugins: Vec::new(),
+        plugins: Default::default(),
         alerts: AlertControl::new(RuleSet::default()),
         sinks: Default::default(),
         frames: bus.subscribe(),
@@ -66,6 +66,9 @@ fn server(limits: Limits) -> Server {
             .connection_limits(),
             limits.send_timeout,
         ),
+        plugin_events: Default::default(),
+        reload: Default::default(),
+        live: Default::default(),
     });
     Server {
         state,

@@ -1,0 +1,298 @@
+//! The running plugins against the plugins folder and the configuration: what to
+//! start, replace and stop so that they match, computed the same way at start-up, when
+//! the folder changes and when the configuration is reloaded.
+//!
+//! A plugin runs when its library is in the folder (the one file [`Loader::scan`] keeps
+//! for its name) and its table enables it. It is replaced when its library's content
+//! or its table changed, stopped when either says so. A replacement that fails to start
+//! leaves the running instance alone: a broken upgrade costs a `refused` event, not
+//! the plugin. Old instances are dropped; their code stays mapped (abi_stable never
+//! unloads a library), which `/health` counts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::alerts::sink_runner::SinkSpec;
+use crate::config::{Config, PluginTable};
+use crate::live::events::{PluginChange, PluginEvent};
+use crate::pipeline::changes::Change;
+use crate::plugins::loader::{Loader, Scan};
+use crate::plugins::registry::{PluginRecord, Registry};
+
+/// One running plugin, as it was started.
+#[derive(Debug, Clone)]
+struct Running {
+    hash: String,
+    path: PathBuf,
+    version: String,
+    table: String,
+}
+
+/// The plugins as they run, and the loader that finds them.
+pub struct Plugins {
+    loader: Loader,
+    running: BTreeMap<String, Running>,
+    /// Refusals already announced, so a rescan does not repeat them.
+    announced: BTreeMap<PathBuf, String>,
+}
+
+/// What one reconciliation decided.
+#[derive(Default)]
+pub struct Outcome {
+    /// For the collection loop, in order.
+    pub changes: Vec<Change>,
+    /// For clients.
+    pub events: Vec<PluginEvent>,
+    /// Every file's record, for `get_status` and `/health`.
+    pub records: Vec<PluginRecord>,
+}
+
+impl Plugins {
+    /// Nothing running yet.
+    pub fn new(loader: Loader) -> Self {
+        Self {
+            loader,
+            running: BTreeMap::new(),
+            announced: BTreeMap::new(),
+        }
+    }
+
+    /// Libraries mapped into the process so far (each distinct content once).
+    pub fn libraries_mapped(&self) -> usize {
+        self.loader.libraries_mapped()
+    }
+
+    /// Names of the running plugins.
+    pub fn running(&self) -> impl Iterator<Item = &str> {
+        self.running.keys().map(String::as_str)
+    }
+
+    /// Scans `dir` and brings the running plugins in line with it and `config`.
+    /// Blocks: plugins' constructors run here (on threads, with a deadline).
+    pub fn reconcile(&mut self, dir: &Path, config: &Config) -> Outcome {
+        let scan = self.loader.scan(dir);
+        let mut outcome = Outcome::default();
+        self.announce_refusals(&scan, &mut outcome);
+        let mut records = Vec::new();
+        let mut wanted = BTreeSet::new();
+        let mut to_start = Vec::new();
+        for library in scan.loaded {
+            let name = library.metadata.name.clone();
+            let table = config.plugin(&name);
+            if !enabled(&table, library.metadata.kind) {
+                records.push(Registry::record_of(&library, "disabled", None));
+                continue;
+            }
+            wanted.insert(name.clone());
+            let unchanged = self.running.get(&name).is_some_and(|r| {
+                r.hash == library.hash && r.table == fingerprint(&table) && r.path == library.path
+            });
+            if unchanged {
+                records.push(Registry::record_of(&library, "running", None));
+            } else {
+                to_start.push(library);
+            }
+        }
+        // Stop what is no longer wanted: its file left, or its table disabled it.
+        let gone: Vec<String> = self
+            .running
+            .keys()
+            .filter(|name| !wanted.contains(*name))
+            .cloned()
+            .collect();
+        for name in gone {
+            let Some(old) = self.running.remove(&name) else {
+                continue;
+            };
+            let reason = if old.path.exists() {
+                "disabled in the configuration"
+            } else {
+                "its file was removed"
+            };
+            tracing::info!(plugin = %name, path = %old.path.display(), reason, "Plugin stopped.");
+            outcome.changes.push(Change::Remove(name.clone()));
+            outcome.events.push(PluginEvent::new(
+                PluginChange::Removed,
+                name,
+                old.version,
+                old.path,
+                Some(reason.into()),
+            ));
+        }
+        // Start the new and the changed, all at once with the registry's deadline.
+        let tables: BTreeMap<String, String> = to_start
+            .iter()
+            .map(|l| {
+                let name = l.metadata.name.clone();
+                let table = fingerprint(&config.plugin(&name));
+                (name, table)
+            })
+            .collect();
+        let starting: BTreeMap<String, (PathBuf, String, String)> = to_start
+            .iter()
+            .map(|l| {
+                let meta = &l.metadata;
+                (
+                    meta.name.clone(),
+                    (l.path.clone(), l.hash.clone(), meta.version.clone()),
+                )
+            })
+            .collect();
+        let built = Registry::build(
+            Scan {
+                loaded: to_start,
+                refused: Vec::new(),
+            },
+            config,
+        );
+        for record in &built.records {
+            if record.state == "running" {
+                continue;
+            }
+            if let Some(old) = self.running.get(&record.name) {
+                // A new version or new settings that do not start: keep the old one.
+                let reason = format!(
+                    "{}; version {} keeps running",
+                    record.reason.as_deref().unwrap_or("it did not start"),
+                    old.version
+                );
+                tracing::warn!(plugin = %record.name, path = %record.path.display(), reason = %reason, "Replacement refused.");
+                outcome.events.push(PluginEvent::new(
+                    PluginChange::Refused,
+                    record.name.clone(),
+                    record.version.clone(),
+                    record.path.clone(),
+                    Some(reason),
+                ));
+                if let Some(kept) = self.record_of_running(&record.name, record) {
+                    records.push(kept);
+                }
+                continue;
+            }
+            if record.state == "refused" {
+                outcome.events.push(PluginEvent::new(
+                    PluginChange::Refused,
+                    record.name.clone(),
+                    record.version.clone(),
+                    record.path.clone(),
+                    record.reason.clone(),
+                ));
+            }
+            records.push(record.clone());
+        }
+        let mut started = Vec::new();
+        for (name, collector) in built.collectors {
+            let period = config.plugin(&name).interval.map(Duration::from_secs_f64);
+            started.push(name.clone());
+            outcome.changes.push(Change::Collector {
+                name,
+                collector,
+                period,
+            });
+        }
+        for sink in built.sinks {
+            started.push(sink.name.clone());
+            outcome.changes.push(Change::Sink(SinkSpec {
+                options: config.plugin(&sink.name).delivery,
+                name: sink.name,
+                sink: sink.sink,
+                wants_snapshots: sink.wants_snapshots,
+            }));
+        }
+        for name in started {
+            let Some((path, hash, version)) = starting.get(&name).cloned() else {
+                continue;
+            };
+            let table = tables.get(&name).cloned().unwrap_or_default();
+            let change = if self.running.contains_key(&name) {
+                PluginChange::Replaced
+            } else {
+                PluginChange::Loaded
+            };
+            if let Some(record) = built.records.iter().find(|r| r.name == name) {
+                records.push(record.clone());
+            }
+            outcome.events.push(PluginEvent::new(
+                change,
+                name.clone(),
+                version.clone(),
+                path.clone(),
+                None,
+            ));
+            self.running.insert(
+                name,
+                Running {
+                    hash,
+                    path,
+                    version,
+                    table,
+                },
+            );
+        }
+        records.extend(
+            scan.refused
+                .into_iter()
+                .map(|r| Registry::refusal_record(&r)),
+        );
+        records.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.name.cmp(&b.name)));
+        outcome.records = records;
+        outcome
+    }
+
+    /// The record of a plugin that keeps running although its new file was refused.
+    fn record_of_running(&self, name: &str, refused: &PluginRecord) -> Option<PluginRecord> {
+        let old = self.running.get(name)?;
+        Some(PluginRecord {
+            version: old.version.clone(),
+            path: old.path.clone(),
+            state: "running",
+            reason: refused.reason.clone(),
+            ..refused.clone()
+        })
+    }
+
+    fn announce_refusals(&mut self, scan: &Scan, outcome: &mut Outcome) {
+        let now: BTreeMap<PathBuf, String> = scan
+            .refused
+            .iter()
+            .map(|r| (r.path.clone(), r.reason.clone()))
+            .collect();
+        for (path, reason) in &now {
+            if self.announced.get(path) != Some(reason) {
+                tracing::warn!(path = %path.display(), reason = %reason, "Plugin refused.");
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                outcome.events.push(PluginEvent::new(
+                    PluginChange::Refused,
+                    name,
+                    String::new(),
+                    path.clone(),
+                    Some(reason.clone()),
+                ));
+            }
+        }
+        self.announced = now;
+    }
+}
+
+/// Collectors run unless `enabled = false`, sinks only with `enabled = true`.
+fn enabled(table: &PluginTable, kind: monitoring_plugin_api::PluginKind) -> bool {
+    match kind {
+        monitoring_plugin_api::PluginKind::Collector => table.enabled.unwrap_or(true),
+        _ => table.enabled.unwrap_or(false),
+    }
+}
+
+/// What of a table changes a running plugin: not its lines, only its values.
+fn fingerprint(table: &PluginTable) -> String {
+    format!(
+        "{:?}|{:?}|{}|{}",
+        table.enabled,
+        table.interval,
+        table.settings_json(),
+        serde_json::Value::Object(table.host_settings.clone())
+    )
+}
