@@ -12,6 +12,8 @@
 //! units (bytes, hertz, seconds, celsius, watts) with percentages as `_percent`; per-core
 //! series carry `cpu`, disks `path`, GPUs `gpu_id`. Sections from third-party collectors
 //! are flattened: `system_<section>_<field>`, array elements labelled `index`. The
+//! machine sections of issue 14 (network, disk I/O, load, sensors) take node_exporter's
+//! names instead (`node_network_receive_bytes_total{device}`, …; see `machine.rs`). The
 //! server's own numbers are `monitoring_server_*` and the standard `process_*`.
 
 use std::collections::{HashMap, HashSet};
@@ -25,14 +27,16 @@ use prometheus_client::registry::{Registry, Unit};
 
 use crate::surfaces::state::ServerState;
 
+mod generic;
+mod machine;
 mod server;
 mod snapshot;
 
 use crate::surfaces::status::Reading;
+#[cfg(test)]
+use generic::{generic, sanitize};
 use server::server_metrics;
 use snapshot::snapshot_metrics;
-#[cfg(test)]
-use snapshot::{generic, sanitize};
 
 /// The exposition format a scraper gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +68,7 @@ impl Format {
 
 pub(crate) type Labels = Vec<(String, String)>;
 type FloatGauge = Gauge<f64, AtomicU64>;
+type FloatCounter = Counter<f64, AtomicU64>;
 
 /// A registry filled lazily: a family is registered on its first sample, so no family
 /// is ever exposed empty or twice.
@@ -72,6 +77,7 @@ pub(crate) struct Builder {
     registry: Registry,
     gauges: HashMap<String, Family<Labels, FloatGauge>>,
     counters: HashMap<String, Family<Labels, Counter>>,
+    float_counters: HashMap<String, Family<Labels, FloatCounter>>,
     infos: HashSet<String>,
 }
 
@@ -115,6 +121,24 @@ impl Builder {
             registry.register(name, help, family.clone());
             family
         });
+        family.get_or_create(&labels).inc_by(value);
+    }
+
+    /// Sets counter `name` (exposed as `name_total`) for `labels` to a fractional
+    /// value (seconds); non-finite or negative values are left out.
+    pub(crate) fn float_counter(&mut self, name: &str, help: &str, labels: Labels, value: f64) {
+        if !(value.is_finite() && value >= 0.0) {
+            return;
+        }
+        let registry = &mut self.registry;
+        let family = self
+            .float_counters
+            .entry(name.to_owned())
+            .or_insert_with(|| {
+                let family = Family::<Labels, FloatCounter>::default();
+                registry.register(name, help, family.clone());
+                family
+            });
         family.get_or_create(&labels).inc_by(value);
     }
 

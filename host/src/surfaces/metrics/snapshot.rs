@@ -1,14 +1,15 @@
-//! The snapshot's series: `system_*` from the core sections, flattened third-party
-//! sections.
+//! The snapshot's series: `system_*` from the core sections, node_exporter's names
+//! for issue 14's machine sections (`machine.rs`), flattened third-party sections.
 
 use monitoring_plugin_api::sections::{
-    percentage as gpu_percentage, Disk, Disks, Gpu, GpuInfo, Memory, Processor, Section, System,
+    percentage as gpu_percentage, Disk, DiskIo, Disks, Gpu, GpuInfo, Load, Memory, Network,
+    Processes, Processor, Section, Sensors, System,
 };
 use monitoring_plugin_api::Sections;
 use prometheus_client::registry::Unit;
-use serde_json::Value;
 
-use super::{labels, Builder};
+use super::generic::{generic, sanitize};
+use super::{labels, machine, Builder};
 use crate::pipeline::bus::Frame;
 
 /// Every numeric reading of the snapshot. The built-in sections are read through their
@@ -27,6 +28,11 @@ pub(super) fn snapshot_metrics(b: &mut Builder, frame: &Frame) {
             Disks::NAME => typed::<Disks>(data).map(|d| d.0.iter().for_each(|d| disk(b, d))),
             Gpu::NAME => typed::<Gpu>(data).map(|g| gpu(b, &g)),
             System::NAME => typed::<System>(data).map(|s| system(b, &s)),
+            Network::NAME => typed::<Network>(data).map(|n| machine::network(b, &n)),
+            DiskIo::NAME => typed::<DiskIo>(data).map(|d| machine::disk_io(b, &d)),
+            Load::NAME => typed::<Load>(data).map(|l| machine::load(b, &l)),
+            Sensors::NAME => typed::<Sensors>(data).map(|s| machine::sensors(b, &s)),
+            Processes::NAME => typed::<Processes>(data).map(|p| machine::processes(b, &p)),
             _ => None,
         };
         if exported.is_none() {
@@ -269,61 +275,10 @@ fn system(b: &mut Builder, s: &System) {
     );
 }
 
-/// A metric-name-safe version of `text`.
-pub(super) fn sanitize(text: &str) -> String {
-    let mut out: String = text
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    if out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, '_');
-    }
-    out
-}
-
-/// Numbers anywhere in a third-party section, as untyped-looking gauges.
-pub(super) fn generic(
-    b: &mut Builder,
-    name: &str,
-    value: &Value,
-    at: &[(String, String)],
-    depth: usize,
-) {
-    const MAX_DEPTH: usize = 4;
-    match value {
-        Value::Number(n) => {
-            if let Some(value) = n.as_f64() {
-                let help = "A reading of a third-party collector";
-                b.gauge(name, help, None, at.to_vec(), value);
-            }
-        }
-        Value::Object(map) if depth < MAX_DEPTH => {
-            for (key, value) in map {
-                generic(
-                    b,
-                    &format!("{name}_{}", sanitize(key)),
-                    value,
-                    at,
-                    depth + 1,
-                );
-            }
-        }
-        // One level of arrays, labelled by position; deeper ones have no good name.
-        Value::Array(items) if depth < MAX_DEPTH && !at.iter().any(|(k, _)| k == "index") => {
-            for (index, item) in items.iter().enumerate() {
-                let mut labels = at.to_vec();
-                labels.push(("index".to_owned(), index.to_string()));
-                generic(b, name, item, &labels, depth + 1);
-            }
-        }
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use monitoring_plugin_api::sections::{Disk, Gpu, GpuInfo, Memory, Processor, System};
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
     use crate::pipeline::bus::Bus;
