@@ -80,15 +80,16 @@ fn obeys_the_collector_contract() {
         .all(|w| w[0].memory_rss >= w[1].memory_rss));
 }
 
-/// A busy loop and a 150 MB holder, among everything else this shared machine runs,
-/// rank in the top 25 by CPU and by memory, named, owned and cut as configured.
+/// A busy loop and a 150 MB holder, among everything else this shared machine runs
+/// (compilers of several agents at once), rank in the top 40 by CPU and by memory,
+/// named, owned and cut as configured.
 #[test]
 fn finds_a_busy_child_and_a_large_one_by_pid() {
     let busy = Spawned::sh(BUSY_LOOP);
     let mut holder = Spawned::sh(MEMORY_HOLDER);
     assert_eq!(holder.first_line(), "ready\n");
     let mut collector = ProcessesCollector::new(Config {
-        top: 25,
+        top: 40,
         command_max: 12,
     })
     .expect("builds");
