@@ -281,3 +281,429 @@ async fn a_machine_with_64_cores_and_8_gpus_renders_within_a_frame() {
     browser.screenshot("dashboard-64x8.png").await;
     browser.close().await;
 }
+
+/// What the cards of issue 14 show, read from the page.
+const MACHINE: &str = "const d = window.__dashboard; const s = d.state();
+    const text = (id) => document.getElementById(id).textContent;
+    const shown = (id) => !document.getElementById(id).hidden
+      && document.getElementById(id).getBoundingClientRect().height > 0;
+    const rows = (sel) => [...document.querySelectorAll(sel)];
+    return {
+      cards: { network: shown('net-card'), disk_io: shown('io-card'), load: shown('load-card'),
+               sensors: shown('sensors-card'), processes: shown('procs-card') },
+      network: text('net-value'),
+      interfaces: rows('#net-list .iface').map((li) => li.querySelector('.path').textContent
+        + ' ' + li.querySelector('.rx').textContent + ' ' + li.querySelector('.tx').textContent),
+      netPlots: rows('#net-list canvas').map((c) => Number(c.dataset.top || 0)),
+      io: text('io-value'),
+      devices: rows('#io-list li').map((li) => li.querySelector('.path').textContent
+        + ' ' + li.querySelector('.pct').textContent),
+      load: text('load-value'), load5: text('load-5'), cpus: text('load-cpus'),
+      loadTop: Number(document.getElementById('load-plot').dataset.top || 0),
+      hottest: text('sensors-value'),
+      temperatures: rows('#temp-list li').map((li) => ({ name: li.querySelector('.path').textContent,
+        value: li.querySelector('.pct').textContent, level: li.dataset.level,
+        bar: getComputedStyle(li.querySelector('.meter > span')).backgroundColor })),
+      fans: rows('#fan-list li').map((li) => li.textContent),
+      byCpu: rows('#procs-cpu tbody tr').map((tr) => ({ pid: Number(tr.dataset.pid),
+        cpu: tr.children[3].textContent, name: tr.children[1].textContent })),
+      byMemory: rows('#procs-mem tbody tr').map((tr) => Number(tr.dataset.pid)),
+      disk: text('disk-value'),
+      disks: rows('#disk-list li').map((li) => ({ path: li.querySelector('.path').textContent,
+        level: li.dataset.level || 'ok',
+        bar: getComputedStyle(li.querySelector('.meter > span')).backgroundColor })),
+      since: document.querySelector('#alert-list li .since')?.dateTime ?? null,
+      updated: document.getElementById('last-update').dateTime,
+      errors: s.errors };";
+
+/// `true` when `text` is a rate in bytes per second as the page writes them (`1.2 MiB/s`).
+fn is_rate(text: &str) -> bool {
+    let units = ["B/s", "KiB/s", "MiB/s", "GiB/s", "TiB/s"];
+    text.split_once(' ').is_some_and(|(number, unit)| {
+        number.parse::<f64>().is_ok_and(|n| n >= 0.0) && units.contains(&unit)
+    })
+}
+
+/// The pixels of the plot's colour in its bottom strip (the time label's) and above it.
+const CPU_LINE_PIXELS: &str = "const c = document.getElementById('cpu-plot');
+    const ratio = c.width / c.clientWidth; const strip = Math.ceil(12 * ratio);
+    const ctx = c.getContext('2d');
+    const cpu = getComputedStyle(document.documentElement).getPropertyValue('--cpu').trim();
+    const probe = document.createElement('canvas').getContext('2d'); probe.fillStyle = cpu;
+    probe.fillRect(0, 0, 1, 1); const [r, g, b] = probe.getImageData(0, 0, 1, 1).data;
+    const count = (y, h) => { const d = ctx.getImageData(0, y, c.width, h).data; let n = 0;
+      for (let i = 0; i < d.length; i += 4)
+        if (Math.abs(d[i] - r) < 8 && Math.abs(d[i + 1] - g) < 8 && Math.abs(d[i + 2] - b) < 8 && d[i + 3] > 200) n++;
+      return n; };
+    return { strip: count(c.height - strip, strip), above: count(0, c.height - strip) };";
+
+#[tokio::test]
+async fn the_machine_cards_show_the_demo_machine_wide_and_on_a_phone() {
+    let _one = ONE_BROWSER.lock().await;
+    let Some(browser) = start_browser().await else {
+        return;
+    };
+    let server = Server::start_default();
+    browser
+        .client
+        .set_window_size(1920, 1400)
+        .await
+        .expect("window size");
+    browser
+        .client
+        .goto(&format!("http://127.0.0.1:{}/?demo=16x0", server.port))
+        .await
+        .expect("open the dashboard in demo mode");
+    assert!(
+        browser
+            .wait_for(
+                "const s = window.__dashboard && window.__dashboard.state(); \
+                 return !!s && s.interfaces === 2 && s.devices === 2 && s.temperatures === 5 \
+                   && s.fans === 3 && s.processes === 20;",
+                10 * SECOND,
+            )
+            .await,
+        "the demo machine's new sections were not shown: {}",
+        browser.js(MACHINE).await
+    );
+    let page = browser.js(MACHINE).await;
+    eprintln!("demo machine as shown: {page}");
+    assert_eq!(page["errors"], json!([]), "{page}");
+    for card in ["network", "disk_io", "load", "sensors", "processes"] {
+        assert_eq!(
+            page["cards"][card], true,
+            "the {card} card is visible: {page}"
+        );
+    }
+    let texts = |key: &str| -> Vec<String> {
+        page[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key} in {page}"))
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    // Network: both interfaces with human rates, plots scaled in bytes (powers of 1024).
+    let interfaces = texts("interfaces");
+    assert_eq!(interfaces.len(), 2, "{page}");
+    assert!(interfaces[0].starts_with("eth0 ↓ ") && interfaces[1].starts_with("wlan0 ↓ "));
+    for line in &interfaces {
+        let (_, rates) = line.split_once(" ↓ ").expect("rx");
+        let (rx, tx) = rates.split_once(" ↑ ").expect("tx");
+        assert!(is_rate(rx) && is_rate(tx), "{line}");
+    }
+    for top in page["netPlots"].as_array().expect("plots") {
+        let top = top.as_f64().unwrap_or_default();
+        assert!(
+            top >= 1024.0 && top.log2().fract() == 0.0,
+            "a power of two: {top}"
+        );
+    }
+    // Disk I/O: per device busy %, totals as rates.
+    assert_eq!(
+        texts("devices")
+            .iter()
+            .map(|d| d.split(' ').next().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>(),
+        ["nvme0n1", "sda"]
+    );
+    assert!(
+        page["io"].as_str().is_some_and(|t| t.starts_with("R ")),
+        "{page}"
+    );
+    // Load against the CPU count: the plot's scale reaches at least the 16 CPUs.
+    assert_eq!(page["cpus"], "16");
+    assert!(page["load"]
+        .as_str()
+        .is_some_and(|t| t.parse::<f64>().is_ok()));
+    assert_eq!(page["load5"], "9.60");
+    assert!(page["loadTop"].as_f64() >= Some(16.0), "{page}");
+    // Sensors: the NVMe at 84.9 °C is past its critical 84.8 °C and shown red; the
+    // package sensors below their `high` are not.
+    let temperatures = page["temperatures"].as_array().expect("temperatures");
+    let composite = temperatures
+        .iter()
+        .find(|t| t["name"] == "nvme · Composite")
+        .expect("the NVMe sensor");
+    assert_eq!(composite["value"], "85 °C");
+    assert_eq!(composite["level"], "critical", "{composite}");
+    assert_eq!(composite["bar"], "rgb(200, 30, 30)", "{composite}");
+    assert!(temperatures
+        .iter()
+        .filter(|t| t["name"].as_str().is_some_and(|n| n.starts_with("k10temp")))
+        .all(|t| t["level"] == "ok"));
+    assert_eq!(page["hottest"], "85 °C");
+    assert_eq!(page["fans"].as_array().map(Vec::len), Some(3));
+    // Processes: ten by CPU, busiest first; ten by memory.
+    let by_cpu = page["byCpu"].as_array().expect("rows");
+    assert_eq!(by_cpu.len(), 10, "{page}");
+    let cpu: Vec<f64> = by_cpu
+        .iter()
+        .map(|r| {
+            r["cpu"]
+                .as_str()
+                .and_then(|t| t.trim_end_matches('%').parse().ok())
+                .expect("a CPU %")
+        })
+        .collect();
+    assert!(
+        cpu.windows(2).all(|w| w[0] >= w[1]),
+        "busiest first: {cpu:?}"
+    );
+    assert_eq!(page["byMemory"].as_array().map(Vec::len), Some(10));
+    // Disks: the headline is the fullest disk, and its bar is red for its CRITICAL alert.
+    assert_eq!(
+        page["disk"], "96.1%",
+        "the worst disk, not the first: {page}"
+    );
+    let disks = page["disks"].as_array().expect("disks");
+    let data = disks.iter().find(|d| d["path"] == "/data").expect("/data");
+    assert_eq!(data["level"], "critical", "{data}");
+    assert_eq!(data["bar"], "rgb(200, 30, 30)", "{data}");
+    assert!(
+        disks
+            .iter()
+            .filter(|d| d["path"] != "/data")
+            .all(|d| d["level"] == "ok" && d["bar"] != "rgb(200, 30, 30)"),
+        "{page}"
+    );
+    // The alert's "since" is where its run of snapshots began (the seeded five minutes
+    // of demo history), not the tick the page first drew it in.
+    let since = support::parse_timestamp(&page["since"]);
+    let updated = support::parse_timestamp(&page["updated"]);
+    assert!(
+        (updated - since).num_seconds() >= 240,
+        "since {since} vs latest {updated}"
+    );
+    browser.screenshot("dashboard-machine-wide.png").await;
+
+    // Rows are updated in place: a process row that stays is the same element.
+    let same = browser
+        .js(
+            "const d = window.__dashboard; const tr = document.querySelector('#procs-mem tbody tr'); \
+             tr.__marker = 'kept'; const pid = tr.dataset.pid; \
+             for (let i = 1; i <= 5; i++) d.render(d.demoMessage(16, 0, Date.now() + i * 500)); \
+             const again = document.querySelector(`#procs-mem tbody tr[data-pid='${pid}']`); \
+             return { kept: !!again && again.__marker === 'kept', \
+                      rows: document.querySelectorAll('#procs-mem tbody tr').length };",
+        )
+        .await;
+    assert_eq!(same, json!({"kept": true, "rows": 10}), "{same}");
+
+    // The time label has a strip of its own: a CPU line at 0 % stays above it.
+    let idle = browser
+        .js(
+            "const d = window.__dashboard; const start = Date.now() + 10000; \
+             for (let i = 1; i <= 40; i++) { const m = d.demoMessage(16, 0, start + i * 500); \
+               m.data.processor.usage_percent = 0; d.render(m); } return true;",
+        )
+        .await;
+    assert_eq!(idle, true);
+    let pixels = browser.js(CPU_LINE_PIXELS).await;
+    assert_eq!(
+        pixels["strip"], 0,
+        "the CPU line enters the label strip: {pixels}"
+    );
+    assert!(pixels["above"].as_u64() > Some(0), "{pixels}");
+
+    // A phone: one readable column, nothing wider than the screen.
+    browser
+        .client
+        .set_window_size(390, 844)
+        .await
+        .expect("phone size");
+    let layout = browser
+        .js(
+            "const cards = [...document.querySelectorAll('main.grid > .card')].filter((c) => !c.hidden); \
+             const left = new Set(cards.map((c) => Math.round(c.getBoundingClientRect().left))); \
+             return { columns: left.size, overflow: document.documentElement.scrollWidth > innerWidth, \
+                      widest: Math.max(...cards.map((c) => c.getBoundingClientRect().width)), width: innerWidth };",
+        )
+        .await;
+    assert_eq!(layout["columns"], 1, "{layout}");
+    assert_eq!(layout["overflow"], false, "{layout}");
+    browser.screenshot("dashboard-machine-phone.png").await;
+    browser
+        .client
+        .set_window_size(1920, 1400)
+        .await
+        .expect("window size");
+    let wide = browser
+        .js(
+            "const cards = [...document.querySelectorAll('main.grid > .card')].filter((c) => !c.hidden); \
+             return new Set(cards.map((c) => Math.round(c.getBoundingClientRect().left))).size;",
+        )
+        .await;
+    assert!(
+        wide.as_u64() >= Some(4),
+        "a wide screen holds several columns: {wide}"
+    );
+    assert_eq!(browser.js(MACHINE).await["errors"], json!([]));
+    browser.close().await;
+}
+
+/// The collectors of issue 14, next to the four core ones.
+const MACHINE_COLLECTORS: [&str; 5] = [
+    "collector-network",
+    "collector-disk-io",
+    "collector-load",
+    "collector-sensors",
+    "collector-processes",
+];
+
+#[tokio::test]
+async fn the_machine_cards_show_this_machine_live_with_their_alerts() {
+    let _one = ONE_BROWSER.lock().await;
+    let Some(browser) = start_browser().await else {
+        return;
+    };
+    let plugins: Vec<&str> = CORE_COLLECTORS
+        .iter()
+        .chain(&MACHINE_COLLECTORS)
+        .copied()
+        .collect();
+    // Rules that hold on any machine, on two of the new sections: one value, and one
+    // per interface. A history of one snapshot: the page says "1 snapshot".
+    let config = "[monitor]\nhistory_size = 1\n\n[alerts]\n\
+                  [[alerts.rules]]\nmetric = \"load.cpu_count\"\nwarning = 0.0\n\
+                  [[alerts.rules]]\nmetric = \"network.interfaces[*].rx_bytes\"\nwarning = 0.0\n";
+    let server = Server::start(Setup {
+        plugins: &plugins,
+        config,
+        extra_files: &[],
+    });
+    browser
+        .client
+        .set_window_size(1920, 1400)
+        .await
+        .expect("window size");
+    browser
+        .client
+        .goto(&format!("http://127.0.0.1:{}/", server.port))
+        .await
+        .expect("open the dashboard");
+    assert!(
+        browser
+            .wait_for(
+                "const s = window.__dashboard && window.__dashboard.state(); \
+                 return !!s && s.connection === 'live' && s.samples >= 3 && s.interfaces > 0 \
+                   && s.devices > 0 && s.processes > 0 \
+                   && document.getElementById('load-value').textContent !== '—';",
+                20 * SECOND,
+            )
+            .await,
+        "the new cards never filled: {}\nlog:\n{}",
+        browser.js(MACHINE).await,
+        server.log_text()
+    );
+    let current = support::http::get(server.port, "/api/current").json();
+    let data = &current["data"];
+    let page = browser.js(MACHINE).await;
+    eprintln!("this machine as shown: {page}");
+    assert_eq!(page["errors"], json!([]), "{page}");
+    for card in ["network", "disk_io", "load", "processes"] {
+        assert_eq!(
+            page["cards"][card], true,
+            "the {card} card is visible: {page}"
+        );
+    }
+    // Sensors: shown exactly when this machine has them (a VM usually has none).
+    assert_eq!(
+        page["cards"]["sensors"],
+        data.get("sensors").is_some(),
+        "{page}"
+    );
+    // Every interface of the stream, each with two rates.
+    let names: Vec<&str> = data["network"]["interfaces"]
+        .as_array()
+        .expect("interfaces")
+        .iter()
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    let shown: Vec<String> = page["interfaces"]
+        .as_array()
+        .expect("interfaces")
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(shown.len(), names.len(), "{page}");
+    for (line, name) in shown.iter().zip(&names) {
+        let (label, rates) = line.split_once(" ↓ ").expect("rx");
+        assert_eq!(label, *name);
+        let (rx, tx) = rates.split_once(" ↑ ").expect("tx");
+        assert!(is_rate(rx) && is_rate(tx), "{line}");
+    }
+    assert!(
+        !names.contains(&"lo"),
+        "lo is excluded by default: {names:?}"
+    );
+    let devices = page["devices"].as_array().expect("devices");
+    assert_eq!(
+        devices.len(),
+        data["disk_io"]["devices"].as_array().map_or(0, Vec::len)
+    );
+    assert!(devices
+        .iter()
+        .all(|d| d.as_str().is_some_and(|t| t.ends_with('%'))));
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(page["cpus"], cpus.to_string(), "{page}");
+    assert!(
+        page["load"]
+            .as_str()
+            .is_some_and(|t| t.parse::<f64>().is_ok()),
+        "{page}"
+    );
+    let by_cpu = page["byCpu"].as_array().expect("rows");
+    assert!((1..=10).contains(&by_cpu.len()), "{page}");
+    assert!(by_cpu.iter().all(|r| r["pid"].as_u64() > Some(0)));
+    let note = browser
+        .js("return document.getElementById('history-note').textContent;")
+        .await;
+    assert_eq!(note, "Seeded with 1 snapshot from /api/history.");
+
+    // The rules fire through the real engine: one alert for the load, one per
+    // interface, named by the interface; the banner shows them and the cards light up.
+    let alerts = current["alerts"].as_array().expect("alerts");
+    let load = alerts
+        .iter()
+        .find(|a| a["component"] == "load")
+        .unwrap_or_else(|| panic!("no load alert in {current}"));
+    assert_eq!(load["metric"], "cpu_count", "{load}");
+    assert_eq!(load["value"].as_f64(), Some(cpus as f64), "{load}");
+    let network: Vec<&str> = alerts
+        .iter()
+        .filter(|a| a["component"] == "network")
+        .filter_map(|a| a["message"].as_str())
+        .collect();
+    let busy: Vec<&&str> = names
+        .iter()
+        .filter(|name| {
+            data["network"]["interfaces"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|i| i["name"] == **name && i["rx_bytes"].as_u64() > Some(0))
+        })
+        .collect();
+    assert_eq!(network.len(), busy.len(), "{network:?} for {busy:?}");
+    for name in busy {
+        assert!(
+            network.iter().any(|m| m.contains(&format!("({name})"))),
+            "no alert names {name}: {network:?}"
+        );
+    }
+    assert!(
+        browser
+            .wait_for(
+                "return document.getElementById('load-card').classList.contains('alerting') \
+                 && document.getElementById('net-card').classList.contains('alerting') \
+                 && [...document.querySelectorAll('#alert-list li')].some((li) => li.textContent.includes('load'));",
+                10 * SECOND,
+            )
+            .await,
+        "the alerts did not reach the page: {}",
+        browser.js(MACHINE).await
+    );
+    browser.screenshot("dashboard-machine-live.png").await;
+    browser.close().await;
+}

@@ -8,9 +8,12 @@
 
 import { askForToken, authHeaders, protocols, refusedForToken } from "./auth.js";
 import { demoMessage } from "./demo.js";
-import { num, parseTime, percent, setText } from "./format.js";
+import { bytesPerSecond, num, parseTime, percent, setText } from "./format.js";
+import { ioNames, ioPlot, loadCpus, loadPlot, machineCounts, machineSample, netPlots, seriesColor } from "./machine.js";
 import { colors, coreAt, drawCores, drawSeries, onResize, watch } from "./plot.js";
-import { apply, coreUsage, counts, diskList, diskPaths, el, gpuList, gpuPlots, SERIES } from "./view.js";
+import {
+  apply, coreUsage, counts, diskList, diskPaths, el, gpuList, gpuPlots, seedAlertStarts, SERIES, trackAlerts,
+} from "./view.js";
 
 /** How far back the plots reach; a young server's plots zoom out from the minimum. */
 const WINDOW_MS = 5 * 60 * 1000;
@@ -31,7 +34,10 @@ addEventListener("unhandledrejection", (event) => errors.push(String(event.reaso
 
 // ---- State -------------------------------------------------------------------
 
-/** One point per snapshot, oldest first: { t, cpu, mem, disks: Map(path → %), gpus: [{u, m}] }. */
+/**
+ * One point per snapshot, oldest first: { t, cpu, mem, disks: Map(path → %), gpus: [{u, m}],
+ * net: Map(interface → {rx, tx} bytes/s), io: Map(device → busy %), load }.
+ */
 const samples = [];
 let pending = null; // the newest monitoring_data not yet on screen
 let plotsDirty = true;
@@ -48,6 +54,7 @@ function sampleOf(t, data) {
     mem: num(data.memory?.percentage),
     disks,
     gpus: gpuList(data).map((g) => ({ u: num(g.gpu_usage_percent), m: num(g.memory_percentage) })),
+    ...machineSample(data),
   };
 }
 
@@ -75,6 +82,7 @@ function ingest(message) {
   if (!message.data || typeof message.data !== "object") return false;
   const t = parseTime(message.timestamp) ?? Date.now();
   const sample = sampleOf(t, message.data);
+  trackAlerts(message);
   const last = samples[samples.length - 1];
   if (!last || t > last.t) {
     samples.push(sample);
@@ -116,7 +124,7 @@ function draw() {
   const span = samples.length > 0 ? end - samples[0].t : 0;
   const windowMs = Math.min(WINDOW_MS, Math.max(MIN_WINDOW_MS, span));
   const c = colors();
-  const plot = (canvas, lines) => drawSeries(canvas, samples, lines, end, windowMs, GAP_MS);
+  const plot = (canvas, lines, scale) => drawSeries(canvas, samples, lines, end, windowMs, GAP_MS, scale);
   plot(el.cpuPlot, [{ color: c.cpu, fill: true, get: (s) => s.cpu }]);
   plot(el.memPlot, [{ color: c.mem, fill: true, get: (s) => s.mem }]);
   plot(el.diskPlot, diskPaths().map((path, i) => ({
@@ -129,6 +137,18 @@ function draw() {
     ]);
   });
   drawCores(el.cores, coreUsage());
+  for (const { canvas, name } of netPlots()) {
+    plot(canvas, [
+      { color: c.cpu, fill: true, get: (s) => s.net?.get(name)?.rx ?? null },
+      { color: c.gpu, get: (s) => s.net?.get(name)?.tx ?? null },
+    ], { base: 1024, min: 1024, label: bytesPerSecond });
+  }
+  plot(ioPlot, ioNames().map((name, i) => ({
+    color: c[seriesColor(i)], fill: i === 0, get: (s) => s.io?.get(name) ?? null,
+  })));
+  const cpus = loadCpus();
+  plot(loadPlot, [{ color: c.mem, fill: true, get: (s) => s.load ?? null }],
+    { reference: cpus ?? undefined, min: 1, label: (top) => `load ${top}` });
 }
 
 // ---- Connection ---------------------------------------------------------------
@@ -253,20 +273,24 @@ async function seedHistory() {
   const list = Array.isArray(body) ? body : body?.snapshots ?? body?.history ?? body?.items ?? body?.data;
   if (!Array.isArray(list)) return;
   const seeded = [];
+  const messages = [];
   let newest = null;
   for (const item of list) {
     const data = item?.data;
     const t = parseTime(item?.timestamp);
     if (data && typeof data === "object" && t !== null) {
       seeded.push(sampleOf(t, data));
+      messages.push(item);
       if (!newest || t >= newest.t) newest = { t, item };
     }
   }
   merge(seeded);
+  seedAlertStarts(messages);
   if (!pending && lastDataAt === 0 && newest) {
     pending = { type: "monitoring_data", ...newest.item };
   }
-  setText(el.historyNote, `Seeded with ${seeded.length} snapshots from /api/history.`);
+  const n = seeded.length;
+  setText(el.historyNote, `Seeded with ${n} snapshot${n === 1 ? "" : "s"} from /api/history.`);
   plotsDirty = true;
   schedule();
 }
@@ -279,10 +303,9 @@ function startDemo(spec) {
   const gpus = match ? Number(match[2]) : 8;
   state = "demo";
   const now = Date.now();
-  merge(Array.from({ length: HISTORY_COUNT }, (_, i) => {
-    const m = demoMessage(cores, gpus, now - (HISTORY_COUNT - i) * 500);
-    return sampleOf(parseTime(m.timestamp), m.data);
-  }));
+  const history = Array.from({ length: HISTORY_COUNT }, (_, i) => demoMessage(cores, gpus, now - (HISTORY_COUNT - i) * 500));
+  merge(history.map((m) => sampleOf(parseTime(m.timestamp), m.data)));
+  history.forEach(trackAlerts);
   const tick = () => {
     ingest(demoMessage(cores, gpus));
     showState();
@@ -302,12 +325,14 @@ window.__dashboard = {
     return performance.now() - started;
   },
   demoMessage,
-  state: () => ({ connection: state, samples: samples.length, ...counts(), lastFrameMs, errors: errors.slice() }),
+  state: () => ({
+    connection: state, samples: samples.length, ...counts(), ...machineCounts(), lastFrameMs, errors: errors.slice(),
+  }),
 };
 
 // ---- Start --------------------------------------------------------------------
 
-for (const canvas of [el.cpuPlot, el.memPlot, el.diskPlot, el.cores]) watch(canvas);
+for (const canvas of [el.cpuPlot, el.memPlot, el.diskPlot, el.cores, ioPlot, loadPlot]) watch(canvas);
 onResize(() => {
   plotsDirty = true;
   schedule();

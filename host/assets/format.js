@@ -1,5 +1,5 @@
-// Formatting of the wire protocol's values for people: percent, bytes, MHz,
-// °C, W and the seed's ISO 8601 local timestamps.
+// Formatting of the wire protocol's values for people: percent, bytes, bytes/s,
+// MHz, °C, W and the seed's ISO 8601 local timestamps.
 
 /** A finite number, or null for anything else (the server sends null for readings a device cannot give). */
 export function num(value) {
@@ -35,6 +35,12 @@ export function bytes(value) {
   if (v === null) return "—";
   const unit = unitOf(v);
   return `${scaled(v, unit)} ${UNITS[unit]}`;
+}
+
+/** A rate in bytes per second, e.g. `1.2 MiB/s`. */
+export function bytesPerSecond(value) {
+  const text = bytes(value);
+  return text === "—" ? text : `${text}/s`;
 }
 
 /** `53 / 80 GiB`: a part and its whole in the whole's unit, short enough for a narrow column. */

@@ -78,21 +78,58 @@ function firstFrom(samples, t) {
   return Math.max(0, lo - 1);
 }
 
+/** Height of the strip under a plot that holds its time label: lines never reach it. */
+const AXIS_H = 12;
+
+/** A round number at or above `v`: 1, 2 or 5 times a power of ten (or of 1024 for bytes). */
+export function niceCeiling(v, base = 10) {
+  if (!(v > 0)) return 1;
+  const power = base ** Math.floor(Math.log(v) / Math.log(base));
+  for (const step of base === 1024 ? [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] : [1, 2, 5, 10]) {
+    if (power * step >= v) return power * step;
+  }
+  return power * base;
+}
+
+/** The largest value `lines` take in `samples` from index `from` on. */
+function peak(samples, from, lines) {
+  let max = 0;
+  for (let i = from; i < samples.length; i += 1) {
+    for (const line of lines) {
+      const v = line.get(samples[i]);
+      if (v !== null && v > max) max = v;
+    }
+  }
+  return max;
+}
+
 /**
- * Draws percentage lines over the last `windowMs` before `end`.
+ * Draws lines over the last `windowMs` before `end`.
  * `lines`: [{ color, get(sample) -> number|null, fill }]. A gap longer than `gapMs`
  * or a missing value breaks the line rather than joining across it.
+ * `scale` (optional): `{ max, label(max) }` for values that are not percentages; without
+ * `max` the top is the peak in view, rounded up (`base` 1024 for bytes), and
+ * `reference` draws a dashed line at that value (e.g. the CPU count under a load plot).
+ * The time label sits in a strip of its own below the plotted area.
  */
-export function drawSeries(canvas, samples, lines, end, windowMs, gapMs) {
+export function drawSeries(canvas, samples, lines, end, windowMs, gapMs, scale = null) {
   const size = sizeOf(canvas);
   const ctx = prepare(canvas, size);
-  const { w, h } = size;
+  const { w } = size;
+  const h = Math.max(1, size.h - AXIS_H);
   const pad = 2;
+  const start = end - windowMs;
+  const from = firstFrom(samples, start);
+  let top = 100;
+  if (scale) {
+    const floor = Math.max(scale.min ?? 0, scale.reference ?? 0);
+    top = scale.max ?? niceCeiling(Math.max(floor, peak(samples, from, lines)), scale.base ?? 10);
+  }
   ctx.lineWidth = 1;
   ctx.strokeStyle = colors().grid;
   ctx.beginPath();
-  for (const f of [0.25, 0.5, 0.75]) {
-    const y = Math.round(h * f) + 0.5;
+  for (const f of [0.25, 0.5, 0.75, 1]) {
+    const y = Math.min(h - 0.5, Math.round(h * f) + 0.5);
     ctx.moveTo(0, y);
     ctx.lineTo(w, y);
   }
@@ -101,12 +138,28 @@ export function drawSeries(canvas, samples, lines, end, windowMs, gapMs) {
   ctx.fillStyle = colors().muted;
   ctx.textBaseline = "bottom";
   const minutes = windowMs / 60000;
-  ctx.fillText(minutes >= 1.5 ? `${Math.round(minutes)} min` : `${Math.round(windowMs / 1000)} s`, 3, h - 1);
+  ctx.fillText(minutes >= 1.5 ? `${Math.round(minutes)} min` : `${Math.round(windowMs / 1000)} s`, 3, size.h - 1);
+  ctx.textAlign = "right";
+  ctx.fillText("now", w - 3, size.h - 1);
+  if (scale?.label) {
+    ctx.textBaseline = "top";
+    ctx.fillText(scale.label(top), w - 3, 1);
+  }
+  ctx.textAlign = "left";
+  canvas.dataset.top = String(top);
   if (samples.length === 0) return;
-  const start = end - windowMs;
-  const from = firstFrom(samples, start);
   const x = (t) => ((t - start) / windowMs) * w;
-  const y = (v) => h - pad - (Math.max(0, Math.min(100, v)) / 100) * (h - 2 * pad);
+  const y = (v) => h - pad - (Math.max(0, Math.min(top, v)) / top) * (h - 2 * pad);
+  if (scale?.reference) {
+    ctx.save();
+    ctx.setLineDash([4, 3]);
+    ctx.strokeStyle = colors().muted;
+    ctx.beginPath();
+    ctx.moveTo(0, Math.round(y(scale.reference)) + 0.5);
+    ctx.lineTo(w, Math.round(y(scale.reference)) + 0.5);
+    ctx.stroke();
+    ctx.restore();
+  }
   for (const line of lines) {
     const path = new Path2D();
     const area = line.fill ? new Path2D() : null;
@@ -116,8 +169,8 @@ export function drawSeries(canvas, samples, lines, end, windowMs, gapMs) {
     let lastT = -Infinity;
     const close = () => {
       if (open && area) {
-        area.lineTo(lastX, h);
-        area.lineTo(firstX, h);
+        area.lineTo(lastX, h - pad);
+        area.lineTo(firstX, h - pad);
         area.closePath();
       }
       open = false;

@@ -1,8 +1,10 @@
 // The page's elements and how a `monitoring_data` message is shown in them. Each
 // core, disk, GPU and alert gets its elements once; a tick changes only text and
-// widths, and only where they changed.
+// widths, and only where they changed. The cards of network, disk I/O, load, sensors
+// and processes are machine.js's.
 
 import { bytes, bytesOf, celsius, clock, duration, megahertz, num, parseTime, percent, setText, watts } from "./format.js";
+import { applyMachine, machineCards } from "./machine.js";
 import { watch } from "./plot.js";
 
 /** Line colours for several disks, as palette keys. */
@@ -26,7 +28,9 @@ export const el = {
 
 const diskRows = new Map(); // path → row elements
 const gpuCards = new Map(); // GPU id → card elements
-const alertRows = new Map(); // component|metric|n → row elements
+const alertRows = new Map(); // component|metric|instance|n → row elements
+/** When each active alert's episode began, as the snapshots tell: key → timestamp text. */
+const alertStarts = new Map();
 let coreValues = [];
 let layoutChanged = false; // a disk or GPU came or went: the plots' set changed
 
@@ -66,19 +70,73 @@ function make(tag, className, parent) {
   return node;
 }
 
-/** Shows `message`; returns whether a disk or GPU came or went (the plots must follow). */
+/** Shows `message`; returns whether a disk, GPU, interface or device came or went (the plots must follow). */
 export function apply(message) {
   layoutChanged = false;
   const data = message.data;
+  const alerts = alertsOf(message);
   setText(el.lastUpdate, clock(message.timestamp));
   el.lastUpdate.dateTime = String(message.timestamp ?? "");
   applyCpu(data.processor);
   applyMemory(data.memory);
-  applyDisks(diskList(data));
+  applyDisks(diskList(data), alerts);
   applySystem(data.system, parseTime(message.timestamp));
   applyGpus(data.gpu, gpuList(data));
-  applyAlerts(Array.isArray(message.alerts) ? message.alerts : []);
+  if (applyMachine(data)) layoutChanged = true;
+  applyAlerts(alerts);
   return layoutChanged;
+}
+
+const alertsOf = (message) => (Array.isArray(message.alerts) ? message.alerts.filter((a) => a && typeof a === "object") : []);
+
+/**
+ * What an alert is about: the instance the engine names in parentheses before the
+ * colon (`High disk usage (/data): …`), or "" for a single value.
+ */
+function instanceOf(alert) {
+  const match = /^[^:(]*\(([^)]*)\):/.exec(String(alert.message ?? ""));
+  return match ? match[1] : "";
+}
+
+/** One key per alerting thing, whatever its level: an episode may go WARNING → CRITICAL. */
+const episodeKey = (alert) => `${alert.component}|${alert.metric}|${instanceOf(alert)}`;
+
+/**
+ * Follows alert episodes through snapshots given oldest first (history, then live):
+ * an alert's "since" is the timestamp of the first snapshot of its unbroken run. A
+ * snapshot's alerts carry that snapshot's time, so the first sight of an alert opened
+ * long ago is not its start; the history before it is.
+ */
+export function trackAlerts(message) {
+  const active = new Set();
+  for (const alert of alertsOf(message)) {
+    const key = episodeKey(alert);
+    active.add(key);
+    if (!alertStarts.has(key)) alertStarts.set(key, String(alert.timestamp ?? message.timestamp ?? ""));
+  }
+  for (const key of [...alertStarts.keys()]) if (!active.has(key)) alertStarts.delete(key);
+}
+
+/**
+ * Takes earlier starts from history snapshots (oldest first) that run up to now: for
+ * each alert still active, the start of its run in `history` if that is earlier.
+ */
+export function seedAlertStarts(history) {
+  const runs = new Map();
+  for (const message of history) {
+    const active = new Set();
+    for (const alert of alertsOf(message)) {
+      const key = episodeKey(alert);
+      active.add(key);
+      if (!runs.has(key)) runs.set(key, String(alert.timestamp ?? message.timestamp ?? ""));
+    }
+    for (const key of [...runs.keys()]) if (!active.has(key)) runs.delete(key);
+  }
+  for (const [key, start] of runs) {
+    const known = alertStarts.get(key);
+    const earlier = known === undefined || (parseTime(start) ?? Infinity) < (parseTime(known) ?? Infinity);
+    if (alertStarts.has(key) && earlier) alertStarts.set(key, start);
+  }
 }
 
 function applyCpu(p = {}) {
@@ -114,7 +172,37 @@ function makeDiskRow(path, index) {
   return { li, bar, pct, detail };
 }
 
-function applyDisks(list) {
+const LEVEL_RANK = { ok: 0, warning: 1, critical: 2 };
+
+/**
+ * The thresholds of disk usage alerts as the active alerts tell them (the page knows
+ * no rule that is not firing), and the level each alert names a disk at.
+ */
+function diskAlertLevels(alerts) {
+  const thresholds = { warning: null, critical: null };
+  const byPath = new Map();
+  for (const alert of alerts) {
+    if (alert.component !== "disk" || alert.metric !== "usage_percent") continue;
+    const level = String(alert.level).toUpperCase() === "CRITICAL" ? "critical" : "warning";
+    const threshold = num(alert.threshold);
+    if (threshold !== null) thresholds[level] = Math.min(thresholds[level] ?? Infinity, threshold);
+    const path = instanceOf(alert);
+    if (path && LEVEL_RANK[level] > LEVEL_RANK[byPath.get(path) ?? "ok"]) byPath.set(path, level);
+  }
+  return (path, value) => {
+    let level = byPath.get(path) ?? "ok";
+    const v = num(value);
+    for (const candidate of ["warning", "critical"]) {
+      const t = thresholds[candidate];
+      if (v !== null && t !== null && v > t && LEVEL_RANK[candidate] > LEVEL_RANK[level]) level = candidate;
+    }
+    return level;
+  };
+}
+
+function applyDisks(list, alerts) {
+  const levelOf = diskAlertLevels(alerts);
+  let worst = null;
   const seen = new Set();
   list.forEach((disk, i) => {
     const path = String(disk.path ?? `disk ${i}`);
@@ -128,6 +216,10 @@ function applyDisks(list) {
     }
     setText(row.pct, percent(disk.percentage));
     setWidth(row.bar, disk.percentage);
+    const level = levelOf(path, disk.percentage);
+    if (row.li.dataset.level !== level) row.li.dataset.level = level;
+    const value = num(disk.percentage);
+    if (value !== null && (worst === null || value > worst.value)) worst = { value, path, level };
     setText(row.detail, `${bytes(disk.used)} used of ${bytes(disk.total)}, ${bytes(disk.free)} free`);
   });
   for (const [path, row] of diskRows) {
@@ -137,7 +229,10 @@ function applyDisks(list) {
       layoutChanged = true;
     }
   }
-  setText(el.diskValue, list.length > 0 ? percent(list[0].percentage) : "—");
+  // The fullest disk is the headline: one at 96 % is news even if `/` is fine.
+  setText(el.diskValue, worst === null ? "—" : percent(worst.value));
+  el.diskValue.title = worst === null ? "" : `fullest: ${worst.path}`;
+  if (el.diskValue.dataset.level !== (worst?.level ?? "ok")) el.diskValue.dataset.level = worst?.level ?? "ok";
 }
 
 function applySystem(s = {}, now) {
@@ -218,14 +313,14 @@ function applyGpus(section, list) {
 }
 
 const CARD_OF = { cpu: "cpuCard", processor: "cpuCard", memory: "memCard", disk: "diskCard" };
+const cardOf = (component) => (CARD_OF[component] ? el[CARD_OF[component]] : machineCards[component]);
 
 function applyAlerts(list) {
   const seen = new Set();
   const occurrences = new Map();
   const cardLevel = new Map();
   for (const alert of list) {
-    if (!alert || typeof alert !== "object") continue;
-    const base = `${alert.component}|${alert.metric}`;
+    const base = episodeKey(alert);
     const n = occurrences.get(base) ?? 0;
     occurrences.set(base, n + 1);
     const key = `${base}|${n}`;
@@ -233,8 +328,7 @@ function applyAlerts(list) {
     let row = alertRows.get(key);
     if (!row) {
       const li = make("li", "alert");
-      row = { li, level: make("span", "level", li), text: make("span", "text", li), since: make("span", "since", li) };
-      row.since.textContent = `since ${clock(alert.timestamp)}`;
+      row = { li, level: make("span", "level", li), text: make("span", "text", li), since: make("time", "since", li) };
       alertRows.set(key, row);
       el.alertList.append(li);
     }
@@ -245,7 +339,10 @@ function applyAlerts(list) {
       setText(row.level, level.toUpperCase());
     }
     setText(row.text, String(alert.message ?? `${alert.component} ${alert.metric}: ${alert.value}`));
-    const card = CARD_OF[alert.component];
+    const since = alertStarts.get(base) ?? String(alert.timestamp ?? "");
+    setText(row.since, `since ${clock(since)}`);
+    if (row.since.dateTime !== since) row.since.dateTime = since;
+    const card = cardOf(alert.component);
     if (card && cardLevel.get(card) !== "critical") cardLevel.set(card, level);
   }
   for (const [key, row] of alertRows) {
@@ -255,9 +352,10 @@ function applyAlerts(list) {
     }
   }
   el.alerts.hidden = alertRows.size === 0;
-  for (const card of new Set(Object.values(CARD_OF))) {
+  const cards = [...new Set(Object.values(CARD_OF))].map((name) => el[name]).concat(Object.values(machineCards));
+  for (const card of cards) {
     const level = cardLevel.get(card);
-    el[card].classList.toggle("alerting", level !== undefined);
-    el[card].classList.toggle("critical", level === "critical");
+    card.classList.toggle("alerting", level !== undefined);
+    card.classList.toggle("critical", level === "critical");
   }
 }
