@@ -30,10 +30,10 @@ fn toml_path(path: &Path) -> String {
     serde_json::to_string(&path.to_string_lossy()).expect("a string serializes")
 }
 
-/// `[plugins.gpu-smi]` running `fake`. `force`: run even where a real NVML works.
+/// `[plugins.gpu-smi]` running `fake`.
 fn smi_table(fake: &FakeSmi, extra: &str) -> String {
     format!(
-        "\n[plugins.gpu-smi]\nbinary = {}\nforce = true\n{extra}\n",
+        "\n[plugins.gpu-smi]\nbinary = {}\n{extra}\n",
         toml_path(fake.binary())
     )
 }
@@ -238,15 +238,17 @@ async fn a_hanging_nvidia_smi_is_killed_and_does_not_hold_up_the_ticks() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn nvml_serves_two_gpus_and_nvidia_smi_steps_aside() {
+async fn nvml_serves_two_gpus_and_nvidia_smi_stands_by() {
     let Some(fake) = FakeNvml::build(&[]) else {
         return;
     };
     let library = fake.path();
+    // A working nvidia-smi too: the host's policy, not the plugin, keeps it idle.
+    let smi = FakeSmi::printing(DUAL_2070_STATIC, DUAL_2070_TICK, "dual_2070-v13.xml");
     let config = format!(
-        "\n[plugins.gpu-nvml]\nlibrary_path = {lib}\n\n\
-         [plugins.gpu-smi]\nbinary = \"/nonexistent/nvidia-smi\"\nnvml_library_path = {lib}\n",
-        lib = toml_path(&library)
+        "\n[plugins.gpu-nvml]\nlibrary_path = {lib}\n{smi}",
+        lib = toml_path(&library),
+        smi = smi_table(&smi, "")
     );
     let server = Server::start(Setup {
         plugins: &with_core(&["collector-gpu-nvml", "collector-gpu-smi"]),
@@ -260,8 +262,25 @@ async fn nvml_serves_two_gpus_and_nvidia_smi_steps_aside() {
     assert_eq!(*gpu, expected);
     assert!(gpu["gpus"][1]["power_draw"].is_null() && gpu["gpus"][1]["power_limit"].is_null());
     assert_eq!(status_of(&mut ws, "gpu-nvml").await["state"], "running");
-    let smi = status_of(&mut ws, "gpu-smi").await;
-    assert_eq!(smi["state"], "unavailable", "{smi}");
+    for _ in 0..4 {
+        let (message, _) = next_of_type(&mut ws, "monitoring_data", 2 * SECOND)
+            .await
+            .expect("a tick");
+        assert_eq!(message["data"]["gpu"]["backend"], "nvml", "{message}");
+    }
+    let health: Value = serde_json::from_str(&support::http::get(server.port, "/health").body)
+        .expect("/health is JSON");
+    let collector = health["collectors"]
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["name"] == "gpu-smi"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(collector["state"], "standby", "{health}");
+    assert_eq!(
+        smi.calls().1,
+        0,
+        "nvidia-smi never asked for a tick while NVML serves"
+    );
 }
 
 /// Starts a server with both GPU plugins and `config`, and checks that neither finds a
@@ -325,7 +344,7 @@ async fn without_a_driver_or_nvidia_smi_there_is_no_gpu_section_and_no_noise() {
     let library = fake.path();
     let config = format!(
         "\n[plugins.gpu-nvml]\nlibrary_path = {lib}\n\n\
-         [plugins.gpu-smi]\nbinary = \"/nonexistent/nvidia-smi\"\nnvml_library_path = {lib}\n",
+         [plugins.gpu-smi]\nbinary = \"/nonexistent/nvidia-smi\"\n",
         lib = toml_path(&library)
     );
     assert_no_gpu_quietly(&config).await;

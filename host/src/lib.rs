@@ -136,6 +136,7 @@ pub async fn run(
     for (name, period) in periods {
         scheduler.set_period(&name, period);
     }
+    scheduler.set_providers(config.provider_chains());
     tracing::info!(collectors = ?scheduler.collector_names(), interval_ms = timing.interval.as_millis() as u64, "Collecting.");
 
     let bus = Bus::new();

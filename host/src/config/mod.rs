@@ -43,6 +43,9 @@ pub struct Config {
     /// `[access]`: viewer and admin tokens (from the environment or files), allowed
     /// browser origins. Default: viewing open, control commands refused.
     pub access: AccessConfig,
+    /// `[providers]`: for a section several collectors can produce, the collectors in
+    /// order of preference (see [`Config::provider_chains`]).
+    pub providers: BTreeMap<String, Vec<String>>,
     /// Where the file was read from, for error messages and relative paths.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -223,6 +226,22 @@ impl Config {
                 message,
             })?;
         Ok(config)
+    }
+
+    /// Which collectors provide a section, in order of preference: the next is asked
+    /// only while every one before it is unavailable or failing. The file's
+    /// `[providers]` entries over the default `gpu = ["gpu-nvml", "gpu-smi"]` (the
+    /// seed's order: NVML, then nvidia-smi); `gpu = []` turns the policy off for `gpu`.
+    pub fn provider_chains(&self) -> Vec<Vec<String>> {
+        let mut chains: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        chains.insert("gpu".into(), vec!["gpu-nvml".into(), "gpu-smi".into()]);
+        for (section, chain) in &self.providers {
+            chains.insert(section.clone(), chain.clone());
+        }
+        chains
+            .into_values()
+            .filter(|chain| chain.len() > 1)
+            .collect()
     }
 
     /// Applies command-line values over the file's and remembers them.

@@ -96,6 +96,11 @@ pub fn difference(old: &Config, new: &Config) -> Result<Difference, String> {
         diff.changes
             .push(Change::HistorySize(new.monitor.history_size));
     }
+    if old.provider_chains() != new.provider_chains() {
+        diff.described
+            .push(format!("providers {:?}", new.provider_chains()));
+        diff.changes.push(Change::Providers(new.provider_chains()));
+    }
     let restart = [
         (
             "[server]",

@@ -35,6 +35,8 @@ pub enum Change {
     Interval(Duration),
     /// A new history size.
     HistorySize(usize),
+    /// New provider chains (`[providers]`).
+    Providers(Vec<Vec<String>>),
 }
 
 /// The sending side, held by whoever decides on changes (`live`).

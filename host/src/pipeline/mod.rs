@@ -187,6 +187,7 @@ impl Running<'_> {
                 self.ticker.reset();
             }
             Change::HistorySize(size) => self.history.with(|h| h.set_capacity(size)),
+            Change::Providers(chains) => self.scheduler.set_providers(chains),
         }
     }
 }

@@ -1,9 +1,9 @@
 //! Collector plugin `gpu-smi`: the snapshot's `gpu` section through the `nvidia-smi`
 //! binary, the seed's fallback when NVML cannot be used directly.
 //!
-//! The seed tries NVML, then nvidia-smi, then gives up; both backends write the same
-//! section, so this plugin steps aside (`unavailable`) whenever NVML starts, unless
-//! `force` is set. A tick runs one cheap CSV query (`--query-gpu=…`); names and the
+//! The seed tries NVML, then nvidia-smi, then gives up. Both backends write the same
+//! section; which one serves it is the host's policy (`[providers] gpu = ["gpu-nvml",
+//! "gpu-smi"]`, the default), so this plugin does not look at NVML at all. A tick runs one cheap CSV query (`--query-gpu=…`); names and the
 //! driver version come from a second query, run at start and every
 //! `static_refresh_secs`. With `xml = true` each tick parses the full `-q -x` report
 //! instead. nvidia-smi runs under a deadline and is killed past it; its failures come
@@ -36,15 +36,9 @@ pub struct Config {
     pub timeout_ms: u64,
     /// How often names and the driver version are read again, in seconds. Default 60.
     pub static_refresh_secs: u64,
-    /// Run even when NVML works, which normally leaves the section to `gpu-nvml`.
-    /// Default false.
-    pub force: bool,
     /// Parse the full `nvidia-smi -q -x` report each tick instead of the CSV query:
     /// slower, for nvidia-smi builds whose `--query-gpu` output is unusable. Default false.
     pub xml: bool,
-    /// The NVML library probed to decide whether to step aside; set it to gpu-nvml's
-    /// `library_path` when that is set. Default: `libnvidia-ml.so.1`, as gpu-nvml.
-    pub nvml_library_path: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -53,9 +47,7 @@ impl Default for Config {
             binary: PathBuf::from("nvidia-smi"),
             timeout_ms: 5000,
             static_refresh_secs: 60,
-            force: false,
             xml: false,
-            nvml_library_path: None,
         }
     }
 }
@@ -88,11 +80,6 @@ impl Collector for SmiCollector {
     fn new(config: Config) -> Result<Self, PluginError> {
         if config.timeout_ms == 0 {
             return Err(PluginError::config("timeout_ms must be above 0"));
-        }
-        if !config.force && nvml_works(config.nvml_library_path.as_deref()) {
-            return Err(PluginError::unavailable(
-                "NVML is available; gpu-nvml serves the gpu section",
-            ));
         }
         let binary = command::resolve(&config.binary).ok_or_else(|| {
             PluginError::unavailable(format_args!("{} not found", config.binary.display()))
@@ -234,17 +221,6 @@ impl SmiCollector {
     }
 }
 
-/// Whether NVML starts here, in which case gpu-nvml serves the section.
-fn nvml_works(library: Option<&Path>) -> bool {
-    match library {
-        Some(path) => nvml_wrapper::Nvml::builder()
-            .lib_path(path.as_os_str())
-            .init()
-            .is_ok(),
-        None => nvml_wrapper::Nvml::init().is_ok(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use monitoring_plugin_api::ErrorKind;
@@ -256,10 +232,13 @@ mod tests {
         let config: Config = serde_json::from_str("{}").expect("defaults");
         assert_eq!(config.binary, PathBuf::from("nvidia-smi"));
         assert_eq!((config.timeout_ms, config.static_refresh_secs), (5000, 60));
-        assert!(!config.force && !config.xml);
+        assert!(!config.xml);
+        assert!(
+            serde_json::from_str::<Config>(r#"{"force": true}"#).is_err(),
+            "the host decides who serves `gpu`"
+        );
         assert!(serde_json::from_str::<Config>(r#"{"timeout": 5}"#).is_err());
-        let zero: Config =
-            serde_json::from_str(r#"{"timeout_ms": 0, "force": true}"#).expect("parses");
+        let zero: Config = serde_json::from_str(r#"{"timeout_ms": 0}"#).expect("parses");
         let err = SmiCollector::new(zero).err().expect("refused");
         assert_eq!(err.kind(), Some(ErrorKind::Config), "{err}");
     }
@@ -267,8 +246,7 @@ mod tests {
     #[test]
     fn a_missing_binary_is_unavailable() {
         let config: Config =
-            serde_json::from_str(r#"{"binary": "/nonexistent/nvidia-smi", "force": true}"#)
-                .expect("parses");
+            serde_json::from_str(r#"{"binary": "/nonexistent/nvidia-smi"}"#).expect("parses");
         let err = SmiCollector::new(config).err().expect("refused");
         assert_eq!(err.kind(), Some(ErrorKind::Unavailable), "{err}");
         assert_eq!(err.message(), "/nonexistent/nvidia-smi not found");

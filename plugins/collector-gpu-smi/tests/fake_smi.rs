@@ -6,19 +6,18 @@
 use std::time::{Duration, Instant};
 
 use collector_gpu_smi::{Config, SmiCollector};
-use monitoring_plugin_api::{testing::check_sections, Collector, ErrorKind, PluginError};
+use monitoring_plugin_api::{testing::check_sections, Collector, ErrorKind};
 use monitoring_test_support::smi::{
     self, cat, print, FakeSmi, DUAL_2070_STATIC, DUAL_2070_TICK, GTX_1070_TI_STATIC,
     GTX_1070_TI_TICK,
 };
-use monitoring_test_support::{gpu_section, nvml::FakeNvml, MIB};
+use monitoring_test_support::{gpu_section, MIB};
 use serde_json::{json, Value};
 
-/// The plugin's settings for running `fake`, even where a real NVML works.
+/// The plugin's settings for running `fake`.
 fn config(fake: &FakeSmi) -> Config {
     Config {
         binary: fake.binary().to_owned(),
-        force: true,
         ..Config::default()
     }
 }
@@ -257,39 +256,6 @@ fn a_hang_at_start_is_retryable_and_garbage_is_fatal() {
     let mut collector = SmiCollector::new(config(&fake)).expect("starts");
     let err = collector.collect().expect_err("the tick fails");
     assert_eq!(err.kind(), Some(ErrorKind::Fatal), "{err}");
-}
-
-#[test]
-fn steps_aside_when_nvml_works_unless_forced() {
-    let Some(nvml) = FakeNvml::build(&[]) else {
-        return;
-    };
-    let fake = FakeSmi::new(
-        &print(DUAL_2070_STATIC),
-        &print(DUAL_2070_TICK),
-        &cat("dual_2070-v13.xml"),
-    );
-    let with_nvml = |force| Config {
-        force,
-        nvml_library_path: Some(nvml.path()),
-        ..config(&fake)
-    };
-    let err: PluginError = SmiCollector::new(with_nvml(false))
-        .err()
-        .expect("steps aside");
-    assert_eq!(err.kind(), Some(ErrorKind::Unavailable), "{err}");
-    assert_eq!(
-        err.message(),
-        "NVML is available; gpu-nvml serves the gpu section"
-    );
-    assert!(SmiCollector::new(with_nvml(true)).is_ok());
-    // NVML that does not start leaves the section to this plugin.
-    let without_nvml = Config {
-        force: false,
-        nvml_library_path: Some(fake.dir().join("no-libnvidia-ml.so.1")),
-        ..config(&fake)
-    };
-    assert!(SmiCollector::new(without_nvml).is_ok());
 }
 
 /// `cargo test -p collector-gpu-smi --release --test fake_smi -- --ignored --nocapture`

@@ -80,6 +80,8 @@ pub(super) struct Slot {
     /// Its latest result and when it came, carried between collections of a collector
     /// whose period is longer than the tick.
     pub(super) latest: Option<(Sections, Instant)>,
+    /// A fallback provider not asked now: a collector preferred to it serves.
+    pub(super) standby: bool,
     pub(super) complaints: Throttle,
     pub(super) hang_complaints: Throttle,
     pub(super) errors: u64,
@@ -99,6 +101,8 @@ pub struct Scheduler {
     board: StatusBoard,
     /// One past the highest slot id ever used, so a removed slot's id is never reused.
     retired_ids: u64,
+    /// Collectors that can produce the same section, in order of preference.
+    providers: Vec<Vec<String>>,
     /// Answers recorded so far, for tests that must let every prompt collector answer
     /// before they move the paused clock past a hung one's deadline.
     #[cfg(test)]
@@ -125,6 +129,7 @@ impl Scheduler {
             duplicate_sections_reported: HashSet::new(),
             board: StatusBoard::default(),
             retired_ids: 0,
+            providers: Vec::new(),
             #[cfg(test)]
             recorded: std::sync::Arc::default(),
         };
@@ -205,6 +210,36 @@ impl Scheduler {
         }
     }
 
+    /// Sets the provider chains: in each, a collector is asked only while every one
+    /// before it is absent, disabled or failing (policy in the host: the fallback
+    /// plugin need not know about the one it stands in for).
+    pub fn set_providers(&mut self, chains: Vec<Vec<String>>) {
+        self.providers = chains;
+    }
+
+    /// Marks the collectors that stand aside this tick.
+    fn choose_providers(&mut self) {
+        let serving = |slot: &Slot| !slot.disabled && slot.failures == 0;
+        let mut aside: HashSet<&str> = HashSet::new();
+        for chain in &self.providers {
+            let first_serving = chain.iter().position(|name| {
+                self.slots
+                    .iter()
+                    .any(|slot| slot.name == *name && serving(slot))
+            });
+            if let Some(first) = first_serving {
+                aside.extend(chain[first + 1..].iter().map(String::as_str));
+            }
+        }
+        for slot in &mut self.slots {
+            slot.standby = aside.contains(slot.name.as_str());
+            if slot.standby {
+                slot.latest = None;
+                slot.fresh = None;
+            }
+        }
+    }
+
     /// Names of the collectors, in snapshot order.
     pub fn collector_names(&self) -> Vec<String> {
         self.slots.iter().map(|s| s.name.clone()).collect()
@@ -216,6 +251,7 @@ impl Scheduler {
         while let Ok(answer) = self.answers.try_recv() {
             self.record(answer, started);
         }
+        self.choose_providers();
         let mut outstanding: HashSet<u64> = HashSet::new();
         for slot in &mut self.slots {
             if dispatch(slot, started, &self.answer_tx) {
@@ -328,6 +364,7 @@ fn new_slot(
         fresh: None,
         period,
         latest: None,
+        standby: false,
         complaints: Throttle::new(Duration::from_secs(60)),
         hang_complaints: Throttle::new(Duration::from_secs(60)),
         errors: 0,
@@ -372,7 +409,7 @@ fn take_current(slot: &mut Slot, now: Instant, interval: Duration) -> Option<Sec
 
 /// Starts a collection if the collector is due and idle; says whether it did.
 fn dispatch(slot: &mut Slot, now: Instant, answers: &mpsc::UnboundedSender<Answer>) -> bool {
-    if slot.disabled || now < slot.next_due {
+    if slot.disabled || slot.standby || now < slot.next_due {
         return false;
     }
     if let Some(since) = slot.busy_since {

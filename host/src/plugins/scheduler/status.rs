@@ -16,7 +16,8 @@ use super::{backoff, Slot, Timing};
 pub struct CollectorStatus {
     /// The collector plugin's name.
     pub name: String,
-    /// `ok`, `pending` (no answer yet), `failing` (backing off) or `disabled`.
+    /// `ok`, `pending` (no answer yet), `failing` (backing off), `disabled`, or
+    /// `standby` (a fallback provider not asked while a preferred one serves).
     pub state: &'static str,
     /// Its last successful collection, ISO 8601 local time.
     #[serde(serialize_with = "crate::timestamp::serialize_option")]
@@ -70,6 +71,8 @@ pub(super) fn status_of(slot: &Slot, now: Instant, timing: Timing) -> CollectorS
         .map(|since| now.saturating_duration_since(since));
     let state = if slot.disabled {
         "disabled"
+    } else if slot.standby {
+        "standby"
     } else if slot.failures > 0 {
         "failing"
     } else if slot.last_success.is_none() {

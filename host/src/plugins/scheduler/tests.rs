@@ -321,3 +321,42 @@ async fn a_carried_result_expires_when_its_collector_stops_answering() {
     let fourth = tick_past_a_blocked_collector(&mut scheduler, 0).await;
     assert!(fourth.get("processes").is_none(), "expired: {fourth:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_fallback_provider_is_asked_only_while_the_preferred_one_fails() {
+    let nvml = Scripted::new(
+        "gpu-nvml",
+        [
+            Step::Answer(ok("gpu")),
+            Step::Answer(Err(PluginError::retryable("driver gone"))),
+            Step::Answer(ok("gpu")),
+        ],
+    );
+    let smi = Scripted::new("gpu-smi", []);
+    let mut scheduler = Scheduler::start(vec![nvml.boxed(), smi.boxed()], TIMING);
+    scheduler.set_providers(vec![vec!["gpu-nvml".into(), "gpu-smi".into()]]);
+    // Tick 1: NVML serves; nvidia-smi stands by.
+    assert_eq!(tick(&mut scheduler).await["gpu"], json!({"ok": true}));
+    assert_eq!((nvml.calls(), smi.calls()), (1, 0));
+    assert_eq!(status(&scheduler, "gpu-smi").state, "standby");
+    // Tick 2: NVML fails; the fallback is not asked in the same tick.
+    tokio::time::advance(TIMING.interval).await;
+    assert!(tick(&mut scheduler).await.get("gpu").is_none());
+    assert_eq!((nvml.calls(), smi.calls()), (2, 0));
+    // Tick 3: NVML backs off and is failing: nvidia-smi fills in.
+    tokio::time::advance(TIMING.interval).await;
+    let third = tick(&mut scheduler).await;
+    assert_eq!(smi.calls(), 1, "{third:?}");
+    assert_eq!(third["gpu-smi"]["n"], 1);
+    // Once NVML answers again, nvidia-smi stands by again.
+    for _ in 0..4 {
+        tokio::time::advance(TIMING.interval).await;
+        tick(&mut scheduler).await;
+    }
+    let asked = smi.calls();
+    tokio::time::advance(TIMING.interval).await;
+    tick(&mut scheduler).await;
+    assert!(nvml.calls() > 3, "NVML asked again after its back-off");
+    assert_eq!(smi.calls(), asked, "standing by after NVML recovered");
+    assert_eq!(status(&scheduler, "gpu-smi").state, "standby");
+}
