@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::http::{encode, get, get_with};
-use support::{Peer, Server};
+use support::{Peer, Server, Setup, CORE_COLLECTORS};
 
 /// A Prometheus server scraping one target, stopped on drop.
 struct Prometheus {
@@ -229,4 +229,178 @@ fn the_example_scrape_config_is_valid() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The collectors of issue 14.
+const MACHINE_COLLECTORS: [&str; 5] = [
+    "collector-network",
+    "collector-disk-io",
+    "collector-load",
+    "collector-sensors",
+    "collector-processes",
+];
+
+/// A hwmon tree in the kernel's sysfs layout (millidegrees, RPM): a two-socket machine
+/// whose two `coretemp` chips both say `Core 0`, and a board with one fan.
+fn fake_hwmon(root: &std::path::Path) {
+    let chips: [(&str, &[(&str, &str)]); 3] = [
+        (
+            "hwmon0",
+            &[
+                ("name", "coretemp"),
+                ("temp1_input", "45000"),
+                ("temp1_label", "Core 0"),
+                ("temp1_max", "80000"),
+                ("temp1_crit", "100000"),
+            ],
+        ),
+        (
+            "hwmon1",
+            &[
+                ("name", "coretemp"),
+                ("temp1_input", "47000"),
+                ("temp1_label", "Core 0"),
+                ("temp1_max", "80000"),
+                ("temp1_crit", "100000"),
+            ],
+        ),
+        ("hwmon2", &[("name", "nct6775"), ("fan1_input", "1200")]),
+    ];
+    for (chip, files) in chips {
+        let dir = root.join(chip);
+        std::fs::create_dir_all(&dir).expect("chip folder");
+        for (name, content) in files {
+            std::fs::write(dir.join(name), format!("{content}\n")).expect("sysfs file");
+        }
+    }
+}
+
+/// A server with every collector, its sensors read from `hwmon`.
+fn machine_server(hwmon: &std::path::Path) -> Server {
+    let plugins: Vec<&str> = CORE_COLLECTORS
+        .iter()
+        .chain(&MACHINE_COLLECTORS)
+        .copied()
+        .collect();
+    let config = format!(
+        "[plugins.sensors]\nroot = {:?}\n",
+        hwmon.display().to_string()
+    );
+    let server = Server::start(Setup {
+        plugins: &plugins,
+        config: &config,
+        extra_files: &[],
+    });
+    // Until every new section is in a snapshot (processes run every few ticks).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let current = get(server.port, "/api/current");
+        let data = (current.status == 200).then(|| current.json()["data"].clone());
+        let sections = ["network", "disk_io", "load", "sensors", "processes"];
+        if data.is_some_and(|d| sections.iter().all(|s| d.get(*s).is_some())) {
+            return server;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new sections never all arrived; log:\n{}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `promtool check metrics` on `text`.
+fn promtool_check(promtool: &PathBuf, text: &str) {
+    let mut check = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run promtool");
+    check
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("feed promtool");
+    let out = check.wait_with_output().expect("promtool finishes");
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}\non:\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+}
+
+#[test]
+fn promtool_accepts_the_machine_sections_series() {
+    let Some(promtool) = support::require(Peer::Promtool) else {
+        return;
+    };
+    let hwmon = tempfile::tempdir().expect("hwmon folder");
+    fake_hwmon(hwmon.path());
+    let server = machine_server(hwmon.path());
+    let data = get(server.port, "/api/current").json()["data"].clone();
+    let text = get(server.port, "/metrics").body;
+    let interface = data["network"]["interfaces"][0]["name"]
+        .as_str()
+        .expect("an interface besides lo");
+    let device = data["disk_io"]["devices"][0]["name"]
+        .as_str()
+        .expect("a block device");
+    for series in [
+        format!("node_network_receive_bytes_total{{device=\"{interface}\"}} "),
+        format!("node_network_transmit_drop_total{{device=\"{interface}\"}} "),
+        format!("node_disk_written_bytes_total{{device=\"{device}\"}} "),
+        format!("node_disk_io_time_seconds_total{{device=\"{device}\"}} "),
+        "# TYPE node_network_receive_bytes_total counter".into(),
+        "node_load1 ".into(),
+        "node_procs_running ".into(),
+        "node_processes_pids ".into(),
+        "node_hwmon_temp_celsius{chip=\"coretemp\",sensor=\"Core 0\"} 45.0".into(),
+        "node_hwmon_temp_celsius{chip=\"coretemp\",sensor=\"Core 0 #2\"} 47.0".into(),
+        "node_hwmon_temp_crit_celsius{chip=\"coretemp\",sensor=\"Core 0\"} 100.0".into(),
+        "node_hwmon_temp_max_celsius{chip=\"coretemp\",sensor=\"Core 0 #2\"} 80.0".into(),
+        "node_hwmon_fan_rpm{chip=\"nct6775\",sensor=\"fan1\"} 1200.0".into(),
+        "system_process_cpu_usage_percent{pid=\"".into(),
+        "system_process_resident_memory_bytes{pid=\"".into(),
+    ] {
+        assert!(text.contains(&series), "`{series}` missing from:\n{text}");
+    }
+    assert!(!text.contains("per_sec"), "rates are PromQL's: {text}");
+    // Top N by CPU and by memory (10 each by default): at most 20 processes.
+    let processes = text
+        .lines()
+        .filter(|l| l.starts_with("system_process_cpu_usage_percent{"))
+        .count();
+    assert!((1..=20).contains(&processes), "{processes} processes");
+    promtool_check(&promtool, &text);
+}
+
+#[test]
+fn a_real_prometheus_scrapes_the_machine_series() {
+    let Some(binary) = support::require(Peer::Prometheus) else {
+        return;
+    };
+    let hwmon = tempfile::tempdir().expect("hwmon folder");
+    fake_hwmon(hwmon.path());
+    let server = machine_server(hwmon.path());
+    let prometheus = Prometheus::start(&binary, server.port);
+    let timeout = Duration::from_secs(60);
+    // Rates from two scrapes of the counters, as a Prometheus user computes them.
+    let received = prometheus.wait_for("rate(node_network_receive_bytes_total[10s])", timeout);
+    assert!(received.iter().all(|s| s["metric"]["device"].is_string()));
+    assert!(received.iter().all(|s| value(s) >= 0.0), "{received:?}");
+    let busy = prometheus.wait_for("rate(node_disk_io_time_seconds_total[10s])", timeout);
+    assert!(
+        busy.iter().all(|s| (0.0..=1.0).contains(&value(s))),
+        "a busy fraction: {busy:?}"
+    );
+    let load = prometheus.wait_for("node_load1", timeout);
+    assert!(value(&load[0]) >= 0.0);
+    let second = prometheus.wait_for("node_hwmon_temp_celsius{sensor=\"Core 0 #2\"}", timeout);
+    assert_eq!(value(&second[0]), 47.0, "{second:?}");
+    let top = prometheus.wait_for("count(system_process_cpu_usage_percent)", timeout);
+    assert!((1.0..=20.0).contains(&value(&top[0])), "{top:?}");
 }
