@@ -4,7 +4,10 @@
 //! - `cargo xtask run [-- SERVER FLAGS]`: release-build the server and every plugin in
 //!   `plugins/`, copy the plugin libraries into `plugins/`, start the server with
 //!   `plugins.toml`.
-//! - `cargo xtask install [--debug]`: the same without starting the server.
+//! - `cargo xtask install [--debug] [--into DIR] [--no-build]`: the same without
+//!   starting the server; `--into` copies the libraries into DIR instead of `plugins/`
+//!   (a running server's plugins folder: every copy is atomic, temp file + rename);
+//!   `--no-build` copies what is already built (the live tests, whose harness built it).
 //! - `cargo xtask test [--no-install] [-- CARGO TEST ARGS]`: install the real peers the
 //!   tests use where missing, run `cargo test --workspace`, and close with
 //!   `N passed, N failed, N skipped` (see `test.rs`). The README's test command.
@@ -42,7 +45,7 @@ fn main() -> anyhow::Result<()> {
     let root = workspace_root()?;
     match command.as_str() {
         "run" => {
-            install(&root, "release")?;
+            install(&root, "release", &root.join("plugins"), true)?;
             let server = target_dir(&root)
                 .join("release")
                 .join(exe("monitoring-websocket-server"));
@@ -54,43 +57,41 @@ fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("cannot start {}", server.display()))?;
             std::process::exit(status.code().unwrap_or(1));
         }
-        "install" => install(
-            &root,
-            if rest.iter().any(|a| a == "--debug") {
+        "install" => {
+            let profile = if rest.iter().any(|a| a == "--debug") {
                 "debug"
             } else {
                 "release"
-            },
-        ),
+            };
+            let into = match rest.iter().position(|a| a == "--into") {
+                Some(at) => PathBuf::from(rest.get(at + 1).context("--into needs a folder")?),
+                None => root.join("plugins"),
+            };
+            install(
+                &root,
+                profile,
+                &into,
+                !rest.iter().any(|a| a == "--no-build"),
+            )
+        }
         "test" => {
             let passed = test::run(&root, &target_dir(&root), &rest)?;
             std::process::exit(if passed { 0 } else { 1 });
         }
         _ => bail!(
-            "usage: cargo xtask run [-- --host H --port P] | cargo xtask install [--debug] \
+            "usage: cargo xtask run [-- --host H --port P] \
+             | cargo xtask install [--debug] [--into DIR] [--no-build] \
              | cargo xtask test [--no-install] [-- CARGO TEST ARGS]"
         ),
     }
 }
 
-/// Builds the server and every plugin crate, then copies the plugin libraries into
-/// `plugins/`.
-fn install(root: &Path, profile: &str) -> anyhow::Result<()> {
+/// Builds the server and every plugin crate (unless `build` is false), then copies the
+/// plugin libraries into `into` (normally `plugins/`).
+fn install(root: &Path, profile: &str, into: &Path, build: bool) -> anyhow::Result<()> {
     let plugins = plugin_crates(root)?;
-    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    build
-        .current_dir(root)
-        .arg("build")
-        .args(["-p", "monitoring-websocket-server"]);
-    for name in &plugins {
-        build.args(["-p", name]);
-    }
-    if profile == "release" {
-        build.arg("--release");
-    }
-    let status = build.status().context("cannot run cargo build")?;
-    if !status.success() {
-        bail!("cargo build failed");
+    if build {
+        build_all(root, profile, &plugins)?;
     }
     let built = target_dir(root).join(profile);
     for name in &plugins {
@@ -101,15 +102,35 @@ fn install(root: &Path, profile: &str) -> anyhow::Result<()> {
             std::env::consts::DLL_SUFFIX
         );
         let from = built.join(&file);
-        let to = root.join("plugins").join(&file);
+        let to = into.join(&file);
         install_atomically(&from, &to)
             .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
     }
     eprintln!(
         "Installed {} plugins into {}",
         plugins.len(),
-        root.join("plugins").display()
+        into.display()
     );
+    Ok(())
+}
+
+/// `cargo build` of the server and `plugins` in `profile`.
+fn build_all(root: &Path, profile: &str, plugins: &[String]) -> anyhow::Result<()> {
+    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    build
+        .current_dir(root)
+        .arg("build")
+        .args(["-p", "monitoring-websocket-server"]);
+    for name in plugins {
+        build.args(["-p", name]);
+    }
+    if profile == "release" {
+        build.arg("--release");
+    }
+    let status = build.status().context("cannot run cargo build")?;
+    if !status.success() {
+        bail!("cargo build failed");
+    }
     Ok(())
 }
 
