@@ -562,14 +562,21 @@ async fn the_machine_cards_show_this_machine_live_with_their_alerts() {
         .chain(&MACHINE_COLLECTORS)
         .copied()
         .collect();
-    // Rules that hold on any machine, on two of the new sections: one value, and one
-    // per interface. A history of one snapshot: the page says "1 snapshot".
-    let config = "[monitor]\nhistory_size = 1\n\n[alerts]\n\
-                  [[alerts.rules]]\nmetric = \"load.cpu_count\"\nwarning = 0.0\n\
-                  [[alerts.rules]]\nmetric = \"network.interfaces[*].rx_bytes\"\nwarning = 0.0\n";
+    // Rules that hold on any machine, on three of the new sections: one value, one per
+    // interface, one per sensor (of a recorded hwmon tree: 45 and 47 °C). A history of
+    // one snapshot: the page says "1 snapshot".
+    let hwmon = tempfile::tempdir().expect("hwmon folder");
+    support::hwmon::two_sockets_and_a_fan(hwmon.path());
+    let config = format!(
+        "{}[monitor]\nhistory_size = 1\n\n[alerts]\n\
+         [[alerts.rules]]\nmetric = \"load.cpu_count\"\nwarning = 0.0\n\
+         [[alerts.rules]]\nmetric = \"network.interfaces[*].rx_bytes\"\nwarning = 0.0\n\
+         [[alerts.rules]]\nmetric = \"sensors.temperatures[*].celsius\"\nwarning = 46.0\n",
+        support::hwmon::sensors_config(hwmon.path())
+    );
     let server = Server::start(Setup {
         plugins: &plugins,
-        config,
+        config: &config,
         extra_files: &[],
     });
     browser
@@ -587,7 +594,7 @@ async fn the_machine_cards_show_this_machine_live_with_their_alerts() {
             .wait_for(
                 "const s = window.__dashboard && window.__dashboard.state(); \
                  return !!s && s.connection === 'live' && s.samples >= 3 && s.interfaces > 0 \
-                   && s.devices > 0 && s.processes > 0 \
+                   && s.devices > 0 && s.processes > 0 && s.temperatures === 2 && s.fans === 1 \
                    && document.getElementById('load-value').textContent !== '—';",
                 20 * SECOND,
             )
@@ -601,18 +608,28 @@ async fn the_machine_cards_show_this_machine_live_with_their_alerts() {
     let page = browser.js(MACHINE).await;
     eprintln!("this machine as shown: {page}");
     assert_eq!(page["errors"], json!([]), "{page}");
-    for card in ["network", "disk_io", "load", "processes"] {
+    for card in ["network", "disk_io", "load", "sensors", "processes"] {
         assert_eq!(
             page["cards"][card], true,
             "the {card} card is visible: {page}"
         );
     }
-    // Sensors: shown exactly when this machine has them (a VM usually has none).
+    // Sensors: the recorded chips, the second `Core 0` told apart, the hottest on top.
+    let sensors: Vec<&Value> = page["temperatures"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .collect();
     assert_eq!(
-        page["cards"]["sensors"],
-        data.get("sensors").is_some(),
-        "{page}"
+        sensors
+            .iter()
+            .map(|t| t["name"].clone())
+            .collect::<Vec<_>>(),
+        ["coretemp · Core 0", "coretemp · Core 0 #2"]
     );
+    assert!(sensors.iter().all(|t| t["level"] == "ok"), "{page}");
+    assert_eq!(page["hottest"], "47 °C");
+    assert_eq!(page["fans"], json!(["nct6775 · fan11200 rpm"]));
     // Every interface of the stream, each with two rates.
     let names: Vec<&str> = data["network"]["interfaces"]
         .as_array()
@@ -692,11 +709,23 @@ async fn the_machine_cards_show_this_machine_live_with_their_alerts() {
             "no alert names {name}: {network:?}"
         );
     }
+    // A sensor has no name: its alert names it by position.
+    let sensors: Vec<&str> = alerts
+        .iter()
+        .filter(|a| a["component"] == "sensors")
+        .filter_map(|a| a["message"].as_str())
+        .collect();
+    assert_eq!(
+        sensors,
+        ["High sensors celsius (#1): 47.0 (threshold: 46.0)"],
+        "{current}"
+    );
     assert!(
         browser
             .wait_for(
                 "return document.getElementById('load-card').classList.contains('alerting') \
                  && document.getElementById('net-card').classList.contains('alerting') \
+                 && document.getElementById('sensors-card').classList.contains('alerting') \
                  && [...document.querySelectorAll('#alert-list li')].some((li) => li.textContent.includes('load'));",
                 10 * SECOND,
             )

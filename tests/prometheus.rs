@@ -240,41 +240,6 @@ const MACHINE_COLLECTORS: [&str; 5] = [
     "collector-processes",
 ];
 
-/// A hwmon tree in the kernel's sysfs layout (millidegrees, RPM): a two-socket machine
-/// whose two `coretemp` chips both say `Core 0`, and a board with one fan.
-fn fake_hwmon(root: &std::path::Path) {
-    let chips: [(&str, &[(&str, &str)]); 3] = [
-        (
-            "hwmon0",
-            &[
-                ("name", "coretemp"),
-                ("temp1_input", "45000"),
-                ("temp1_label", "Core 0"),
-                ("temp1_max", "80000"),
-                ("temp1_crit", "100000"),
-            ],
-        ),
-        (
-            "hwmon1",
-            &[
-                ("name", "coretemp"),
-                ("temp1_input", "47000"),
-                ("temp1_label", "Core 0"),
-                ("temp1_max", "80000"),
-                ("temp1_crit", "100000"),
-            ],
-        ),
-        ("hwmon2", &[("name", "nct6775"), ("fan1_input", "1200")]),
-    ];
-    for (chip, files) in chips {
-        let dir = root.join(chip);
-        std::fs::create_dir_all(&dir).expect("chip folder");
-        for (name, content) in files {
-            std::fs::write(dir.join(name), format!("{content}\n")).expect("sysfs file");
-        }
-    }
-}
-
 /// A server with every collector, its sensors read from `hwmon`.
 fn machine_server(hwmon: &std::path::Path) -> Server {
     let plugins: Vec<&str> = CORE_COLLECTORS
@@ -282,10 +247,7 @@ fn machine_server(hwmon: &std::path::Path) -> Server {
         .chain(&MACHINE_COLLECTORS)
         .copied()
         .collect();
-    let config = format!(
-        "[plugins.sensors]\nroot = {:?}\n",
-        hwmon.display().to_string()
-    );
+    let config = support::hwmon::sensors_config(hwmon);
     let server = Server::start(Setup {
         plugins: &plugins,
         config: &config,
@@ -339,7 +301,7 @@ fn promtool_accepts_the_machine_sections_series() {
         return;
     };
     let hwmon = tempfile::tempdir().expect("hwmon folder");
-    fake_hwmon(hwmon.path());
+    support::hwmon::two_sockets_and_a_fan(hwmon.path());
     let server = machine_server(hwmon.path());
     let data = get(server.port, "/api/current").json()["data"].clone();
     let text = get(server.port, "/metrics").body;
@@ -384,7 +346,7 @@ fn a_real_prometheus_scrapes_the_machine_series() {
         return;
     };
     let hwmon = tempfile::tempdir().expect("hwmon folder");
-    fake_hwmon(hwmon.path());
+    support::hwmon::two_sockets_and_a_fan(hwmon.path());
     let server = machine_server(hwmon.path());
     let prometheus = Prometheus::start(&binary, server.port);
     let timeout = Duration::from_secs(60);

@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod http;
+pub mod hwmon;
 
 pub use monitoring_test_support::{require, skip, Peer};
 
