@@ -69,3 +69,69 @@ fn a_missing_config_file_is_an_error() {
         "{stderr}"
     );
 }
+
+/// Lines of `logs` that are WARN and contain every one of `needles`.
+fn warnings_with(logs: &[String], needles: &[&str]) -> Vec<String> {
+    logs.iter()
+        .filter(|l| l.contains(" WARN ") && needles.iter().all(|n| l.contains(n)))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn typos_in_plugin_tables_and_rule_metrics_are_warned_about_once_with_file_line_and_key() {
+    let config = "\n[plugins.memroy]\nenabled = true\n\n\
+                  [[alerts.rules]]\nmetric = \"memory.percentag\"\nwarning = 80.0\n\n\
+                  [[alerts.rules]]\nmetric = \"memory.percentage\"\nwarning = 99.9\n";
+    let server = support::Server::start(support::Setup {
+        plugins: &support::CORE_COLLECTORS,
+        config,
+        extra_files: &[],
+    });
+    let file = server.dir.path().join("plugins.toml");
+    let file = file.display().to_string();
+    // The rule check waits for the first complete snapshot.
+    let rule_warning = server.wait_for_log(
+        |l| l.contains("alerts.rules[0].metric"),
+        std::time::Duration::from_secs(10),
+    );
+    assert!(rule_warning.is_some(), "log:\n{}", server.log_text());
+    // A couple more ticks: each warning stays one line.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let logs = server.logs();
+    // `[server]` takes lines 1–3 and the config starts on line 4 with a blank line.
+    let table = warnings_with(
+        &logs,
+        &[
+            &file,
+            "line 5",
+            "`[plugins.memroy]`",
+            "did you mean `memory`?",
+        ],
+    );
+    assert_eq!(
+        table.len(),
+        1,
+        "one line for the table; log:\n{}",
+        logs.join("\n")
+    );
+    let rule = warnings_with(
+        &logs,
+        &[
+            &file,
+            "line 8",
+            "`alerts.rules[0].metric`",
+            "`memory.percentag`",
+        ],
+    );
+    assert_eq!(
+        rule.len(),
+        1,
+        "one line for the rule; log:\n{}",
+        logs.join("\n")
+    );
+    assert!(
+        warnings_with(&logs, &["alerts.rules[1]"]).is_empty(),
+        "a rule that matches is not warned about"
+    );
+}

@@ -271,6 +271,7 @@ fn start_alerting(config: &Config, sinks: Vec<SinkSpec>) -> std::io::Result<pipe
         engine: EngineState::default(),
         sinks: SinkRunner::start(sinks, Backoff::default())?,
         log: AlertLog::default(),
+        config_path: config.display_path(),
     })
 }
 

@@ -82,6 +82,8 @@ pub struct Rule {
     pub hold: Duration,
     /// Margin a firing level must come back by before it clears.
     pub hysteresis: f64,
+    /// Its line in the config file (1-based); 0 for the seed's built-in rules.
+    pub line: usize,
 }
 
 /// Every rule plus the cooldown.
@@ -127,13 +129,30 @@ impl AlertsConfig {
             self.rules
                 .iter()
                 .enumerate()
-                .map(|(index, rule)| Rule::compile(rule.get_ref()).map_err(|e| (Some(index), e)))
-                .collect::<Result<_, _>>()?
+                .map(|(index, rule)| {
+                    let mut compiled =
+                        Rule::compile(rule.get_ref()).map_err(|e| (Some(index), e))?;
+                    compiled.line = self.lines.get(index).copied().unwrap_or(0);
+                    Ok(compiled)
+                })
+                .collect::<Result<_, (Option<usize>, RuleError)>>()?
         };
         Ok(RuleSet {
             cooldown: Duration::from_secs_f64(self.cooldown),
             rules,
         })
+    }
+}
+
+impl RuleSet {
+    /// The rules from the file (not the seed's defaults) that select no number in
+    /// `data`, with their index: typos, or metrics this machine does not have.
+    pub fn unmatched<'a>(&'a self, data: &Sections) -> Vec<(usize, &'a Rule)> {
+        self.rules
+            .iter()
+            .enumerate()
+            .filter(|(_, rule)| rule.line > 0 && rule.select(data).is_empty())
+            .collect()
     }
 }
 
@@ -234,6 +253,7 @@ impl Rule {
             critical: config.critical,
             hold: Duration::from_secs_f64(config.hold),
             hysteresis: config.hysteresis,
+            line: 0,
         };
         check_thresholds(direction, rule.warning, rule.critical)?;
         Ok(rule)

@@ -15,6 +15,10 @@ pub struct AlertsConfig {
     /// `[[alerts.rules]]`. None in the file means the seed's: memory WARNING 80 /
     /// CRITICAL 90, disk WARNING 85 / CRITICAL 95, disk free below 1 GB WARNING.
     pub rules: Vec<Spanned<RuleConfig>>,
+    /// The line of each rule (1-based), resolved once the file's text is known, so a
+    /// rule that never matches can be pointed at.
+    #[serde(skip)]
+    pub lines: Vec<usize>,
 }
 
 /// The seed's `ALERT_COOLDOWN`, seconds.
@@ -29,6 +33,7 @@ impl Default for AlertsConfig {
         Self {
             cooldown: default_cooldown(),
             rules: Vec::new(),
+            lines: Vec::new(),
         }
     }
 }

@@ -209,6 +209,12 @@ impl Config {
         for table in config.plugins.values_mut() {
             table.resolve_lines(text);
         }
+        config.alerts.lines = config
+            .alerts
+            .rules
+            .iter()
+            .map(|rule| line_at(text, rule.span().start))
+            .collect();
         config.source = Some(path.to_owned());
         config.read_delivery_options()?;
         config.check_alerts(text)?;

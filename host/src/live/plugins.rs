@@ -35,6 +35,8 @@ pub struct Plugins {
     running: BTreeMap<String, Running>,
     /// Refusals already announced, so a rescan does not repeat them.
     announced: BTreeMap<PathBuf, String>,
+    /// `[plugins.<name>]` tables already warned about (name and line).
+    warned_tables: BTreeSet<(String, usize)>,
 }
 
 /// What one reconciliation decided.
@@ -55,6 +57,7 @@ impl Plugins {
             loader,
             running: BTreeMap::new(),
             announced: BTreeMap::new(),
+            warned_tables: BTreeSet::new(),
         }
     }
 
@@ -74,6 +77,7 @@ impl Plugins {
         let scan = self.loader.scan(dir);
         let mut outcome = Outcome::default();
         self.announce_refusals(&scan, &mut outcome);
+        self.warn_unknown_tables(&scan, config, dir);
         let mut records = Vec::new();
         let mut wanted = BTreeSet::new();
         let mut to_start = Vec::new();
@@ -250,6 +254,35 @@ impl Plugins {
             reason: refused.reason.clone(),
             ..refused.clone()
         })
+    }
+
+    /// One WARN line per `[plugins.<name>]` table that names no plugin in the folder:
+    /// a typo there silently configures nothing.
+    fn warn_unknown_tables(&mut self, scan: &Scan, config: &Config, dir: &Path) {
+        let found: BTreeSet<&str> = scan
+            .loaded
+            .iter()
+            .map(|l| l.metadata.name.as_str())
+            .collect();
+        for (name, table) in &config.plugins {
+            if found.contains(name.as_str())
+                || !self.warned_tables.insert((name.clone(), table.line))
+            {
+                continue;
+            }
+            let hint = found
+                .iter()
+                .filter(|known| strsim::damerau_levenshtein(name, known) <= 2)
+                .min_by_key(|known| strsim::damerau_levenshtein(name, known))
+                .map_or_else(String::new, |known| format!("; did you mean `{known}`?"));
+            tracing::warn!(
+                "{}: line {}: `[plugins.{name}]`: no plugin of this name in {} (found: {}){hint}",
+                config.display_path(),
+                table.line,
+                dir.display(),
+                found.iter().copied().collect::<Vec<_>>().join(", ")
+            );
+        }
     }
 
     fn announce_refusals(&mut self, scan: &Scan, outcome: &mut Outcome) {

@@ -38,6 +38,8 @@ pub struct Alerting {
     pub sinks: SinkRunner,
     /// The recent notifications, for `/api/alerts`.
     pub log: AlertLog,
+    /// The config file, for pointing at a rule that matches nothing.
+    pub config_path: String,
 }
 
 /// What the collection loop owns.
@@ -89,10 +91,13 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
         changes: ChangeReceiver(mut changes),
     } = parts;
     let mut ticker = ticker(interval);
+    // Rules are checked against the first complete snapshot (and again after a reload).
+    let mut rules_to_check = true;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             Some(change) = changes.recv() => {
+                rules_to_check |= matches!(change, Change::Rules(_));
                 let mut parts = Running { scheduler: &mut scheduler, alerting: &mut alerting, history: &history, ticker: &mut ticker };
                 parts.apply(change);
                 continue;
@@ -109,6 +114,10 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
             &timestamp,
         );
         alerting.control.set_active(evaluation.active.clone());
+        if rules_to_check && scheduler.all_answered() {
+            rules_to_check = false;
+            warn_unmatched_rules(&alerting, &snapshot.data);
+        }
         // Clients first: the frame is out before any sink sees the tick.
         let frame = bus.publish(snapshot, timestamp, &evaluation.active);
         history.push(Arc::clone(&frame));
@@ -125,6 +134,23 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
     }
     let sinks = alerting.sinks;
     let _ = tokio::task::spawn_blocking(move || sinks.shutdown(SINK_FLUSH_DEADLINE)).await;
+}
+
+/// One WARN line per rule of the file that selects no number in a complete snapshot:
+/// a typo in its metric, or a metric this machine does not have.
+fn warn_unmatched_rules(alerting: &Alerting, data: &monitoring_plugin_api::Sections) {
+    let rules = alerting.control.rules();
+    for (index, rule) in rules.unmatched(data) {
+        let sections: Vec<&str> = data.keys().map(String::as_str).collect();
+        tracing::warn!(
+            "{}: line {}: `alerts.rules[{index}].metric`: `{}` matches no number in the snapshot \
+             (sections: {}); this rule cannot fire",
+            alerting.config_path,
+            rule.line,
+            rule.path,
+            sections.join(", ")
+        );
+    }
 }
 
 fn ticker(interval: Duration) -> tokio::time::Interval {

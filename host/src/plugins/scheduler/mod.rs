@@ -240,6 +240,14 @@ impl Scheduler {
         }
     }
 
+    /// Whether every collector asked has answered at least once (or failed): the
+    /// snapshot is as complete as this machine makes it.
+    pub fn all_answered(&self) -> bool {
+        self.slots.iter().all(|slot| {
+            slot.standby || slot.disabled || slot.failures > 0 || slot.last_success.is_some()
+        })
+    }
+
     /// Names of the collectors, in snapshot order.
     pub fn collector_names(&self) -> Vec<String> {
         self.slots.iter().map(|s| s.name.clone()).collect()
