@@ -106,6 +106,19 @@ async fn serve() -> anyhow::Result<()> {
 fn reload_on_hangup(trigger: ReloadTrigger, tls: bool) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut hangups = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    // SIGUSR1 and SIGUSR2 would end the server without a word (their default): say
+    // they mean nothing here instead.
+    for (kind, name) in [
+        (SignalKind::user_defined1(), "SIGUSR1"),
+        (SignalKind::user_defined2(), "SIGUSR2"),
+    ] {
+        let mut stream = signal(kind).with_context(|| format!("cannot listen for {name}"))?;
+        tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                tracing::info!("{name} ignored (SIGHUP reloads the configuration, SIGTERM stops).");
+            }
+        });
+    }
     tokio::spawn(async move {
         while hangups.recv().await.is_some() {
             if tls {

@@ -40,7 +40,8 @@ impl Shutdown {
     }
 }
 
-/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM or SIGQUIT (whose default would
+/// dump core without closing a single client).
 pub async fn signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
@@ -50,12 +51,16 @@ pub async fn signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut stream) => {
-                stream.recv().await;
+        use tokio::signal::unix::{signal, SignalKind};
+        match (signal(SignalKind::terminate()), signal(SignalKind::quit())) {
+            (Ok(mut term), Ok(mut quit)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = quit.recv() => {}
+                }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "Cannot listen for SIGTERM.");
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(error = %e, "Cannot listen for SIGTERM and SIGQUIT.");
                 std::future::pending::<()>().await;
             }
         }
