@@ -72,7 +72,7 @@ async fn broken_plugins_are_refused_or_contained_and_the_rest_runs_on_time() {
         ("libfixture_init_fails.so", "fixture init failure"),
         (
             "libfixture_duplicate.so",
-            "a plugin named `memory` is already loaded",
+            "a plugin named `memory` (version 0.1.0) is already provided by ",
         ),
     ];
     for (file, reason) in expectations {

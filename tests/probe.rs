@@ -25,7 +25,7 @@ fn truncated_copies(real: &[u8]) -> Vec<(String, Vec<u8>, &'static str)> {
     copies.push((
         "libtruncated_size_minus_1.so".into(),
         real[..real.len() - 1].to_vec(),
-        "a plugin named `cpu` is already loaded",
+        "a plugin named `cpu` (version 0.1.0) is already provided by ",
     ));
     copies
 }
