@@ -39,7 +39,7 @@ export function demoMessage(cores = 64, gpus = 8, t = Date.now()) {
       disk: disks[0], disks,
       system: { os_name: "Linux", os_release: "6.1.0-18-amd64", architecture: "x86_64", machine: "x86_64",
         processor: "AMD EPYC 9554 64-Core Processor", platform: "Linux-6.1.0-18-amd64-x86_64-with-glibc2.36",
-        hostname: "demo-64x8", processes: 1423, boot_time: isoLocal(t - 3 * 86400000 - 4 * 3600000) },
+        hostname: `demo-${cores}x${gpus}`, processes: 1423, boot_time: isoLocal(t - 3 * 86400000 - 4 * 3600000) },
       ...(gpus > 0 ? { gpu: { count: gpus, backend: "nvml", gpus: gpuList, ...gpuTop } } : {}),
       ...machine(t, wave, cores),
     },
