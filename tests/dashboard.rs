@@ -709,7 +709,7 @@ async fn the_machine_cards_show_this_machine_live_with_their_alerts() {
             "no alert names {name}: {network:?}"
         );
     }
-    // A sensor has no name: its alert names it by position.
+    // A sensor is named by chip and label; the two sockets' `Core 0` by position too.
     let sensors: Vec<&str> = alerts
         .iter()
         .filter(|a| a["component"] == "sensors")
@@ -717,7 +717,7 @@ async fn the_machine_cards_show_this_machine_live_with_their_alerts() {
         .collect();
     assert_eq!(
         sensors,
-        ["High sensors celsius (#1): 47.0 (threshold: 46.0)"],
+        ["High sensors celsius (coretemp Core 0 #1): 47.0°C (threshold: 46.0°C)"],
         "{current}"
     );
     assert!(

@@ -120,8 +120,21 @@ fn walk(value: &Value, rest: &[Segment], ids: &mut Vec<String>, out: &mut Vec<Re
             }
         }
         Segment::Each => {
-            for (index, element) in value.as_array().into_iter().flatten().enumerate() {
-                ids.push(element_id(element, index));
+            let elements = value.as_array().map(Vec::as_slice).unwrap_or_default();
+            let names: Vec<String> = elements
+                .iter()
+                .enumerate()
+                .map(|(index, element)| element_id(element, index))
+                .collect();
+            for (index, element) in elements.iter().enumerate() {
+                // Two sensors may share chip and label (two sockets): the instance
+                // must stay unique, so a repeated name gets its position.
+                let repeated = names.iter().filter(|n| **n == names[index]).count() > 1;
+                ids.push(if repeated {
+                    format!("{} #{index}", names[index])
+                } else {
+                    names[index].clone()
+                });
                 walk(element, rest, ids, out);
                 ids.pop();
             }
@@ -129,15 +142,30 @@ fn walk(value: &Value, rest: &[Segment], ids: &mut Vec<String>, out: &mut Vec<Re
     }
 }
 
-/// How an array element is named: its `path` (disks), `id` (GPUs), `name`, or index.
+/// How an array element is named: its `path` (disks), `id` (GPUs), `chip` and `label`
+/// (sensors), `name` with its `pid` (processes, whose names repeat), `name`
+/// (interfaces, devices), or its index.
 fn element_id(element: &Value, index: usize) -> String {
-    let field = |name: &str| match element.get(name) {
+    let text = |name: &str| match element.get(name) {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(Value::Number(n)) => Some(format!("#{n}")),
         _ => None,
+    };
+    let field = |name: &str| match element.get(name) {
+        Some(Value::Number(n)) => Some(format!("#{n}")),
+        _ => text(name),
+    };
+    let chip_label = || Some(format!("{} {}", text("chip")?, text("label")?));
+    let process = || {
+        Some(format!(
+            "{} (pid {})",
+            text("name")?,
+            element.get("pid")?.as_u64()?
+        ))
     };
     field("path")
         .or_else(|| field("id"))
+        .or_else(chip_label)
+        .or_else(process)
         .or_else(|| field("name"))
         .unwrap_or_else(|| format!("#{index}"))
 }
@@ -195,19 +223,34 @@ mod tests {
     }
 
     #[test]
-    fn elements_are_named_by_path_id_name_or_index() {
+    fn elements_are_named_by_path_id_sensor_process_name_or_index() {
         let data = json!({"things": [
             {"path": "/data", "id": 7, "v": 1.0},
             {"id": 7, "name": "x", "v": 2.0},
             {"id": "gpu-a", "v": 3.0},
             {"name": "eth0", "v": 4.0},
+            {"chip": "coretemp", "label": "Core 0", "v": 5.0},
+            {"name": "rustc", "pid": 4242, "v": 6.0},
             {"v": 5.0},
+            {"name": "eth0", "v": 7.0},
         ]});
         let keys: Vec<String> = select("things[*].v", data.clone())
             .into_iter()
             .map(|(k, _)| k)
             .collect();
-        assert_eq!(keys, ["/data", "#7", "gpu-a", "eth0", "#4"]);
+        assert_eq!(
+            keys,
+            [
+                "/data",
+                "#7",
+                "gpu-a",
+                "eth0 #3",
+                "coretemp Core 0",
+                "rustc (pid 4242)",
+                "#6",
+                "eth0 #7"
+            ]
+        );
         assert_eq!(select("things[1].v", data), [(String::new(), 2.0)]);
     }
 }

@@ -392,7 +392,7 @@ fn default_unit(field: &str, bytes: bool) -> &'static str {
         " GB"
     } else if field.contains("percent") {
         "%"
-    } else if field.contains("temperature") {
+    } else if field.contains("temperature") || field == "celsius" {
         "°C"
     } else {
         ""
