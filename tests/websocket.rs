@@ -415,3 +415,39 @@ fn the_published_python_client_works_unchanged() {
         "the client had to reconnect:\n{all}"
     );
 }
+
+#[test]
+fn the_published_clients_detailed_view_shows_the_mount_point() {
+    let Some(client) = support::require(Peer::PublishedClient) else {
+        return;
+    };
+    let server = Server::start_default();
+    let output = std::process::Command::new(&client)
+        .args([
+            "--uri",
+            &server.url(""),
+            "--duration",
+            "3",
+            "--no-color",
+            "--format",
+            "detailed",
+        ])
+        .output()
+        .expect("run the client");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "exit {:?}\n{stdout}",
+        output.status
+    );
+    // It reads `disk.mount_point`: without it every block says `Mount: N/A`.
+    let mounts: Vec<&str> = stdout.lines().filter(|l| l.contains("Mount:")).collect();
+    assert!(
+        !mounts.is_empty(),
+        "no disk block in the detailed view:\n{stdout}"
+    );
+    assert!(
+        mounts.iter().all(|l| l.trim_end().ends_with("Mount: /")),
+        "{mounts:?}"
+    );
+}
