@@ -202,10 +202,7 @@ impl Config {
 
     /// Parses and checks file contents; `path` is only used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: path.to_owned(),
-            message: e.to_string().trim_end().to_owned(),
-        })?;
+        let mut config: Config = toml::from_str(text).map_err(|e| parse_error(text, path, &e))?;
         for table in config.plugins.values_mut() {
             table.resolve_lines(text);
         }
@@ -397,6 +394,56 @@ impl Config {
 
 /// Best-effort line of a dotted key such as `monitor.interval`: the `interval = `
 /// line inside the `[monitor]` table. 0 when the key is not written in the file.
+/// toml's error, named by file, line and dotted key when it points at a `key = value`
+/// line (a wrong type, a value out of range: toml says only the line and the bare
+/// key), else as toml words it (a syntax error).
+fn parse_error(text: &str, path: &Path, error: &toml::de::Error) -> ConfigError {
+    let whole = || ConfigError::Parse {
+        path: path.to_owned(),
+        message: error.to_string().trim_end().to_owned(),
+    };
+    let Some(span) = error.span() else {
+        return whole();
+    };
+    let line = line_at(text, span.start);
+    let Some(key) = dotted_key_at(text, line) else {
+        return whole();
+    };
+    ConfigError::Invalid {
+        path: path.to_owned(),
+        line,
+        key,
+        message: error.message().trim_end().to_owned(),
+    }
+}
+
+/// `table.key` for the `key = value` on 1-based `line`, from the nearest table
+/// header above it.
+fn dotted_key_at(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let own = lines.get(line.checked_sub(1)?)?.trim();
+    let (key, _) = own.split_once('=')?;
+    let key = key.trim();
+    if key.is_empty() || own.starts_with('[') || own.starts_with('#') {
+        return None;
+    }
+    let table = lines[..line - 1]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with('['))
+        .map(|header| {
+            header
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_owned()
+        });
+    Some(match table {
+        Some(table) if !table.is_empty() => format!("{table}.{key}"),
+        _ => key.to_owned(),
+    })
+}
+
 fn line_of_key(text: &str, dotted: &str) -> usize {
     let Some((table, key)) = dotted.rsplit_once('.') else {
         return 0;
@@ -419,6 +466,23 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new("plugins.toml"))
+    }
+
+    #[test]
+    fn a_wrong_type_names_file_line_and_dotted_key() {
+        let err = parse("[server]\nport = 1\n\n[monitor]\ninterval = \"fast\"\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with("plugins.toml: line 5: `monitor.interval`: "),
+            "{err}"
+        );
+        let syntax = parse("[monitor\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(syntax.contains("line 1"), "{syntax}");
     }
 
     #[test]
