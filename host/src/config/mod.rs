@@ -14,11 +14,13 @@ use serde::Deserialize;
 
 use access::AccessConfig;
 use alerts::AlertsConfig;
+use fleet::FleetConfig;
 
 pub mod access;
 pub mod alerts;
 mod bounds;
 pub mod delivery;
+pub mod fleet;
 mod plugin_table;
 pub mod tls;
 
@@ -43,6 +45,9 @@ pub struct Config {
     /// `[access]`: viewer and admin tokens (from the environment or files), allowed
     /// browser origins. Default: viewing open, control commands refused.
     pub access: AccessConfig,
+    /// `[fleet]`: the NATS bus this server publishes to and, as a gateway, serves
+    /// the whole fleet from. Default: no fleet.
+    pub fleet: FleetConfig,
     /// Where the file was read from, for error messages and relative paths.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -198,6 +203,7 @@ impl Config {
         config.validate(text)?;
         config.check_bounds(text)?;
         config.check_tls(text)?;
+        config.check_fleet(text, path)?;
         config
             .access
             .resolve(path.parent())
