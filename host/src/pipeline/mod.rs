@@ -8,6 +8,7 @@
 
 pub mod bus;
 pub mod history;
+pub mod relay;
 pub mod snapshot;
 pub mod wire;
 
@@ -21,6 +22,7 @@ use crate::shutdown::Shutdown;
 use crate::timestamp;
 use bus::Bus;
 use history::SharedHistory;
+use relay::{Inbox, Outbox, Outgoing};
 use snapshot::Snapshot;
 
 /// How long shutdown lets sinks drain their queues and flush.
@@ -48,6 +50,11 @@ pub struct Parts {
     pub alerting: Alerting,
     /// The recent frames.
     pub history: SharedHistory,
+    /// Where frames and alert events leave for the fleet; `None` without `[fleet]`.
+    pub outbox: Option<Outbox>,
+    /// Where the fleet's alert events come in for this server's sinks; `None` unless
+    /// this server is a fleet gateway.
+    pub inbox: Option<Inbox>,
 }
 
 /// Starts the collection loop on a thread and a runtime of its own: thousands of
@@ -82,6 +89,8 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
         mut bus,
         mut alerting,
         history,
+        outbox,
+        mut inbox,
     } = parts;
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -103,16 +112,26 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
         // Clients first: the frame is out before any sink sees the tick.
         let frame = bus.publish(snapshot, timestamp, &evaluation.active);
         history.push(Arc::clone(&frame));
+        let mut notifications = evaluation.notifications;
+        if let Some(outbox) = &outbox {
+            outbox.offer(Outgoing::Frame(Arc::clone(&frame)));
+            if !notifications.is_empty() {
+                outbox.offer(Outgoing::Alerts(Arc::from(notifications.clone())));
+            }
+        }
+        // The fleet's alerts join this host's own after they were published, so a
+        // gateway never sends another host's alert back onto the bus.
+        if let Some(inbox) = &mut inbox {
+            notifications.extend(inbox.drain());
+        }
         let snapshot_event = alerting
             .sinks
             .wants_snapshots()
             .then(|| Arc::<str>::from(frame.sink_event()));
-        alerting.sinks.dispatch(
-            &evaluation.notifications,
-            snapshot_event,
-            chrono::Utc::now(),
-        );
-        alerting.log.record(&evaluation.notifications);
+        alerting
+            .sinks
+            .dispatch(&notifications, snapshot_event, chrono::Utc::now());
+        alerting.log.record(&notifications);
     }
     let sinks = alerting.sinks;
     let _ = tokio::task::spawn_blocking(move || sinks.shutdown(SINK_FLUSH_DEADLINE)).await;

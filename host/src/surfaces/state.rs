@@ -4,6 +4,7 @@
 //! [`AlertControl`], which owns its own lock).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -11,6 +12,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use crate::alerts::sink_runner::SinkStats;
 use crate::alerts::{AlertControl, AlertLog};
 use crate::config::ServerConfig;
+use crate::fleet::Fleet;
 use crate::pipeline::bus::FrameReceiver;
 use crate::pipeline::history::SharedHistory;
 pub use crate::pipeline::wire::StatsSnapshot;
@@ -145,6 +147,8 @@ pub struct ServerState {
     pub access: Access,
     /// Connection and client limits, in all and per address, and their counts.
     pub admission: Admission,
+    /// The fleet link and, on a gateway, the fleet view; `None` without `[fleet]`.
+    pub fleet: Option<Arc<Fleet>>,
 }
 
 impl ServerState {

@@ -66,6 +66,7 @@ fn server(limits: Limits) -> Server {
             .connection_limits(),
             limits.send_timeout,
         ),
+        fleet: None,
     });
     Server {
         state,
