@@ -2,10 +2,11 @@
 //! NATS, `<prefix>.<host>.data` for each frame (the very bytes WebSocket clients get)
 //! and `<prefix>.<host>.alert` for each fired or resolved alert (the sinks' JSON).
 //!
-//! The loop never waits for this task (the outbox drops when full). This task never
-//! buffers while NATS is away either: a frame offered while the client is not
-//! connected is dropped and counted, so a NATS restart is not followed by a burst of
-//! minutes-old frames.
+//! The loop never waits for this task (the outbox drops when full). Frames are not
+//! buffered while NATS is away: one offered while the client is not connected is
+//! dropped and counted, so a NATS restart is not followed by a burst of minutes-old
+//! frames. Alert events are rare and each one matters: they go to the client, which
+//! holds them (up to its capacity) until it has reconnected.
 //!
 //! [`Outbox`]: crate::pipeline::relay::Outbox
 
@@ -33,11 +34,10 @@ pub async fn run(link: Link, mut outbox: mpsc::Receiver<Outgoing>, mut shutdown:
             () = shutdown.wait() => None,
         };
         let Some(item) = item else { break };
-        if client.connection_state() != State::Connected {
-            FleetStatus::bump(&status.dropped_disconnected);
-            continue;
-        }
         match item {
+            Outgoing::Frame(_) if client.connection_state() != State::Connected => {
+                FleetStatus::bump(&status.dropped_disconnected);
+            }
             Outgoing::Frame(frame) => {
                 let payload = bytes::Bytes::from(frame.text.clone());
                 publish(&client, &data, payload, &status, &status.frames_published).await;
