@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -162,9 +162,22 @@ async fn watch(gateway: &Server, hosts: &str) -> Client {
 /// The hosts a client hears `monitoring_data` from within `timeout`, until `wanted`
 /// all have been heard.
 async fn hosts_heard(ws: &mut Client, wanted: &[&str], timeout: Duration) -> BTreeSet<String> {
+    messages_per_host(ws, wanted, timeout)
+        .await
+        .into_keys()
+        .collect()
+}
+
+/// How many `monitoring_data` messages a client hears from each host within
+/// `timeout`, until `wanted` all have been heard.
+async fn messages_per_host(
+    ws: &mut Client,
+    wanted: &[&str],
+    timeout: Duration,
+) -> BTreeMap<String, usize> {
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut heard = BTreeSet::new();
-    while !wanted.iter().all(|host| heard.contains(*host)) {
+    let mut heard = BTreeMap::new();
+    while !wanted.iter().all(|host| heard.contains_key(*host)) {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         let Some(message) = next_json(ws, left).await else {
             break;
@@ -175,7 +188,7 @@ async fn hosts_heard(ws: &mut Client, wanted: &[&str], timeout: Duration) -> BTr
                 message["data"]["memory"]["percentage"].is_number(),
                 "{message}"
             );
-            heard.insert(host.to_owned());
+            *heard.entry(host.to_owned()).or_insert(0) += 1;
         }
     }
     heard
@@ -260,10 +273,12 @@ async fn a_gateway_serves_three_publishers_and_their_alerts() {
         ]
     );
 
-    // One host only: nothing from the others.
+    // One host only: its live stream (not just the newest frame the subscription
+    // starts with), nothing from the others.
     let mut one = watch(&gateway, r#"["pub-3"]"#).await;
-    let heard = hosts_heard(&mut one, &["never"], 2 * SECOND).await;
-    assert_eq!(heard.into_iter().collect::<Vec<_>>(), ["pub-3"]);
+    let heard = messages_per_host(&mut one, &["never"], 3 * SECOND).await;
+    assert_eq!(heard.keys().collect::<Vec<_>>(), ["pub-3"]);
+    assert!(heard["pub-3"] >= 3, "pub-3 live, 2 a second: {heard:?}");
     // A seed client gets the gateway's own stream, without `host`.
     let mut plain = connect(&gateway.url("/ws")).await;
     let (own, _) = next_of_type(&mut plain, "monitoring_data", 5 * SECOND)
@@ -471,4 +486,101 @@ async fn a_wrong_token_is_refused_and_said_so() {
         "{health}"
     );
     assert_eq!(health["fleet"]["frames_published"], 0, "{health}");
+}
+
+/// 100 synthetic hosts' frames, for the page's render hook.
+const HUNDRED_HOSTS: &str = "return window.__dashboard.renderFleet(Array.from({ length: 100 }, (_, i) => ({
+    type: 'monitoring_data', host: `synthetic-${String(i).padStart(3, '0')}`,
+    timestamp: '2026-11-29T20:00:00.000000', alerts: i % 10 === 0 ? [{ level: 'CRITICAL' }] : [],
+    data: { processor: { usage_percent: i % 100 }, memory: { percentage: 50 }, disk: { percentage: 60 } } })));";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateways_dashboard_shows_the_fleet_trouble_first_and_opens_a_host() {
+    let Some(nats) = Nats::start() else { return };
+    let Some(browser) = support::browser::Browser::start(&["--hide-scrollbars"]).await else {
+        return;
+    };
+    let scratch = tempfile::tempdir().expect("scratch");
+    let gateway = gateway(&nats, &scratch.path().join("alerts.jsonl"));
+    let alerting =
+        "[[alerts.rules]]\nmetric = \"memory.percentage\"\ncomponent = \"memory\"\nwarning = 1.0\n";
+    let _publishers = [
+        publisher(&nats, "pub-1", TOKEN, ""),
+        publisher(&nats, "pub-2", TOKEN, alerting),
+    ];
+    browser
+        .client
+        .set_window_size(1400, 1000)
+        .await
+        .expect("window size");
+    browser
+        .client
+        .goto(&format!("http://127.0.0.1:{}/", gateway.port))
+        .await
+        .expect("open the gateway's dashboard");
+    let tiles = "return [...document.querySelectorAll('#fleet-tiles .tile')].map((t) => ({
+        host: t.dataset.host, className: t.className, text: t.textContent }));";
+    assert!(
+        browser
+            .wait_for(
+                "const s = window.__dashboard.state(); return s.connection === 'live' && s.fleet.tiles === 2 \
+                 && document.querySelector('[data-host=\"pub-2\"]').className.includes('warning');",
+                20 * SECOND,
+            )
+            .await,
+        "no live fleet overview: {}",
+        browser.js(tiles).await
+    );
+    let shown = browser.js(tiles).await;
+    assert_eq!(shown[0]["host"], "pub-2", "trouble first: {shown}");
+    assert!(
+        shown[1]["text"].as_str().is_some_and(|t| t.contains('%')),
+        "{shown}"
+    );
+    assert_eq!(
+        browser
+            .js("return document.querySelector('main.grid').offsetParent === null;")
+            .await,
+        Value::Bool(true),
+        "the single-host cards are hidden on the overview"
+    );
+
+    // 100 more hosts render within a frame budget, critical ones first.
+    let took = browser.js(HUNDRED_HOSTS).await.as_f64().expect("ms");
+    assert!(took < 50.0, "100 tiles took {took} ms");
+    let shown = browser.js(tiles).await;
+    assert_eq!(shown.as_array().map(Vec::len), Some(102));
+    assert!(
+        shown[0]["className"]
+            .as_str()
+            .is_some_and(|c| c.contains("critical")),
+        "{}",
+        shown[0]
+    );
+    browser.screenshot("fleet-overview.png").await;
+
+    // A click opens that host's full view, fed by the gateway.
+    browser
+        .js("document.querySelector('[data-host=\"pub-1\"]').click(); return true;")
+        .await;
+    assert!(
+        browser
+            .wait_for(
+                "const s = window.__dashboard && window.__dashboard.state(); \
+                 return location.search === '?host=pub-1' && !!s && s.connection === 'live' && s.samples >= 2 \
+                   && !document.getElementById('fleet-back').hidden \
+                   && document.getElementById('cpu-value').textContent.includes('%');",
+                15 * SECOND,
+            )
+            .await,
+        "pub-1's view never went live: {}",
+        browser.js("return window.__dashboard.state();").await
+    );
+    assert_eq!(
+        browser
+            .js("return window.__dashboard.state().errors;")
+            .await,
+        serde_json::json!([])
+    );
+    browser.close().await;
 }

@@ -1,6 +1,7 @@
-//! The live dashboard a browser gets at `GET /`: a page, a stylesheet and six
+//! The live dashboard a browser gets at `GET /`: a page, a stylesheet and seven
 //! JavaScript modules (`app.js`: state, frames, connection; `auth.js`: the access
-//! token, when the server asks for one; `view.js`: the DOM;
+//! token, when the server asks for one; `view.js`: the DOM; `fleet.js`: a gateway's
+//! fleet overview;
 //! `plot.js`: canvas drawing; `format.js`: units; `demo.js`: a synthetic machine), embedded in the binary
 //! (`host/assets/`), so it works offline, needs no CDN and no build step.
 //!
@@ -76,10 +77,11 @@ macro_rules! asset {
 pub const INDEX: Asset = asset!("index.html", "text/html; charset=utf-8");
 
 /// Everything under `/assets/`.
-pub const ASSETS: [Asset; 7] = [
+pub const ASSETS: [Asset; 8] = [
     asset!("app.js", "text/javascript; charset=utf-8"),
     asset!("auth.js", "text/javascript; charset=utf-8"),
     asset!("demo.js", "text/javascript; charset=utf-8"),
+    asset!("fleet.js", "text/javascript; charset=utf-8"),
     asset!("format.js", "text/javascript; charset=utf-8"),
     asset!("plot.js", "text/javascript; charset=utf-8"),
     asset!("view.js", "text/javascript; charset=utf-8"),
