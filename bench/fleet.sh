@@ -4,8 +4,9 @@
 # nats-server, and 100 WebSocket clients of the gateway subscribed to hosts ["*"].
 # For N = 10, 100 and then doubling: the gateway's own tick gap (p50/p99/max, a seed
 # client without `hosts`), its CPU % and RSS, and the added latency publisher →
-# gateway client (p50/p99). The largest N keeping the gap p99 within 10 ms of 500 is
-# the figure BENCHMARKS.md quotes.
+# gateway client (p50/p99). N doubles until the clients get less than 95 % of what is
+# sent (saturation); the largest N whose gap p99 stayed within 10 ms of 500 is the
+# figure BENCHMARKS.md quotes.
 #
 #   bench/fleet.sh [DURATION_SECONDS] [MAX_HOSTS]
 #
@@ -20,9 +21,12 @@ NATS="$(command -v nats-server || echo /usr/sbin/nats-server)"
 TOKEN="fleet-bench-token-$RANDOM$RANDOM"
 export FLEET_BENCH_TOKEN="$TOKEN"
 
-echo "== building (release): server, plugins, fleetbench"
-cargo xtask install >/dev/null
-cargo build --release --quiet -p monitoring-tests --bin fleetbench
+# FLEET_BENCH_NO_BUILD=1 reuses what is built (the two builds unify features apart).
+if [ -z "${FLEET_BENCH_NO_BUILD:-}" ]; then
+    echo "== building (release): server, plugins, fleetbench"
+    cargo xtask install >/dev/null
+    cargo build --release --quiet -p monitoring-tests --bin fleetbench
+fi
 ulimit -n "$(ulimit -Hn)"
 
 # The gateway and NATS on core 0, the generators on core 1 (on 2+ cores).
@@ -71,8 +75,14 @@ while [ "$N" -le "$MAX_HOSTS" ]; do
     kill "$PUB"; wait "$PUB" 2>/dev/null || true
     echo "hosts=$N $LINE" | tee -a "$OUT/results.txt"
     P99=$(echo "$LINE" | sed -n 's/.*own_gap_ms_p99=\([0-9.]*\).*/\1/p')
-    if awk "BEGIN{exit !($P99 <= 510)}"; then BEST=$N; else
-        [ "$N" -ge 100 ] && break
+    RATE=$(echo "$LINE" | sed -n 's/.*fleet_msgs_per_s=\([0-9.]*\).*/\1/p')
+    # The gap is noisy on a shared machine: every N is measured until the clients no
+    # longer get 95 % of what N hosts send (saturation); the best N is the largest
+    # whose gap p99 stayed within 10 ms of 500.
+    if awk "BEGIN{exit !($P99 <= 510)}"; then BEST=$N; fi
+    if awk "BEGIN{exit !($RATE < 0.95 * $N * 2 * 100)}"; then
+        echo "== saturated at N=$N: clients got $RATE of $((N * 200)) messages/s" | tee -a "$OUT/results.txt"
+        break
     fi
     if [ "$N" -eq 10 ]; then N=100; else N=$((N * 2)); fi
 done

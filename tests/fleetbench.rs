@@ -63,9 +63,10 @@ async fn publish(args: &[String]) {
     let template = std::fs::read_to_string(&template).expect("read the template");
     let mut frame: serde_json::Value = serde_json::from_str(&template).expect("a JSON frame");
     // Split once around the timestamp: each publish is then two copies, no serializing.
-    frame["timestamp"] = serde_json::Value::String("\u{1}".into());
+    const MARKER: &str = "@@fleetbench-timestamp@@";
+    frame["timestamp"] = serde_json::Value::String(MARKER.into());
     let text = frame.to_string();
-    let (head, tail) = text.split_once("\u{1}").expect("the marker");
+    let (head, tail) = text.split_once(MARKER).expect("the marker");
     let (head, tail) = (head.to_owned(), tail.to_owned());
     let mut options = async_nats::ConnectOptions::new().client_capacity(65_536);
     if let Some(token) = arg(args, "--token") {
