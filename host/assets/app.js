@@ -8,6 +8,7 @@
 
 import { askForToken, authHeaders, protocols, refusedForToken } from "./auth.js";
 import { demoMessage } from "./demo.js";
+import { drawFleet, fleetCounts, fleetMessage } from "./fleet.js";
 import { bytesPerSecond, num, parseTime, percent, setText } from "./format.js";
 import { ioNames, ioPlot, loadCpus, loadPlot, machineCounts, machineSample, netPlots, seriesColor } from "./machine.js";
 import { colors, coreAt, drawCores, drawSeries, onResize, watch } from "./plot.js";
@@ -27,6 +28,11 @@ const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 /** Connected but nothing received for this long: shown as stalled. */
 const STALE_MS = 3000;
+
+/** `?host=NAME` on a fleet gateway: that host's full view, fed by the gateway. */
+const fleetHost = new URLSearchParams(location.search).get("host");
+/** Whether this page is a gateway's fleet overview (when `/api/hosts` answers). */
+let fleetView = false;
 
 const errors = [];
 addEventListener("error", (event) => errors.push(String(event.message)));
@@ -108,6 +114,7 @@ function schedule() {
 function frame() {
   framePending = false;
   const started = performance.now();
+  if (fleetView) drawFleet();
   if (pending) {
     if (apply(pending)) plotsDirty = true;
     pending = null;
@@ -202,6 +209,10 @@ function connect() {
   let opened = false;
   ws.onopen = () => {
     opened = true;
+    if (fleetView || fleetHost) {
+      ws.send(JSON.stringify({ type: "subscribe", hosts: fleetView ? ["*"] : [fleetHost] }));
+      return; // The gateway's history is its own, not the fleet's.
+    }
     // On every (re)connect: fills the plots, including any gap while we were away.
     seedHistory();
   };
@@ -212,6 +223,14 @@ function connect() {
     } catch {
       return;
     }
+    if (fleetView && fleetMessage(message)) {
+      lastDataAt = performance.now();
+      attempt = 0;
+      if (state !== "live") setState("live");
+      schedule();
+      return;
+    }
+    if (fleetHost && message?.type === "monitoring_data" && message.host !== fleetHost) return;
     if (ingest(message)) {
       attempt = 0;
       if (state !== "live") setState("live");
@@ -324,9 +343,17 @@ window.__dashboard = {
     frame();
     return performance.now() - started;
   },
+  /** Records fleet `messages` and draws the tiles now; returns the milliseconds it took. */
+  renderFleet(messages) {
+    const started = performance.now();
+    for (const message of messages) fleetMessage(message);
+    drawFleet();
+    return performance.now() - started;
+  },
   demoMessage,
   state: () => ({
-    connection: state, samples: samples.length, ...counts(), ...machineCounts(), lastFrameMs, errors: errors.slice(),
+    connection: state, samples: samples.length, ...counts(), ...machineCounts(), fleet: fleetCounts(), lastFrameMs,
+    errors: errors.slice(),
   }),
 };
 
@@ -345,4 +372,23 @@ setText(el.windowMin, String(WINDOW_MS / 60000));
 setInterval(showState, 500);
 const demo = new URLSearchParams(location.search).get("demo");
 if (demo !== null) startDemo(demo);
-else connect();
+else start();
+
+/** Connects as a gateway's fleet overview, one fleet host's view, or this server's own. */
+async function start() {
+  if (fleetHost) {
+    document.getElementById("fleet-back").hidden = false;
+  } else {
+    try {
+      const reply = await fetch("/api/hosts", { headers: authHeaders({ accept: "application/json" }) });
+      fleetView = reply.ok;
+    } catch {
+      fleetView = false;
+    }
+    if (fleetView) {
+      document.body.classList.add("fleet-mode");
+      document.getElementById("fleet").hidden = false;
+    }
+  }
+  connect();
+}

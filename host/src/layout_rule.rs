@@ -3,14 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
-/// The layer of a top-level module: foundations 0, stages 1, pipeline 2, live changes
-/// to the stages and the pipeline 3, surfaces 4.
+/// The layer of a top-level module: foundations 0, stages 1, pipeline 2, what extends
+/// the pipeline (live changes, the fleet) 3, surfaces 4.
 fn layer(module: &str) -> Option<u8> {
     match module {
         "config" | "shutdown" | "throttle" | "timestamp" => Some(0),
         "plugins" | "alerts" => Some(1),
         "pipeline" => Some(2),
         "live" => Some(3),
+        "fleet" => Some(3),
         "surfaces" => Some(4),
         _ => None,
     }
@@ -85,4 +86,5 @@ fn the_rule_sees_a_violation() {
     let text = "use crate::surfaces::state::ServerState;\n/// [`crate::pipeline`]\nlet _ = crate::config::Config;";
     assert_eq!(named_modules(text), ["surfaces", "config"]);
     assert!(layer("surfaces") > layer("pipeline"));
+    assert!(layer("surfaces") > layer("fleet") && layer("fleet") > layer("pipeline"));
 }

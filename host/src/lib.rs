@@ -11,6 +11,8 @@
 //!        │      │
 //!      pipeline/                    (one snapshot per tick, judged, framed once, published)
 //!           │
+//!    live/     fleet/               (plugins and config changing while it runs; the NATS
+//!      │         │                   bus: publish each frame, a gateway's fleet view)
 //!      surfaces/                    (read-only views: WebSocket, HTTP, API, health, metrics)
 //! ```
 //!
@@ -31,6 +33,10 @@
 //! - [`pipeline`]: the collection loop ([`pipeline::collect`]), the tick's data
 //!   ([`pipeline::snapshot`]), the wire messages ([`pipeline::wire`]), the frame every
 //!   session shares ([`pipeline::bus`]) and the recent frames ([`pipeline::history`]).
+//! - [`fleet`]: the NATS link of `[fleet]`: publishing frames and alerts
+//!   ([`fleet::publisher`]), a gateway's subscriptions ([`fleet::gateway`]) and fleet
+//!   view ([`fleet::hosts`]), the connection and its state ([`fleet::connect`],
+//!   [`fleet::status`]).
 //! - [`surfaces`]: the shared read-only [`surfaces::state`], the accept loop
 //!   ([`surfaces::server`]), routing ([`surfaces::http`]), WebSocket sessions
 //!   ([`surfaces::ws`]), the JSON API ([`surfaces::api`]), `/health`
@@ -51,6 +57,7 @@
 
 pub mod alerts;
 pub mod config;
+pub mod fleet;
 pub mod live;
 pub mod pipeline;
 pub mod plugins;
@@ -140,6 +147,13 @@ pub async fn run(
     tracing::info!(collectors = ?scheduler.collector_names(), interval_ms = timing.interval.as_millis() as u64, "Collecting.");
 
     let bus = Bus::new();
+    let started = fleet::start(&config.fleet, timing.interval, shutdown.clone())
+        .await
+        .map_err(std::io::Error::other)?;
+    let (fleet, outbox, inbox) = match started {
+        Some(started) => (Some(started.fleet), started.outbox, started.inbox),
+        None => (None, None, None),
+    };
     let history = SharedHistory::new(config.monitor.history_size);
     let memory = ServiceMemoryMonitor::default();
     let sampling = memory.spawn_sampler(shutdown.clone());
@@ -166,6 +180,7 @@ pub async fn run(
         plugin_events: live::events::PluginEvents::default(),
         reload: live::reload::ReloadStatus::default(),
         live: std::sync::OnceLock::new(),
+        fleet,
     });
     // TLS hook: whether the port speaks TLS (the TLS engineer's `config.tls()`).
     let tls_on = config.tls().is_some();
@@ -180,6 +195,8 @@ pub async fn run(
             alerting,
             history,
             changes: change_receiver,
+            outbox,
+            inbox,
         },
         timing.interval,
         shutdown.clone(),

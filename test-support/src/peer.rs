@@ -52,6 +52,9 @@ pub enum Peer {
     Python3,
     /// `gzip`, whose `gzip -t` checks the JSON exporter's compressed files.
     Gzip,
+    /// `nats-server`, the bus of the fleet tests (`NATS_SERVER` names another binary;
+    /// Debian installs it in `/usr/sbin`, often not on a user's `PATH`).
+    NatsServer,
 }
 
 /// How a missing peer is installed.
@@ -67,7 +70,7 @@ pub enum Install {
 
 impl Peer {
     /// Every peer, in the order `xtask` checks them.
-    pub const ALL: [Peer; 10] = [
+    pub const ALL: [Peer; 11] = [
         Peer::CCompiler,
         Peer::Gzip,
         Peer::Python3,
@@ -78,6 +81,7 @@ impl Peer {
         Peer::Aiosmtpd,
         Peer::PublishedClient,
         Peer::Autobahn,
+        Peer::NatsServer,
     ];
 
     /// The name a failure or a skip gives it.
@@ -93,6 +97,7 @@ impl Peer {
             Peer::CCompiler => "a C compiler (`cc` or $CC)",
             Peer::Python3 => "Python 3 (`python3`)",
             Peer::Gzip => "`gzip`",
+            Peer::NatsServer => "the NATS server (`nats-server`)",
         }
     }
 
@@ -108,6 +113,7 @@ impl Peer {
             Peer::CCompiler => Install::Apt(&["gcc"]),
             Peer::Python3 => Install::Apt(&["python3"]),
             Peer::Gzip => Install::Apt(&["gzip"]),
+            Peer::NatsServer => Install::Apt(&["nats-server"]),
         }
     }
 
@@ -163,6 +169,11 @@ impl Peer {
                 on_path("python3").filter(|python| runs(Command::new(python).args(["-c", ""])))
             }
             Peer::Gzip => on_path("gzip"),
+            Peer::NatsServer => from_env("NATS_SERVER").unwrap_or_else(|| {
+                on_path("nats-server").or_else(|| {
+                    Some(PathBuf::from("/usr/sbin/nats-server")).filter(|p| p.is_file())
+                })
+            }),
         }
     }
 }

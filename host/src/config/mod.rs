@@ -14,11 +14,13 @@ use serde::Deserialize;
 
 use access::AccessConfig;
 use alerts::AlertsConfig;
+use fleet::FleetConfig;
 
 pub mod access;
 pub mod alerts;
 mod bounds;
 pub mod delivery;
+pub mod fleet;
 mod plugin_table;
 pub mod tls;
 
@@ -46,6 +48,9 @@ pub struct Config {
     /// `[providers]`: for a section several collectors can produce, the collectors in
     /// order of preference (see [`Config::provider_chains`]).
     pub providers: BTreeMap<String, Vec<String>>,
+    /// `[fleet]`: the NATS bus this server publishes to and, as a gateway, serves
+    /// the whole fleet from. Default: no fleet.
+    pub fleet: FleetConfig,
     /// Where the file was read from, for error messages and relative paths.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -218,6 +223,7 @@ impl Config {
         config.validate(text)?;
         config.check_bounds(text)?;
         config.check_tls(text)?;
+        config.check_fleet(text, path)?;
         config
             .access
             .resolve(path.parent())

@@ -9,6 +9,7 @@
 pub mod bus;
 pub mod changes;
 pub mod history;
+pub mod relay;
 pub mod snapshot;
 pub mod wire;
 
@@ -23,6 +24,7 @@ use crate::timestamp;
 use bus::Bus;
 use changes::{Change, ChangeReceiver};
 use history::SharedHistory;
+use relay::{Inbox, Outbox, Outgoing};
 use snapshot::Snapshot;
 
 /// How long shutdown lets sinks drain their queues and flush.
@@ -54,6 +56,11 @@ pub struct Parts {
     pub history: SharedHistory,
     /// Plugins and settings changed while the server runs.
     pub changes: ChangeReceiver,
+    /// Where frames and alert events leave for the fleet; `None` without `[fleet]`.
+    pub outbox: Option<Outbox>,
+    /// Where the fleet's alert events come in for this server's sinks; `None` unless
+    /// this server is a fleet gateway.
+    pub inbox: Option<Inbox>,
 }
 
 /// Starts the collection loop on a thread and a runtime of its own: thousands of
@@ -89,6 +96,8 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
         mut alerting,
         history,
         changes: ChangeReceiver(mut changes),
+        outbox,
+        mut inbox,
     } = parts;
     let mut ticker = ticker(interval);
     // Rules are checked against the first complete snapshot (and again after a reload).
@@ -121,16 +130,26 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
         // Clients first: the frame is out before any sink sees the tick.
         let frame = bus.publish(snapshot, timestamp, &evaluation.active);
         history.push(Arc::clone(&frame));
+        let mut notifications = evaluation.notifications;
+        if let Some(outbox) = &outbox {
+            outbox.offer(Outgoing::Frame(Arc::clone(&frame)));
+            if !notifications.is_empty() {
+                outbox.offer(Outgoing::Alerts(Arc::from(notifications.clone())));
+            }
+        }
+        // The fleet's alerts join this host's own after they were published, so a
+        // gateway never sends another host's alert back onto the bus.
+        if let Some(inbox) = &mut inbox {
+            notifications.extend(inbox.drain());
+        }
         let snapshot_event = alerting
             .sinks
             .wants_snapshots()
             .then(|| Arc::<str>::from(frame.sink_event()));
-        alerting.sinks.dispatch(
-            &evaluation.notifications,
-            snapshot_event,
-            chrono::Utc::now(),
-        );
-        alerting.log.record(&evaluation.notifications);
+        alerting
+            .sinks
+            .dispatch(&notifications, snapshot_event, chrono::Utc::now());
+        alerting.log.record(&notifications);
     }
     let sinks = alerting.sinks;
     let _ = tokio::task::spawn_blocking(move || sinks.shutdown(SINK_FLUSH_DEADLINE)).await;

@@ -49,6 +49,10 @@ pub enum ServerMessage<'a> {
         /// The sections this client receives; absent means all.
         #[serde(skip_serializing_if = "Option::is_none")]
         sections: Option<&'a [String]>,
+        /// The fleet hosts this client receives (`["*"]` for all); absent means only
+        /// this server's own data, as in the seed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        hosts: Option<&'a [String]>,
         /// How often this client receives `monitoring_data`, ms.
         interval_ms: u64,
         /// Confirmation text.
@@ -69,6 +73,17 @@ pub enum ServerMessage<'a> {
         changes: Vec<ThresholdChange>,
         /// Confirmation text.
         message: &'static str,
+    },
+    /// A fleet gateway's hosts: sent after a `subscribe` with `hosts`, and whenever a
+    /// host appears, goes `stale` or `gone`, comes back or is forgotten.
+    Hosts {
+        /// When.
+        timestamp: String,
+        /// What changed: `{"host", "from", "to"}` each (`null` for unknown/forgotten);
+        /// empty in the first message of a subscription.
+        changes: &'a RawValue,
+        /// Every known host: name, state, last_seen, seconds_since_seen, alerts, summary.
+        hosts: &'a RawValue,
     },
     /// A request the server could not act on; the connection stays open.
     Error {
@@ -303,10 +318,48 @@ pub struct SubscribeParams {
     /// Receive a message every this many ms (a multiple of the tick); `None` keeps the
     /// current rate.
     pub interval_ms: Option<u64>,
+    /// Fleet hosts (sorted, without duplicates; `["*"]` for all) whose data this client
+    /// receives from a gateway, each message with a `host` field; `None` means this
+    /// server's own stream, as in the seed.
+    pub hosts: Option<Vec<String>>,
 }
 
 /// Most sections a subscription may name.
 const MAX_SECTIONS: usize = 64;
+/// Most hosts a subscription may name (beyond `"*"`, which names them all).
+pub const MAX_HOSTS: usize = 1000;
+
+/// Reads `hosts`: a list of 1 to [`MAX_HOSTS`] subject-token names, or `["*"]`.
+fn hosts_param(value: Option<&Value>) -> Result<Option<Vec<String>>, ServerMessage<'static>> {
+    const USAGE: &str =
+        "`hosts` must be [\"*\"] or a list of 1 to 1000 host names, e.g. [\"web-1\",\"db-1\"]";
+    let items = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(items)) if !items.is_empty() && items.len() <= MAX_HOSTS => items,
+        Some(_) => return Err(ServerMessage::error(ErrorCode::InvalidParams, USAGE)),
+    };
+    let mut names = Vec::with_capacity(items.len());
+    for item in items {
+        let valid = item.as_str().filter(|name| {
+            *name == "*"
+                || (!name.is_empty()
+                    && name.len() <= 64
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        });
+        match valid {
+            Some(name) => names.push(name.to_owned()),
+            None => return Err(ServerMessage::error(ErrorCode::InvalidParams, USAGE)),
+        }
+    }
+    names.sort();
+    names.dedup();
+    if names.len() > 1 && names.iter().any(|name| name == "*") {
+        return Err(ServerMessage::error(ErrorCode::InvalidParams, USAGE));
+    }
+    Ok(Some(names))
+}
 
 fn subscribe_params(
     fields: &serde_json::Map<String, Value>,
@@ -349,6 +402,7 @@ fn subscribe_params(
     Ok(SubscribeParams {
         sections,
         interval_ms,
+        hosts: hosts_param(fields.get("hosts"))?,
     })
 }
 
@@ -419,6 +473,32 @@ mod tests {
     }
 
     #[test]
+    fn subscribe_may_choose_fleet_hosts() {
+        let hosts = |text: &str| match parse_command(text) {
+            Ok(Command::Subscribe(params)) => params.hosts,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(hosts(r#"{"type":"subscribe"}"#), None);
+        assert_eq!(
+            hosts(r#"{"type":"subscribe","hosts":["*"]}"#),
+            Some(vec!["*".to_owned()])
+        );
+        assert_eq!(
+            hosts(r#"{"type":"subscribe","hosts":["web-2","db-1","web-2"]}"#),
+            Some(vec!["db-1".to_owned(), "web-2".to_owned()])
+        );
+        for bad in [
+            r#"{"type":"subscribe","hosts":[]}"#,
+            r#"{"type":"subscribe","hosts":"*"}"#,
+            r#"{"type":"subscribe","hosts":["*","web-1"]}"#,
+            r#"{"type":"subscribe","hosts":["a.b"]}"#,
+            r#"{"type":"subscribe","hosts":[1]}"#,
+        ] {
+            assert_eq!(code(bad), Some(ErrorCode::InvalidParams), "{bad}");
+        }
+    }
+
+    #[test]
     fn subscribe_may_choose_sections_and_rate() {
         let command = parse_command(
             r#"{"type":"subscribe","sections":["memory","processor","memory"],"interval_ms":2000}"#,
@@ -426,6 +506,7 @@ mod tests {
         let expected = SubscribeParams {
             sections: Some(vec!["memory".into(), "processor".into()]),
             interval_ms: Some(2000),
+            hosts: None,
         };
         assert_eq!(command.ok(), Some(Command::Subscribe(expected)));
         assert_eq!(

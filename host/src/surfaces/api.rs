@@ -182,6 +182,33 @@ pub fn history(state: &ServerState, params: &[(String, String)]) -> Response {
     json(StatusCode::OK, &body)
 }
 
+/// `GET /api/hosts`: a fleet gateway's hosts (state, last seen, alerts, summary);
+/// 404 on a server that is not a gateway.
+pub fn hosts(state: &ServerState) -> Response {
+    let Some(gateway) = state
+        .fleet
+        .as_ref()
+        .and_then(|fleet| fleet.gateway.as_ref())
+    else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "this server is not a fleet gateway ([fleet] gateway = true)",
+        );
+    };
+    #[derive(Serialize)]
+    struct Body {
+        timestamp: String,
+        hosts: Vec<crate::fleet::hosts::HostInfo>,
+    }
+    json(
+        StatusCode::OK,
+        &Body {
+            timestamp: crate::timestamp::now_iso(),
+            hosts: gateway.hosts(),
+        },
+    )
+}
+
 /// `GET /api/alerts`: the alerts active now and the last notifications, newest first.
 pub fn alerts(state: &ServerState) -> Response {
     #[derive(Serialize)]

@@ -1,7 +1,7 @@
-//! The live dashboard a browser gets at `GET /`: a page, a stylesheet and seven
+//! The live dashboard a browser gets at `GET /`: a page, a stylesheet and eight
 //! JavaScript modules (`app.js`: state, frames, connection; `auth.js`: the access
 //! token, when the server asks for one; `view.js`: the DOM; `machine.js`: the network,
-//! disk I/O, load, sensors and processes cards;
+//! disk I/O, load, sensors and processes cards; `fleet.js`: a gateway's fleet overview;
 //! `plot.js`: canvas drawing; `format.js`: units; `demo.js`: a synthetic machine), embedded in the binary
 //! (`host/assets/`), so it works offline, needs no CDN and no build step.
 //!
@@ -77,10 +77,11 @@ macro_rules! asset {
 pub const INDEX: Asset = asset!("index.html", "text/html; charset=utf-8");
 
 /// Everything under `/assets/`.
-pub const ASSETS: [Asset; 8] = [
+pub const ASSETS: [Asset; 9] = [
     asset!("app.js", "text/javascript; charset=utf-8"),
     asset!("auth.js", "text/javascript; charset=utf-8"),
     asset!("demo.js", "text/javascript; charset=utf-8"),
+    asset!("fleet.js", "text/javascript; charset=utf-8"),
     asset!("format.js", "text/javascript; charset=utf-8"),
     asset!("machine.js", "text/javascript; charset=utf-8"),
     asset!("plot.js", "text/javascript; charset=utf-8"),

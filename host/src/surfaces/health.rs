@@ -20,6 +20,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::alerts::sink_runner::SinkStatus;
+use crate::fleet::status::{Connection, FleetReport};
 use crate::live::reload::ReloadState;
 use crate::pipeline::bus::Frame;
 use crate::plugins::registry::PluginRecord;
@@ -59,6 +60,9 @@ pub struct Report<'a> {
     pub clients: Clients,
     /// The server's own resources, as the seed's `ServiceMemoryMonitor`.
     pub memory: Memory,
+    /// The fleet link (`[fleet]`): NATS connection, published, dropped, received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<FleetReport>,
 }
 
 /// The seed's `service` block.
@@ -137,7 +141,11 @@ pub fn report(mut reading: Reading<'_>) -> (bool, Report<'_>) {
     if let Some(warning) = &trend.warning {
         problems.push(format!("memory: {warning}"));
     }
-    let warnings = warnings(&reading);
+    let fleet = state.fleet.as_ref().map(|fleet| fleet.status.report());
+    let mut warnings = warnings(&reading);
+    if let Some(warning) = fleet.as_ref().and_then(fleet_warning) {
+        warnings.push(warning);
+    }
     let status = match &reading.frame {
         None => {
             problems.insert(0, "no snapshot has been published yet".to_owned());
@@ -187,8 +195,29 @@ pub fn report(mut reading: Reading<'_>) -> (bool, Report<'_>) {
             process: read_process(),
             trend,
         },
+        fleet,
     };
     (healthy, report)
+}
+
+/// The fleet link's trouble, if any: it degrades the server (its own clients are
+/// served all the same) but never makes it unhealthy.
+fn fleet_warning(fleet: &FleetReport) -> Option<String> {
+    let why = fleet
+        .last_error
+        .as_deref()
+        .unwrap_or("no error reported yet");
+    match fleet.connection {
+        Connection::Connected => None,
+        Connection::AuthRefused => Some(format!(
+            "fleet: NATS refused this server's credentials (authorization violation, auth: {}); nothing is published",
+            fleet.auth
+        )),
+        Connection::Connecting | Connection::Disconnected => Some(format!(
+            "fleet: not connected to NATS at {} ({why}); reconnecting",
+            fleet.url
+        )),
+    }
 }
 
 fn last_snapshot(frame: &Frame) -> LastSnapshot {

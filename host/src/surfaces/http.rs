@@ -48,6 +48,7 @@ enum Endpoint {
     Current,
     History,
     Alerts,
+    Hosts,
     Health,
     Metrics,
 }
@@ -62,6 +63,8 @@ fn api_routes(
         .or(warp::path!("api" / "history").map(|| Endpoint::History))
         .unify()
         .or(warp::path!("api" / "alerts").map(|| Endpoint::Alerts))
+        .unify()
+        .or(warp::path!("api" / "hosts").map(|| Endpoint::Hosts))
         .unify()
         .or(warp::path!("health").map(|| Endpoint::Health))
         .unify()
@@ -88,6 +91,7 @@ fn api_routes(
                     Endpoint::Current => api::current(&state),
                     Endpoint::History => api::history(&state, &params),
                     Endpoint::Alerts => api::alerts(&state),
+                    Endpoint::Hosts => api::hosts(&state),
                     Endpoint::Health => api::health(&state),
                     Endpoint::Metrics => api::metrics(&state, accept.as_deref()),
                 }
@@ -100,7 +104,7 @@ pub fn allowed_methods(path: &str) -> Option<&'static str> {
     match path {
         "/" => Some("GET, HEAD"),
         "/ws" => Some("GET"),
-        "/api/current" | "/api/history" | "/api/alerts" | "/health" | "/metrics" => {
+        "/api/current" | "/api/history" | "/api/alerts" | "/api/hosts" | "/health" | "/metrics" => {
             Some("GET, HEAD")
         }
         _ => path

@@ -4,6 +4,7 @@
 //! [`AlertControl`], which owns its own lock).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -11,6 +12,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use crate::alerts::sink_runner::SinkStats;
 use crate::alerts::{AlertControl, AlertLog};
 use crate::config::ServerConfig;
+use crate::fleet::Fleet;
 use crate::live::events::PluginEvents;
 use crate::live::reload::ReloadStatus;
 use crate::live::LiveHandle;
@@ -154,6 +156,8 @@ pub struct ServerState {
     pub reload: ReloadStatus,
     /// Reloads and rescans on request (set once the live task runs).
     pub live: std::sync::OnceLock<LiveHandle>,
+    /// The fleet link and, on a gateway, the fleet view; `None` without `[fleet]`.
+    pub fleet: Option<Arc<Fleet>>,
 }
 
 impl ServerState {

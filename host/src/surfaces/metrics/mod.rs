@@ -27,6 +27,7 @@ use prometheus_client::registry::{Registry, Unit};
 
 use crate::surfaces::state::ServerState;
 
+mod fleet;
 mod generic;
 mod machine;
 mod server;
@@ -176,6 +177,7 @@ pub fn render(state: &ServerState, format: Format) -> Result<String, std::fmt::E
         snapshot_metrics(&mut builder, frame);
     }
     server_metrics(&mut builder, &reading);
+    fleet::fleet_metrics(&mut builder, state);
     let mut text = String::new();
     match format {
         Format::Prometheus => {

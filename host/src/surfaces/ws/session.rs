@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
@@ -21,6 +22,7 @@ use super::closing;
 use super::rate_limit::{RateLimiter, Verdict};
 use super::subscription;
 use crate::alerts::control::ThresholdChange;
+use crate::fleet::gateway::FleetEvent;
 use crate::pipeline::bus::Frame;
 use crate::pipeline::wire::{parse_command, Command, ErrorCode, ServerMessage, SubscribeParams};
 use crate::surfaces::access::Grant;
@@ -77,6 +79,13 @@ struct Session<'a> {
     first_ping: std::time::Duration,
     /// The client's role, peer and origin: whether it may run control commands.
     grant: Grant,
+    /// Fleet hosts wanted (sorted; `["*"]` for all): then this client gets the
+    /// gateway's fleet stream instead of this server's own.
+    hosts: Option<Vec<String>>,
+    /// The gateway's fleet stream, while `hosts` is set.
+    fleet: Option<broadcast::Receiver<FleetEvent>>,
+    /// The `hosts` list and the newest frames are still owed after a subscribe.
+    greet_fleet: bool,
 }
 
 impl<'a> Session<'a> {
@@ -97,6 +106,9 @@ impl<'a> Session<'a> {
             last_heard: now,
             first_ping: first_ping_after(state.limits.ping_interval, number),
             grant,
+            hosts: None,
+            fleet: None,
+            greet_fleet: false,
         }
     }
 
@@ -154,6 +166,7 @@ impl<'a> Session<'a> {
                     // `get_status` has the state.
                     Err(_) => plugin_events = plugin_events.resubscribe(),
                 },
+                event = next_fleet_event(&mut self.fleet) => self.on_fleet_event(ws, event).await?,
                 _ = pings.tick() => {
                     if self.last_heard.elapsed() > limits.ping_interval + limits.ping_timeout {
                         Stats::bump(&self.state.stats.ping_timeouts);
@@ -173,7 +186,7 @@ impl<'a> Session<'a> {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        if !self.subscribed || frame.seq % self.every != 0 {
+        if !self.subscribed || self.hosts.is_some() || frame.seq % self.every != 0 {
             return Ok(());
         }
         if let Some(last) = self.last_sent {
@@ -228,7 +241,58 @@ impl<'a> Session<'a> {
                 return close(ws, CloseCode::Policy, "Rate limit exceeded").await;
             }
         };
-        self.send(ws, Message::text(reply)).await
+        self.send(ws, Message::text(reply)).await?;
+        if std::mem::take(&mut self.greet_fleet) {
+            let gateway = self.state.fleet.as_ref().and_then(|f| f.gateway.clone());
+            if let Some(gateway) = gateway {
+                for text in gateway.greeting(|name| self.wants_host(name)) {
+                    self.send(ws, Message::Text(text)).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this client asked for `host`'s data.
+    fn wants_host(&self, host: &str) -> bool {
+        self.hosts.as_deref().is_some_and(|hosts| {
+            hosts.first().is_some_and(|first| first == "*")
+                || hosts
+                    .binary_search_by(|name| name.as_str().cmp(host))
+                    .is_ok()
+        })
+    }
+
+    /// Sends a fleet message this client wants.
+    async fn on_fleet_event<S>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        event: Result<FleetEvent, broadcast::error::RecvError>,
+    ) -> Result<(), Ended>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        match event {
+            Ok(FleetEvent::Data { host, text }) => {
+                if self.subscribed && self.wants_host(&host) {
+                    self.send(ws, Message::Text(text)).await?;
+                    Stats::bump(&self.state.stats.frames_sent);
+                }
+            }
+            Ok(FleetEvent::Hosts(text)) => {
+                if self.subscribed {
+                    self.send(ws, Message::Text(text)).await?;
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                self.state
+                    .stats
+                    .frames_skipped
+                    .fetch_add(missed, Ordering::Relaxed);
+            }
+            Err(broadcast::error::RecvError::Closed) => self.fleet = None,
+        }
+        Ok(())
     }
 
     fn answer(&mut self, command: Command) -> String {
@@ -345,6 +409,22 @@ impl<'a> Session<'a> {
                 return ServerMessage::error(ErrorCode::InvalidParams, message).to_json();
             }
         }
+        if params.hosts.is_some() {
+            let Some(gateway) = self.state.fleet.as_ref().and_then(|f| f.gateway.as_ref()) else {
+                return ServerMessage::error(
+                    ErrorCode::InvalidParams,
+                    "`hosts` needs a fleet gateway; this server is not one ([fleet] gateway = true)",
+                )
+                .to_json();
+            };
+            if self.fleet.is_none() {
+                self.fleet = Some(gateway.subscribe());
+            }
+            self.greet_fleet = true;
+        } else {
+            self.fleet = None;
+        }
+        self.hosts = params.hosts;
         self.every = interval_ms / tick_ms;
         self.sections = params.sections;
         self.subscribed = true;
@@ -352,6 +432,7 @@ impl<'a> Session<'a> {
         ServerMessage::Subscribed {
             timestamp: now_iso(),
             sections: self.sections.as_deref(),
+            hosts: self.hosts.as_deref(),
             interval_ms: self.every * tick_ms,
             message: "Subscribed to monitoring updates",
         }
@@ -386,6 +467,16 @@ fn first_ping_after(interval: std::time::Duration, number: u64) -> std::time::Du
     const GOLDEN: f64 = 0.618_033_988_749_895;
     let spread = (number as f64 * GOLDEN).fract();
     interval.mul_f64(0.5 + spread)
+}
+
+/// The next fleet message, or never when this client does not watch the fleet.
+async fn next_fleet_event(
+    fleet: &mut Option<broadcast::Receiver<FleetEvent>>,
+) -> Result<FleetEvent, broadcast::error::RecvError> {
+    match fleet {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Closes with `code` and ends the session.

@@ -69,6 +69,7 @@ fn server(limits: Limits) -> Server {
         plugin_events: Default::default(),
         reload: Default::default(),
         live: Default::default(),
+        fleet: None,
     });
     Server {
         state,

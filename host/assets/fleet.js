@@ -1,0 +1,153 @@
+// The fleet overview a gateway's dashboard shows (issue 12): one tile per host with
+// CPU, memory, worst disk and alert state, live, trouble first; a click opens that
+// host's full view (`/?host=NAME`, the usual page fed by the gateway).
+//
+// Like the single-host page, messages only record; tiles are brought up to date at
+// most once per animation frame, each tile made once and then only its text, classes
+// and order changed, so 100 hosts at 2 Hz are 200 small records a second and a few
+// hundred text updates per frame at most.
+
+import { num, percent, setText } from "./format.js";
+
+/** The newest record per host: { name, state, cpu, mem, disk, alerts: [levels], dirty }. */
+const hosts = new Map();
+/** host name → its tile's elements. */
+const tiles = new Map();
+let orderDirty = true;
+
+const $ = (id) => document.getElementById(id);
+
+/** The worst alert level among `alerts` (2 critical, 1 warning, 0 none). */
+function alertRank(alerts) {
+  let rank = 0;
+  for (const alert of alerts ?? []) {
+    if (alert?.level === "CRITICAL") return 2;
+    if (alert?.level === "WARNING") rank = 1;
+  }
+  return rank;
+}
+
+/** Trouble first: gone, stale, critical, warning, then the busiest. */
+function trouble(host) {
+  const state = host.state === "gone" ? 4 : host.state === "stale" ? 3 : 0;
+  return Math.max(state, alertRank(host.alerts));
+}
+
+function record(name) {
+  let host = hosts.get(name);
+  if (!host) {
+    host = { name, state: "up", cpu: null, mem: null, disk: null, alerts: [], dirty: true };
+    hosts.set(name, host);
+    orderDirty = true;
+  }
+  return host;
+}
+
+function worstDisk(data) {
+  const values = [num(data?.disk?.percentage)];
+  for (const disk of Array.isArray(data?.disks) ? data.disks : []) values.push(num(disk?.percentage));
+  const known = values.filter((v) => v !== null);
+  return known.length > 0 ? Math.max(...known) : null;
+}
+
+/** Records one message of the gateway's fleet stream; whether it was one. */
+export function fleetMessage(message) {
+  if (message?.type === "monitoring_data" && typeof message.host === "string") {
+    const host = record(message.host);
+    const before = trouble(host);
+    host.cpu = num(message.data?.processor?.usage_percent);
+    host.mem = num(message.data?.memory?.percentage);
+    host.disk = worstDisk(message.data);
+    host.alerts = Array.isArray(message.alerts) ? message.alerts : [];
+    host.state = "up";
+    host.dirty = true;
+    if (trouble(host) !== before) orderDirty = true;
+    return true;
+  }
+  if (message?.type === "hosts" && Array.isArray(message.hosts)) {
+    const seen = new Set();
+    for (const info of message.hosts) {
+      if (typeof info?.name !== "string") continue;
+      seen.add(info.name);
+      const host = record(info.name);
+      host.state = info.state;
+      host.alerts = Array.isArray(info.alerts) ? info.alerts : host.alerts;
+      host.cpu = num(info.summary?.cpu_percent) ?? host.cpu;
+      host.mem = num(info.summary?.memory_percent) ?? host.mem;
+      host.disk = num(info.summary?.worst_disk_percent) ?? host.disk;
+      host.dirty = true;
+    }
+    for (const name of [...hosts.keys()]) {
+      if (!seen.has(name)) {
+        hosts.delete(name);
+        tiles.get(name)?.root.remove();
+        tiles.delete(name);
+      }
+    }
+    orderDirty = true;
+    return true;
+  }
+  return false;
+}
+
+function makeTile(name) {
+  const root = document.createElement("a");
+  root.className = "tile";
+  root.href = `/?host=${encodeURIComponent(name)}`;
+  root.dataset.host = name;
+  const title = document.createElement("h3");
+  title.textContent = name;
+  const state = document.createElement("span");
+  state.className = "tile-state";
+  title.append(" ", state);
+  const facts = document.createElement("dl");
+  facts.className = "facts";
+  const fact = (label) => {
+    const row = document.createElement("div");
+    const dt = document.createElement("dt");
+    dt.textContent = label;
+    const dd = document.createElement("dd");
+    row.append(dt, dd);
+    facts.append(row);
+    return dd;
+  };
+  const tile = { root, state, cpu: fact("CPU"), mem: fact("Memory"), disk: fact("Worst disk"), alerts: fact("Alerts") };
+  root.append(title, facts);
+  tiles.set(name, tile);
+  return tile;
+}
+
+/** Brings the tiles up to date; call once per animation frame. */
+export function drawFleet() {
+  const container = $("fleet-tiles");
+  if (!container) return;
+  for (const host of hosts.values()) {
+    if (!host.dirty) continue;
+    host.dirty = false;
+    const tile = tiles.get(host.name) ?? makeTile(host.name);
+    const rank = alertRank(host.alerts);
+    const level = rank === 2 ? "critical" : rank === 1 ? "warning" : "ok";
+    const className = `tile ${host.state} ${level}`;
+    if (tile.root.className !== className) tile.root.className = className;
+    setText(tile.state, host.state);
+    setText(tile.cpu, percent(host.cpu));
+    setText(tile.mem, percent(host.mem));
+    setText(tile.disk, percent(host.disk));
+    setText(tile.alerts, rank === 0 ? "none" : `${host.alerts.length} ${level}`);
+  }
+  if (orderDirty) {
+    orderDirty = false;
+    const ordered = [...hosts.values()].sort((a, b) =>
+      trouble(b) - trouble(a) || (b.cpu ?? 0) - (a.cpu ?? 0) || a.name.localeCompare(b.name));
+    ordered.forEach((host, index) => {
+      const root = tiles.get(host.name)?.root;
+      if (root && container.children[index] !== root) container.insertBefore(root, container.children[index] ?? null);
+    });
+    const counts = { up: 0, stale: 0, gone: 0 };
+    for (const host of hosts.values()) counts[host.state] = (counts[host.state] ?? 0) + 1;
+    setText($("fleet-summary"), `${hosts.size} hosts: ${counts.up} up, ${counts.stale} stale, ${counts.gone} gone`);
+  }
+}
+
+/** Tiles shown, for the browser test hook. */
+export const fleetCounts = () => ({ hosts: hosts.size, tiles: tiles.size });

@@ -1,0 +1,337 @@
+//! The fleet view a gateway keeps: every host heard from, its newest frame, when it
+//! was last heard, whether it is `up`, `stale` or `gone`, its active alerts and a
+//! short summary (CPU %, memory %, worst disk %).
+//!
+//! Pure bookkeeping on an `Instant` the caller passes in, so the state machine is
+//! tested without a bus or a clock. A host is `up` while frames arrive, `stale` when
+//! none came for the stale window (a number of the gateway's own intervals), `gone`
+//! after the gone window, and forgotten after twice that. The number of hosts is
+//! capped: the bus is authenticated, but a misconfigured fleet must not grow a
+//! gateway's memory without bound.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use monitoring_plugin_api::Alert;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+/// Most hosts a gateway follows; frames from more are counted and ignored.
+pub const MAX_HOSTS: usize = 10_000;
+
+/// Where a host stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HostState {
+    /// Frames arrive.
+    Up,
+    /// No frame for the stale window.
+    Stale,
+    /// No frame for the gone window.
+    Gone,
+}
+
+/// The short summary a tile shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// `processor.usage_percent`.
+    pub cpu_percent: Option<f64>,
+    /// `memory.percentage`.
+    pub memory_percent: Option<f64>,
+    /// The fullest of `disk` and `disks[*]`.
+    pub worst_disk_percent: Option<f64>,
+}
+
+impl Summary {
+    /// Reads the summary from a frame's `data`.
+    pub fn of(data: &Value) -> Self {
+        let number = |pointer: &str| data.pointer(pointer).and_then(Value::as_f64);
+        let disks = data
+            .get("disks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|disk| disk.get("percentage").and_then(Value::as_f64));
+        let worst_disk_percent = number("/disk/percentage")
+            .into_iter()
+            .chain(disks)
+            .reduce(f64::max);
+        Self {
+            cpu_percent: number("/processor/usage_percent"),
+            memory_percent: number("/memory/percentage"),
+            worst_disk_percent,
+        }
+    }
+}
+
+/// The parts of a published `monitoring_data` message the gateway reads.
+#[derive(Debug, Deserialize)]
+pub struct Published {
+    /// The snapshot's time on its host.
+    pub timestamp: String,
+    /// The sections.
+    #[serde(default)]
+    pub data: Value,
+    /// Alerts active on the host.
+    #[serde(default)]
+    pub alerts: Vec<Alert>,
+}
+
+/// One host, as `/api/hosts` and the `hosts` message show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostInfo {
+    /// The name it publishes under.
+    pub name: String,
+    /// `up`, `stale` or `gone`.
+    pub state: HostState,
+    /// The timestamp of its newest frame (its own clock).
+    pub last_seen: String,
+    /// Seconds since the gateway received its newest frame.
+    pub seconds_since_seen: f64,
+    /// Alerts active on it.
+    pub alerts: Vec<Alert>,
+    /// CPU, memory and worst disk.
+    pub summary: Summary,
+}
+
+/// A change clients are told about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The host.
+    pub host: String,
+    /// `None` when it was just heard from for the first time.
+    pub from: Option<HostState>,
+    /// Where it is now; `None` when it was forgotten.
+    pub to: Option<HostState>,
+}
+
+struct Entry {
+    state: HostState,
+    received: Instant,
+    last_seen: String,
+    alerts: Vec<Alert>,
+    summary: Summary,
+    /// The newest `monitoring_data` message with its `host` field, for a client that
+    /// starts watching this host.
+    latest: Utf8Bytes,
+}
+
+/// Every host the gateway has heard from.
+pub struct Hosts {
+    entries: BTreeMap<String, Entry>,
+    stale_after: Duration,
+    gone_after: Duration,
+    /// Frames ignored because [`MAX_HOSTS`] hosts are followed already.
+    pub ignored: u64,
+}
+
+impl Hosts {
+    /// An empty view with the two windows.
+    pub fn new(stale_after: Duration, gone_after: Duration) -> Self {
+        Self {
+            entries: BTreeMap::new(),
+            stale_after,
+            gone_after: gone_after.max(stale_after),
+            ignored: 0,
+        }
+    }
+
+    /// Records a frame of `host` received at `now`; the change when the host is new or
+    /// comes back.
+    pub fn record(
+        &mut self,
+        host: &str,
+        published: Published,
+        tagged: Utf8Bytes,
+        now: Instant,
+    ) -> Option<Change> {
+        let summary = Summary::of(&published.data);
+        if let Some(entry) = self.entries.get_mut(host) {
+            let from = entry.state;
+            entry.state = HostState::Up;
+            entry.received = now;
+            entry.last_seen = published.timestamp;
+            entry.alerts = published.alerts;
+            entry.summary = summary;
+            entry.latest = tagged;
+            return (from != HostState::Up).then(|| Change {
+                host: host.to_owned(),
+                from: Some(from),
+                to: Some(HostState::Up),
+            });
+        }
+        if self.entries.len() >= MAX_HOSTS {
+            self.ignored += 1;
+            return None;
+        }
+        self.entries.insert(
+            host.to_owned(),
+            Entry {
+                state: HostState::Up,
+                received: now,
+                last_seen: published.timestamp,
+                alerts: published.alerts,
+                summary,
+                latest: tagged,
+            },
+        );
+        Some(Change {
+            host: host.to_owned(),
+            from: None,
+            to: Some(HostState::Up),
+        })
+    }
+
+    /// Moves silent hosts to `stale` and `gone` and forgets long-gone ones; what changed.
+    pub fn sweep(&mut self, now: Instant) -> Vec<Change> {
+        let mut changes = Vec::new();
+        let forget_after = self.gone_after * 2;
+        self.entries.retain(|host, entry| {
+            let silent = now.saturating_duration_since(entry.received);
+            let to = if silent >= forget_after {
+                None
+            } else if silent >= self.gone_after {
+                Some(HostState::Gone)
+            } else if silent >= self.stale_after {
+                Some(HostState::Stale)
+            } else {
+                Some(HostState::Up)
+            };
+            if to != Some(entry.state) {
+                changes.push(Change {
+                    host: host.clone(),
+                    from: Some(entry.state),
+                    to,
+                });
+            }
+            match to {
+                Some(state) => {
+                    entry.state = state;
+                    true
+                }
+                None => false,
+            }
+        });
+        changes
+    }
+
+    /// Every host, by name.
+    pub fn list(&self, now: Instant) -> Vec<HostInfo> {
+        self.entries
+            .iter()
+            .map(|(name, entry)| HostInfo {
+                name: name.clone(),
+                state: entry.state,
+                last_seen: entry.last_seen.clone(),
+                seconds_since_seen: now.saturating_duration_since(entry.received).as_secs_f64(),
+                alerts: entry.alerts.clone(),
+                summary: entry.summary,
+            })
+            .collect()
+    }
+
+    /// The newest tagged message of each host `wanted` accepts.
+    pub fn latest(&self, wanted: impl Fn(&str) -> bool) -> Vec<Utf8Bytes> {
+        self.entries
+            .iter()
+            .filter(|(name, _)| wanted(name))
+            .map(|(_, entry)| entry.latest.clone())
+            .collect()
+    }
+
+    /// How many hosts are in each state: (up, stale, gone).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        self.entries
+            .values()
+            .fold((0, 0, 0), |(up, stale, gone), entry| match entry.state {
+                HostState::Up => (up + 1, stale, gone),
+                HostState::Stale => (up, stale + 1, gone),
+                HostState::Gone => (up, stale, gone + 1),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn published(cpu: f64) -> Published {
+        serde_json::from_value(json!({
+            "type": "monitoring_data",
+            "timestamp": "2026-11-29T20:00:00.000000",
+            "data": {
+                "processor": {"usage_percent": cpu},
+                "memory": {"percentage": 40.0},
+                "disk": {"percentage": 10.0},
+                "disks": [{"percentage": 10.0}, {"percentage": 93.5}]
+            },
+            "alerts": []
+        }))
+        .expect("a published frame")
+    }
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn the_summary_takes_the_fullest_disk() {
+        let summary = Summary::of(&published(12.5).data);
+        assert_eq!(
+            summary,
+            Summary {
+                cpu_percent: Some(12.5),
+                memory_percent: Some(40.0),
+                worst_disk_percent: Some(93.5),
+            }
+        );
+        assert_eq!(Summary::of(&json!({})), Summary::default());
+    }
+
+    #[test]
+    fn a_host_goes_stale_then_gone_and_comes_back() {
+        let start = Instant::now();
+        let mut hosts = Hosts::new(3 * SECOND, 10 * SECOND);
+        let appeared = hosts.record("web-1", published(1.0), "m".into(), start);
+        assert_eq!(
+            appeared.map(|c| (c.from, c.to)),
+            Some((None, Some(HostState::Up)))
+        );
+        assert!(hosts
+            .record("web-1", published(2.0), "m".into(), start + SECOND)
+            .is_none());
+        assert!(hosts.sweep(start + 3 * SECOND).is_empty(), "2 s silent");
+        let stale = hosts.sweep(start + 4 * SECOND);
+        assert_eq!(stale.len(), 1);
+        assert_eq!(stale[0].to, Some(HostState::Stale));
+        assert_eq!(hosts.counts(), (0, 1, 0));
+        let gone = hosts.sweep(start + 11 * SECOND);
+        assert_eq!(gone[0].to, Some(HostState::Gone));
+        let back = hosts.record("web-1", published(3.0), "m".into(), start + 12 * SECOND);
+        assert_eq!(
+            back.map(|c| (c.from, c.to)),
+            Some((Some(HostState::Gone), Some(HostState::Up)))
+        );
+        let list = hosts.list(start + 12 * SECOND);
+        assert_eq!(list[0].summary.cpu_percent, Some(3.0));
+        let forgotten = hosts.sweep(start + 40 * SECOND);
+        assert_eq!(forgotten[0].to, None);
+        assert!(hosts.list(start + 40 * SECOND).is_empty());
+    }
+
+    #[test]
+    fn the_newest_message_of_the_wanted_hosts() {
+        let now = Instant::now();
+        let mut hosts = Hosts::new(3 * SECOND, 10 * SECOND);
+        hosts.record("a", published(1.0), "a1".into(), now);
+        hosts.record("b", published(1.0), "b1".into(), now);
+        hosts.record("a", published(1.0), "a2".into(), now);
+        let latest: Vec<String> = hosts
+            .latest(|name| name == "a")
+            .iter()
+            .map(|text| text.as_str().to_owned())
+            .collect();
+        assert_eq!(latest, ["a2"]);
+        assert_eq!(hosts.latest(|_| true).len(), 2);
+    }
+}

@@ -1,0 +1,594 @@
+//! The fleet end to end (issue 12): a real `nats-server` started here on a free port
+//! and stopped by its PID, real server binaries with real plugins publishing under
+//! distinct host names, one gateway serving them to a real WebSocket client, its
+//! `/api/hosts`, `/health` and its file sink.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::http::get;
+use support::{connect, next_json, next_of_type, send_text, Client, Peer, Server, Setup};
+
+const SECOND: Duration = Duration::from_secs(1);
+/// The token of the test bus.
+const TOKEN: &str = "fleet-test-token-0123456789";
+/// The variable the servers read it from.
+const TOKEN_ENV: &str = "MONITORING_FLEET_TEST_TOKEN";
+/// The interval of every server here (the default).
+const INTERVAL: Duration = Duration::from_millis(500);
+/// `stale_after` of the gateway, in intervals: 2 s.
+const STALE_AFTER: u32 = 4;
+
+/// A rule that cannot fire, replacing the seed's (whose disk rule would fire on a
+/// machine with a full disk): only the publishers meant to alert do.
+const QUIET: &str =
+    "[[alerts.rules]]\nmetric = \"memory.percentage\"\ncomponent = \"memory\"\nwarning = 100.0\n";
+
+const PUBLISHER_PLUGINS: [&str; 4] = [
+    "collector-cpu",
+    "collector-disk",
+    "collector-memory",
+    "collector-system",
+];
+const GATEWAY_PLUGINS: [&str; 5] = [
+    "collector-cpu",
+    "collector-disk",
+    "collector-memory",
+    "collector-system",
+    "sink-file",
+];
+
+/// A `nats-server` child on a fixed port, requiring [`TOKEN`].
+struct Nats {
+    binary: PathBuf,
+    port: u16,
+    child: Child,
+}
+
+impl Nats {
+    /// Starts one on a free port; `None` when the peer is missing and skipping is allowed.
+    fn start() -> Option<Self> {
+        let binary = support::require(Peer::NatsServer)?;
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Self::spawn(&binary, port);
+        Some(Self {
+            binary,
+            port,
+            child,
+        })
+    }
+
+    fn spawn(binary: &Path, port: u16) -> Child {
+        let child = Command::new(binary)
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "--auth", TOKEN])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nats-server");
+        let deadline = Instant::now() + 10 * SECOND;
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills it (by its PID, through the child handle) and waits until it is gone.
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port.
+    fn restart(&mut self) {
+        self.child = Self::spawn(&self.binary, self.port);
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A publisher named `host`; `extra` is appended to its config.
+fn publisher(nats: &Nats, host: &str, token: &str, extra: &str) -> Server {
+    let config = format!(
+        "[fleet]\nnats_url = \"{}\"\nhost_name = \"{host}\"\ntoken_env = \"{TOKEN_ENV}\"\n\n{extra}",
+        nats.url()
+    );
+    Server::start_with_env(
+        Setup {
+            plugins: &PUBLISHER_PLUGINS,
+            config: &config,
+            extra_files: &[],
+        },
+        &[(TOKEN_ENV, token)],
+    )
+}
+
+/// A gateway that does not publish itself, with a file sink writing to `log`.
+fn gateway(nats: &Nats, log: &Path) -> Server {
+    let config = format!(
+        "[fleet]\nnats_url = \"{}\"\nhost_name = \"gateway\"\ntoken_env = \"{TOKEN_ENV}\"\n\
+         gateway = true\npublish = false\nstale_after = {STALE_AFTER}\n\n\
+         [plugins.file]\nenabled = true\npath = {:?}\n",
+        nats.url(),
+        log.display().to_string()
+    );
+    let server = Server::start_with_env(
+        Setup {
+            plugins: &GATEWAY_PLUGINS,
+            config: &config,
+            extra_files: &[],
+        },
+        &[(TOKEN_ENV, TOKEN)],
+    );
+    let serving = server.wait_for_log(|l| l.contains("Connected to NATS."), 10 * SECOND);
+    assert!(
+        serving.is_some(),
+        "the gateway did not connect:\n{}",
+        server.log_text()
+    );
+    server
+}
+
+/// A client of the gateway subscribed to `hosts`.
+async fn watch(gateway: &Server, hosts: &str) -> Client {
+    let mut ws = connect(&gateway.url("/ws")).await;
+    next_of_type(&mut ws, "connection", 5 * SECOND)
+        .await
+        .expect("greeting");
+    send_text(
+        &mut ws,
+        &format!(r#"{{"type":"subscribe","hosts":{hosts}}}"#),
+    )
+    .await;
+    let (reply, _) = next_of_type(&mut ws, "subscribed", 5 * SECOND)
+        .await
+        .expect("subscribed");
+    assert!(reply["hosts"].is_array(), "{reply}");
+    ws
+}
+
+/// The hosts a client hears `monitoring_data` from within `timeout`, until `wanted`
+/// all have been heard.
+async fn hosts_heard(ws: &mut Client, wanted: &[&str], timeout: Duration) -> BTreeSet<String> {
+    messages_per_host(ws, wanted, timeout)
+        .await
+        .into_keys()
+        .collect()
+}
+
+/// How many `monitoring_data` messages a client hears from each host within
+/// `timeout`, until `wanted` all have been heard.
+async fn messages_per_host(
+    ws: &mut Client,
+    wanted: &[&str],
+    timeout: Duration,
+) -> BTreeMap<String, usize> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut heard = BTreeMap::new();
+    while !wanted.iter().all(|host| heard.contains_key(*host)) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let Some(message) = next_json(ws, left).await else {
+            break;
+        };
+        if message["type"] == "monitoring_data" {
+            let host = message["host"].as_str().expect("fleet data has a host");
+            assert!(
+                message["data"]["memory"]["percentage"].is_number(),
+                "{message}"
+            );
+            *heard.entry(host.to_owned()).or_insert(0) += 1;
+        }
+    }
+    heard
+}
+
+/// `/api/hosts` as `name → state`.
+fn host_states(gateway: &Server) -> Vec<(String, String)> {
+    let reply = get(gateway.port, "/api/hosts");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.json()["hosts"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|host| {
+            (
+                host["name"].as_str().unwrap_or_default().to_owned(),
+                host["state"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Waits until `/api/hosts` shows `host` in `state`; how long it took.
+fn wait_for_state(
+    gateway: &Server,
+    host: &str,
+    state: &str,
+    timeout: Duration,
+) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if host_states(gateway)
+            .iter()
+            .any(|(name, now)| name == host && now == state)
+        {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+/// The file sink's lines.
+fn sink_lines(log: &Path) -> Vec<Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_serves_three_publishers_and_their_alerts() {
+    let Some(nats) = Nats::start() else { return };
+    let scratch = tempfile::tempdir().expect("scratch");
+    let log = scratch.path().join("fleet-alerts.jsonl");
+    let gateway = gateway(&nats, &log);
+    // pub-1 raises an alert at once: memory above 1 %.
+    let alerting =
+        "[[alerts.rules]]\nmetric = \"memory.percentage\"\ncomponent = \"memory\"\nwarning = 1.0\n";
+    let mut publishers = vec![
+        publisher(&nats, "pub-1", TOKEN, alerting),
+        publisher(&nats, "pub-2", TOKEN, QUIET),
+        publisher(&nats, "pub-3", TOKEN, QUIET),
+    ];
+
+    let mut ws = watch(&gateway, r#"["*"]"#).await;
+    let heard = hosts_heard(&mut ws, &["pub-1", "pub-2", "pub-3"], 20 * SECOND).await;
+    assert_eq!(
+        heard.into_iter().collect::<Vec<_>>(),
+        ["pub-1", "pub-2", "pub-3"],
+        "gateway log:\n{}",
+        gateway.log_text()
+    );
+    let states = host_states(&gateway);
+    assert_eq!(
+        states,
+        [
+            ("pub-1".to_owned(), "up".to_owned()),
+            ("pub-2".to_owned(), "up".to_owned()),
+            ("pub-3".to_owned(), "up".to_owned())
+        ]
+    );
+
+    // One host only: its live stream (not just the newest frame the subscription
+    // starts with), nothing from the others.
+    let mut one = watch(&gateway, r#"["pub-3"]"#).await;
+    let heard = messages_per_host(&mut one, &["never"], 3 * SECOND).await;
+    assert_eq!(heard.keys().collect::<Vec<_>>(), ["pub-3"]);
+    assert!(heard["pub-3"] >= 3, "pub-3 live, 2 a second: {heard:?}");
+    // A seed client gets the gateway's own stream, without `host`.
+    let mut plain = connect(&gateway.url("/ws")).await;
+    let (own, _) = next_of_type(&mut plain, "monitoring_data", 5 * SECOND)
+        .await
+        .expect("the gateway's own data");
+    assert!(own.get("host").is_none(), "{own}");
+
+    // pub-1's alert reaches the gateway's file sink, naming pub-1.
+    let deadline = Instant::now() + 15 * SECOND;
+    let alert = loop {
+        let found = sink_lines(&log).into_iter().find(|line| {
+            line["event"] == "alert"
+                && line["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("[pub-1] "))
+        });
+        if let Some(found) = found {
+            break found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no alert of pub-1 in {}: {:?}\ngateway log:\n{}",
+            log.display(),
+            sink_lines(&log),
+            gateway.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(alert["component"], "memory");
+    assert!(
+        !sink_lines(&log).iter().any(|line| line["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("[pub-2] ") || m.starts_with("[pub-3] "))),
+        "only pub-1 has a rule that fires"
+    );
+
+    // Stop pub-2: `stale` within the stale window (plus a sweep and a poll).
+    let stopped = publishers.remove(1);
+    let stopped_at = Instant::now();
+    stopped.terminate(10 * SECOND).expect("pub-2 exits");
+    let window = INTERVAL * STALE_AFTER;
+    let took = wait_for_state(&gateway, "pub-2", "stale", window + 3 * SECOND);
+    assert!(
+        took.is_some(),
+        "pub-2 not stale within {window:?} + 3 s: {:?}",
+        host_states(&gateway)
+    );
+    // Its last frame reached the gateway up to a tick (or a late tick) before the
+    // kill, and the window runs from that frame.
+    assert!(
+        stopped_at.elapsed() >= window - 2 * INTERVAL,
+        "stale only after the window, not at the first missed tick: {:?}",
+        stopped_at.elapsed()
+    );
+    let (change, _) = next_hosts_change(&mut ws, "pub-2", "stale", 5 * SECOND)
+        .await
+        .expect("clients hear that pub-2 went stale");
+    assert_eq!(change["from"], "up");
+    // The others stay up.
+    assert!(host_states(&gateway)
+        .iter()
+        .all(|(name, state)| name == "pub-2" || state == "up"));
+
+    // Start it again: `up`.
+    publishers.push(publisher(&nats, "pub-2", TOKEN, QUIET));
+    assert!(
+        wait_for_state(&gateway, "pub-2", "up", 15 * SECOND).is_some(),
+        "pub-2 back up: {:?}",
+        host_states(&gateway)
+    );
+    next_hosts_change(&mut ws, "pub-2", "up", 5 * SECOND)
+        .await
+        .expect("clients hear that pub-2 is back");
+}
+
+/// The next `hosts` message telling that `host` moved `to`; the change and the list.
+async fn next_hosts_change(
+    ws: &mut Client,
+    host: &str,
+    to: &str,
+    timeout: Duration,
+) -> Option<(Value, Value)> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let (message, _) = next_of_type(ws, "hosts", left).await?;
+        let change = message["changes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|change| change["host"] == host && change["to"] == to)
+            .cloned();
+        if let Some(change) = change {
+            return Some((change, message["hosts"].clone()));
+        }
+    }
+}
+
+/// The gaps between the next `count + 1` `monitoring_data` messages.
+async fn gaps(ws: &mut Client, count: usize) -> Vec<Duration> {
+    let (_, mut last) = next_of_type(ws, "monitoring_data", 5 * SECOND)
+        .await
+        .expect("monitoring_data keeps coming");
+    let mut gaps = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (_, at) = next_of_type(ws, "monitoring_data", 5 * SECOND)
+            .await
+            .expect("monitoring_data keeps coming");
+        gaps.push(at - last);
+        last = at;
+    }
+    gaps
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_ride_out_a_nats_restart() {
+    let Some(mut nats) = Nats::start() else {
+        return;
+    };
+    let scratch = tempfile::tempdir().expect("scratch");
+    let gateway = gateway(&nats, &scratch.path().join("alerts.jsonl"));
+    let publisher = publisher(&nats, "pub-1", TOKEN, "");
+    let (gateway_pid, publisher_pid) = (gateway.pid(), publisher.pid());
+    let mut fleet = watch(&gateway, r#"["*"]"#).await;
+    assert_eq!(
+        hosts_heard(&mut fleet, &["pub-1"], 20 * SECOND).await.len(),
+        1
+    );
+    let mut own = connect(&publisher.url("/ws")).await;
+    let mut gateway_own = connect(&gateway.url("/ws")).await;
+
+    nats.stop();
+    // Both keep their cadence and their clients while the bus is away.
+    for ws in [&mut own, &mut gateway_own] {
+        let gaps = gaps(ws, 8).await;
+        assert!(
+            gaps.iter().all(|gap| *gap < INTERVAL * 2),
+            "the tick slowed without NATS: {gaps:?}"
+        );
+    }
+    let health = get(publisher.port, "/health").json();
+    assert_eq!(health["fleet"]["connection"], "disconnected", "{health}");
+    assert!(
+        health["warnings"]
+            .to_string()
+            .contains("not connected to NATS"),
+        "{health}"
+    );
+    assert!(
+        wait_for_state(&gateway, "pub-1", "stale", 5 * SECOND).is_some(),
+        "the gateway marks pub-1 stale while the bus is away"
+    );
+
+    nats.restart();
+    assert!(
+        wait_for_state(&gateway, "pub-1", "up", 15 * SECOND).is_some(),
+        "the fleet view resumes: {:?}\ngateway log:\n{}",
+        host_states(&gateway),
+        gateway.log_text()
+    );
+    // Drain what the client holds from before, then fresh fleet data flows.
+    next_hosts_change(&mut fleet, "pub-1", "up", 5 * SECOND)
+        .await
+        .expect("the client hears pub-1 is back");
+    assert_eq!(
+        hosts_heard(&mut fleet, &["pub-1"], 5 * SECOND).await.len(),
+        1
+    );
+    let health = get(publisher.port, "/health").json();
+    assert_eq!(health["fleet"]["connection"], "connected", "{health}");
+    assert!(health["fleet"]["connects"].as_u64() >= Some(2), "{health}");
+    assert!(health["fleet"]["dropped"].as_u64() > Some(0), "{health}");
+    assert_eq!(
+        (gateway.pid(), publisher.pid()),
+        (gateway_pid, publisher_pid)
+    );
+    // The same clients were served throughout.
+    assert!(next_of_type(&mut own, "monitoring_data", 5 * SECOND)
+        .await
+        .is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_is_refused_and_said_so() {
+    let Some(nats) = Nats::start() else { return };
+    let server = publisher(&nats, "intruder", "not-the-fleet-token-000", "");
+    let line = server.wait_for_log(
+        |l| l.contains("NATS refused this server's credentials"),
+        15 * SECOND,
+    );
+    let line = line.unwrap_or_else(|| panic!("no refusal in the log:\n{}", server.log_text()));
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(line.contains("authorization violation"), "{line}");
+    assert!(
+        !server.log_text().contains("not-the-fleet-token"),
+        "the token never shows"
+    );
+    let reply = get(server.port, "/health");
+    assert_eq!(reply.status, 200, "its own clients are still served");
+    let health = reply.json();
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["fleet"]["connection"], "auth_refused", "{health}");
+    assert_eq!(health["fleet"]["auth"], "token", "{health}");
+    assert!(
+        health["warnings"]
+            .to_string()
+            .contains("NATS refused this server's credentials"),
+        "{health}"
+    );
+    assert_eq!(health["fleet"]["frames_published"], 0, "{health}");
+}
+
+/// 100 synthetic hosts' frames, for the page's render hook.
+const HUNDRED_HOSTS: &str = "return window.__dashboard.renderFleet(Array.from({ length: 100 }, (_, i) => ({
+    type: 'monitoring_data', host: `synthetic-${String(i).padStart(3, '0')}`,
+    timestamp: '2026-11-29T20:00:00.000000', alerts: i % 10 === 0 ? [{ level: 'CRITICAL' }] : [],
+    data: { processor: { usage_percent: i % 100 }, memory: { percentage: 50 }, disk: { percentage: 60 } } })));";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateways_dashboard_shows_the_fleet_trouble_first_and_opens_a_host() {
+    let Some(nats) = Nats::start() else { return };
+    let Some(browser) = support::browser::Browser::start(&["--hide-scrollbars"]).await else {
+        return;
+    };
+    let scratch = tempfile::tempdir().expect("scratch");
+    let gateway = gateway(&nats, &scratch.path().join("alerts.jsonl"));
+    let alerting =
+        "[[alerts.rules]]\nmetric = \"memory.percentage\"\ncomponent = \"memory\"\nwarning = 1.0\n";
+    let _publishers = [
+        publisher(&nats, "pub-1", TOKEN, QUIET),
+        publisher(&nats, "pub-2", TOKEN, alerting),
+    ];
+    browser
+        .client
+        .set_window_size(1400, 1000)
+        .await
+        .expect("window size");
+    browser
+        .client
+        .goto(&format!("http://127.0.0.1:{}/", gateway.port))
+        .await
+        .expect("open the gateway's dashboard");
+    let tiles = "return [...document.querySelectorAll('#fleet-tiles .tile')].map((t) => ({
+        host: t.dataset.host, className: t.className, text: t.textContent }));";
+    assert!(
+        browser
+            .wait_for(
+                "const s = window.__dashboard.state(); return s.connection === 'live' && s.fleet.tiles === 2 \
+                 && document.querySelector('[data-host=\"pub-2\"]').className.includes('warning');",
+                20 * SECOND,
+            )
+            .await,
+        "no live fleet overview: {}",
+        browser.js(tiles).await
+    );
+    let shown = browser.js(tiles).await;
+    assert_eq!(shown[0]["host"], "pub-2", "trouble first: {shown}");
+    assert!(
+        shown[1]["text"].as_str().is_some_and(|t| t.contains('%')),
+        "{shown}"
+    );
+    assert_eq!(
+        browser
+            .js("return document.querySelector('main.grid').offsetParent === null;")
+            .await,
+        Value::Bool(true),
+        "the single-host cards are hidden on the overview"
+    );
+
+    // 100 more hosts render within a frame budget, critical ones first.
+    let took = browser.js(HUNDRED_HOSTS).await.as_f64().expect("ms");
+    assert!(took < 50.0, "100 tiles took {took} ms");
+    let shown = browser.js(tiles).await;
+    assert_eq!(shown.as_array().map(Vec::len), Some(102));
+    assert!(
+        shown[0]["className"]
+            .as_str()
+            .is_some_and(|c| c.contains("critical")),
+        "{}",
+        shown[0]
+    );
+    browser.screenshot("fleet-overview.png").await;
+
+    // A click opens that host's full view, fed by the gateway.
+    browser
+        .js("document.querySelector('[data-host=\"pub-1\"]').click(); return true;")
+        .await;
+    assert!(
+        browser
+            .wait_for(
+                "const s = window.__dashboard && window.__dashboard.state(); \
+                 return location.search === '?host=pub-1' && !!s && s.connection === 'live' && s.samples >= 2 \
+                   && !document.getElementById('fleet-back').hidden \
+                   && document.getElementById('cpu-value').textContent.includes('%');",
+                15 * SECOND,
+            )
+            .await,
+        "pub-1's view never went live: {}",
+        browser.js("return window.__dashboard.state();").await
+    );
+    assert_eq!(
+        browser
+            .js("return window.__dashboard.state().errors;")
+            .await,
+        serde_json::json!([])
+    );
+    browser.close().await;
+}

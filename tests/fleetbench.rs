@@ -1,0 +1,233 @@
+//! `fleetbench`: the two halves of issue 12's benchmark (`bench/fleet.sh` runs them).
+//!
+//! ```text
+//! fleetbench publish --nats nats://127.0.0.1:4222 --hosts 100 --template frame.json [--token T] [--prefix monitoring]
+//! fleetbench watch --url ws://127.0.0.1:8765/ws --pid 1234 --clients 100 --duration 20
+//! ```
+//!
+//! `publish` is the synthetic publisher mode: N fake hosts (`synthetic-0001`, …) each
+//! publishing a real-sized frame at 2 Hz, their phases spread over the tick as real,
+//! unsynchronized hosts would be. The frame is a real `monitoring_data` message
+//! (captured from a server) whose `timestamp` is rewritten with the publishing time,
+//! so the watcher can measure publisher → gateway client latency.
+//!
+//! `watch` opens `--clients` WebSocket clients on the gateway, each subscribed to
+//! `hosts: ["*"]`, plus one seed client (no `hosts`) that times the gateway's own tick.
+//! It reports fleet messages received, the latency (receipt − `timestamp`, on one
+//! client, which parses every message), the gap p50/p99/max of the gateway's own tick,
+//! and the gateway's CPU % and RSS from /proc over the window.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn number(args: &[String], name: &str, default: u64) -> u64 {
+    arg(args, name)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("publish") => publish(&args).await,
+        Some("watch") => watch(&args).await,
+        _ => {
+            eprintln!("usage: fleetbench publish|watch … (see the file's doc)");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Local time as the seed writes it.
+fn now_stamp() -> String {
+    chrono::Local::now()
+        .naive_local()
+        .format("%Y-%m-%dT%H:%M:%S%.6f")
+        .to_string()
+}
+
+async fn publish(args: &[String]) {
+    let url = arg(args, "--nats").unwrap_or_else(|| "nats://127.0.0.1:4222".into());
+    let hosts = number(args, "--hosts", 10) as usize;
+    let prefix = arg(args, "--prefix").unwrap_or_else(|| "monitoring".into());
+    let template = arg(args, "--template").expect("--template frame.json");
+    let template = std::fs::read_to_string(&template).expect("read the template");
+    let mut frame: serde_json::Value = serde_json::from_str(&template).expect("a JSON frame");
+    // Split once around the timestamp: each publish is then two copies, no serializing.
+    const MARKER: &str = "@@fleetbench-timestamp@@";
+    frame["timestamp"] = serde_json::Value::String(MARKER.into());
+    let text = frame.to_string();
+    let (head, tail) = text.split_once(MARKER).expect("the marker");
+    let (head, tail) = (head.to_owned(), tail.to_owned());
+    let mut options = async_nats::ConnectOptions::new().client_capacity(65_536);
+    if let Some(token) = arg(args, "--token") {
+        options = options.token(token);
+    }
+    let client = options
+        .connect(url.as_str())
+        .await
+        .expect("connect to NATS");
+    let subjects: Vec<String> = (1..=hosts)
+        .map(|i| format!("{prefix}.synthetic-{i:04}.data"))
+        .collect();
+    eprintln!(
+        "publishing {hosts} hosts × 2 Hz, {} bytes per frame",
+        text.len()
+    );
+    // 50 slots of 10 ms per 500 ms tick; host i publishes in slot i % 50.
+    const SLOTS: usize = 50;
+    let mut ticker = tokio::time::interval(Duration::from_millis(10));
+    let mut slot = 0usize;
+    loop {
+        ticker.tick().await;
+        let stamp = now_stamp();
+        let payload = bytes::Bytes::from(format!("{head}{stamp}{tail}"));
+        for subject in subjects.iter().skip(slot).step_by(SLOTS) {
+            if client
+                .publish(subject.clone(), payload.clone())
+                .await
+                .is_err()
+            {
+                eprintln!("publish failed");
+            }
+        }
+        slot = (slot + 1) % SLOTS;
+    }
+}
+
+/// (utime + stime in seconds, RSS in MiB) of `pid`.
+fn proc_usage(pid: u32) -> (f64, f64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // After the `)`: field 0 is state; utime and stime are 11 and 12.
+    let cpu = (ticks(11) + ticks(12)) / 100.0;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rss_kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    (cpu, rss_kib / 1024.0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+async fn watch(args: &[String]) {
+    let url = arg(args, "--url").expect("--url ws://…/ws");
+    let pid = number(args, "--pid", 0) as u32;
+    let clients = number(args, "--clients", 100) as usize;
+    let duration = Duration::from_secs(number(args, "--duration", 20));
+    let warmup = Duration::from_secs(3);
+    let start = Instant::now() + warmup;
+    let end = start + duration;
+
+    let mut fleet_tasks = Vec::new();
+    for index in 0..clients {
+        let url = url.clone();
+        fleet_tasks.push(tokio::spawn(async move {
+            let (mut ws, _) = tokio_tungstenite::connect_async(&url)
+                .await
+                .expect("connect to the gateway");
+            ws.send(Message::text(r#"{"type":"subscribe","hosts":["*"]}"#))
+                .await
+                .expect("subscribe");
+            let (mut received, mut latencies) = (0u64, Vec::new());
+            while let Ok(Some(Ok(message))) = tokio::time::timeout_at(end.into(), ws.next()).await {
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                if Instant::now() < start || !text.as_str().starts_with("{\"host\"") {
+                    continue;
+                }
+                received += 1;
+                if index == 0 {
+                    let value: serde_json::Value =
+                        serde_json::from_str(text.as_str()).unwrap_or_default();
+                    let sent = value["timestamp"].as_str().and_then(|t| {
+                        chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.6f").ok()
+                    });
+                    if let Some(sent) = sent {
+                        let now = chrono::Local::now().naive_local();
+                        latencies
+                            .push((now - sent).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+                    }
+                }
+            }
+            (received, latencies)
+        }));
+    }
+    let own = tokio::spawn(async move {
+        let url = url.clone();
+        let (mut ws, _) = tokio_tungstenite::connect_async(&url)
+            .await
+            .expect("connect to the gateway");
+        let (mut last, mut gaps) = (None::<Instant>, Vec::new());
+        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(end.into(), ws.next()).await {
+            let Message::Text(text) = message else {
+                continue;
+            };
+            if !text.as_str().contains("\"type\":\"monitoring_data\"") {
+                continue;
+            }
+            let now = Instant::now();
+            if let Some(last) = last.filter(|_| now >= start) {
+                gaps.push((now - last).as_secs_f64() * 1000.0);
+            }
+            last = Some(now);
+        }
+        gaps
+    });
+    tokio::time::sleep_until(start.into()).await;
+    let (cpu_before, _) = proc_usage(pid);
+    tokio::time::sleep_until(end.into()).await;
+    let (cpu_after, rss) = proc_usage(pid);
+    let mut received = 0;
+    let mut latencies = Vec::new();
+    for task in fleet_tasks {
+        if let Ok((count, mut l)) = task.await {
+            received += count;
+            latencies.append(&mut l);
+        }
+    }
+    let mut gaps = own.await.unwrap_or_default();
+    latencies.sort_by(f64::total_cmp);
+    gaps.sort_by(f64::total_cmp);
+    let seconds = duration.as_secs_f64();
+    println!(
+        "clients={clients} fleet_msgs_per_s={:.0} latency_ms_p50={:.1} latency_ms_p99={:.1} \
+         own_gap_ms_p50={:.1} own_gap_ms_p99={:.1} own_gap_ms_max={:.1} cpu_percent={:.1} rss_mib={:.1}",
+        received as f64 / seconds,
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        percentile(&gaps, 0.5),
+        percentile(&gaps, 0.99),
+        gaps.last().copied().unwrap_or(f64::NAN),
+        (cpu_after - cpu_before) / seconds * 100.0,
+        rss,
+    );
+}
