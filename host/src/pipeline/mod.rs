@@ -7,6 +7,7 @@
 //! no surface: WebSocket sessions and HTTP handlers only read what it publishes.
 
 pub mod bus;
+pub mod framed;
 pub mod history;
 pub mod snapshot;
 pub mod wire;

@@ -4,6 +4,7 @@
 //! to tokio-tungstenite with our own [`WebSocketConfig`]: warp's filter fixes a 128 KiB
 //! read buffer per connection (~135 KiB RSS per idle client), and it cannot be changed.
 
+pub mod broadcast;
 pub mod closing;
 pub mod echo;
 pub mod handshake;

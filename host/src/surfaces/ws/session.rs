@@ -2,7 +2,10 @@
 //! keeps the connection alive with pings.
 //!
 //! A session owns its socket and its own task. It reads the newest frame from the bus
-//! when one is published, so a client that cannot keep up only ever skips ticks, and a
+//! when one is published (one wake-up per tick) and writes the frame's shared,
+//! pre-framed bytes as they are ([`super::broadcast`]); what it says to this client
+//! alone (greeting, replies, pings, close) goes through tungstenite. A client that
+//! cannot keep up only ever skips ticks, and a
 //! send that takes longer than the send timeout drops that client alone; nothing it
 //! does can delay the tick or another client.
 
@@ -17,6 +20,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+use super::broadcast;
 use super::closing;
 use super::rate_limit::{RateLimiter, Verdict};
 use super::subscription;
@@ -179,10 +183,30 @@ impl<'a> Session<'a> {
             }
         }
         self.last_sent = Some(frame.seq);
-        let text = frame.text_for(self.sections.as_deref());
-        self.send(ws, Message::Text(text)).await?;
+        let message = frame.text_for(self.sections.as_deref());
+        self.write_shared(ws, message.frame()).await?;
         Stats::bump(&self.state.stats.frames_sent);
         Ok(())
+    }
+
+    /// Writes a broadcast frame's shared bytes, under the same deadline as [`Self::send`].
+    async fn write_shared<S>(
+        &self,
+        ws: &mut WebSocketStream<S>,
+        frame: &bytes::Bytes,
+    ) -> Result<(), Ended>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let timeout = self.state.limits.send_timeout;
+        match tokio::time::timeout(timeout, broadcast::write_frame(ws, frame)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => {
+                tracing::debug!(error = %error, "Client write failed.");
+                Err(Ended)
+            }
+            Err(_) => Err(self.too_slow(timeout)),
+        }
     }
 
     /// Handles a text message (or, with `None`, a binary one) under the rate limit.
@@ -330,15 +354,18 @@ impl<'a> Session<'a> {
         match tokio::time::timeout(timeout, ws.send(message)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Ended),
-            Err(_) => {
-                Stats::bump(&self.state.stats.slow_disconnects);
-                tracing::debug!(
-                    timeout_ms = timeout.as_millis() as u64,
-                    "Client too slow; disconnecting it."
-                );
-                Err(Ended)
-            }
+            Err(_) => Err(self.too_slow(timeout)),
         }
+    }
+
+    /// Counts a client dropped for missing the send deadline.
+    fn too_slow(&self, timeout: std::time::Duration) -> Ended {
+        Stats::bump(&self.state.stats.slow_disconnects);
+        tracing::debug!(
+            timeout_ms = timeout.as_millis() as u64,
+            "Client too slow; disconnecting it."
+        );
+        Ended
     }
 }
 
