@@ -38,9 +38,14 @@ const MAX_RATE_STRIKES: u32 = 200;
 /// Why a session ended; the close frame (if any) has been sent.
 struct Ended;
 
-/// Runs a session to its end, for the client `grant` describes.
-pub async fn run<S>(mut ws: WebSocketStream<S>, state: Arc<ServerState>, grant: Grant)
-where
+/// Runs a session to its end, for the client `grant` describes; with `deflate`, the
+/// client negotiated `permessage-deflate` and gets the compressed broadcast frames.
+pub async fn run<S>(
+    mut ws: WebSocketStream<S>,
+    state: Arc<ServerState>,
+    grant: Grant,
+    deflate: bool,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     // The socket is counted until the session lets go of it, refusal included; the
@@ -52,7 +57,9 @@ where
         .fetch_add(1, Ordering::Relaxed);
     match state.admission.join(grant.peer, &state.stats.connected) {
         Ok(_slot) => {
-            let _ = Session::new(&state, number, grant).serve(&mut ws).await;
+            let _ = Session::new(&state, number, grant, deflate)
+                .serve(&mut ws)
+                .await;
         }
         Err(refusal) => {
             Stats::bump(&state.stats.refused_at_capacity);
@@ -81,10 +88,12 @@ struct Session<'a> {
     first_ping: std::time::Duration,
     /// The client's role, peer and origin: whether it may run control commands.
     grant: Grant,
+    /// Whether broadcasts go out compressed (`permessage-deflate` negotiated).
+    deflate: bool,
 }
 
 impl<'a> Session<'a> {
-    fn new(state: &'a ServerState, number: u64, grant: Grant) -> Self {
+    fn new(state: &'a ServerState, number: u64, grant: Grant, deflate: bool) -> Self {
         let now = Instant::now();
         Self {
             state,
@@ -101,6 +110,7 @@ impl<'a> Session<'a> {
             last_heard: now,
             first_ping: first_ping_after(state.limits.ping_interval, number),
             grant,
+            deflate,
         }
     }
 
@@ -184,7 +194,12 @@ impl<'a> Session<'a> {
         }
         self.last_sent = Some(frame.seq);
         let message = frame.text_for(self.sections.as_deref());
-        self.write_shared(ws, message.frame()).await?;
+        let bytes = if self.deflate {
+            message.deflated()
+        } else {
+            message.frame()
+        };
+        self.write_shared(ws, bytes).await?;
         Stats::bump(&self.state.stats.frames_sent);
         Ok(())
     }

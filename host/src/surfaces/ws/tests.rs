@@ -85,7 +85,13 @@ async fn connect(server: &Server, buffer: usize) -> (Client, tokio::task::JoinHa
     let config = state.limits.websocket_config();
     let session = tokio::spawn(async move {
         let ws = WebSocketStream::from_raw_socket(server_io, Role::Server, Some(config)).await;
-        session::run(ws, state, crate::surfaces::access::Grant::anonymous()).await;
+        session::run(
+            ws,
+            state,
+            crate::surfaces::access::Grant::anonymous(),
+            false,
+        )
+        .await;
     });
     let client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
     (client, session)
@@ -254,7 +260,13 @@ async fn a_client_that_never_answers_pings_is_closed_with_1011() {
     let started = tokio::time::Instant::now();
     let session = tokio::spawn(async move {
         let ws = WebSocketStream::from_raw_socket(server_io, Role::Server, Some(config)).await;
-        session::run(ws, state, crate::surfaces::access::Grant::anonymous()).await;
+        session::run(
+            ws,
+            state,
+            crate::surfaces::access::Grant::anonymous(),
+            false,
+        )
+        .await;
     });
     let mut bytes = Vec::new();
     let reading = tokio::io::AsyncReadExt::read_to_end(&mut silent, &mut bytes);
