@@ -17,7 +17,7 @@
 //! through unread: tungstenite has ended the connection.
 //!
 //! A frame is handed on only once it is complete, so at most one frame (itself bounded
-//! by the limit) is buffered; with the extension off, reads go straight to the socket.
+//! by the limit, plus deflate's few bytes of growth) is buffered; with the extension off, reads go straight to the socket.
 
 use std::io::Cursor;
 use std::pin::Pin;
@@ -111,7 +111,8 @@ impl State {
             Err(_) => return self.pass_the_rest(), // tungstenite fails on it too.
         };
         let header_len = cursor.position() as usize;
-        let Some(length) = usize::try_from(length).ok().filter(|l| *l <= self.limit) else {
+        let bound = compressed_bound(self.limit);
+        let Some(length) = usize::try_from(length).ok().filter(|l| *l <= bound) else {
             return self.pass_the_rest(); // tungstenite refuses the header (1009).
         };
         if self.raw.len() < header_len + length {
@@ -193,6 +194,13 @@ impl State {
         };
         Some(frame_bytes(&plain, &inflated))
     }
+}
+
+/// The largest frame taken in: a message of `limit` bytes that does not compress
+/// comes out of deflate a few bytes larger (5 per stored block, plus the flush
+/// markers), and must still be accepted; the bound allows 5 bytes per 4 KiB.
+fn compressed_bound(limit: usize) -> usize {
+    limit.saturating_add(limit / 4096 * 5 + 64)
 }
 
 /// Why a payload did not inflate.
@@ -454,6 +462,30 @@ mod tests {
             "{messages:?}"
         );
         assert_eq!(text(&messages[1]).as_deref(), Some(&*message));
+    }
+
+    #[tokio::test]
+    async fn a_message_of_the_limit_that_does_not_compress_is_accepted() {
+        // Pseudo-random bytes (an LCG): deflate stores them, a little larger.
+        let mut seed = 0x2545_f491_u32;
+        let message: Vec<u8> = (0..LIMIT)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (seed >> 16) as u8
+            })
+            .collect();
+        let deflated = compressed(&message);
+        assert!(deflated.len() > LIMIT, "{} bytes", deflated.len());
+        let frame = client_frame(OpCode::Data(Data::Binary), true, true, &deflated);
+        let messages = read(frame, 1).await;
+        assert!(
+            matches!(&messages[..], [Ok(Message::Binary(b))] if b[..] == message[..]),
+            "{:?}",
+            messages
+                .iter()
+                .map(|m| m.as_ref().map(Message::len))
+                .collect::<Vec<_>>()
+        );
     }
 
     #[tokio::test]
