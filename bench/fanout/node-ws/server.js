@@ -1,6 +1,6 @@
 // The Node.js `ws` broadcast server for bench/fanout.sh: every 500 ms one
 // `monitoring_data`-shaped message of SIZE bytes (with the current timestamp, so the
-// load generator can tell broadcasts apart) is made into one Buffer and sent to every
+// load generator can tell broadcasts apart) is made into one Buffer and sent as text to every
 // open client with `ws`'s own `send`, the way `ws`'s documentation broadcasts.
 // Answers `{"type":"ping"}` with a pong, as the monitoring server does.
 //
@@ -37,6 +37,6 @@ wss.on('connection', (ws) => {
 setInterval(() => {
   const buffer = message();
   for (const client of wss.clients) {
-    if (client.readyState === WebSocket.OPEN) client.send(buffer);
+    if (client.readyState === WebSocket.OPEN) client.send(buffer, { binary: false });
   }
 }, 500);
