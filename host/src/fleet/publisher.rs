@@ -39,7 +39,7 @@ pub async fn run(link: Link, mut outbox: mpsc::Receiver<Outgoing>, mut shutdown:
                 FleetStatus::bump(&status.dropped_disconnected);
             }
             Outgoing::Frame(frame) => {
-                let payload = bytes::Bytes::from(frame.text.clone());
+                let payload = bytes::Bytes::from(frame.message.text_bytes().clone());
                 publish(&client, &data, payload, &status, &status.frames_published).await;
             }
             Outgoing::Alerts(events) => {

@@ -3,8 +3,10 @@
 //!
 //! A tick's sections are serialized once, into [`Frame::data`]; every text made of the
 //! frame (the `monitoring_data` message, the API's view, the sinks' snapshot event)
-//! copies those bytes instead of serializing the data again. Sessions get an `Arc` and
-//! clone the message's reference-counted bytes, never the text. A `watch` channel
+//! copies those bytes instead of serializing the data again. The `monitoring_data`
+//! message is framed once as a WebSocket text frame ([`Framed`]); sessions get an `Arc`
+//! and write the frame's reference-counted bytes to their sockets as they are, never
+//! re-serializing, re-framing or copying them. A `watch` channel
 //! holds only the newest frame, so a client that falls behind skips straight to the
 //! latest snapshot instead of building a backlog, and publishing never waits for anyone.
 //!
@@ -31,8 +33,8 @@ use monitoring_plugin_api::{Alert, Sections};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::pipeline::framed::Framed;
 use crate::pipeline::snapshot::Snapshot;
 use crate::pipeline::wire::ServerMessage;
 
@@ -49,8 +51,8 @@ pub struct Frame {
     pub alerts: Vec<Alert>,
     /// The sections as JSON, serialized once.
     pub data: Box<RawValue>,
-    /// The full `monitoring_data` message.
-    pub text: Utf8Bytes,
+    /// The full `monitoring_data` message, framed.
+    pub message: Framed,
     /// The section names a subscription may ask for, sorted (see the module doc).
     pub sections: Arc<[String]>,
     /// The bus's one per-tick cache, shared by every frame; it holds the newest
@@ -74,7 +76,7 @@ pub struct FilteredTexts(Mutex<TickTexts>);
 struct TickTexts {
     /// The tick the texts belong to.
     seq: u64,
-    texts: HashMap<String, Utf8Bytes>,
+    texts: HashMap<String, Framed>,
 }
 
 impl FilteredTexts {
@@ -94,11 +96,11 @@ impl FilteredTexts {
 }
 
 impl Frame {
-    /// The message for a subscriber: the full one, or one with only `sections` (sorted,
-    /// deduplicated names).
-    pub fn text_for(&self, sections: Option<&[String]>) -> Utf8Bytes {
+    /// The message for a subscriber, framed: the full one, or one with only `sections`
+    /// (sorted, deduplicated names).
+    pub fn text_for(&self, sections: Option<&[String]>) -> Framed {
         let Some(sections) = sections else {
-            return self.text.clone();
+            return self.message.clone();
         };
         let key = sections.join(",");
         let cacheable = {
@@ -123,7 +125,7 @@ impl Frame {
     }
 
     /// The `monitoring_data` message with only `sections`.
-    fn serialize(&self, sections: &[String]) -> Utf8Bytes {
+    fn serialize(&self, sections: &[String]) -> Framed {
         let data: Sections = sections
             .iter()
             .filter_map(|name| {
@@ -139,7 +141,7 @@ impl Frame {
             data: &data,
             alerts: &self.alerts,
         };
-        Utf8Bytes::from(message.to_json())
+        Framed::text(&message.to_json())
     }
 
     /// The snapshot event sinks receive: `{"event":"snapshot","timestamp":…,"data":…}`.
@@ -251,14 +253,14 @@ impl Bus {
             data: &data,
             alerts,
         };
-        let text = Utf8Bytes::from(message.to_json());
+        let message = Framed::text(&message.to_json());
         let frame = Arc::new(Frame {
             seq: self.seq,
             snapshot,
             timestamp,
             alerts: alerts.to_vec(),
             data,
-            text,
+            message,
             sections,
             filtered: Arc::clone(&self.filtered),
         });
@@ -294,17 +296,18 @@ mod tests {
         let first = frame.text_for(Some(&wanted));
         let second = frame.text_for(Some(&wanted));
         assert_eq!(
-            first.as_str().as_ptr(),
-            second.as_str().as_ptr(),
-            "the same bytes are shared"
+            first.frame().as_ptr(),
+            second.frame().as_ptr(),
+            "the same framed bytes are shared"
         );
         assert_eq!(frame.filtered_variants(), 1);
-        let value: serde_json::Value = serde_json::from_str(first.as_str()).expect("JSON");
+        let value: serde_json::Value =
+            serde_json::from_str(first.text_bytes().as_str()).expect("JSON");
         assert_eq!(value["data"].as_object().map(|d| d.len()), Some(2));
         assert!(value["data"].get("system").is_none());
         assert_eq!(
-            frame.text_for(None).as_str().as_ptr(),
-            frame.text.as_str().as_ptr()
+            frame.text_for(None).frame().as_ptr(),
+            frame.message.frame().as_ptr()
         );
     }
 
@@ -323,7 +326,7 @@ mod tests {
         );
         // A session still on the old frame gets its text, uncached.
         let late = old.text_for(Some(&wanted));
-        assert!(late.as_str().contains("\"disk\""));
+        assert!(late.text_bytes().as_str().contains("\"disk\""));
         assert_eq!((old.filtered_variants(), new.filtered_variants()), (0, 0));
         new.text_for(Some(&wanted));
         assert_eq!(new.filtered_variants(), 1);
@@ -348,7 +351,8 @@ mod tests {
                 .map(|bit| names[bit as usize].clone())
                 .collect();
             let text = frame.text_for(Some(&set));
-            let value: serde_json::Value = serde_json::from_str(text.as_str()).expect("JSON");
+            let value: serde_json::Value =
+                serde_json::from_str(text.text_bytes().as_str()).expect("JSON");
             assert_eq!(value["data"].as_object().map(|d| d.len()), Some(set.len()));
         }
         assert_eq!(frame.filtered_variants(), MAX_FILTERED_PER_TICK);

@@ -8,6 +8,7 @@
 
 pub mod bus;
 pub mod changes;
+pub mod framed;
 pub mod history;
 pub mod relay;
 pub mod snapshot;

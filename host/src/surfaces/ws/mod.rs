@@ -4,7 +4,9 @@
 //! to tokio-tungstenite with our own [`WebSocketConfig`]: warp's filter fixes a 128 KiB
 //! read buffer per connection (~135 KiB RSS per idle client), and it cannot be changed.
 
+pub mod broadcast;
 pub mod closing;
+pub mod deflate;
 pub mod echo;
 pub mod handshake;
 pub mod rate_limit;
@@ -25,6 +27,7 @@ use warp::http::{HeaderMap, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use self::deflate::inflate::Inflating;
 use crate::surfaces::api;
 use crate::surfaces::server::Peer;
 use crate::surfaces::state::ServerState;
@@ -80,19 +83,29 @@ pub fn upgrade(
                     return api::error(StatusCode::BAD_REQUEST, "connection cannot be upgraded");
                 };
                 let grant = accepted.grant;
+                // permessage-deflate, when the client offers what we can honour.
+                let extension = deflate::negotiation::accept(
+                    headers
+                        .get_all(warp::http::header::SEC_WEBSOCKET_EXTENSIONS)
+                        .iter()
+                        .filter_map(|value| value.to_str().ok()),
+                )
+                .and_then(|answer| warp::http::HeaderValue::from_str(&answer).ok());
+                let deflate = extension.is_some();
                 let state = Arc::clone(&state);
                 tokio::spawn(async move {
                     match on_upgrade.await {
                         Ok(upgraded) => {
                             let config = state.limits.websocket_config();
+                            let limit = deflate.then_some(state.limits.max_message_size);
                             let ws = WebSocketStream::from_raw_socket(
-                                TokioIo::new(upgraded),
+                                Inflating::new(TokioIo::new(upgraded), limit),
                                 Role::Server,
                                 Some(config),
                             )
                             .await;
                             match route {
-                                Route::Monitor => session::run(ws, state, grant).await,
+                                Route::Monitor => session::run(ws, state, grant, deflate).await,
                                 Route::Echo => echo::run(ws).await,
                             }
                         }
@@ -106,6 +119,11 @@ pub fn upgrade(
                 let reply = warp::reply::with_header(reply, "upgrade", "websocket");
                 let mut response =
                     warp::reply::with_header(reply, "sec-websocket-accept", accept).into_response();
+                if let Some(extension) = extension {
+                    response
+                        .headers_mut()
+                        .insert(warp::http::header::SEC_WEBSOCKET_EXTENSIONS, extension);
+                }
                 // Never the `bearer.` entry: only the protocol spoken is named back.
                 if let Some(protocol) = accepted.protocol {
                     response.headers_mut().insert(

@@ -2,7 +2,10 @@
 //! keeps the connection alive with pings.
 //!
 //! A session owns its socket and its own task. It reads the newest frame from the bus
-//! when one is published, so a client that cannot keep up only ever skips ticks, and a
+//! when one is published (one wake-up per tick) and writes the frame's shared,
+//! pre-framed bytes as they are ([`super::broadcast`]); what it says to this client
+//! alone (greeting, replies, pings, close) goes through tungstenite. A client that
+//! cannot keep up only ever skips ticks, and a
 //! send that takes longer than the send timeout drops that client alone; nothing it
 //! does can delay the tick or another client.
 
@@ -18,6 +21,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+use super::broadcast::write_frame;
 use super::closing;
 use super::rate_limit::{RateLimiter, Verdict};
 use super::subscription;
@@ -36,9 +40,14 @@ const MAX_RATE_STRIKES: u32 = 200;
 /// Why a session ended; the close frame (if any) has been sent.
 struct Ended;
 
-/// Runs a session to its end, for the client `grant` describes.
-pub async fn run<S>(mut ws: WebSocketStream<S>, state: Arc<ServerState>, grant: Grant)
-where
+/// Runs a session to its end, for the client `grant` describes; with `deflate`, the
+/// client negotiated `permessage-deflate` and gets the compressed broadcast frames.
+pub async fn run<S>(
+    mut ws: WebSocketStream<S>,
+    state: Arc<ServerState>,
+    grant: Grant,
+    deflate: bool,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     // The socket is counted until the session lets go of it, refusal included; the
@@ -50,7 +59,9 @@ where
         .fetch_add(1, Ordering::Relaxed);
     match state.admission.join(grant.peer, &state.stats.connected) {
         Ok(_slot) => {
-            let _ = Session::new(&state, number, grant).serve(&mut ws).await;
+            let _ = Session::new(&state, number, grant, deflate)
+                .serve(&mut ws)
+                .await;
         }
         Err(refusal) => {
             Stats::bump(&state.stats.refused_at_capacity);
@@ -86,10 +97,12 @@ struct Session<'a> {
     fleet: Option<broadcast::Receiver<FleetEvent>>,
     /// The `hosts` list and the newest frames are still owed after a subscribe.
     greet_fleet: bool,
+    /// Whether broadcasts go out compressed (`permessage-deflate` negotiated).
+    deflate: bool,
 }
 
 impl<'a> Session<'a> {
-    fn new(state: &'a ServerState, number: u64, grant: Grant) -> Self {
+    fn new(state: &'a ServerState, number: u64, grant: Grant, deflate: bool) -> Self {
         let now = Instant::now();
         Self {
             state,
@@ -109,6 +122,7 @@ impl<'a> Session<'a> {
             hosts: None,
             fleet: None,
             greet_fleet: false,
+            deflate,
         }
     }
 
@@ -199,10 +213,35 @@ impl<'a> Session<'a> {
             }
         }
         self.last_sent = Some(frame.seq);
-        let text = frame.text_for(self.sections.as_deref());
-        self.send(ws, Message::Text(text)).await?;
+        let message = frame.text_for(self.sections.as_deref());
+        let bytes = if self.deflate {
+            message.deflated()
+        } else {
+            message.frame()
+        };
+        self.write_shared(ws, bytes).await?;
         Stats::bump(&self.state.stats.frames_sent);
         Ok(())
+    }
+
+    /// Writes a broadcast frame's shared bytes, under the same deadline as [`Self::send`].
+    async fn write_shared<S>(
+        &self,
+        ws: &mut WebSocketStream<S>,
+        frame: &bytes::Bytes,
+    ) -> Result<(), Ended>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let timeout = self.state.limits.send_timeout;
+        match tokio::time::timeout(timeout, write_frame(ws, frame)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => {
+                tracing::debug!(error = %error, "Client write failed.");
+                Err(Ended)
+            }
+            Err(_) => Err(self.too_slow(timeout)),
+        }
     }
 
     /// Handles a text message (or, with `None`, a binary one) under the rate limit.
@@ -447,15 +486,18 @@ impl<'a> Session<'a> {
         match tokio::time::timeout(timeout, ws.send(message)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Ended),
-            Err(_) => {
-                Stats::bump(&self.state.stats.slow_disconnects);
-                tracing::debug!(
-                    timeout_ms = timeout.as_millis() as u64,
-                    "Client too slow; disconnecting it."
-                );
-                Err(Ended)
-            }
+            Err(_) => Err(self.too_slow(timeout)),
         }
+    }
+
+    /// Counts a client dropped for missing the send deadline.
+    fn too_slow(&self, timeout: std::time::Duration) -> Ended {
+        Stats::bump(&self.state.stats.slow_disconnects);
+        tracing::debug!(
+            timeout_ms = timeout.as_millis() as u64,
+            "Client too slow; disconnecting it."
+        );
+        Ended
     }
 }
 

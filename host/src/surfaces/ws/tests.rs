@@ -89,7 +89,13 @@ async fn connect(server: &Server, buffer: usize) -> (Client, tokio::task::JoinHa
     let config = state.limits.websocket_config();
     let session = tokio::spawn(async move {
         let ws = WebSocketStream::from_raw_socket(server_io, Role::Server, Some(config)).await;
-        session::run(ws, state, crate::surfaces::access::Grant::anonymous()).await;
+        session::run(
+            ws,
+            state,
+            crate::surfaces::access::Grant::anonymous(),
+            false,
+        )
+        .await;
     });
     let client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
     (client, session)
@@ -258,7 +264,13 @@ async fn a_client_that_never_answers_pings_is_closed_with_1011() {
     let started = tokio::time::Instant::now();
     let session = tokio::spawn(async move {
         let ws = WebSocketStream::from_raw_socket(server_io, Role::Server, Some(config)).await;
-        session::run(ws, state, crate::surfaces::access::Grant::anonymous()).await;
+        session::run(
+            ws,
+            state,
+            crate::surfaces::access::Grant::anonymous(),
+            false,
+        )
+        .await;
     });
     let mut bytes = Vec::new();
     let reading = tokio::io::AsyncReadExt::read_to_end(&mut silent, &mut bytes);
@@ -329,4 +341,39 @@ async fn a_client_that_stops_reading_is_dropped_at_the_send_deadline_alone() {
     );
     assert!(received >= 4, "the other client kept receiving: {received}");
     assert_eq!(server.state.connected_clients(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn broadcast_bytes_never_land_inside_a_queued_pong() {
+    let mut server = server(limits());
+    // A pipe so small that the pongs for the client's pings do not fit: tungstenite
+    // keeps the rest of one queued while the session waits for the next tick.
+    let (mut client, _session) = connect(&server, 256).await;
+    next_json(&mut client).await;
+    for n in 0..6u8 {
+        client
+            .send(Message::Ping(vec![n; 100].into()))
+            .await
+            .expect("the session reads pings");
+    }
+    // Paused time moves on only once every task waits: the session has read the pings
+    // and answered what the pipe takes.
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let big = "y".repeat(1500);
+    publish(&mut server, json!({"system": {"padding": big}}));
+    let mut pongs = 0;
+    let frame = loop {
+        match client.next().await {
+            Some(Ok(Message::Pong(payload))) => {
+                assert_eq!(payload.len(), 100, "a whole pong");
+                pongs += 1;
+            }
+            Some(Ok(Message::Text(text))) => {
+                break serde_json::from_str::<Value>(text.as_str()).expect("intact JSON")
+            }
+            other => panic!("expected pongs then the tick, got {other:?}"),
+        }
+    };
+    assert!(pongs >= 2, "the pipe held pongs before the tick: {pongs}");
+    assert_eq!(frame["data"]["system"]["padding"], big.as_str());
 }
