@@ -467,6 +467,12 @@ async fn sighup_applies_a_good_file_and_refuses_a_broken_one_without_dropping_an
             .any(|w| w.as_str().is_some_and(|w| w.contains(&file)))),
         "{broken}"
     );
+    // /health shows the error once the line is written; the test's log reader may
+    // still be a moment behind.
+    server.wait_for_log(
+        |l| l.contains("Configuration reload refused"),
+        Duration::from_secs(5),
+    );
     let log = server.log_text();
     let from = log
         .find("Configuration reload refused")
