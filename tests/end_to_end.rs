@@ -91,9 +91,16 @@ fn assert_seed_format(message: &Value) {
     assert!(percent(&data["memory"]["percentage"]), "{data}");
     assert!(data["memory"]["used"].as_u64() <= data["memory"]["total"].as_u64());
     assert!(data["disk"]["used"].as_u64() <= data["disk"]["total"].as_u64());
-    assert!(
-        message.get("alerts").is_none(),
-        "no alerts without rules firing"
+    // The seed's rules (memory 80 %, disk 85 %, disk free under 1 GB): alerts are
+    // there exactly when this machine crosses one of them.
+    let number = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let crossed = number(&data["memory"]["percentage"]) >= 80.0
+        || number(&data["disk"]["percentage"]) >= 85.0
+        || number(&data["disk"]["free"]) < 1024.0 * 1024.0 * 1024.0;
+    assert_eq!(
+        message.get("alerts").is_some(),
+        crossed,
+        "alerts exactly when a seed rule is crossed: {message}"
     );
 }
 
