@@ -7,12 +7,15 @@
 //! - [`check_sink`]: takes an alert, a resolution, a snapshot, an event kind it does not
 //!   know and a flush.
 //! - [`sample_alert`] and [`sample_snapshot`]: events for other tests to reuse.
+//! - [`collect_cost`]: the timing behind each collector's `cost` example.
 
 mod collector;
+mod cost;
 mod sections;
 mod sink;
 
 pub use collector::{check_collector, collector_compliance};
+pub use cost::{collect_cost, CollectCost};
 pub use sections::check_sections;
 pub use sink::{
     check_sink, sample_alert, sample_sections, sample_snapshot, sink_compliance, Delivery,

@@ -1,26 +1,14 @@
-//! The cost of one `collect()` in this build: median and 90th percentile over 200
-//! calls. `cargo run --release -p collector-processes --example cost`
-use std::time::{Duration, Instant};
+//! The cost of one `collect()` on this machine (see `testing::collect_cost`).
+//! `cargo run --release -p collector-processes --example cost`
 
 use collector_processes::{Config, ProcessesCollector};
+use monitoring_plugin_api::testing::collect_cost;
 use monitoring_plugin_api::Collector;
 
-fn main() -> Result<(), String> {
-    let mut collector = ProcessesCollector::new(Config::default()).map_err(|e| e.to_string())?;
-    let mut times: Vec<Duration> = (0..200)
-        .map(|_| {
-            let start = Instant::now();
-            let result = collector.collect();
-            let elapsed = start.elapsed();
-            result.map(|_| elapsed).map_err(|e| e.to_string())
-        })
-        .collect::<Result<_, _>>()?;
-    times.sort_unstable();
-    println!(
-        "processes: median {:?}, p90 {:?} over {} calls",
-        times[times.len() / 2],
-        times[times.len() * 9 / 10],
-        times.len()
-    );
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut collector = ProcessesCollector::new(Config::default())?;
+    let mut total = 0;
+    let cost = collect_cost(&mut collector, |o| total = o.processes.total)?;
+    println!("processes: {cost} ({total} processes)");
     Ok(())
 }

@@ -1,30 +1,16 @@
-//! The cost of one `collect()` in this build: median and 90th percentile over 200
-//! calls. `cargo run --release -p collector-sensors --example cost [HWMON_ROOT]`: a
-//! machine without sensors needs a recorded or fake hwmon tree as the argument.
-use std::time::{Duration, Instant};
+//! The cost of one `collect()` on this machine (see `testing::collect_cost`).
+//! `cargo run --release -p collector-sensors --example cost [HWMON_ROOT]`: a machine
+//! without sensors needs a recorded or fake hwmon tree as the argument.
 
 use collector_sensors::{Config, SensorsCollector};
+use monitoring_plugin_api::testing::collect_cost;
 use monitoring_plugin_api::Collector;
 
-fn main() -> Result<(), String> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut collector = SensorsCollector::new(Config {
         root: std::env::args_os().nth(1).map(Into::into),
-    })
-    .map_err(|e| e.to_string())?;
-    let mut times: Vec<Duration> = (0..200)
-        .map(|_| {
-            let start = Instant::now();
-            let result = collector.collect();
-            let elapsed = start.elapsed();
-            result.map(|_| elapsed).map_err(|e| e.to_string())
-        })
-        .collect::<Result<_, _>>()?;
-    times.sort_unstable();
-    println!(
-        "sensors: median {:?}, p90 {:?} over {} calls",
-        times[times.len() / 2],
-        times[times.len() * 9 / 10],
-        times.len()
-    );
+    })?;
+    let cost = collect_cost(&mut collector, |_| {})?;
+    println!("sensors: {cost}");
     Ok(())
 }
