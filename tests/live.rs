@@ -781,3 +781,35 @@ async fn a_collector_with_a_two_second_interval_is_asked_every_fourth_tick() {
     );
     assert_all_connected(&clients);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reloaded_interval_changes_the_cadence_and_what_the_server_reports() {
+    let server = Server::start(Setup {
+        plugins: &CORE_COLLECTORS,
+        config: "",
+        extra_files: &[],
+    });
+    let clients = recorders(&server, 1, false).await;
+    write_config(
+        &server,
+        "\n[monitor]\ninterval = 0.25\ncollect_timeout = 0.1\n",
+    );
+    hangup(&server);
+    let health = wait_for_health(
+        &server,
+        |h| h["config_reload"]["reloads"] == 1,
+        Duration::from_secs(5),
+    );
+    assert_eq!(health["service"]["monitor_interval"], 0.25, "{health}");
+    assert_eq!(
+        health["plugins"]["libraries_mapped"], 4,
+        "the core four: {health}"
+    );
+    // Give the new ticker a moment, then count: about 8 ticks in 2 s, not 4.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let from = Instant::now();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let ticks = clients[0].record().ticks_since(from).len();
+    assert!((6..=10).contains(&ticks), "{ticks} ticks in 2 s at 0.25 s");
+    assert_all_connected(&clients);
+}

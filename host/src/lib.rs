@@ -157,10 +157,11 @@ pub async fn run(
     let history = SharedHistory::new(config.monitor.history_size);
     let memory = ServiceMemoryMonitor::default();
     let sampling = memory.spawn_sampler(shutdown.clone());
+    let cadence = pipeline::cadence::Cadence::new(config.monitor.interval);
     let state = Arc::new(ServerState {
         start_time: timestamp::now_iso(),
         started: Instant::now(),
-        monitor_interval: config.monitor.interval,
+        monitor_interval: cadence.clone(),
         limits: Limits::from_config(&config.server),
         stats: Stats::default(),
         plugins: board.clone(),
@@ -195,6 +196,7 @@ pub async fn run(
             alerting,
             history,
             changes: change_receiver,
+            cadence,
             outbox,
             inbox,
         },
@@ -202,6 +204,9 @@ pub async fn run(
         shutdown.clone(),
     )?;
 
+    state
+        .reload
+        .set_libraries_mapped(plugins.libraries_mapped());
     let live = live::spawn(
         live::LiveParts {
             plugins,

@@ -56,6 +56,11 @@ impl ReloadStatus {
             .clone()
     }
 
+    /// Records how many plugin libraries are mapped (at start; later rescans update it).
+    pub fn set_libraries_mapped(&self, count: usize) {
+        self.update(|s| s.libraries_mapped = count);
+    }
+
     pub(super) fn update(&self, change: impl FnOnce(&mut ReloadState)) {
         change(&mut self.0.write().unwrap_or_else(PoisonError::into_inner));
     }

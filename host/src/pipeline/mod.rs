@@ -7,6 +7,7 @@
 //! no surface: WebSocket sessions and HTTP handlers only read what it publishes.
 
 pub mod bus;
+pub mod cadence;
 pub mod changes;
 pub mod framed;
 pub mod history;
@@ -57,6 +58,8 @@ pub struct Parts {
     pub history: SharedHistory,
     /// Plugins and settings changed while the server runs.
     pub changes: ChangeReceiver,
+    /// The tick length the surfaces read; set when a reload changes it.
+    pub cadence: cadence::Cadence,
     /// Where frames and alert events leave for the fleet; `None` without `[fleet]`.
     pub outbox: Option<Outbox>,
     /// Where the fleet's alert events come in for this server's sinks; `None` unless
@@ -97,6 +100,7 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
         mut alerting,
         history,
         changes: ChangeReceiver(mut changes),
+        cadence,
         outbox,
         mut inbox,
     } = parts;
@@ -108,7 +112,7 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
             _ = ticker.tick() => {}
             Some(change) = changes.recv() => {
                 rules_to_check |= matches!(change, Change::Rules(_));
-                let mut parts = Running { scheduler: &mut scheduler, alerting: &mut alerting, history: &history, ticker: &mut ticker };
+                let mut parts = Running { scheduler: &mut scheduler, alerting: &mut alerting, history: &history, ticker: &mut ticker, cadence: &cadence };
                 parts.apply(change);
                 continue;
             }
@@ -185,6 +189,7 @@ struct Running<'a> {
     alerting: &'a mut Alerting,
     history: &'a SharedHistory,
     ticker: &'a mut tokio::time::Interval,
+    cadence: &'a cadence::Cadence,
 }
 
 impl Running<'_> {
@@ -231,6 +236,7 @@ impl Running<'_> {
                 self.scheduler.set_interval(interval);
                 *self.ticker = ticker(interval);
                 self.ticker.reset();
+                self.cadence.set(interval);
             }
             Change::HistorySize(size) => self.history.with(|h| h.set_capacity(size)),
             Change::Providers(chains) => self.scheduler.set_providers(chains),

@@ -132,7 +132,7 @@ pub struct Memory {
 /// (HTTP 200).
 pub fn report(mut reading: Reading<'_>) -> (bool, Report<'_>) {
     let state = reading.state;
-    let interval = Duration::from_secs_f64(state.monitor_interval.max(0.0));
+    let interval = Duration::from_secs_f64(state.monitor_interval.seconds().max(0.0));
     let stale = interval.saturating_mul(STALE_TICKS).max(MIN_STALE);
     let trend = state.memory.trend();
     let last_snapshot = reading.frame.as_deref().map(last_snapshot);
@@ -174,7 +174,7 @@ pub fn report(mut reading: Reading<'_>) -> (bool, Report<'_>) {
             uptime_seconds: reading.uptime_seconds(),
             version: SERVER_VERSION,
             start_time: &state.start_time,
-            monitor_interval: state.monitor_interval,
+            monitor_interval: state.monitor_interval.seconds(),
         },
         last_snapshot,
         plugins: Plugins {

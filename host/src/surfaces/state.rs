@@ -17,6 +17,7 @@ use crate::live::events::PluginEvents;
 use crate::live::reload::ReloadStatus;
 use crate::live::LiveHandle;
 use crate::pipeline::bus::FrameReceiver;
+use crate::pipeline::cadence::Cadence;
 use crate::pipeline::history::SharedHistory;
 pub use crate::pipeline::wire::StatsSnapshot;
 use crate::plugins::registry::PluginBoard;
@@ -123,7 +124,7 @@ pub struct ServerState {
     /// When the server started, for uptime.
     pub started: Instant,
     /// Seconds between snapshots.
-    pub monitor_interval: f64,
+    pub monitor_interval: Cadence,
     /// Per-connection policy.
     pub limits: Limits,
     /// Counters.
@@ -173,6 +174,6 @@ impl ServerState {
 
     /// The tick, in whole milliseconds.
     pub fn tick_ms(&self) -> u64 {
-        (self.monitor_interval * 1000.0).round() as u64
+        (self.monitor_interval.seconds() * 1000.0).round() as u64
     }
 }

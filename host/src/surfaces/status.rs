@@ -98,7 +98,7 @@ impl<'a> Reading<'a> {
             server_start_time: &self.state.start_time,
             server_version: SERVER_VERSION,
             uptime_seconds: self.uptime_seconds(),
-            monitor_interval: self.state.monitor_interval,
+            monitor_interval: self.state.monitor_interval.seconds(),
             max_clients: self.state.limits.max_clients,
             gpu_available: gpu.is_some(),
             gpu_count: gpu.as_ref().map_or(0, |g| g.count as u64),

@@ -42,7 +42,7 @@ fn server(limits: Limits) -> Server {
     let state = Arc::new(ServerState {
         start_time: crate::timestamp::now_iso(),
         started: std::time::Instant::now(),
-        monitor_interval: 0.5,
+        monitor_interval: crate::pipeline::cadence::Cadence::new(0.5),
         limits,
         stats: Stats::default(),
         plugins: Default::default(),
