@@ -99,8 +99,9 @@ pub struct Scheduler {
     timing: Timing,
     duplicate_sections_reported: HashSet<String>,
     board: StatusBoard,
-    /// One past the highest slot id ever used, so a removed slot's id is never reused.
-    retired_ids: u64,
+    /// The id the next new slot gets: ids are never reused, so an answer from a slot
+    /// replaced or removed meanwhile finds no slot.
+    next_slot_id: u64,
     /// Collectors that can produce the same section, in order of preference.
     providers: Vec<Vec<String>>,
     /// Answers recorded so far, for tests that must let every prompt collector answer
@@ -114,13 +115,14 @@ impl Scheduler {
     pub fn start(collectors: Vec<(String, CollectorBox)>, timing: Timing) -> Self {
         let (answer_tx, answers) = mpsc::unbounded_channel();
         let now = Instant::now();
-        let slots = collectors
+        let slots: Vec<Slot> = collectors
             .into_iter()
             .enumerate()
             .map(|(id, (name, collector))| {
                 new_slot(id as u64, name, collector, timing.interval, now)
             })
             .collect();
+        let next_slot_id = slots.len() as u64;
         let scheduler = Self {
             slots,
             answers,
@@ -128,22 +130,13 @@ impl Scheduler {
             timing,
             duplicate_sections_reported: HashSet::new(),
             board: StatusBoard::default(),
-            retired_ids: 0,
+            next_slot_id,
             providers: Vec::new(),
             #[cfg(test)]
             recorded: std::sync::Arc::default(),
         };
         scheduler.publish_status(now);
         scheduler
-    }
-
-    fn next_id(&self) -> u64 {
-        self.slots
-            .iter()
-            .map(|s| s.id + 1)
-            .max()
-            .unwrap_or(0)
-            .max(self.retired_ids)
     }
 
     /// The handle on every collector's status, updated after each tick.
@@ -176,12 +169,10 @@ impl Scheduler {
     pub fn insert(&mut self, name: String, collector: CollectorBox, period: Option<Duration>) {
         let now = Instant::now();
         let period = whole_ticks(period.unwrap_or(self.timing.interval), self.timing.interval);
-        let slot = new_slot(self.next_id(), name, collector, period, now);
+        let slot = new_slot(self.next_slot_id, name, collector, period, now);
+        self.next_slot_id += 1;
         match self.slots.iter().position(|s| s.name == slot.name) {
-            Some(index) => {
-                self.retired_ids = self.next_id().max(slot.id + 1);
-                self.slots[index] = slot;
-            }
+            Some(index) => self.slots[index] = slot,
             None => self.slots.push(slot),
         }
         self.publish_status(now);
@@ -191,7 +182,6 @@ impl Scheduler {
     /// or when a call that has it returns.
     pub fn remove(&mut self, name: &str) -> bool {
         let before = self.slots.len();
-        self.retired_ids = self.next_id();
         self.slots.retain(|s| s.name != name);
         let removed = self.slots.len() != before;
         if removed {
