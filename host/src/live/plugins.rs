@@ -21,7 +21,7 @@ use crate::plugins::loader::{Loader, Scan};
 use crate::plugins::registry::{PluginRecord, Registry};
 
 /// One running plugin, as it was started.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Running {
     hash: String,
     path: PathBuf,
@@ -81,6 +81,8 @@ impl Plugins {
         let mut records = Vec::new();
         let mut wanted = BTreeSet::new();
         let mut to_start = Vec::new();
+        // What each library to start will be once running, by name.
+        let mut starting: BTreeMap<String, Running> = BTreeMap::new();
         for library in scan.loaded {
             let name = library.metadata.name.clone();
             let table = config.plugin(&name);
@@ -89,12 +91,16 @@ impl Plugins {
                 continue;
             }
             wanted.insert(name.clone());
-            let unchanged = self.running.get(&name).is_some_and(|r| {
-                r.hash == library.hash && r.table == fingerprint(&table) && r.path == library.path
-            });
-            if unchanged {
+            let wanted_as = Running {
+                hash: library.hash.clone(),
+                path: library.path.clone(),
+                version: library.metadata.version.clone(),
+                table: fingerprint(&table),
+            };
+            if self.running.get(&name) == Some(&wanted_as) {
                 records.push(Registry::record_of(&library, "running", None));
             } else {
+                starting.insert(name, wanted_as);
                 to_start.push(library);
             }
         }
@@ -125,24 +131,6 @@ impl Plugins {
             ));
         }
         // Start the new and the changed, all at once with the registry's deadline.
-        let tables: BTreeMap<String, String> = to_start
-            .iter()
-            .map(|l| {
-                let name = l.metadata.name.clone();
-                let table = fingerprint(&config.plugin(&name));
-                (name, table)
-            })
-            .collect();
-        let starting: BTreeMap<String, (PathBuf, String, String)> = to_start
-            .iter()
-            .map(|l| {
-                let meta = &l.metadata;
-                (
-                    meta.name.clone(),
-                    (l.path.clone(), l.hash.clone(), meta.version.clone()),
-                )
-            })
-            .collect();
         let built = Registry::build(
             Scan {
                 loaded: to_start,
@@ -152,6 +140,7 @@ impl Plugins {
         );
         for record in &built.records {
             if record.state == "running" {
+                records.push(record.clone());
                 continue;
             }
             if let Some(old) = self.running.get(&record.name) {
@@ -205,34 +194,22 @@ impl Plugins {
             }));
         }
         for name in started {
-            let Some((path, hash, version)) = starting.get(&name).cloned() else {
+            let Some(running) = starting.remove(&name) else {
                 continue;
             };
-            let table = tables.get(&name).cloned().unwrap_or_default();
             let change = if self.running.contains_key(&name) {
                 PluginChange::Replaced
             } else {
                 PluginChange::Loaded
             };
-            if let Some(record) = built.records.iter().find(|r| r.name == name) {
-                records.push(record.clone());
-            }
             outcome.events.push(PluginEvent::new(
                 change,
                 name.clone(),
-                version.clone(),
-                path.clone(),
+                running.version.clone(),
+                running.path.clone(),
                 None,
             ));
-            self.running.insert(
-                name,
-                Running {
-                    hash,
-                    path,
-                    version,
-                    table,
-                },
-            );
+            self.running.insert(name, running);
         }
         records.extend(
             scan.refused
