@@ -182,7 +182,9 @@ pub async fn run(
         reload: live::reload::ReloadStatus::default(),
         live: std::sync::OnceLock::new(),
         fleet,
+        fanout: Default::default(),
     });
+    surfaces::ws::fanout::spawn(Arc::clone(&state))?;
     // TLS hook: whether the port speaks TLS (the TLS engineer's `config.tls()`).
     let tls_on = config.tls().is_some();
     if let Some(warning) = state.access.exposure_warning(bound, tls_on) {

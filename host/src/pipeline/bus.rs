@@ -4,9 +4,9 @@
 //! A tick's sections are serialized once, into [`Frame::data`]; every text made of the
 //! frame (the `monitoring_data` message, the API's view, the sinks' snapshot event)
 //! copies those bytes instead of serializing the data again. The `monitoring_data`
-//! message is framed once as a WebSocket text frame ([`Framed`]); sessions get an `Arc`
-//! and write the frame's reference-counted bytes to their sockets as they are, never
-//! re-serializing, re-framing or copying them. A `watch` channel
+//! message is framed once as a WebSocket text frame ([`Framed`]); the WebSocket side
+//! gets an `Arc` and writes the frame's reference-counted bytes to every socket as they
+//! are, never re-serializing, re-framing or copying them. A `watch` channel
 //! holds only the newest frame, so a client that falls behind skips straight to the
 //! latest snapshot instead of building a backlog, and publishing never waits for anyone.
 //!

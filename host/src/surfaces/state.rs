@@ -159,6 +159,8 @@ pub struct ServerState {
     pub live: std::sync::OnceLock<LiveHandle>,
     /// The fleet link and, on a gateway, the fleet view; `None` without `[fleet]`.
     pub fleet: Option<Arc<Fleet>>,
+    /// Every WebSocket client's outlet, written to once per tick.
+    pub fanout: crate::surfaces::ws::fanout::Fanout,
 }
 
 impl ServerState {

@@ -1,5 +1,6 @@
 //! Writes a tick's pre-framed bytes ([`crate::pipeline::framed::Framed`]) to one
-//! client, past tungstenite, straight into the socket.
+//! client, past tungstenite, straight into the stream: the session's way for clients
+//! the fan-out cannot write to itself (TLS; see [`super::outlet`]).
 //!
 //! tungstenite frames every message it is given into its own write buffer: for a
 //! broadcast that would be one framing and one copy of the same payload per client and

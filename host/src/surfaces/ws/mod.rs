@@ -8,9 +8,12 @@ pub mod broadcast;
 pub mod closing;
 pub mod deflate;
 pub mod echo;
+pub mod fanout;
 pub mod handshake;
+pub mod outlet;
 pub mod rate_limit;
 pub mod session;
+pub mod socket;
 pub mod subscription;
 
 #[cfg(test)]
@@ -28,6 +31,8 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use self::deflate::inflate::Inflating;
+use self::outlet::Wants;
+use self::socket::ClientStream;
 use crate::surfaces::api;
 use crate::surfaces::server::Peer;
 use crate::surfaces::state::ServerState;
@@ -98,15 +103,27 @@ pub fn upgrade(
                         Ok(upgraded) => {
                             let config = state.limits.websocket_config();
                             let limit = deflate.then_some(state.limits.max_message_size);
-                            let ws = WebSocketStream::from_raw_socket(
-                                Inflating::new(TokioIo::new(upgraded), limit),
-                                Role::Server,
-                                Some(config),
-                            )
-                            .await;
                             match route {
-                                Route::Monitor => session::run(ws, state, grant, deflate).await,
-                                Route::Echo => echo::run(ws).await,
+                                Route::Monitor => {
+                                    let (stream, outlet) =
+                                        ClientStream::new(upgraded, Wants::everything(deflate));
+                                    let ws = WebSocketStream::from_raw_socket(
+                                        Inflating::new(stream, limit),
+                                        Role::Server,
+                                        Some(config),
+                                    )
+                                    .await;
+                                    session::run(ws, state, grant, deflate, outlet).await;
+                                }
+                                Route::Echo => {
+                                    let ws = WebSocketStream::from_raw_socket(
+                                        Inflating::new(TokioIo::new(upgraded), limit),
+                                        Role::Server,
+                                        Some(config),
+                                    )
+                                    .await;
+                                    echo::run(ws).await;
+                                }
                             }
                         }
                         Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed."),

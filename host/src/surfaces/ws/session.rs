@@ -1,13 +1,13 @@
 //! One client connection: greets, streams frames while subscribed, answers commands,
 //! keeps the connection alive with pings.
 //!
-//! A session owns its socket and its own task. It reads the newest frame from the bus
-//! when one is published (one wake-up per tick) and writes the frame's shared,
-//! pre-framed bytes as they are ([`super::broadcast`]); what it says to this client
-//! alone (greeting, replies, pings, close) goes through tungstenite. A client that
-//! cannot keep up only ever skips ticks, and a
-//! send that takes longer than the send timeout drops that client alone; nothing it
-//! does can delay the tick or another client.
+//! A session has its own task for what it says to this client alone (greeting, replies,
+//! pings, close), through tungstenite. The ticks do not go through it: the fan-out
+//! ([`super::fanout`]) writes each tick's shared, pre-framed bytes through the
+//! client's [`Outlet`], and the session's task is woken only when a frame could not go
+//! out at once, to finish it ([`Session::drain`]). A client that cannot keep up only
+//! ever skips ticks, and a frame that takes longer than the send timeout drops that
+//! client alone; nothing it does can delay the tick or another client.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -21,13 +21,13 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::broadcast::write_frame;
+use super::broadcast::{write_frame, WriteError};
 use super::closing;
+use super::outlet::{Drain, Outlet, Wants};
 use super::rate_limit::{RateLimiter, Verdict};
 use super::subscription;
 use crate::alerts::control::ThresholdChange;
 use crate::fleet::gateway::FleetEvent;
-use crate::pipeline::bus::Frame;
 use crate::pipeline::wire::{parse_command, Command, ErrorCode, ServerMessage, SubscribeParams};
 use crate::surfaces::access::Grant;
 use crate::surfaces::state::{ServerState, Stats, SERVER_VERSION};
@@ -40,26 +40,25 @@ const MAX_RATE_STRIKES: u32 = 200;
 /// Why a session ended; the close frame (if any) has been sent.
 struct Ended;
 
-/// Runs a session to its end, for the client `grant` describes; with `deflate`, the
-/// client negotiated `permessage-deflate` and gets the compressed broadcast frames.
+/// Runs a session to its end, for the client `grant` describes, whose broadcasts go
+/// through `outlet`; with `deflate`, the client negotiated `permessage-deflate` and
+/// gets the compressed broadcast frames.
 pub async fn run<S>(
     mut ws: WebSocketStream<S>,
     state: Arc<ServerState>,
     grant: Grant,
     deflate: bool,
+    outlet: Arc<Outlet>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     // The socket is counted until the session lets go of it, refusal included; the
     // client slot only while it is served. Both are guards: a panic releases them.
     let _socket = state.admission.hold(grant.peer);
-    let number = state
-        .stats
-        .connections_total
-        .fetch_add(1, Ordering::Relaxed);
+    Stats::bump(&state.stats.connections_total);
     match state.admission.join(grant.peer, &state.stats.connected) {
         Ok(_slot) => {
-            let _ = Session::new(&state, number, grant, deflate)
+            let _ = Session::new(&state, grant, deflate, outlet)
                 .serve(&mut ws)
                 .await;
         }
@@ -79,15 +78,7 @@ pub async fn run<S>(
 struct Session<'a> {
     state: &'a ServerState,
     subscribed: bool,
-    /// Sections wanted (sorted); `None` means all.
-    sections: Option<Vec<String>>,
-    /// Send every `every`-th tick.
-    every: u64,
-    last_sent: Option<u64>,
     limiter: RateLimiter,
-    last_heard: Instant,
-    /// When this session sends its first keepalive ping (see [`first_ping_after`]).
-    first_ping: std::time::Duration,
     /// The client's role, peer and origin: whether it may run control commands.
     grant: Grant,
     /// Fleet hosts wanted (sorted; `["*"]` for all): then this client gets the
@@ -99,30 +90,28 @@ struct Session<'a> {
     greet_fleet: bool,
     /// Whether broadcasts go out compressed (`permessage-deflate` negotiated).
     deflate: bool,
+    /// This client's end of the broadcast: what it wants, frames waiting for it.
+    outlet: Arc<Outlet>,
 }
 
 impl<'a> Session<'a> {
-    fn new(state: &'a ServerState, number: u64, grant: Grant, deflate: bool) -> Self {
+    fn new(state: &'a ServerState, grant: Grant, deflate: bool, outlet: Arc<Outlet>) -> Self {
         let now = Instant::now();
         Self {
             state,
             subscribed: true,
-            sections: None,
-            every: 1,
-            last_sent: None,
             limiter: RateLimiter::new(
                 state.limits.rate_limit,
                 state.limits.rate_burst,
                 MAX_RATE_STRIKES,
                 now,
             ),
-            last_heard: now,
-            first_ping: first_ping_after(state.limits.ping_interval, number),
             grant,
             hosts: None,
             fleet: None,
             greet_fleet: false,
             deflate,
+            outlet,
         }
     }
 
@@ -137,28 +126,42 @@ impl<'a> Session<'a> {
             message: "Connected to monitoring server",
         };
         self.send(ws, Message::text(greeting.to_json())).await?;
-        let mut frames = self.state.frames.clone();
-        frames.mark_unchanged();
+        // Ticks from the next one on; leaving takes the client out before the socket
+        // is dropped.
+        let joined = self
+            .state
+            .fanout
+            .join(Arc::clone(&self.outlet), self.state.limits.ping_interval);
+        let ended = self.serve_joined(ws).await;
+        let finished = joined.leave();
+        self.state
+            .stats
+            .frames_sent
+            .fetch_add(finished, Ordering::Relaxed);
+        ended
+    }
+
+    async fn serve_joined<S>(&mut self, ws: &mut WebSocketStream<S>) -> Result<(), Ended>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let outlet = Arc::clone(&self.outlet);
         let mut plugin_events = self.state.plugin_events.subscribe();
         let mut shutdown = self.state.shutdown.clone();
-        let limits = self.state.limits;
-        let mut pings = tokio::time::interval_at(
-            tokio::time::Instant::now() + self.first_ping,
-            limits.ping_interval,
-        );
         loop {
             tokio::select! {
-                changed = frames.changed() => {
-                    if changed.is_err() {
-                        return close(ws, CloseCode::Away, "Server shutting down").await;
+                due = std::future::poll_fn(|cx| outlet.poll_due(cx)) => {
+                    if due.silent {
+                        Stats::bump(&self.state.stats.ping_timeouts);
+                        return close(ws, CloseCode::Error, "Ping timeout").await;
                     }
-                    let frame = frames.borrow_and_update().clone();
-                    if let Some(frame) = frame {
-                        self.deliver(ws, &frame).await?;
+                    self.drain(ws).await?;
+                    if due.ping {
+                        self.send(ws, Message::Ping(Default::default())).await?;
                     }
                 }
                 incoming = ws.next() => {
-                    self.last_heard = Instant::now();
+                    outlet.heard(Instant::now());
                     match incoming {
                         Some(Ok(Message::Text(text))) => self.on_message(ws, Some(text.as_str())).await?,
                         Some(Ok(Message::Binary(_))) => self.on_message(ws, None).await?,
@@ -181,13 +184,6 @@ impl<'a> Session<'a> {
                     Err(_) => plugin_events = plugin_events.resubscribe(),
                 },
                 event = next_fleet_event(&mut self.fleet) => self.on_fleet_event(ws, event).await?,
-                _ = pings.tick() => {
-                    if self.last_heard.elapsed() > limits.ping_interval + limits.ping_timeout {
-                        Stats::bump(&self.state.stats.ping_timeouts);
-                        return close(ws, CloseCode::Error, "Ping timeout").await;
-                    }
-                    self.send(ws, Message::Ping(Default::default())).await?;
-                }
                 () = shutdown.wait() => {
                     return close(ws, CloseCode::Away, "Server shutting down").await;
                 }
@@ -195,46 +191,32 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Sends a tick if this client wants it.
-    async fn deliver<S>(&mut self, ws: &mut WebSocketStream<S>, frame: &Frame) -> Result<(), Ended>
+    /// Finishes the frames the fan-out could not write at once, under the same
+    /// deadline as [`Self::send`].
+    async fn drain<S>(&self, ws: &mut WebSocketStream<S>) -> Result<(), Ended>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        if !self.subscribed || self.hosts.is_some() || frame.seq % self.every != 0 {
-            return Ok(());
-        }
-        if let Some(last) = self.last_sent {
-            let missed = frame.seq.saturating_sub(last) / self.every;
-            if missed > 1 {
-                self.state
-                    .stats
-                    .frames_skipped
-                    .fetch_add(missed - 1, Ordering::Relaxed);
+        let outlet = &self.outlet;
+        let draining = async {
+            loop {
+                match std::future::poll_fn(|cx| outlet.poll_drain(cx)).await? {
+                    Drain::Empty => return Ok::<(), WriteError>(()),
+                    Drain::FinishReply => ws.flush().await?,
+                    Drain::Write(frame) => {
+                        write_frame(ws, &frame).await?;
+                        Stats::bump(&self.state.stats.frames_sent);
+                    }
+                }
             }
-        }
-        self.last_sent = Some(frame.seq);
-        let message = frame.text_for(self.sections.as_deref());
-        let bytes = if self.deflate {
-            message.deflated()
-        } else {
-            message.frame()
         };
-        self.write_shared(ws, bytes).await?;
-        Stats::bump(&self.state.stats.frames_sent);
-        Ok(())
-    }
-
-    /// Writes a broadcast frame's shared bytes, under the same deadline as [`Self::send`].
-    async fn write_shared<S>(
-        &self,
-        ws: &mut WebSocketStream<S>,
-        frame: &bytes::Bytes,
-    ) -> Result<(), Ended>
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
         let timeout = self.state.limits.send_timeout;
-        match tokio::time::timeout(timeout, write_frame(ws, frame)).await {
+        let drained = tokio::time::timeout(timeout, draining).await;
+        self.state
+            .stats
+            .frames_sent
+            .fetch_add(outlet.take_finished(), Ordering::Relaxed);
+        match drained {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => {
                 tracing::debug!(error = %error, "Client write failed.");
@@ -372,6 +354,10 @@ impl<'a> Session<'a> {
             }
             Command::Unsubscribe => {
                 self.subscribed = false;
+                self.outlet.set_wants(Wants {
+                    subscribed: false,
+                    ..Wants::everything(self.deflate)
+                });
                 ServerMessage::Unsubscribed {
                     timestamp: now_iso(),
                     message: "Unsubscribed from monitoring updates",
@@ -464,18 +450,24 @@ impl<'a> Session<'a> {
             self.fleet = None;
         }
         self.hosts = params.hosts;
-        self.every = interval_ms / tick_ms;
-        self.sections = params.sections;
         self.subscribed = true;
-        self.last_sent = None;
-        ServerMessage::Subscribed {
+        let every = interval_ms / tick_ms;
+        let reply = ServerMessage::Subscribed {
             timestamp: now_iso(),
-            sections: self.sections.as_deref(),
+            sections: params.sections.as_deref(),
             hosts: self.hosts.as_deref(),
-            interval_ms: self.every * tick_ms,
+            interval_ms: every * tick_ms,
             message: "Subscribed to monitoring updates",
         }
-        .to_json()
+        .to_json();
+        self.outlet.set_wants(Wants {
+            subscribed: true,
+            every,
+            sections: params.sections,
+            fleet: self.hosts.is_some(),
+            deflate: self.deflate,
+        });
+        reply
     }
 
     async fn send<S>(&self, ws: &mut WebSocketStream<S>, message: Message) -> Result<(), Ended>
@@ -499,16 +491,6 @@ impl<'a> Session<'a> {
         );
         Ended
     }
-}
-
-/// The delay before a session's first keepalive ping: between half and one and a half
-/// intervals, spread by the connection's number along the golden ratio. Clients that
-/// connect together (a reconnect storm, a load test) would otherwise all be pinged in
-/// the same instant every interval, a burst that delays everything else on the server.
-fn first_ping_after(interval: std::time::Duration, number: u64) -> std::time::Duration {
-    const GOLDEN: f64 = 0.618_033_988_749_895;
-    let spread = (number as f64 * GOLDEN).fract();
-    interval.mul_f64(0.5 + spread)
 }
 
 /// The next fleet message, or never when this client does not watch the fleet.
@@ -549,27 +531,5 @@ fn thresholds_reply(result: Result<Vec<ThresholdChange>, String>) -> String {
             .to_json()
         }
         Err(message) => ServerMessage::error(ErrorCode::InvalidParams, message).to_json(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn first_pings_are_spread_over_an_interval() {
-        let interval = Duration::from_secs(20);
-        let delays: Vec<Duration> = (0..1000).map(|n| first_ping_after(interval, n)).collect();
-        assert!(delays
-            .iter()
-            .all(|d| *d >= interval / 2 && *d < interval * 3 / 2));
-        // Every 1-second slot of the 20-second window gets a fair share, not a burst.
-        let mut slots = [0usize; 20];
-        for delay in &delays {
-            let slot = ((delay.as_secs_f64() - 10.0).floor() as usize).min(19);
-            slots[slot] += 1;
-        }
-        assert!(slots.iter().all(|&n| (40..=60).contains(&n)), "{slots:?}");
     }
 }

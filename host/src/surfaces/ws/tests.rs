@@ -10,14 +10,16 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use monitoring_plugin_api::Sections;
 use serde_json::{json, Value};
-use tokio::io::DuplexStream;
+use tokio::io::{AsyncRead, AsyncWrite, DuplexStream};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::session;
+use super::outlet::{Outlet, Wants};
+use super::socket::ClientStream;
+use super::{fanout, session};
 use crate::alerts::{AlertControl, AlertLog, RuleSet};
 use crate::config::ServerConfig;
 use crate::pipeline::bus::Bus;
@@ -70,7 +72,10 @@ fn server(limits: Limits) -> Server {
         reload: Default::default(),
         live: Default::default(),
         fleet: None,
+        fanout: Default::default(),
     });
+    // The ticks reach the sessions through the fan-out, on the test's runtime here.
+    tokio::spawn(fanout::run(Arc::clone(&state)));
     Server {
         state,
         bus,
@@ -94,6 +99,7 @@ async fn connect(server: &Server, buffer: usize) -> (Client, tokio::task::JoinHa
             state,
             crate::surfaces::access::Grant::anonymous(),
             false,
+            Arc::new(Outlet::through_session(Wants::everything(false))),
         )
         .await;
     });
@@ -103,7 +109,7 @@ async fn connect(server: &Server, buffer: usize) -> (Client, tokio::task::JoinHa
 
 /// The next text message as JSON, answering pings on the way (as a client does).
 /// Fails after a minute of the paused clock rather than waiting forever.
-async fn next_json(client: &mut Client) -> Value {
+async fn next_json<S: AsyncRead + AsyncWrite + Unpin>(client: &mut WebSocketStream<S>) -> Value {
     let next = async {
         loop {
             match client.next().await {
@@ -120,7 +126,7 @@ async fn next_json(client: &mut Client) -> Value {
         .expect("a message within a minute")
 }
 
-async fn send(client: &mut Client, value: Value) {
+async fn send<S: AsyncRead + AsyncWrite + Unpin>(client: &mut WebSocketStream<S>, value: Value) {
     client
         .send(Message::text(value.to_string()))
         .await
@@ -269,6 +275,7 @@ async fn a_client_that_never_answers_pings_is_closed_with_1011() {
             state,
             crate::surfaces::access::Grant::anonymous(),
             false,
+            Arc::new(Outlet::through_session(Wants::everything(false))),
         )
         .await;
     });
@@ -376,4 +383,88 @@ async fn broadcast_bytes_never_land_inside_a_queued_pong() {
     };
     assert!(pongs >= 2, "the pipe held pongs before the tick: {pongs}");
     assert_eq!(frame["data"]["system"]["padding"], big.as_str());
+}
+
+/// A plain TCP client whose socket fills up: the fan-out writes ticks straight into the
+/// socket while the session writes replies into the same socket. Whatever the order,
+/// the client reads whole frames only: every reply, and the ticks in order, skipping
+/// the ones that found the socket full, ending with the newest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticks_and_replies_never_interleave_on_a_full_socket() {
+    let mut limits = limits();
+    limits.send_timeout = Duration::from_secs(5);
+    let mut server = server(limits);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("its address");
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.set_recv_buffer_size(4096).expect("a small buffer");
+    let (client_tcp, accepted) = tokio::join!(socket.connect(address), listener.accept());
+    let (client_tcp, (server_tcp, _)) = (client_tcp.expect("connects"), accepted.expect("accepts"));
+    socket2::SockRef::from(&server_tcp)
+        .set_send_buffer_size(4096)
+        .expect("a small buffer");
+    let (stream, outlet) =
+        ClientStream::direct(server_tcp, bytes::Bytes::new(), Wants::everything(false));
+    let state = Arc::clone(&server.state);
+    let config = state.limits.websocket_config();
+    let session = tokio::spawn(async move {
+        let ws = WebSocketStream::from_raw_socket(stream, Role::Server, Some(config)).await;
+        session::run(
+            ws,
+            state,
+            crate::surfaces::access::Grant::anonymous(),
+            false,
+            outlet,
+        )
+        .await;
+    });
+    let mut client = WebSocketStream::from_raw_socket(client_tcp, Role::Client, None).await;
+    assert_eq!(next_json(&mut client).await["type"], "connection");
+
+    // The client stops reading; ticks of 20 KB and its own pings go out meanwhile.
+    const TICKS: u64 = 30;
+    const PINGS: usize = 10;
+    let padding = "x".repeat(20_000);
+    for n in 1..=TICKS {
+        publish(
+            &mut server,
+            json!({"memory": {"percentage": n}, "pad": padding}),
+        );
+        if n % 3 == 0 {
+            send(&mut client, json!({"type": "ping"})).await;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let mut ticks = Vec::new();
+    let mut pongs = 0;
+    let reading = async {
+        while ticks.last() != Some(&TICKS) || pongs < PINGS {
+            let message = client.next().await.expect("open").expect("whole frames");
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let value: Value = serde_json::from_str(&text).expect("whole JSON");
+            match value["type"].as_str() {
+                Some("monitoring_data") => {
+                    ticks.push(value["data"]["memory"]["percentage"].as_u64().expect("n"))
+                }
+                Some("pong") => pongs += 1,
+                other => panic!("unexpected {other:?}: {value}"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), reading)
+        .await
+        .expect("every reply and the newest tick within 10 s");
+    assert!(ticks.windows(2).all(|w| w[0] < w[1]), "in order: {ticks:?}");
+    assert!(
+        ticks.len() < TICKS as usize,
+        "a full socket skips ticks: {ticks:?}"
+    );
+    let skipped = server.state.stats.frames_skipped.load(Ordering::Relaxed);
+    assert_eq!(skipped, TICKS - ticks.len() as u64, "each skip counted");
+    session.abort();
 }
