@@ -267,11 +267,23 @@ async fn overwriting_every_plugin_in_place_while_five_clients_stream_changes_not
     assert!(health["plugins"]["refused"]
         .as_array()
         .is_some_and(Vec::is_empty));
-    // Both external versions stay mapped (never unloaded).
+    // Both external versions stay mapped (never unloaded); the disabled sinks were
+    // never mapped at all.
     let mapped = health["plugins"]["libraries_mapped"]
         .as_u64()
         .expect("count");
-    assert!(mapped > plugins.len() as u64, "{health}");
+    let records = |key: &str| {
+        health["plugins"][key]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let tried = records("loaded").len()
+        + records("inactive")
+            .iter()
+            .filter(|r| r["state"] != "disabled")
+            .count();
+    assert_eq!(mapped, tried as u64 + 1, "{health}");
 }
 
 /// The xtask binary, built if it is not (its build does not touch the plugins).
@@ -812,4 +824,38 @@ async fn a_reloaded_interval_changes_the_cadence_and_what_the_server_reports() {
     let ticks = clients[0].record().ticks_since(from).len();
     assert!((6..=10).contains(&ticks), "{ticks} ticks in 2 s at 0.25 s");
     assert_all_connected(&clients);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disabled_plugin_is_never_mapped_until_a_reload_enables_it() {
+    let plugins = ["collector-cpu", "collector-memory", "sink-json"];
+    let server = Server::start(Setup {
+        plugins: &plugins,
+        config: "",
+        extra_files: &[],
+    });
+    // Sinks run only when enabled: the json sink was probed, named and left unmapped.
+    let health = health(&server);
+    assert_eq!(health["plugins"]["libraries_mapped"], 2, "{health}");
+    let inactive = health["plugins"]["inactive"].to_string();
+    assert!(
+        inactive.contains(r#""name":"json""#) && inactive.contains(r#""state":"disabled""#),
+        "{inactive}"
+    );
+    let output = server.dir.path().join("exports");
+    write_config(
+        &server,
+        &format!(
+            "[plugins.json]\nenabled = true\noutput_dir = {:?}\n",
+            output.display().to_string()
+        ),
+    );
+    hangup(&server);
+    let health = wait_for_health(
+        &server,
+        |h| h["plugins"]["libraries_mapped"] == 3,
+        Duration::from_secs(5),
+    );
+    let loaded = health["plugins"]["loaded"].to_string();
+    assert!(loaded.contains(r#""name":"json""#), "{loaded}");
 }

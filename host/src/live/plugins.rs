@@ -130,14 +130,27 @@ impl Plugins {
                 Some(reason.into()),
             ));
         }
-        // Start the new and the changed, all at once with the registry's deadline.
-        let built = Registry::build(
+        // Map what is to start (a disabled plugin never is), then start the new and
+        // the changed, all at once with the registry's deadline.
+        let mut mapped = Vec::with_capacity(to_start.len());
+        let mut unmapped = Vec::new();
+        for mut library in to_start {
+            match self.loader.map(&mut library) {
+                Ok(_) => mapped.push(library),
+                Err(reason) => {
+                    tracing::warn!(path = %library.path.display(), reason = %reason, "Plugin refused.");
+                    unmapped.push(Registry::record_of(&library, "refused", Some(reason)));
+                }
+            }
+        }
+        let mut built = Registry::build(
             Scan {
-                loaded: to_start,
+                loaded: mapped,
                 refused: Vec::new(),
             },
             config,
         );
+        built.records.extend(unmapped);
         for record in &built.records {
             if record.state == "running" {
                 records.push(record.clone());

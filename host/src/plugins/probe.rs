@@ -5,8 +5,10 @@
 //! of a real plugin dies of SIGBUS inside the dynamic loader, and a constructor may call
 //! `abort()`. Neither can be caught in-process. So the server re-executes its own binary
 //! as `monitoring-websocket-server --probe-plugin <path>` ([`PROBE_FLAG`]), which loads
-//! the library exactly as [`loader::load`] does and prints one JSON line; only a file
-//! whose probe exited cleanly is then opened in the server's own process.
+//! the library exactly as [`loader::load`] does and prints one JSON line with the
+//! plugin's identity; only a file whose probe exited cleanly is then opened in the
+//! server's own process, and only once its plugin is enabled (the identity from the
+//! probe is all the server needs to know of a disabled one).
 //!
 //! Probes run a few at a time ([`PARALLEL`]) under a deadline ([`DEADLINE`]); a probe
 //! past it is killed.
@@ -16,7 +18,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::plugins::loader;
+use monitoring_plugin_api::PluginKind;
+
+use crate::plugins::loader::{self, Metadata};
 
 /// The hidden subcommand `main.rs` dispatches before anything else.
 pub const PROBE_FLAG: &str = "--probe-plugin";
@@ -48,10 +52,10 @@ pub enum Isolation {
     InProcessForTests,
 }
 
-/// Probes every file, a few at a time; one result per path, in the same order.
-/// `Err` is the one-line reason the file is refused.
-pub fn probe_all(exe: &Path, paths: &[PathBuf]) -> Vec<Result<(), String>> {
-    let mut results: Vec<Option<Result<(), String>>> = vec![None; paths.len()];
+/// Probes every file, a few at a time; one result per path, in the same order: the
+/// plugin's identity, or the one-line reason the file is refused.
+pub fn probe_all(exe: &Path, paths: &[PathBuf]) -> Vec<Result<Metadata, String>> {
+    let mut results: Vec<Option<Result<Metadata, String>>> = vec![None; paths.len()];
     let next = std::sync::atomic::AtomicUsize::new(0);
     let slots = std::sync::Mutex::new(&mut results);
     std::thread::scope(|scope| {
@@ -73,7 +77,7 @@ pub fn probe_all(exe: &Path, paths: &[PathBuf]) -> Vec<Result<(), String>> {
 }
 
 /// Probes one file in a child process under [`DEADLINE`].
-pub fn probe(exe: &Path, path: &Path) -> Result<(), String> {
+pub fn probe(exe: &Path, path: &Path) -> Result<Metadata, String> {
     let mut child = Command::new(exe)
         .arg(PROBE_FLAG)
         .arg(path)
@@ -118,7 +122,7 @@ fn wait(child: &mut Child, deadline: Duration) -> Option<ExitStatus> {
 }
 
 /// What a finished probe's exit status and output say about the file.
-fn verdict(status: ExitStatus, output: &str) -> Result<(), String> {
+fn verdict(status: ExitStatus, output: &str) -> Result<Metadata, String> {
     #[cfg(unix)]
     if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
         return Err(format!("crashed while loading: {}", signal_name(signal)));
@@ -132,13 +136,33 @@ fn verdict(status: ExitStatus, output: &str) -> Result<(), String> {
         .and_then(|r| r.get("error"))
         .and_then(|e| e.as_str());
     match (status.code(), error) {
-        (Some(0), None) if reply.is_some() => Ok(()),
+        (Some(0), None) => reply
+            .as_ref()
+            .and_then(identity)
+            .ok_or_else(|| "its load probe did not say what plugin it is".to_owned()),
         (Some(1), Some(error)) => Err(error.to_owned()),
         (code, _) => Err(format!(
             "its load probe ended unexpectedly (exit code {})",
             code.map_or_else(|| "none".into(), |c| c.to_string())
         )),
     }
+}
+
+/// The plugin's identity in a probe's reply.
+fn identity(reply: &serde_json::Value) -> Option<Metadata> {
+    let text = |key: &str| reply.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    let kind = match reply.get("kind")?.as_str()? {
+        "collector" => PluginKind::Collector,
+        "sink" => PluginKind::Sink,
+        _ => return None,
+    };
+    Some(Metadata {
+        name: text("name")?,
+        kind,
+        version: text("version")?,
+        api_version: text("api_version")?,
+        description: text("description").unwrap_or_default(),
+    })
 }
 
 /// The conventional name of the signals a crashing load dies of.
@@ -163,7 +187,7 @@ fn signal_name(signal: i32) -> String {
 }
 
 /// The child's side of [`PROBE_FLAG`]: loads `path` as the loader does and prints
-/// one JSON line, `{name, kind, version, api_version}` or `{error}`. Returns the
+/// one JSON line, `{name, kind, version, api_version, description}` or `{error}`. Returns the
 /// exit code: 0 loaded, 1 refused.
 pub fn run_probe(path: &Path) -> i32 {
     let (line, code) = match loader::load(path) {
@@ -173,6 +197,7 @@ pub fn run_probe(path: &Path) -> i32 {
                 "kind": format!("{:?}", library.metadata.kind).to_lowercase(),
                 "version": library.metadata.version,
                 "api_version": library.metadata.api_version,
+                "description": library.metadata.description,
             }),
             0,
         ),
@@ -204,8 +229,22 @@ mod tests {
             Err("not a loadable library: x".into())
         );
         let loaded = ExitStatus::from_raw(0);
-        assert_eq!(verdict(loaded, "{\"name\":\"cpu\"}\n"), Ok(()));
+        let reply = r#"{"name":"cpu","kind":"collector","version":"1.2.0","api_version":"0.4.0","description":"CPU"}"#;
+        assert_eq!(
+            verdict(loaded, &format!("{reply}\n")),
+            Ok(Metadata {
+                name: "cpu".into(),
+                kind: PluginKind::Collector,
+                version: "1.2.0".into(),
+                api_version: "0.4.0".into(),
+                description: "CPU".into(),
+            })
+        );
         assert!(verdict(loaded, "").is_err(), "silence is not a pass");
+        assert!(
+            verdict(loaded, "{\"name\":\"cpu\"}\n").is_err(),
+            "a pass names the plugin whole"
+        );
         let bus = ExitStatus::from_raw(7);
         assert_eq!(
             verdict(bus, ""),

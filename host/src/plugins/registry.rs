@@ -120,9 +120,12 @@ impl Registry {
                     .push(library_record(&library, "disabled", None));
                 continue;
             }
+            let Some(module) = library.module else {
+                registry.refuse(&library, "its library is not loaded".into());
+                continue;
+            };
             let (done, result) = mpsc::channel();
             let settings = table.settings_json();
-            let module = library.module;
             let kind = library.metadata.kind;
             let spawned = std::thread::Builder::new()
                 .name(format!("init-{}", library.metadata.name))
@@ -183,7 +186,7 @@ impl Registry {
             Instance::Sink(sink) => self.sinks.push(LoadedSink {
                 name,
                 sink,
-                wants_snapshots: library.module.wants_snapshots(),
+                wants_snapshots: library.module.is_some_and(|m| m.wants_snapshots()),
             }),
         }
     }
