@@ -13,7 +13,7 @@
 //! name are the same library, and a file whose hash changed is a new version.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -21,6 +21,9 @@ use sha2::{Digest, Sha256};
 
 /// The largest plugin file read; beyond it a file is refused without being read.
 const MAX_LIBRARY_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Bytes read (hashed and copied) at a time.
+const CHUNK: usize = 64 * 1024;
 
 /// A library's bytes, copied where nothing else writes.
 #[derive(Debug)]
@@ -73,7 +76,9 @@ impl Staging {
 
     /// Reads `path` once and hashes it; with `copy`, also writes the private copy
     /// (temp file + rename, so a half-written copy is never opened). The hash and the
-    /// copy come from the same bytes, whatever happens to the file meanwhile.
+    /// copy come from the same bytes, whatever happens to the file meanwhile. The
+    /// file is streamed through a small buffer: reading whole libraries (megabytes
+    /// each) into memory left the server's heap megabytes larger for good.
     pub fn stage(&mut self, path: &Path, copy: bool) -> Result<Staged, String> {
         let meta = std::fs::metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
         if !meta.is_file() {
@@ -85,8 +90,30 @@ impl Staging {
                 meta.len()
             ));
         }
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
-        let hash = hex(&Sha256::digest(&bytes));
+        let copy_error =
+            |e: std::io::Error| format!("cannot copy it to {}: {e}", self.dir.path().display());
+        let mut temp = match copy {
+            true => Some(tempfile::NamedTempFile::new_in(self.dir.path()).map_err(copy_error)?),
+            false => None,
+        };
+        let file = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
+        let mut reader = file.take(MAX_LIBRARY_BYTES);
+        let mut hasher = Sha256::new();
+        let mut chunk = vec![0u8; CHUNK];
+        loop {
+            let n = match reader.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(format!("cannot read it: {e}")),
+            };
+            hasher.update(&chunk[..n]);
+            if let Some(temp) = &mut temp {
+                // No fsync: the copy only has to outlive this process, not a power cut.
+                temp.write_all(&chunk[..n]).map_err(copy_error)?;
+            }
+        }
+        let hash = hex(&hasher.finalize());
         self.marks.insert(
             path.to_owned(),
             Mark {
@@ -101,9 +128,8 @@ impl Staging {
             .unwrap_or_else(|| "plugin".into());
         let short = hash.get(..16).unwrap_or(&hash);
         let target = self.dir.path().join(format!("{short}-{file_name}"));
-        if copy {
-            write_atomically(self.dir.path(), &target, &bytes)
-                .map_err(|e| format!("cannot copy it to {}: {e}", self.dir.path().display()))?;
+        if let Some(temp) = temp {
+            temp.persist(&target).map_err(|e| copy_error(e.error))?;
         }
         Ok(Staged { copy: target, hash })
     }
@@ -118,14 +144,6 @@ impl Staging {
 /// mapped; on Windows a loaded DLL cannot be deleted and stays until exit.
 pub fn release(copy: &Path) {
     let _ = std::fs::remove_file(copy);
-}
-
-fn write_atomically(dir: &Path, target: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    // No fsync: the copy only has to outlive this process, not a power cut.
-    temp.write_all(bytes)?;
-    temp.persist(target).map_err(|e| e.error)?;
-    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {
