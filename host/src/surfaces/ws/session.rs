@@ -155,7 +155,7 @@ impl<'a> Session<'a> {
                         Stats::bump(&self.state.stats.ping_timeouts);
                         return close(ws, CloseCode::Error, "Ping timeout").await;
                     }
-                    self.drain(ws).await?;
+                    Box::pin(self.drain(ws)).await?;
                     if due.ping {
                         self.send(ws, Message::Ping(Default::default())).await?;
                     }
@@ -163,8 +163,8 @@ impl<'a> Session<'a> {
                 incoming = ws.next() => {
                     outlet.heard(Instant::now());
                     match incoming {
-                        Some(Ok(Message::Text(text))) => self.on_message(ws, Some(text.as_str())).await?,
-                        Some(Ok(Message::Binary(_))) => self.on_message(ws, None).await?,
+                        Some(Ok(Message::Text(text))) => Box::pin(self.on_message(ws, Some(text.as_str()))).await?,
+                        Some(Ok(Message::Binary(_))) => Box::pin(self.on_message(ws, None)).await?,
                         Some(Ok(Message::Close(_))) => {
                             closing::acknowledge(ws).await;
                             return Err(Ended);
@@ -183,7 +183,7 @@ impl<'a> Session<'a> {
                     // `get_status` has the state.
                     Err(_) => plugin_events = plugin_events.resubscribe(),
                 },
-                event = next_fleet_event(&mut self.fleet) => self.on_fleet_event(ws, event).await?,
+                event = next_fleet_event(&mut self.fleet) => Box::pin(self.on_fleet_event(ws, event)).await?,
                 () = shutdown.wait() => {
                     return close(ws, CloseCode::Away, "Server shutting down").await;
                 }
