@@ -31,16 +31,23 @@ pub const PING_WAVES: u32 = 4;
 /// Every connected client's outlet.
 #[derive(Debug)]
 pub struct Fanout {
-    outlets: Mutex<HashMap<u64, Arc<Outlet>>>,
+    members: Mutex<Members>,
     next_id: AtomicU64,
     /// Where the ping waves are counted from.
     epoch: Instant,
 }
 
+/// The clients, and the list a pass walks, made again only after a join or a leave.
+#[derive(Debug, Default)]
+struct Members {
+    by_id: HashMap<u64, Arc<Outlet>>,
+    list: Option<Arc<[Arc<Outlet>]>>,
+}
+
 impl Default for Fanout {
     fn default() -> Self {
         Self {
-            outlets: Mutex::default(),
+            members: Mutex::default(),
             next_id: AtomicU64::new(0),
             epoch: Instant::now(),
         }
@@ -54,7 +61,10 @@ impl Fanout {
     pub fn join(&self, outlet: Arc<Outlet>, ping_interval: Duration) -> Joined<'_> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         outlet.start_pings(first_ping(self.epoch, Instant::now(), ping_interval, id));
-        self.lock().insert(id, Arc::clone(&outlet));
+        let mut members = self.lock();
+        members.by_id.insert(id, Arc::clone(&outlet));
+        members.list = None;
+        drop(members);
         Joined {
             fanout: self,
             id,
@@ -62,13 +72,19 @@ impl Fanout {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Outlet>>> {
-        self.outlets.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, Members> {
+        self.members.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Copies the outlets out, so a pass does not hold the lock clients join by.
-    fn snapshot_into(&self, outlets: &mut Vec<Arc<Outlet>>) {
-        outlets.extend(self.lock().values().cloned());
+    /// The clients for a pass, which does not hold the lock clients join by.
+    fn list(&self) -> Arc<[Arc<Outlet>]> {
+        let mut members = self.lock();
+        if let Some(list) = &members.list {
+            return Arc::clone(list);
+        }
+        let list: Arc<[Arc<Outlet>]> = members.by_id.values().cloned().collect();
+        members.list = Some(Arc::clone(&list));
+        list
     }
 }
 
@@ -92,7 +108,9 @@ impl Joined<'_> {
 impl Drop for Joined<'_> {
     fn drop(&mut self) {
         self.outlet.retire();
-        self.fanout.lock().remove(&self.id);
+        let mut members = self.fanout.lock();
+        members.by_id.remove(&self.id);
+        members.list = None;
     }
 }
 
@@ -117,7 +135,6 @@ pub async fn run(state: Arc<ServerState>) {
     let mut frames = state.frames.clone();
     frames.mark_unchanged();
     let mut shutdown = state.shutdown.clone();
-    let mut outlets = Vec::new();
     let mut pings = Vec::new();
     loop {
         let frame = tokio::select! {
@@ -133,9 +150,9 @@ pub async fn run(state: Arc<ServerState>) {
             interval: state.limits.ping_interval,
             timeout: state.limits.ping_timeout,
         };
-        state.fanout.snapshot_into(&mut outlets);
+        let outlets = state.fanout.list();
         let mut total = Offered::default();
-        for outlet in &outlets {
+        for outlet in outlets.iter() {
             let offered = outlet.offer(frame.as_deref(), keepalive.now);
             total.sent += offered.sent;
             total.skipped += offered.skipped;
@@ -143,7 +160,7 @@ pub async fn run(state: Arc<ServerState>) {
                 pings.push(Arc::clone(outlet));
             }
         }
-        outlets.clear();
+        drop(outlets);
         for outlet in pings.drain(..) {
             outlet.keep_alive(&keepalive);
         }

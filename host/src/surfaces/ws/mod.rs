@@ -1,4 +1,6 @@
-//! The WebSocket endpoint: the upgrade, and the per-connection sessions (in `session`).
+//! The WebSocket endpoint: the upgrade, the per-connection sessions ([`session`]) and
+//! the fan-out that writes every tick to every client ([`fanout`], through each
+//! client's [`outlet`] and, for plain TCP, straight into its socket, [`socket`]).
 //!
 //! The upgrade is done here rather than with `warp::ws()` so the connection is handed
 //! to tokio-tungstenite with our own [`WebSocketConfig`]: warp's filter fixes a 128 KiB

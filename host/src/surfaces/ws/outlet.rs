@@ -271,15 +271,28 @@ impl Outlet {
             offered.skipped += (frame.seq.saturating_sub(last) / every).saturating_sub(1);
         }
         inner.last_sent = Some(frame.seq);
-        let bytes = pick(frame, &inner.wants);
+        // The whole message or its sections; plain or compressed. Borrowed: only a
+        // frame that has to wait is kept (a reference count, never a copy).
+        let filtered;
+        let message = match inner.wants.sections.as_deref() {
+            None => &frame.message,
+            Some(sections) => {
+                filtered = frame.text_for(Some(sections));
+                &filtered
+            }
+        };
+        let bytes = match inner.wants.deflate {
+            true => message.deflated(),
+            false => message.frame(),
+        };
         if inner.current.is_some() {
             // Still writing an older frame: this one waits, replacing any that waited.
-            if inner.newest.replace(bytes).is_some() {
+            if inner.newest.replace(bytes.clone()).is_some() {
                 offered.skipped += 1;
             }
             return;
         }
-        let written = match self.write_now(inner, &bytes) {
+        let written = match self.write_now(inner, bytes) {
             Some(n) if n == bytes.len() => {
                 offered.sent += 1;
                 return;
@@ -287,7 +300,7 @@ impl Outlet {
             Some(n) => n,
             None => 0,
         };
-        inner.current = Some(Outgoing::tick(bytes, written));
+        inner.current = Some(Outgoing::tick(bytes.clone(), written));
         wake(inner);
     }
 
@@ -466,24 +479,6 @@ fn frame_at(bytes: &[u8]) -> Option<(u8, usize)> {
         short => (2, usize::from(short)),
     };
     Some((first & 0x0f, header + mask + payload))
-}
-
-/// The bytes this client gets for `frame`: the whole message or its sections, plain or
-/// compressed.
-fn pick(frame: &Frame, wants: &Wants) -> Bytes {
-    let shared;
-    let message = match wants.sections.as_deref() {
-        None => &frame.message,
-        Some(sections) => {
-            shared = frame.text_for(Some(sections));
-            &shared
-        }
-    };
-    if wants.deflate {
-        message.deflated().clone()
-    } else {
-        message.frame().clone()
-    }
 }
 
 fn wake(inner: &mut Inner) {
