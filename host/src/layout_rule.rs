@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 /// the pipeline (live changes, the fleet) 3, surfaces 4.
 fn layer(module: &str) -> Option<u8> {
     match module {
-        "config" | "shutdown" | "throttle" | "timestamp" => Some(0),
+        "allocator" | "config" | "shutdown" | "throttle" | "timestamp" => Some(0),
         "plugins" | "alerts" => Some(1),
         "pipeline" => Some(2),
         "live" => Some(3),

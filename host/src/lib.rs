@@ -39,10 +39,12 @@
 //!   [`fleet::status`]).
 //! - [`surfaces`]: the shared read-only [`surfaces::state`], the accept loop
 //!   ([`surfaces::server`]), routing ([`surfaces::http`]), WebSocket sessions
-//!   ([`surfaces::ws`]), the JSON API ([`surfaces::api`]), `/health`
+//!   and the fan-out that writes each tick to every socket ([`surfaces::ws`]), the JSON API ([`surfaces::api`]), `/health`
 //!   ([`surfaces::health`]), Prometheus ([`surfaces::metrics`]), the dashboard
 //!   ([`surfaces::dashboard`]) and the server's own resource use
 //!   ([`surfaces::service_memory`]).
+//! - [`allocator`]: glibc malloc tuned for many long-lived connections (fewer arenas,
+//!   freed pages returned).
 //! - [`live`]: the plugins folder watched and `plugins.toml` reloaded while the server
 //!   runs, turned into changes the collection loop applies between ticks
 //!   ([`pipeline::changes`]) and `plugin_event` messages for clients.
@@ -56,6 +58,7 @@
 //! so client sessions on the main runtime can never delay a tick.
 
 pub mod alerts;
+pub mod allocator;
 pub mod config;
 pub mod fleet;
 pub mod live;

@@ -44,26 +44,8 @@ fn main() -> anyhow::Result<()> {
         };
         std::process::exit(code);
     }
-    limit_malloc_arenas();
+    monitoring_websocket_server::allocator::limit_arenas();
     serve()
-}
-
-/// At most two glibc malloc arenas unless `MALLOC_ARENA_MAX` says otherwise.
-///
-/// glibc gives each thread that allocates its own arena, up to eight per core, and
-/// memory freed in one arena serves only that arena: with the runtime's workers, the
-/// fan-out, the collection loop and a thread per collector, per-client memory spread
-/// over several arenas and fragmented. Measured with bench/fanout.sh's server and load
-/// generator: 87 MB at 10,000 clients with glibc's default, 66 MB with two arenas
-/// (31 and 26 MB at 1000), at the same CPU per message (no hot path allocates).
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only sets a tunable; it is called before any thread starts.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
-        }
-    }
 }
 
 #[tokio::main]

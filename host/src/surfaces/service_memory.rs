@@ -211,6 +211,8 @@ impl ServiceMemoryMonitor {
                     _ = ticker.tick() => {}
                     () = shutdown.wait() => break,
                 }
+                // Freed memory back first, so the sample is what is in use.
+                crate::allocator::trim();
                 let rss = read_process().rss_bytes;
                 samples
                     .lock()
