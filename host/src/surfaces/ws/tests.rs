@@ -468,3 +468,78 @@ async fn ticks_and_replies_never_interleave_on_a_full_socket() {
     assert_eq!(skipped, TICKS - ticks.len() as u64, "each skip counted");
     session.abort();
 }
+
+/// tungstenite's reply went out in part; then the client reads and the socket has room
+/// again: the tick must wait for the reply's end rather than land inside it.
+#[tokio::test]
+async fn a_tick_never_lands_inside_a_reply_that_went_out_in_part() {
+    use tokio::io::AsyncReadExt;
+    let mut server = server(limits());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("its address");
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.set_recv_buffer_size(4096).expect("a small buffer");
+    let (client_tcp, accepted) = tokio::join!(socket.connect(address), listener.accept());
+    let (mut client_tcp, (server_tcp, _)) =
+        (client_tcp.expect("connects"), accepted.expect("accepts"));
+    socket2::SockRef::from(&server_tcp)
+        .set_send_buffer_size(4096)
+        .expect("a small buffer");
+    let outlet = Outlet::direct(server_tcp, Wants::everything(false));
+    outlet.start_pings(tokio::time::Instant::now() + Duration::from_secs(3600));
+    let socket = outlet.socket().expect("a direct outlet");
+
+    // A 200 KB reply, as tungstenite would write it: the socket takes a part.
+    let reply = crate::pipeline::framed::Framed::text(&"r".repeat(200_000));
+    let reply = reply.frame().clone();
+    let first = std::future::poll_fn(|cx| outlet.poll_write_reply(socket, cx, &reply))
+        .await
+        .expect("a first part");
+    assert!(first < reply.len(), "the socket took it all: {first}");
+
+    // The client reads some of it: the socket has room again, mid-reply.
+    let mut taken = vec![0u8; 32 * 1024];
+    let read = client_tcp.read(&mut taken).await.expect("reads");
+    assert!(read > 0);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    publish(&mut server, json!({"memory": {"percentage": 7}}));
+    let frame = server.state.frames.borrow().clone().expect("a frame");
+    let offered = outlet.offer(Some(&frame), tokio::time::Instant::now());
+    assert_eq!(offered.sent, 0, "a tick was written inside the reply");
+
+    // The rest of the reply, then the tick: the client reads exactly both frames.
+    let mut received = taken[..read].to_vec();
+    let mut written = first;
+    let writing = async {
+        while written < reply.len() {
+            written +=
+                std::future::poll_fn(|cx| outlet.poll_write_reply(socket, cx, &reply[written..]))
+                    .await
+                    .expect("the rest");
+        }
+        std::future::poll_fn(|cx| outlet.poll_drain(cx))
+            .await
+            .expect("the tick");
+    };
+    let expected = reply.len() + frame.message.frame().len();
+    let reading = async {
+        while received.len() < expected {
+            let n = client_tcp.read(&mut taken).await.expect("reads");
+            assert!(n > 0, "closed early");
+            received.extend_from_slice(&taken[..n]);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), async {
+        tokio::join!(writing, reading)
+    })
+    .await
+    .expect("both within 10 s");
+    assert_eq!(&received[..reply.len()], &reply[..], "the reply whole");
+    assert_eq!(
+        &received[reply.len()..],
+        &frame.message.frame()[..],
+        "then the tick"
+    );
+}
