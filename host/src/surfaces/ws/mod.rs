@@ -33,7 +33,6 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use self::deflate::inflate::Inflating;
-use self::outlet::Wants;
 use self::socket::ClientStream;
 use crate::surfaces::api;
 use crate::surfaces::server::Peer;
@@ -107,15 +106,14 @@ pub fn upgrade(
                             let limit = deflate.then_some(state.limits.max_message_size);
                             match route {
                                 Route::Monitor => {
-                                    let (stream, outlet) =
-                                        ClientStream::new(upgraded, Wants::everything(deflate));
+                                    let (stream, outlet) = ClientStream::new(upgraded, deflate);
                                     let ws = WebSocketStream::from_raw_socket(
                                         Inflating::new(stream, limit),
                                         Role::Server,
                                         Some(config),
                                     )
                                     .await;
-                                    session::run(ws, state, grant, deflate, outlet).await;
+                                    session::run(ws, state, grant, outlet).await;
                                 }
                                 Route::Echo => {
                                     let ws = WebSocketStream::from_raw_socket(

@@ -50,19 +50,16 @@ pub struct Wants {
     pub sections: Option<Vec<String>>,
     /// It watches fleet hosts instead of this server's own data.
     pub fleet: bool,
-    /// It negotiated `permessage-deflate`: it gets the compressed frames.
-    pub deflate: bool,
 }
 
 impl Wants {
     /// Everything, every tick: what a client gets until it subscribes to less.
-    pub fn everything(deflate: bool) -> Self {
+    pub fn everything() -> Self {
         Self {
             subscribed: true,
             every: 1,
             sections: None,
             fleet: false,
-            deflate,
         }
     }
 
@@ -124,6 +121,8 @@ pub struct Outlet {
     /// The client's socket when the connection is plain TCP; `None` when the fan-out
     /// cannot write to it (TLS, tests' pipes).
     socket: Option<TcpStream>,
+    /// The client negotiated `permessage-deflate`: it gets the compressed frames.
+    deflate: bool,
     inner: Mutex<Inner>,
 }
 
@@ -173,21 +172,23 @@ struct Inner {
 }
 
 impl Outlet {
-    /// An outlet the fan-out writes to directly.
-    pub fn direct(socket: TcpStream, wants: Wants) -> Self {
-        Self::new(Some(socket), wants)
+    /// An outlet the fan-out writes to directly; with `deflate`, for a client that
+    /// negotiated `permessage-deflate`. It wants everything until told otherwise.
+    pub fn direct(socket: TcpStream, deflate: bool) -> Self {
+        Self::new(Some(socket), deflate)
     }
 
     /// An outlet whose frames the session writes through its own stream.
-    pub fn through_session(wants: Wants) -> Self {
-        Self::new(None, wants)
+    pub fn through_session(deflate: bool) -> Self {
+        Self::new(None, deflate)
     }
 
-    fn new(socket: Option<TcpStream>, wants: Wants) -> Self {
+    fn new(socket: Option<TcpStream>, deflate: bool) -> Self {
         Self {
             socket,
+            deflate,
             inner: Mutex::new(Inner {
-                wants,
+                wants: Wants::everything(),
                 last_sent: None,
                 current: None,
                 newest: None,
@@ -281,7 +282,7 @@ impl Outlet {
                 &filtered
             }
         };
-        let bytes = match inner.wants.deflate {
+        let bytes = match self.deflate {
             true => message.deflated(),
             false => message.frame(),
         };
@@ -532,7 +533,7 @@ mod tests {
 
     #[test]
     fn a_reply_is_followed_across_short_writes_and_a_close_is_seen() {
-        let mut inner = Outlet::through_session(Wants::everything(false)).lock_owned();
+        let mut inner = Outlet::through_session(false).lock_owned();
         // A pong (2 + 3 bytes) and a text frame (2 + 4), written 3 bytes at a time.
         let buf = [0x8a, 3, 1, 2, 3, 0x81, 4, b't', b'e', b'x', b't'];
         inner.follow_reply(&buf, 3);

@@ -41,13 +41,11 @@ const MAX_RATE_STRIKES: u32 = 200;
 struct Ended;
 
 /// Runs a session to its end, for the client `grant` describes, whose broadcasts go
-/// through `outlet`; with `deflate`, the client negotiated `permessage-deflate` and
-/// gets the compressed broadcast frames.
+/// through `outlet`.
 pub async fn run<S>(
     mut ws: WebSocketStream<S>,
     state: Arc<ServerState>,
     grant: Grant,
-    deflate: bool,
     outlet: Arc<Outlet>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -58,9 +56,7 @@ pub async fn run<S>(
     Stats::bump(&state.stats.connections_total);
     match state.admission.join(grant.peer, &state.stats.connected) {
         Ok(_slot) => {
-            let _ = Session::new(&state, grant, deflate, outlet)
-                .serve(&mut ws)
-                .await;
+            let _ = Session::new(&state, grant, outlet).serve(&mut ws).await;
         }
         Err(refusal) => {
             Stats::bump(&state.stats.refused_at_capacity);
@@ -88,14 +84,12 @@ struct Session<'a> {
     fleet: Option<broadcast::Receiver<FleetEvent>>,
     /// The `hosts` list and the newest frames are still owed after a subscribe.
     greet_fleet: bool,
-    /// Whether broadcasts go out compressed (`permessage-deflate` negotiated).
-    deflate: bool,
     /// This client's end of the broadcast: what it wants, frames waiting for it.
     outlet: Arc<Outlet>,
 }
 
 impl<'a> Session<'a> {
-    fn new(state: &'a ServerState, grant: Grant, deflate: bool, outlet: Arc<Outlet>) -> Self {
+    fn new(state: &'a ServerState, grant: Grant, outlet: Arc<Outlet>) -> Self {
         let now = Instant::now();
         Self {
             state,
@@ -110,7 +104,6 @@ impl<'a> Session<'a> {
             hosts: None,
             fleet: None,
             greet_fleet: false,
-            deflate,
             outlet,
         }
     }
@@ -356,7 +349,7 @@ impl<'a> Session<'a> {
                 self.subscribed = false;
                 self.outlet.set_wants(Wants {
                     subscribed: false,
-                    ..Wants::everything(self.deflate)
+                    ..Wants::everything()
                 });
                 ServerMessage::Unsubscribed {
                     timestamp: now_iso(),
@@ -465,7 +458,6 @@ impl<'a> Session<'a> {
             every,
             sections: params.sections,
             fleet: self.hosts.is_some(),
-            deflate: self.deflate,
         });
         reply
     }

@@ -16,7 +16,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::outlet::{Outlet, Wants};
+use super::outlet::Outlet;
 
 /// A monitoring session's connection.
 pub enum ClientStream {
@@ -28,13 +28,13 @@ pub enum ClientStream {
 
 impl ClientStream {
     /// The stream for an upgraded connection, and the client's outlet: a direct one
-    /// when the connection is plain TCP.
-    pub fn new(upgraded: Upgraded, wants: Wants) -> (Self, Arc<Outlet>) {
+    /// when the connection is plain TCP; `deflate` as negotiated.
+    pub fn new(upgraded: Upgraded, deflate: bool) -> (Self, Arc<Outlet>) {
         match upgraded.downcast::<TokioIo<TcpStream>>() {
-            Ok(parts) => Self::direct(parts.io.into_inner(), parts.read_buf, wants),
+            Ok(parts) => Self::direct(parts.io.into_inner(), parts.read_buf, deflate),
             Err(upgraded) => (
                 Self::Upgraded(TokioIo::new(upgraded)),
-                Arc::new(Outlet::through_session(wants)),
+                Arc::new(Outlet::through_session(deflate)),
             ),
         }
     }
@@ -43,8 +43,8 @@ impl ClientStream {
 impl ClientStream {
     /// The stream and outlet of a plain TCP connection; `early` is what the client
     /// sent behind its handshake that was read already.
-    pub fn direct(socket: TcpStream, early: Bytes, wants: Wants) -> (Self, Arc<Outlet>) {
-        let outlet = Arc::new(Outlet::direct(socket, wants));
+    pub fn direct(socket: TcpStream, early: Bytes, deflate: bool) -> (Self, Arc<Outlet>) {
+        let outlet = Arc::new(Outlet::direct(socket, deflate));
         let socket = DirectSocket {
             outlet: Arc::clone(&outlet),
             early: kept(early),

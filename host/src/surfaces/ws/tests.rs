@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::outlet::{Outlet, Wants};
+use super::outlet::Outlet;
 use super::socket::ClientStream;
 use super::{fanout, session};
 use crate::alerts::{AlertControl, AlertLog, RuleSet};
@@ -87,24 +87,43 @@ fn limits() -> Limits {
     Limits::from_config(&ServerConfig::default())
 }
 
+/// Runs an anonymous client's session on `stream`, with `outlet`, in a task.
+fn spawn_session<S>(server: &Server, stream: S, outlet: Arc<Outlet>) -> tokio::task::JoinHandle<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let state = Arc::clone(&server.state);
+    let config = state.limits.websocket_config();
+    tokio::spawn(async move {
+        let ws = WebSocketStream::from_raw_socket(stream, Role::Server, Some(config)).await;
+        let grant = crate::surfaces::access::Grant::anonymous();
+        session::run(ws, state, grant, outlet).await;
+    })
+}
+
 /// Connects a client through a pipe of `buffer` bytes; the session runs in a task.
 async fn connect(server: &Server, buffer: usize) -> (Client, tokio::task::JoinHandle<()>) {
     let (client_io, server_io) = tokio::io::duplex(buffer);
-    let state = Arc::clone(&server.state);
-    let config = state.limits.websocket_config();
-    let session = tokio::spawn(async move {
-        let ws = WebSocketStream::from_raw_socket(server_io, Role::Server, Some(config)).await;
-        session::run(
-            ws,
-            state,
-            crate::surfaces::access::Grant::anonymous(),
-            false,
-            Arc::new(Outlet::through_session(Wants::everything(false))),
-        )
-        .await;
-    });
+    let session = spawn_session(server, server_io, Arc::new(Outlet::through_session(false)));
     let client = WebSocketStream::from_raw_socket(client_io, Role::Client, None).await;
     (client, session)
+}
+
+/// A TCP connection on loopback whose buffers are small (4 KiB asked for on each
+/// side), so a few frames fill it: the client's end and the server's.
+async fn small_buffer_pair() -> (tokio::net::TcpStream, tokio::net::TcpStream) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("its address");
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.set_recv_buffer_size(4096).expect("a small buffer");
+    let (client, accepted) = tokio::join!(socket.connect(address), listener.accept());
+    let (client, (server, _)) = (client.expect("connects"), accepted.expect("accepts"));
+    socket2::SockRef::from(&server)
+        .set_send_buffer_size(4096)
+        .expect("a small buffer");
+    (client, server)
 }
 
 /// The next text message as JSON, answering pings on the way (as a client does).
@@ -265,20 +284,8 @@ async fn a_client_that_never_answers_pings_is_closed_with_1011() {
     let server = server(limits);
     // A raw peer that never answers pings; it reads the bytes to see the close frame.
     let (mut silent, server_io) = tokio::io::duplex(64 * 1024);
-    let state = Arc::clone(&server.state);
-    let config = state.limits.websocket_config();
     let started = tokio::time::Instant::now();
-    let session = tokio::spawn(async move {
-        let ws = WebSocketStream::from_raw_socket(server_io, Role::Server, Some(config)).await;
-        session::run(
-            ws,
-            state,
-            crate::surfaces::access::Grant::anonymous(),
-            false,
-            Arc::new(Outlet::through_session(Wants::everything(false))),
-        )
-        .await;
-    });
+    let session = spawn_session(&server, server_io, Arc::new(Outlet::through_session(false)));
     let mut bytes = Vec::new();
     let reading = tokio::io::AsyncReadExt::read_to_end(&mut silent, &mut bytes);
     tokio::time::timeout(Duration::from_secs(300), reading)
@@ -394,32 +401,9 @@ async fn ticks_and_replies_never_interleave_on_a_full_socket() {
     let mut limits = limits();
     limits.send_timeout = Duration::from_secs(5);
     let mut server = server(limits);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let address = listener.local_addr().expect("its address");
-    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
-    socket.set_recv_buffer_size(4096).expect("a small buffer");
-    let (client_tcp, accepted) = tokio::join!(socket.connect(address), listener.accept());
-    let (client_tcp, (server_tcp, _)) = (client_tcp.expect("connects"), accepted.expect("accepts"));
-    socket2::SockRef::from(&server_tcp)
-        .set_send_buffer_size(4096)
-        .expect("a small buffer");
-    let (stream, outlet) =
-        ClientStream::direct(server_tcp, bytes::Bytes::new(), Wants::everything(false));
-    let state = Arc::clone(&server.state);
-    let config = state.limits.websocket_config();
-    let session = tokio::spawn(async move {
-        let ws = WebSocketStream::from_raw_socket(stream, Role::Server, Some(config)).await;
-        session::run(
-            ws,
-            state,
-            crate::surfaces::access::Grant::anonymous(),
-            false,
-            outlet,
-        )
-        .await;
-    });
+    let (client_tcp, server_tcp) = small_buffer_pair().await;
+    let (stream, outlet) = ClientStream::direct(server_tcp, bytes::Bytes::new(), false);
+    let session = spawn_session(&server, stream, outlet);
     let mut client = WebSocketStream::from_raw_socket(client_tcp, Role::Client, None).await;
     assert_eq!(next_json(&mut client).await["type"], "connection");
 
@@ -475,19 +459,8 @@ async fn ticks_and_replies_never_interleave_on_a_full_socket() {
 async fn a_tick_never_lands_inside_a_reply_that_went_out_in_part() {
     use tokio::io::AsyncReadExt;
     let mut server = server(limits());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let address = listener.local_addr().expect("its address");
-    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
-    socket.set_recv_buffer_size(4096).expect("a small buffer");
-    let (client_tcp, accepted) = tokio::join!(socket.connect(address), listener.accept());
-    let (mut client_tcp, (server_tcp, _)) =
-        (client_tcp.expect("connects"), accepted.expect("accepts"));
-    socket2::SockRef::from(&server_tcp)
-        .set_send_buffer_size(4096)
-        .expect("a small buffer");
-    let outlet = Outlet::direct(server_tcp, Wants::everything(false));
+    let (mut client_tcp, server_tcp) = small_buffer_pair().await;
+    let outlet = Outlet::direct(server_tcp, false);
     outlet.start_pings(tokio::time::Instant::now() + Duration::from_secs(3600));
     let socket = outlet.socket().expect("a direct outlet");
 
