@@ -20,7 +20,7 @@ mod sys_block;
 
 use std::time::{Duration, Instant};
 
-use collector_rates::NameList;
+use collector_rates::{Baseline, NameList};
 use monitoring_plugin_api::prelude::*;
 use monitoring_plugin_api::sections::DiskIo;
 
@@ -93,8 +93,7 @@ impl Selection {
 /// Keeps the previous reading and its time between calls.
 pub struct DiskIoCollector {
     selection: Selection,
-    previous: Reading,
-    previous_at: Instant,
+    previous: Baseline<Reading>,
 }
 
 impl DiskIoCollector {
@@ -124,10 +123,10 @@ impl Collector for DiskIoCollector {
         })?;
         let mut collector = Self {
             selection,
-            previous: Reading::new(),
-            previous_at: Instant::now(),
+            previous: Baseline::new(Reading::new(), Instant::now()),
         };
-        (collector.previous, collector.previous_at) = collector.read()?;
+        let (first, at) = collector.read()?;
+        collector.previous = Baseline::new(first, at);
         std::thread::sleep(PRIMING);
         Ok(collector)
     }
@@ -141,10 +140,7 @@ impl Collector for DiskIoCollector {
 
     fn collect(&mut self) -> Result<Output, PluginError> {
         let (current, now) = self.read()?;
-        let elapsed = now.saturating_duration_since(self.previous_at);
-        let disk_io = counters::section(&self.previous, &current, elapsed);
-        self.previous = current;
-        self.previous_at = now;
+        let disk_io = self.previous.advance(current, now, counters::section);
         Ok(Output { disk_io })
     }
 }

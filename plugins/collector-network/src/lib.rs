@@ -17,7 +17,7 @@ mod source;
 
 use std::time::{Duration, Instant};
 
-use collector_rates::NameList;
+use collector_rates::{Baseline, NameList};
 use monitoring_plugin_api::prelude::*;
 use monitoring_plugin_api::sections::Network;
 
@@ -89,8 +89,7 @@ impl Selection {
 pub struct NetworkCollector {
     source: Source,
     selection: Selection,
-    previous: Reading,
-    previous_at: Instant,
+    previous: Baseline<Reading>,
 }
 
 impl NetworkCollector {
@@ -113,20 +112,17 @@ impl Collector for NetworkCollector {
         let mut collector = Self {
             source: Source::new()?,
             selection,
-            previous: Reading::new(),
-            previous_at: Instant::now(),
+            previous: Baseline::new(Reading::new(), Instant::now()),
         };
-        (collector.previous, collector.previous_at) = collector.read()?;
+        let (first, at) = collector.read()?;
+        collector.previous = Baseline::new(first, at);
         std::thread::sleep(PRIMING);
         Ok(collector)
     }
 
     fn collect(&mut self) -> Result<Output, PluginError> {
         let (current, now) = self.read()?;
-        let elapsed = now.saturating_duration_since(self.previous_at);
-        let network = counters::section(&self.previous, &current, elapsed);
-        self.previous = current;
-        self.previous_at = now;
+        let network = self.previous.advance(current, now, counters::section);
         Ok(Output { network })
     }
 }
