@@ -9,6 +9,7 @@
 //! ever skips ticks, and a frame that takes longer than the send timeout drops that
 //! client alone; nothing it does can delay the tick or another client.
 
+use std::pin::pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 // The tokio clock, so the session tests run on a paused one.
@@ -139,8 +140,12 @@ impl<'a> Session<'a> {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let outlet = Arc::clone(&self.outlet);
-        let mut plugin_events = self.state.plugin_events.subscribe();
+        // The futures of rare events stay armed across the loop's turns: made anew on
+        // every wake-up (each pong, each drain), they registered this session in the
+        // server-wide waiter lists and took it out again every time.
+        let mut plugin_event = pin!(next_plugin_event(self.state.plugin_events.subscribe()));
         let mut shutdown = self.state.shutdown.clone();
+        let mut shutdown = pin!(shutdown.wait());
         loop {
             tokio::select! {
                 due = std::future::poll_fn(|cx| outlet.poll_due(cx)) => {
@@ -170,14 +175,12 @@ impl<'a> Session<'a> {
                         }
                     }
                 }
-                event = plugin_events.recv() => match event {
-                    Ok(text) => self.send(ws, Message::text(text.as_ref())).await?,
-                    // Fallen behind (or no sender left): events are news, not state;
-                    // `get_status` has the state.
-                    Err(_) => plugin_events = plugin_events.resubscribe(),
-                },
+                (text, events) = &mut plugin_event => {
+                    plugin_event.set(next_plugin_event(events));
+                    self.send(ws, Message::text(text.as_ref())).await?;
+                }
                 event = next_fleet_event(&mut self.fleet) => Box::pin(self.on_fleet_event(ws, event)).await?,
-                () = shutdown.wait() => {
+                () = &mut shutdown => {
                     return close(ws, CloseCode::Away, "Server shutting down").await;
                 }
             }
@@ -486,6 +489,21 @@ impl<'a> Session<'a> {
 }
 
 /// The next fleet message, or never when this client does not watch the fleet.
+/// The next plugin event for a client, and the receiver to wait for the one after.
+/// Events are news, not state (`get_status` has the state): one this client fell
+/// behind on is skipped; without a sender there are none.
+async fn next_plugin_event(
+    mut events: broadcast::Receiver<Arc<str>>,
+) -> (Arc<str>, broadcast::Receiver<Arc<str>>) {
+    loop {
+        match events.recv().await {
+            Ok(text) => return (text, events),
+            Err(broadcast::error::RecvError::Lagged(_)) => {}
+            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+        }
+    }
+}
+
 async fn next_fleet_event(
     fleet: &mut Option<broadcast::Receiver<FleetEvent>>,
 ) -> Result<FleetEvent, broadcast::error::RecvError> {
