@@ -223,6 +223,32 @@ fn health_reports_every_section() {
     assert!(health["problems"].as_array().is_some_and(Vec::is_empty));
 }
 
+/// A snapshot is stamped when its tick asked the collectors, not when the last answer
+/// came (see `Snapshot::taken`): with a collector that never returns, the first tick
+/// waits out its 2 s deadline, and the snapshot it then publishes is 2 s old.
+#[test]
+fn a_snapshot_carries_the_instant_its_tick_asked_the_collectors() {
+    let server = Server::start(Setup {
+        plugins: &["fixture-hangs", "collector-memory"],
+        config: "[monitor]\ninterval = 10.0\ncollect_timeout = 2.0\n",
+        extra_files: &[],
+    });
+    let current = wait_for(&server, "/api/current", |reply| reply.status == 200);
+    let seen = chrono::Local::now().naive_local();
+    let snapshot: Value = current.json();
+    let stamp = snapshot["timestamp"].as_str().expect("a timestamp");
+    let taken = chrono::NaiveDateTime::parse_from_str(stamp, "%Y-%m-%dT%H:%M:%S%.f")
+        .expect("an ISO local time");
+    let age = (seen - taken).to_std().expect("taken before it was seen");
+    // Polled every 50 ms from well before the deadline: seen within ~0.1 s of being
+    // published, which is the deadline after it was asked for.
+    assert!(
+        age >= Duration::from_millis(1800) && age < Duration::from_secs(4),
+        "published {age:?} after its timestamp {stamp}"
+    );
+    assert!(snapshot["data"]["memory"].is_object(), "{snapshot}");
+}
+
 /// A collector that never returns, a long tick and a long deadline: the first snapshot
 /// comes only after the deadline, and until then there is nothing to serve.
 #[test]

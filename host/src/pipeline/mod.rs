@@ -15,6 +15,7 @@ pub mod relay;
 pub mod snapshot;
 pub mod wire;
 
+use chrono::Local;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -118,7 +119,8 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
             }
             () = shutdown.wait() => break,
         }
-        let snapshot = Snapshot::now(scheduler.tick().await);
+        let asked_at = Local::now();
+        let snapshot = Snapshot::taken(asked_at, scheduler.tick().await);
         let timestamp = timestamp::iso(&snapshot.taken_at);
         let evaluation = alerts::evaluate(
             &alerting.control.rules(),
