@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use monitoring_plugin_api::prelude::*;
 use monitoring_plugin_api::sections::Processor;
-use sysinfo::{CpuRefreshKind, System, MINIMUM_CPU_UPDATE_INTERVAL};
+use sysinfo::{System, MINIMUM_CPU_UPDATE_INTERVAL};
 
 /// Settings of `[plugins.cpu]`.
 #[derive(Debug, Default, Deserialize)]
@@ -44,11 +44,10 @@ impl Collector for CpuCollector {
         let mut system = System::new().map_err(|e| {
             PluginError::unavailable(format_args!("cannot read processor statistics: {e}"))
         })?;
-        let what = CpuRefreshKind::nothing().with_usage().with_frequency();
-        system.refresh_cpu_specifics(what);
+        system.refresh_cpu_specifics(frequency::refresh_kind());
         // Prime the usage counters once, at start, so the first tick is real.
         std::thread::sleep(MINIMUM_CPU_UPDATE_INTERVAL);
-        system.refresh_cpu_specifics(what);
+        system.refresh_cpu_specifics(frequency::refresh_kind());
         if system.cpus().is_empty() {
             return Err(PluginError::unavailable(
                 "no processors reported by the operating system",
@@ -71,14 +70,12 @@ impl Collector for CpuCollector {
     fn collect(&mut self) -> Result<Output, PluginError> {
         // Readings closer together than sysinfo's minimum are noise; reuse the last one.
         if self.last_refresh.elapsed() >= MINIMUM_CPU_UPDATE_INTERVAL {
-            self.system
-                .refresh_cpu_specifics(CpuRefreshKind::nothing().with_usage().with_frequency());
+            self.system.refresh_cpu_specifics(frequency::refresh_kind());
             self.last_refresh = Instant::now();
         }
         let cpus = self.system.cpus();
         let per_core_usage: Vec<f64> = cpus.iter().map(|cpu| round1(cpu.usage().into())).collect();
-        let frequencies: Vec<f64> = cpus.iter().map(|cpu| cpu.frequency() as f64).collect();
-        let frequency_current = mean(&frequencies);
+        let frequency_current = frequency::current_mhz(&self.system);
         Ok(Output {
             processor: Processor {
                 usage_percent: round1(self.system.global_cpu_usage().into()),
@@ -99,14 +96,6 @@ declare_collector!(CpuCollector);
 /// Percentages to one decimal, as the seed reports them; clamped against float noise.
 fn round1(value: f64) -> f64 {
     ((value * 10.0).round() / 10.0).clamp(0.0, 100.0)
-}
-
-fn mean(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        0.0
-    } else {
-        (values.iter().sum::<f64>() / values.len() as f64).round()
-    }
 }
 
 #[cfg(test)]
@@ -163,11 +152,9 @@ mod tests {
     }
 
     #[test]
-    fn rounding_and_mean() {
+    fn rounding() {
         assert_eq!(round1(12.345), 12.3);
         assert_eq!(round1(100.04), 100.0);
         assert_eq!(round1(-0.01), 0.0);
-        assert_eq!(mean(&[]), 0.0);
-        assert_eq!(mean(&[2000.0, 3001.0]), 2501.0);
     }
 }
