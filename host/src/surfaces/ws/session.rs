@@ -488,7 +488,6 @@ impl<'a> Session<'a> {
     }
 }
 
-/// The next fleet message, or never when this client does not watch the fleet.
 /// The next plugin event for a client, and the receiver to wait for the one after.
 /// Events are news, not state (`get_status` has the state): one this client fell
 /// behind on is skipped; without a sender there are none.
@@ -504,6 +503,7 @@ async fn next_plugin_event(
     }
 }
 
+/// The next fleet message, or never when this client does not watch the fleet.
 async fn next_fleet_event(
     fleet: &mut Option<broadcast::Receiver<FleetEvent>>,
 ) -> Result<FleetEvent, broadcast::error::RecvError> {
