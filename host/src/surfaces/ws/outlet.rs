@@ -27,13 +27,14 @@
 //! non-blocking `write()`, so the lock is held for a system call at most. Once a close
 //! frame has started, or the session has let go, nothing more is broadcast.
 
-use std::io;
+use std::io::{self, Cursor};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
 // The tokio clock, so the session tests run on a paused one.
 use tokio::time::Instant;
 
@@ -462,24 +463,13 @@ impl Inner {
 const CLOSE: u8 = 0x8;
 
 /// The opcode and whole length (header and payload) of the frame at the start of
-/// `bytes`, if its header is complete.
+/// `bytes`, if its header is complete; read by tungstenite's own header parser, the
+/// twin of the encoder the broadcast frames are made with (`pipeline::framed`).
 fn frame_at(bytes: &[u8]) -> Option<(u8, usize)> {
-    let [first, second, rest @ ..] = bytes else {
-        return None;
-    };
-    let mask = if second & 0x80 != 0 { 4 } else { 0 };
-    let (header, payload) = match second & 0x7f {
-        126 => (
-            4,
-            u16::from_be_bytes(rest.get(..2)?.try_into().ok()?) as usize,
-        ),
-        127 => (
-            10,
-            usize::try_from(u64::from_be_bytes(rest.get(..8)?.try_into().ok()?)).ok()?,
-        ),
-        short => (2, usize::from(short)),
-    };
-    Some((first & 0x0f, header + mask + payload))
+    let mut cursor = Cursor::new(bytes);
+    let (header, payload) = FrameHeader::parse(&mut cursor).ok()??;
+    let whole = usize::try_from(cursor.position().checked_add(payload)?).ok()?;
+    Some((header.opcode.into(), whole))
 }
 
 fn wake(inner: &mut Inner) {
