@@ -25,15 +25,15 @@ use std::sync::Arc;
 
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
 use warp::http::{HeaderMap, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use self::deflate::inflate::Inflating;
-use self::socket::ClientStream;
 use crate::surfaces::api;
 use crate::surfaces::server::Peer;
 use crate::surfaces::state::ServerState;
@@ -106,23 +106,15 @@ pub fn upgrade(
                             let limit = deflate.then_some(state.limits.max_message_size);
                             match route {
                                 Route::Monitor => {
-                                    let (stream, outlet) = ClientStream::new(upgraded, deflate);
-                                    let ws = WebSocketStream::from_raw_socket(
-                                        Inflating::new(stream, limit),
-                                        Role::Server,
-                                        Some(config),
-                                    )
-                                    .await;
+                                    let (stream, outlet) = socket::client_stream(upgraded, deflate);
+                                    let ws = websocket(stream, limit, config).await;
                                     session::run(ws, state, grant, outlet).await;
                                 }
                                 Route::Echo => {
-                                    let ws = WebSocketStream::from_raw_socket(
-                                        Inflating::new(TokioIo::new(upgraded), limit),
-                                        Role::Server,
-                                        Some(config),
+                                    echo::run(
+                                        websocket(TokioIo::new(upgraded), limit, config).await,
                                     )
                                     .await;
-                                    echo::run(ws).await;
                                 }
                             }
                         }
@@ -151,4 +143,18 @@ pub fn upgrade(
                 response
             },
         )
+}
+
+/// The server's WebSocket over an upgraded `stream`, with our configuration; with
+/// `limit` (permessage-deflate agreed), incoming messages are inflated up to it.
+async fn websocket<S>(
+    stream: S,
+    limit: Option<usize>,
+    config: WebSocketConfig,
+) -> WebSocketStream<Inflating<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    WebSocketStream::from_raw_socket(Inflating::new(stream, limit), Role::Server, Some(config))
+        .await
 }

@@ -15,42 +15,36 @@ use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio_util::either::Either;
 
 use super::outlet::Outlet;
 
-/// A monitoring session's connection.
-pub enum ClientStream {
-    /// Plain TCP: broadcasts are written by the fan-out.
-    Direct(DirectSocket),
-    /// Anything else hyper upgraded (TLS): broadcasts go through the session.
-    Upgraded(TokioIo<Upgraded>),
-}
+/// A monitoring session's connection: plain TCP ([`DirectSocket`], `Left`), whose
+/// broadcasts the fan-out writes, or anything else hyper upgraded (TLS, `Right`),
+/// whose broadcasts go through the session.
+pub type ClientStream = Either<DirectSocket, TokioIo<Upgraded>>;
 
-impl ClientStream {
-    /// The stream for an upgraded connection, and the client's outlet: a direct one
-    /// when the connection is plain TCP; `deflate` as negotiated.
-    pub fn new(upgraded: Upgraded, deflate: bool) -> (Self, Arc<Outlet>) {
-        match upgraded.downcast::<TokioIo<TcpStream>>() {
-            Ok(parts) => Self::direct(parts.io.into_inner(), parts.read_buf, deflate),
-            Err(upgraded) => (
-                Self::Upgraded(TokioIo::new(upgraded)),
-                Arc::new(Outlet::through_session(deflate)),
-            ),
-        }
+/// The stream for an upgraded connection, and the client's outlet: a direct one when
+/// the connection is plain TCP; `deflate` as negotiated.
+pub fn client_stream(upgraded: Upgraded, deflate: bool) -> (ClientStream, Arc<Outlet>) {
+    match upgraded.downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => direct(parts.io.into_inner(), parts.read_buf, deflate),
+        Err(upgraded) => (
+            Either::Right(TokioIo::new(upgraded)),
+            Arc::new(Outlet::through_session(deflate)),
+        ),
     }
 }
 
-impl ClientStream {
-    /// The stream and outlet of a plain TCP connection; `early` is what the client
-    /// sent behind its handshake that was read already.
-    pub fn direct(socket: TcpStream, early: Bytes, deflate: bool) -> (Self, Arc<Outlet>) {
-        let outlet = Arc::new(Outlet::direct(socket, deflate));
-        let socket = DirectSocket {
-            outlet: Arc::clone(&outlet),
-            early: kept(early),
-        };
-        (Self::Direct(socket), outlet)
-    }
+/// The stream and outlet of a plain TCP connection; `early` is what the client sent
+/// behind its handshake that was read already.
+pub fn direct(socket: TcpStream, early: Bytes, deflate: bool) -> (ClientStream, Arc<Outlet>) {
+    let outlet = Arc::new(Outlet::direct(socket, deflate));
+    let socket = DirectSocket {
+        outlet: Arc::clone(&outlet),
+        early: kept(early),
+    };
+    (Either::Left(socket), outlet)
 }
 
 /// `early` unless it is empty: an empty view of hyper's read buffer would still keep
@@ -127,45 +121,5 @@ impl AsyncWrite for DirectSocket {
         this.outlet.retire();
         let socket = this.socket()?;
         Poll::Ready(socket2::SockRef::from(socket).shutdown(std::net::Shutdown::Write))
-    }
-}
-
-impl AsyncRead for ClientStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Direct(socket) => Pin::new(socket).poll_read(cx, buf),
-            Self::Upgraded(stream) => Pin::new(stream).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for ClientStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Self::Direct(socket) => Pin::new(socket).poll_write(cx, buf),
-            Self::Upgraded(stream) => Pin::new(stream).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Direct(socket) => Pin::new(socket).poll_flush(cx),
-            Self::Upgraded(stream) => Pin::new(stream).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Direct(socket) => Pin::new(socket).poll_shutdown(cx),
-            Self::Upgraded(stream) => Pin::new(stream).poll_shutdown(cx),
-        }
     }
 }

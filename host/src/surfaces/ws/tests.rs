@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::outlet::Outlet;
-use super::socket::ClientStream;
+use super::socket;
 use super::{fanout, session};
 use crate::alerts::{AlertControl, AlertLog, RuleSet};
 use crate::config::ServerConfig;
@@ -402,7 +402,7 @@ async fn ticks_and_replies_never_interleave_on_a_full_socket() {
     limits.send_timeout = Duration::from_secs(5);
     let mut server = server(limits);
     let (client_tcp, server_tcp) = small_buffer_pair().await;
-    let (stream, outlet) = ClientStream::direct(server_tcp, bytes::Bytes::new(), false);
+    let (stream, outlet) = socket::direct(server_tcp, bytes::Bytes::new(), false);
     let session = spawn_session(&server, stream, outlet);
     let mut client = WebSocketStream::from_raw_socket(client_tcp, Role::Client, None).await;
     assert_eq!(next_json(&mut client).await["type"], "connection");
