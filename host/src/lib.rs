@@ -39,10 +39,10 @@
 //!   [`fleet::status`]).
 //! - [`surfaces`]: the shared read-only [`surfaces::state`], the accept loop
 //!   ([`surfaces::server`]), routing ([`surfaces::http`]), WebSocket sessions
-//!   and the fan-out that writes each tick to every socket ([`surfaces::ws`]), the JSON API ([`surfaces::api`]), `/health`
-//!   ([`surfaces::health`]), Prometheus ([`surfaces::metrics`]), the dashboard
-//!   ([`surfaces::dashboard`]) and the server's own resource use
-//!   ([`surfaces::service_memory`]).
+//!   and the fan-out that writes each tick to every socket ([`surfaces::ws`]), the JSON
+//!   API ([`surfaces::api`]), `/health` ([`surfaces::health`]), Prometheus
+//!   ([`surfaces::metrics`]), the dashboard ([`surfaces::dashboard`]) and the server's
+//!   own resource use ([`surfaces::service_memory`]).
 //! - [`allocator`]: glibc malloc tuned for many long-lived connections (fewer arenas,
 //!   freed pages returned).
 //! - [`live`]: the plugins folder watched and `plugins.toml` reloaded while the server

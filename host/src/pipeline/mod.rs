@@ -15,9 +15,10 @@ pub mod relay;
 pub mod snapshot;
 pub mod wire;
 
-use chrono::Local;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use chrono::Local;
 
 use crate::alerts::sink_runner::SinkRunner;
 use crate::alerts::{self, AlertControl, AlertLog, EngineState};

@@ -16,10 +16,7 @@ pub struct Snapshot {
 impl Snapshot {
     /// The sections, taken now.
     pub fn now(data: Sections) -> Self {
-        Self {
-            taken_at: Local::now(),
-            data,
-        }
+        Self::taken(Local::now(), data)
     }
 
     /// The sections a tick asked for at `at`.

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use monitoring_plugin_api::PluginKind;
 
 use crate::plugins::loader::{self, Metadata};
+use crate::plugins::registry::kind_name;
 
 /// The hidden subcommand `main.rs` dispatches before anything else.
 pub const PROBE_FLAG: &str = "--probe-plugin";
@@ -151,11 +152,10 @@ fn verdict(status: ExitStatus, output: &str) -> Result<Metadata, String> {
 /// The plugin's identity in a probe's reply.
 fn identity(reply: &serde_json::Value) -> Option<Metadata> {
     let text = |key: &str| reply.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-    let kind = match reply.get("kind")?.as_str()? {
-        "collector" => PluginKind::Collector,
-        "sink" => PluginKind::Sink,
-        _ => return None,
-    };
+    let named = reply.get("kind")?.as_str()?;
+    let kind = [PluginKind::Collector, PluginKind::Sink]
+        .into_iter()
+        .find(|kind| kind_name(*kind) == named)?;
     Some(Metadata {
         name: text("name")?,
         kind,
@@ -194,7 +194,7 @@ pub fn run_probe(path: &Path) -> i32 {
         Ok(library) => (
             serde_json::json!({
                 "name": library.metadata.name,
-                "kind": format!("{:?}", library.metadata.kind).to_lowercase(),
+                "kind": kind_name(library.metadata.kind),
                 "version": library.metadata.version,
                 "api_version": library.metadata.api_version,
                 "description": library.metadata.description,

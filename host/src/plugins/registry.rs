@@ -248,7 +248,8 @@ fn instantiate(
     }
 }
 
-fn kind_name(kind: PluginKind) -> &'static str {
+/// The kind's name in records and in the load probe's reply.
+pub(super) fn kind_name(kind: PluginKind) -> &'static str {
     match kind {
         PluginKind::Collector => "collector",
         PluginKind::Sink => "sink",
