@@ -20,6 +20,10 @@ use super::{line_of_key, Config, ConfigError};
 /// The longest host name accepted (it is one subject token and a JSON field).
 pub const MAX_HOST_NAME: usize = 64;
 
+/// The bounds of `max_frame_bytes`: a real frame is a few kB; NATS's own default
+/// payload limit is 1 MiB.
+pub const FRAME_BYTES_RANGE: std::ops::RangeInclusive<usize> = 1024..=1_048_576;
+
 /// `[fleet]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -49,6 +53,13 @@ pub struct FleetConfig {
     /// Frames and alert batches waiting for the publisher; past it they are dropped
     /// and counted, the tick never waits. Default 16.
     pub publish_buffer: usize,
+    /// The largest fleet frame a gateway takes in, in bytes. A larger one is refused
+    /// before it is read, counted (`frames_oversize` in `/health`, per host in
+    /// `/api/hosts`, `monitoring_fleet_frames_oversize_total`) and never stored or
+    /// forwarded, so a gateway keeps at most this much per host. Default 65536 (a
+    /// real frame is 1 to 5 kB; this leaves room for many cores, disks and GPUs);
+    /// 1024 to 1048576.
+    pub max_frame_bytes: usize,
     /// Environment variable holding the NATS token. Exclusive with the other methods.
     pub token_env: Option<String>,
     /// File holding the NATS token (one line; relative to this file).
@@ -79,6 +90,7 @@ impl Default for FleetConfig {
             stale_after: 6,
             gone_after: 300.0,
             publish_buffer: 16,
+            max_frame_bytes: 65_536,
             token_env: None,
             token_file: None,
             user: None,
@@ -211,6 +223,17 @@ impl FleetConfig {
         }
         if self.publish_buffer == 0 || self.publish_buffer > 4096 {
             return err("publish_buffer", "must be between 1 and 4096".into());
+        }
+        if !FRAME_BYTES_RANGE.contains(&self.max_frame_bytes) {
+            return err(
+                "max_frame_bytes",
+                format!(
+                    "must be between {} and {} bytes, got {}",
+                    FRAME_BYTES_RANGE.start(),
+                    FRAME_BYTES_RANGE.end(),
+                    self.max_frame_bytes
+                ),
+            );
         }
         self.credentials = self.read_credentials(base)?;
         Ok(())
@@ -401,6 +424,14 @@ mod tests {
             .expect_err("refused")
             .to_string();
         assert!(err.contains("fleet.subject_prefix"), "{err}");
+        let err = parse("[fleet]\nmax_frame_bytes = 100\n")
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("fleet.max_frame_bytes"),
+            "{err}"
+        );
+        assert_eq!(parse("").expect("valid").fleet.max_frame_bytes, 65_536);
         let err = parse("[fleet]\nnats_urll = \"nats://bus\"\n")
             .expect_err("refused")
             .to_string();

@@ -4,12 +4,22 @@
 //! gateway sees every message, so any number of them serve the same fleet behind a
 //! load balancer without knowing of each other.
 //!
-//! Each frame updates the [`Hosts`] view and is re-sent, with a `host` field spliced
-//! in once, on a `broadcast` channel every fleet-watching session reads; a session
-//! that falls behind lags and skips, it never slows the gateway. A sweep on the
-//! gateway's own tick moves silent hosts to `stale` and `gone`; each change goes out
-//! as one `hosts` message. Alert events of other hosts go, their host named in the
-//! message, to this server's sinks through the collection loop's inbox.
+//! Anyone on the bus can publish, so a frame is bounded before it is read: one larger
+//! than `[fleet] max_frame_bytes` is refused on its length alone, counted and never
+//! stored. Each accepted frame updates the [`Hosts`] view and is re-sent, with a `host`
+//! field spliced in once, on a `broadcast` channel every fleet-watching session reads;
+//! a session that falls behind lags and skips, it never slows the gateway. Taking in a
+//! frame costs O(log hosts), never O(hosts), so a flood of new names cannot delay a
+//! real host's frames behind it.
+//!
+//! Changes of the view (a host new, `stale`, `gone`, back, forgotten) are gathered in a
+//! [`Batch`] and go out once per gateway tick, after the sweep that moves silent hosts
+//! on, as one `hosts` message holding only what changed: a viewer pays for changes,
+//! not for the table times the changes. The whole table goes to a session when it
+//! subscribes and when it lagged (it may have missed a difference). The log gets a
+//! summary line per period ([`Digest`]), never a line per host. Alert events of other
+//! hosts go, their host named in the message, to this server's sinks through the
+//! collection loop's inbox.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -21,6 +31,8 @@ use serde_json::value::RawValue;
 use tokio::sync::{broadcast, mpsc};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::fleet::batch::Batch;
+use crate::fleet::digest::Digest;
 use crate::fleet::hosts::{Change, HostInfo, HostState, Hosts, Published};
 use crate::fleet::status::FleetStatus;
 use crate::fleet::Link;
@@ -32,6 +44,9 @@ use crate::timestamp::now_iso;
 /// large fleet.
 const EVENTS_CAPACITY: usize = 4096;
 
+/// At most one summary line per period for host changes, and one for refused frames.
+const LOG_PERIOD: Duration = Duration::from_secs(10);
+
 /// What fleet-watching sessions receive.
 #[derive(Debug, Clone)]
 pub enum FleetEvent {
@@ -42,39 +57,67 @@ pub enum FleetEvent {
         /// The message.
         text: Utf8Bytes,
     },
-    /// A `hosts` message: the whole list after a change.
+    /// A `hosts` message: what changed in the last tick.
     Hosts(Utf8Bytes),
+}
+
+/// What the gateway's lock guards: the view and what waits for the next tick.
+struct View {
+    hosts: Hosts,
+    /// Changes for the next `hosts` message.
+    batch: Batch,
+    /// Host changes for the next summary line.
+    changes_log: Digest,
+    /// Oversize frames for the next summary line.
+    oversize_log: Digest,
+}
+
+impl View {
+    fn note(&mut self, change: Change) {
+        self.changes_log
+            .note(kind(&change), || describe(&change));
+        self.batch.push(change);
+    }
 }
 
 /// The gateway's shared side: the view and the fan-out.
 pub struct Gateway {
-    /// A std `Mutex`: held to record one frame or list the hosts, never across an await.
-    hosts: Mutex<Hosts>,
+    /// A std `Mutex`: held to record one frame, list the hosts or take a tick's
+    /// changes, never across an await.
+    view: Mutex<View>,
     events: broadcast::Sender<FleetEvent>,
+    /// `[fleet] max_frame_bytes`.
+    max_frame_bytes: usize,
 }
 
 impl Gateway {
-    /// A gateway with an empty view.
-    pub fn new(stale_after: Duration, gone_after: Duration) -> Self {
+    /// A gateway with an empty view, taking frames up to `max_frame_bytes`.
+    pub fn new(stale_after: Duration, gone_after: Duration, max_frame_bytes: usize) -> Self {
         let (events, _) = broadcast::channel(EVENTS_CAPACITY);
         Self {
-            hosts: Mutex::new(Hosts::new(stale_after, gone_after)),
+            view: Mutex::new(View {
+                hosts: Hosts::new(stale_after, gone_after),
+                batch: Batch::default(),
+                changes_log: Digest::new(LOG_PERIOD),
+                oversize_log: Digest::new(LOG_PERIOD),
+            }),
             events,
+            max_frame_bytes,
         }
     }
 
-    fn view(&self) -> MutexGuard<'_, Hosts> {
-        self.hosts.lock().unwrap_or_else(PoisonError::into_inner)
+    fn view(&self) -> MutexGuard<'_, View> {
+        self.view.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Every known host, for `/api/hosts`.
     pub fn hosts(&self) -> Vec<HostInfo> {
-        self.view().list(Instant::now())
+        self.view().hosts.list(Instant::now())
     }
 
     /// (up, stale, gone), for `/metrics`.
     pub fn counts(&self) -> (usize, usize, usize) {
-        self.view().counts()
+        self.view().hosts.counts()
     }
 
     /// A receiver for a session that starts watching the fleet.
@@ -82,17 +125,35 @@ impl Gateway {
         self.events.subscribe()
     }
 
-    /// What a session that starts watching gets first: the `hosts` message and the
-    /// newest frame of each host it wants.
+    /// The whole table as a `hosts` message (`full: true`), for a session that
+    /// starts watching or lagged.
+    pub fn table(&self) -> Utf8Bytes {
+        let list = self.view().hosts.list(Instant::now());
+        hosts_message(&list, &[], true)
+    }
+
+    /// What a session that starts watching gets first: the whole table and the newest
+    /// frame of each host it wants.
     pub fn greeting(&self, wanted: impl Fn(&str) -> bool) -> Vec<Utf8Bytes> {
-        let view = self.view();
-        let mut texts = vec![hosts_message(&view.list(Instant::now()), &[])];
-        texts.extend(view.latest(wanted));
+        let (list, latest) = {
+            let view = self.view();
+            (view.hosts.list(Instant::now()), view.hosts.latest(wanted))
+        };
+        let mut texts = vec![hosts_message(&list, &[], true)];
+        texts.extend(latest);
         texts
     }
 
     /// Takes in one published frame of `host`.
     pub fn on_frame(&self, host: &str, payload: &[u8], status: &FleetStatus) {
+        if payload.len() > self.max_frame_bytes {
+            FleetStatus::bump(&status.frames_oversize);
+            let mut view = self.view();
+            view.hosts.refuse(host);
+            view.oversize_log
+                .note("refused", || format!("{host} ({} bytes)", payload.len()));
+            return;
+        }
         let (Ok(text), Ok(published)) = (
             std::str::from_utf8(payload),
             serde_json::from_slice::<Published>(payload),
@@ -106,18 +167,14 @@ impl Gateway {
         };
         FleetStatus::bump(&status.frames_received);
         let tagged = Utf8Bytes::from(tagged);
-        let now = Instant::now();
-        let (change, list) = {
+        {
             let mut view = self.view();
-            let change = view.record(host, published, tagged.clone(), now);
-            let list = change.is_some().then(|| view.list(now));
-            (change, list)
-        };
-        if let (Some(change), Some(list)) = (change, list) {
-            log_change(&change);
-            let _ = self
-                .events
-                .send(FleetEvent::Hosts(hosts_message(&list, &[change])));
+            if let Some(change) = view
+                .hosts
+                .record(host, published, tagged.clone(), Instant::now())
+            {
+                view.note(change);
+            }
         }
         // No receiver is not an error: nobody watches the fleet right now.
         let _ = self.events.send(FleetEvent::Data {
@@ -126,31 +183,60 @@ impl Gateway {
         });
     }
 
-    /// Moves silent hosts on; tells sessions when something changed.
+    /// The gateway's tick: moves silent hosts on, tells sessions what changed since
+    /// the last tick in one message, and logs the summaries that are due.
     pub fn sweep(&self, now: Instant) {
-        let (changes, list) = {
+        let (changes, infos, changes_line, oversize_line) = {
             let mut view = self.view();
-            let changes = view.sweep(now);
-            let list = (!changes.is_empty()).then(|| view.list(now));
-            (changes, list)
+            for change in view.hosts.sweep(now) {
+                view.note(change);
+            }
+            let changes = view.batch.take();
+            let infos: Vec<HostInfo> = changes
+                .iter()
+                .filter_map(|change| view.hosts.info(&change.host, now))
+                .collect();
+            (
+                changes,
+                infos,
+                view.changes_log.due(now),
+                view.oversize_log.due(now),
+            )
         };
-        if let Some(list) = list {
-            changes.iter().for_each(log_change);
+        if let Some(line) = changes_line {
+            tracing::info!(changes = line.total, counts = %line.counts, examples = %line.examples, "Fleet hosts changed state.");
+        }
+        if let Some(line) = oversize_line {
+            tracing::warn!(refused = line.total, max_frame_bytes = self.max_frame_bytes, examples = %line.examples, "Fleet frames over max_frame_bytes were refused unread.");
+        }
+        if !changes.is_empty() {
             let _ = self
                 .events
-                .send(FleetEvent::Hosts(hosts_message(&list, &changes)));
+                .send(FleetEvent::Hosts(hosts_message(&infos, &changes, false)));
         }
     }
 }
 
-fn log_change(change: &Change) {
+/// A change's kind in a summary line.
+fn kind(change: &Change) -> &'static str {
+    match (change.from, change.to) {
+        (None, _) => "new",
+        (_, None) => "forgotten",
+        (_, Some(HostState::Up)) => "back up",
+        (_, Some(HostState::Stale)) => "stale",
+        (_, Some(HostState::Gone)) => "gone",
+    }
+}
+
+/// `web-1 up→stale`.
+fn describe(change: &Change) -> String {
     let name = |state: Option<HostState>| match state {
         None => "unknown",
         Some(HostState::Up) => "up",
         Some(HostState::Stale) => "stale",
         Some(HostState::Gone) => "gone",
     };
-    tracing::info!(host = %change.host, from = name(change.from), to = name(change.to), "Fleet host changed state.");
+    format!("{} {}→{}", change.host, name(change.from), name(change.to))
 }
 
 /// One change, as the `hosts` message lists it.
@@ -161,8 +247,8 @@ struct ChangeView<'a> {
     to: Option<HostState>,
 }
 
-/// The `hosts` message.
-fn hosts_message(hosts: &[HostInfo], changes: &[Change]) -> Utf8Bytes {
+/// The `hosts` message: the whole table (`full`) or the hosts that changed.
+fn hosts_message(hosts: &[HostInfo], changes: &[Change], full: bool) -> Utf8Bytes {
     let changes: Vec<ChangeView<'_>> = changes
         .iter()
         .map(|change| ChangeView {
@@ -174,6 +260,7 @@ fn hosts_message(hosts: &[HostInfo], changes: &[Change]) -> Utf8Bytes {
     Utf8Bytes::from(
         ServerMessage::Hosts {
             timestamp: now_iso(),
+            full,
             changes: &raw(&changes),
             hosts: &raw(&hosts),
         }
@@ -291,34 +378,95 @@ mod tests {
         assert_eq!(tag_with_host("[1]", "a"), None);
     }
 
+    fn gateway() -> (Gateway, FleetStatus) {
+        let gateway = Gateway::new(Duration::from_secs(3), Duration::from_secs(60), 1024);
+        let status = FleetStatus::new("gw".into(), "nats://x".into(), "none", true, Arc::default());
+        (gateway, status)
+    }
+
+    fn json(text: &Utf8Bytes) -> serde_json::Value {
+        serde_json::from_str(text.as_str()).expect("JSON")
+    }
+
+    const FRAME: &[u8] = br#"{"type":"monitoring_data","timestamp":"t","data":{"memory":{"percentage":42.0}},"alerts":[]}"#;
+
     #[test]
     fn a_frame_reaches_watchers_and_the_view() {
-        let gateway = Gateway::new(Duration::from_secs(3), Duration::from_secs(60));
-        let status = FleetStatus::new("gw".into(), "nats://x".into(), "none", true, Arc::default());
+        let (gateway, status) = gateway();
         let mut watcher = gateway.subscribe();
-        let frame = br#"{"type":"monitoring_data","timestamp":"t","data":{"memory":{"percentage":42.0}},"alerts":[]}"#;
-        gateway.on_frame("web-1", frame, &status);
+        gateway.on_frame("web-1", FRAME, &status);
         gateway.on_frame("web-1", b"not json", &status);
-        let Ok(FleetEvent::Hosts(hosts)) = watcher.try_recv() else {
-            panic!("a hosts message first");
-        };
-        let hosts: serde_json::Value = serde_json::from_str(hosts.as_str()).expect("JSON");
-        assert_eq!(hosts["type"], "hosts");
-        assert_eq!(hosts["hosts"][0]["name"], "web-1");
-        assert_eq!(hosts["hosts"][0]["state"], "up");
-        assert_eq!(hosts["changes"][0]["to"], "up");
         let Ok(FleetEvent::Data { host, text }) = watcher.try_recv() else {
-            panic!("then the data");
+            panic!("the data at once");
         };
         assert_eq!(&*host, "web-1");
         assert!(text
             .as_str()
             .starts_with(r#"{"host":"web-1","type":"monitoring_data""#));
+        assert!(watcher.try_recv().is_err(), "the change waits for the tick");
+        gateway.sweep(Instant::now());
+        let Ok(FleetEvent::Hosts(hosts)) = watcher.try_recv() else {
+            panic!("then the tick's hosts message");
+        };
+        let hosts = json(&hosts);
+        assert_eq!(hosts["type"], "hosts");
+        assert_eq!(hosts["full"], false);
+        assert_eq!(hosts["hosts"][0]["name"], "web-1");
+        assert_eq!(hosts["hosts"][0]["state"], "up");
+        assert_eq!(hosts["changes"][0]["to"], "up");
         assert_eq!(gateway.hosts()[0].summary.memory_percent, Some(42.0));
         let report = status.report();
         assert_eq!((report.frames_received, report.malformed), (1, 1));
         assert_eq!(gateway.greeting(|_| true).len(), 2);
+        assert_eq!(json(&gateway.greeting(|_| true)[0])["full"], true);
         assert_eq!(gateway.greeting(|name| name == "other").len(), 1);
+        gateway.sweep(Instant::now());
+        assert!(watcher.try_recv().is_err(), "no change, no message");
+    }
+
+    #[test]
+    fn a_flood_of_names_is_one_difference_per_tick() {
+        let (gateway, status) = gateway();
+        gateway.on_frame("web-1", FRAME, &status);
+        gateway.sweep(Instant::now());
+        let mut watcher = gateway.subscribe();
+        for i in 0..5000 {
+            gateway.on_frame(&format!("flood-{i}"), FRAME, &status);
+        }
+        gateway.sweep(Instant::now());
+        let mut hosts_messages = Vec::new();
+        loop {
+            match watcher.try_recv() {
+                Ok(FleetEvent::Hosts(text)) => hosts_messages.push(json(&text)),
+                Ok(FleetEvent::Data { .. }) | Err(broadcast::error::TryRecvError::Lagged(_)) => {}
+                Err(_) => break,
+            }
+        }
+        assert_eq!(hosts_messages.len(), 1, "one message for the tick");
+        let message = &hosts_messages[0];
+        assert_eq!(message["changes"].as_array().map(Vec::len), Some(5000));
+        let listed = message["hosts"].as_array().expect("a list");
+        assert_eq!(listed.len(), 5000, "only the changed hosts");
+        assert!(listed.iter().all(|host| host["name"] != "web-1"));
+        assert_eq!(json(&gateway.table())["hosts"].as_array().map(Vec::len), Some(5001));
+    }
+
+    #[test]
+    fn an_oversize_frame_is_refused_unread_and_counted() {
+        let (gateway, status) = gateway();
+        let mut watcher = gateway.subscribe();
+        gateway.on_frame("web-1", FRAME, &status);
+        let mut big = FRAME.to_vec();
+        big.resize(1025, b' ');
+        gateway.on_frame("web-1", &big, &status);
+        gateway.on_frame("stranger", &big, &status);
+        let report = status.report();
+        assert_eq!((report.frames_received, report.frames_oversize), (1, 2));
+        let hosts = gateway.hosts();
+        assert_eq!(hosts.len(), 1, "a refused frame adds no host");
+        assert_eq!(hosts[0].frames_oversize, 1);
+        assert!(matches!(watcher.try_recv(), Ok(FleetEvent::Data { .. })));
+        assert!(watcher.try_recv().is_err(), "nothing forwarded");
     }
 
     #[test]

@@ -93,6 +93,8 @@ pub struct HostInfo {
     pub alerts: Vec<Alert>,
     /// CPU, memory and worst disk.
     pub summary: Summary,
+    /// Its frames refused for being larger than `[fleet] max_frame_bytes`.
+    pub frames_oversize: u64,
 }
 
 /// A change clients are told about.
@@ -113,8 +115,9 @@ struct Entry {
     alerts: Vec<Alert>,
     summary: Summary,
     /// The newest `monitoring_data` message with its `host` field, for a client that
-    /// starts watching this host.
+    /// starts watching this host; at most `[fleet] max_frame_bytes` plus the name.
     latest: Utf8Bytes,
+    frames_oversize: u64,
 }
 
 /// Every host the gateway has heard from.
@@ -174,6 +177,7 @@ impl Hosts {
                 alerts: published.alerts,
                 summary,
                 latest: tagged,
+                frames_oversize: 0,
             },
         );
         Some(Change {
@@ -216,19 +220,28 @@ impl Hosts {
         changes
     }
 
+    /// Counts a refused oversize frame of `host`; whether the host is one the view
+    /// follows (a refused frame never adds one).
+    pub fn refuse(&mut self, host: &str) -> bool {
+        self.entries
+            .get_mut(host)
+            .map(|entry| entry.frames_oversize += 1)
+            .is_some()
+    }
+
     /// Every host, by name.
     pub fn list(&self, now: Instant) -> Vec<HostInfo> {
         self.entries
             .iter()
-            .map(|(name, entry)| HostInfo {
-                name: name.clone(),
-                state: entry.state,
-                last_seen: entry.last_seen.clone(),
-                seconds_since_seen: now.saturating_duration_since(entry.received).as_secs_f64(),
-                alerts: entry.alerts.clone(),
-                summary: entry.summary,
-            })
+            .map(|(name, entry)| info(name, entry, now))
             .collect()
+    }
+
+    /// One host, when the view follows it.
+    pub fn info(&self, host: &str, now: Instant) -> Option<HostInfo> {
+        self.entries
+            .get_key_value(host)
+            .map(|(name, entry)| info(name, entry, now))
     }
 
     /// The newest tagged message of each host `wanted` accepts.
@@ -249,6 +262,18 @@ impl Hosts {
                 HostState::Stale => (up, stale + 1, gone),
                 HostState::Gone => (up, stale, gone + 1),
             })
+    }
+}
+
+fn info(name: &str, entry: &Entry, now: Instant) -> HostInfo {
+    HostInfo {
+        name: name.to_owned(),
+        state: entry.state,
+        last_seen: entry.last_seen.clone(),
+        seconds_since_seen: now.saturating_duration_since(entry.received).as_secs_f64(),
+        alerts: entry.alerts.clone(),
+        summary: entry.summary,
+        frames_oversize: entry.frames_oversize,
     }
 }
 
@@ -333,5 +358,9 @@ mod tests {
             .collect();
         assert_eq!(latest, ["a2"]);
         assert_eq!(hosts.latest(|_| true).len(), 2);
+        assert!(hosts.refuse("a") && hosts.refuse("a"));
+        assert!(!hosts.refuse("stranger"), "never adds a host");
+        assert_eq!(hosts.info("a", now).map(|a| a.frames_oversize), Some(2));
+        assert!(hosts.info("stranger", now).is_none());
     }
 }

@@ -4,15 +4,18 @@
 //! ([`publisher`]) on subjects that name it ([`Subjects`]); a server with `gateway =
 //! true` also subscribes to the whole fleet ([`gateway`]) and keeps the view
 //! ([`hosts`]) that `/api/hosts`, the WebSocket's `hosts` subscriptions and the fleet
-//! dashboard read. [`connect`] owns the one NATS connection and its back-off,
-//! [`status`] what `/health` and `/metrics` say about it.
+//! dashboard read, gathering its changes per tick ([`batch`]) and logging them as
+//! rate-limited summaries ([`digest`]). [`connect`] owns the one NATS connection and
+//! its back-off, [`status`] what `/health` and `/metrics` say about it.
 //!
 //! The fleet sits between the pipeline and the surfaces: it reads what the pipeline
 //! publishes (through [`crate::pipeline::relay`], never delaying a tick) and the
 //! surfaces read it. NATS being down costs a server nothing but its place in the
 //! fleet view: its own clients, history and alerts go on as before.
 
+pub mod batch;
 pub mod connect;
+pub mod digest;
 pub mod gateway;
 pub mod hosts;
 pub mod publisher;
@@ -139,6 +142,7 @@ pub async fn start(
         let gateway = Arc::new(Gateway::new(
             config.stale_window(interval),
             config.gone_window(),
+            config.max_frame_bytes,
         ));
         let (inbox, sinks) = Inbox::new(INBOX_CAPACITY);
         tokio::spawn(gateway::run(

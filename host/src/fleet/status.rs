@@ -78,6 +78,8 @@ pub struct FleetStatus {
     pub alerts_received: AtomicU64,
     /// Messages from the fleet that were not what a publisher sends (gateway).
     pub malformed: AtomicU64,
+    /// Frames refused unread for being larger than `max_frame_bytes` (gateway).
+    pub frames_oversize: AtomicU64,
     /// The outbox's counters: queued and dropped because the buffer was full.
     pub relay: Arc<RelayCounters>,
     last_error: Mutex<Option<String>>,
@@ -114,6 +116,8 @@ pub struct FleetReport {
     pub alerts_received: u64,
     /// Fleet messages that could not be read.
     pub malformed: u64,
+    /// Fleet frames refused for being larger than `max_frame_bytes`.
+    pub frames_oversize: u64,
     /// The last error, in words.
     pub last_error: Option<String>,
 }
@@ -142,6 +146,7 @@ impl FleetStatus {
             frames_received: AtomicU64::new(0),
             alerts_received: AtomicU64::new(0),
             malformed: AtomicU64::new(0),
+            frames_oversize: AtomicU64::new(0),
             relay,
             last_error: Mutex::new(None),
         }
@@ -189,6 +194,7 @@ impl FleetStatus {
             frames_received: get(&self.frames_received),
             alerts_received: get(&self.alerts_received),
             malformed: get(&self.malformed),
+            frames_oversize: get(&self.frames_oversize),
             last_error: self
                 .last_error
                 .lock()

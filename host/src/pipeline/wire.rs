@@ -74,15 +74,21 @@ pub enum ServerMessage<'a> {
         /// Confirmation text.
         message: &'static str,
     },
-    /// A fleet gateway's hosts: sent after a `subscribe` with `hosts`, and whenever a
-    /// host appears, goes `stale` or `gone`, comes back or is forgotten.
+    /// A fleet gateway's hosts: the whole table after a `subscribe` with `hosts`
+    /// (`full: true`), then at most one per gateway tick with what changed since the
+    /// last one (`full: false`): hosts that appeared, went `stale` or `gone`, came
+    /// back or were forgotten.
     Hosts {
         /// When.
         timestamp: String,
+        /// Whether `hosts` is the whole table; otherwise only the hosts in `changes`
+        /// that are still followed (a forgotten one is only in `changes`).
+        full: bool,
         /// What changed: `{"host", "from", "to"}` each (`null` for unknown/forgotten);
-        /// empty in the first message of a subscription.
+        /// empty in a full message.
         changes: &'a RawValue,
-        /// Every known host: name, state, last_seen, seconds_since_seen, alerts, summary.
+        /// Hosts: name, state, last_seen, seconds_since_seen, alerts, summary,
+        /// frames_oversize; every one when `full`, else the changed ones.
         hosts: &'a RawValue,
     },
     /// A request the server could not act on; the connection stays open.

@@ -61,6 +61,11 @@ pub(super) fn fleet_metrics(b: &mut Builder, state: &ServerState) {
             "Alert events received from the fleet (gateway)",
             report.alerts_received,
         ),
+        (
+            "monitoring_fleet_frames_oversize",
+            "Fleet frames refused unread for being larger than max_frame_bytes (gateway)",
+            report.frames_oversize,
+        ),
     ] {
         b.counter(name, help, vec![], value);
     }

@@ -306,6 +306,12 @@ impl<'a> Session<'a> {
                     .stats
                     .frames_skipped
                     .fetch_add(missed, Ordering::Relaxed);
+                // `hosts` messages are differences: one may be among the skipped, so
+                // the whole table again (at most once per channel's worth of events).
+                let gateway = self.state.fleet.as_ref().and_then(|f| f.gateway.clone());
+                if let (true, Some(gateway)) = (self.subscribed, gateway) {
+                    self.send(ws, Message::Text(gateway.table())).await?;
+                }
             }
             Err(broadcast::error::RecvError::Closed) => self.fleet = None,
         }
