@@ -50,6 +50,12 @@ function worstDisk(data) {
   return known.length > 0 ? Math.max(...known) : null;
 }
 
+function forget(name) {
+  hosts.delete(name);
+  tiles.get(name)?.root.remove();
+  tiles.delete(name);
+}
+
 /** Records one message of the gateway's fleet stream; whether it was one. */
 export function fleetMessage(message) {
   if (message?.type === "monitoring_data" && typeof message.host === "string") {
@@ -65,7 +71,16 @@ export function fleetMessage(message) {
     return true;
   }
   if (message?.type === "hosts" && Array.isArray(message.hosts)) {
+    // `full: false` lists only the hosts that changed since the last message; a host
+    // forgotten is then only in `changes` (`to: null`). Without `full` (older
+    // gateways) every message is the whole table.
+    const full = message.full !== false;
     const seen = new Set();
+    if (!full) {
+      for (const change of Array.isArray(message.changes) ? message.changes : []) {
+        if (typeof change?.host === "string" && change.to === null) forget(change.host);
+      }
+    }
     for (const info of message.hosts) {
       if (typeof info?.name !== "string") continue;
       seen.add(info.name);
@@ -77,11 +92,9 @@ export function fleetMessage(message) {
       host.disk = num(info.summary?.worst_disk_percent) ?? host.disk;
       host.dirty = true;
     }
-    for (const name of [...hosts.keys()]) {
-      if (!seen.has(name)) {
-        hosts.delete(name);
-        tiles.get(name)?.root.remove();
-        tiles.delete(name);
+    if (full) {
+      for (const name of [...hosts.keys()]) {
+        if (!seen.has(name)) forget(name);
       }
     }
     orderDirty = true;
