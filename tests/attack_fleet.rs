@@ -98,7 +98,11 @@ fn fleet_server(nats: &Nats, host: &str, gateway: bool) -> Server {
         &[(TOKEN_ENV, TOKEN)],
     );
     let joined = server.wait_for_log(|l| l.contains("Connected to NATS."), 10 * SECOND);
-    assert!(joined.is_some(), "{host} did not connect:\n{}", server.log_text());
+    assert!(
+        joined.is_some(),
+        "{host} did not connect:\n{}",
+        server.log_text()
+    );
     server
 }
 
@@ -310,7 +314,9 @@ async fn big_frames_are_refused_counted_and_never_kept() {
             })
     };
     loop {
-        let refused = fleet_health(&gateway)["frames_oversize"].as_u64().unwrap_or(0);
+        let refused = fleet_health(&gateway)["frames_oversize"]
+            .as_u64()
+            .unwrap_or(0);
         if refused + big_hosts(&gateway) >= HOSTS || Instant::now() > deadline {
             break;
         }
@@ -335,7 +341,10 @@ async fn big_frames_are_refused_counted_and_never_kept() {
         .iter()
         .filter(|line| line.contains("max_frame_bytes were refused"))
         .count();
-    assert!((1..=3).contains(&warned), "{warned} warnings about refused frames");
+    assert!(
+        (1..=3).contains(&warned),
+        "{warned} warnings about refused frames"
+    );
     // A viewer arriving now gets a small greeting: the table and the real host's frame.
     const GREETING: usize = 256 << 10;
     let greeting = record(viewer(&gateway).await, 4 * GREETING, SECOND);

@@ -35,8 +35,9 @@
 //!   session shares ([`pipeline::bus`]) and the recent frames ([`pipeline::history`]).
 //! - [`fleet`]: the NATS link of `[fleet]`: publishing frames and alerts
 //!   ([`fleet::publisher`]), a gateway's subscriptions ([`fleet::gateway`]) and fleet
-//!   view ([`fleet::hosts`]), the connection and its state ([`fleet::connect`],
-//!   [`fleet::status`]).
+//!   view ([`fleet::hosts`]) with its per-tick changes ([`fleet::batch`]) and
+//!   rate-limited log summaries ([`fleet::digest`]), the connection and its state
+//!   ([`fleet::connect`], [`fleet::status`]).
 //! - [`surfaces`]: the shared read-only [`surfaces::state`], the accept loop
 //!   ([`surfaces::server`]), routing ([`surfaces::http`]), WebSocket sessions
 //!   and the fan-out that writes each tick to every socket ([`surfaces::ws`]), the JSON

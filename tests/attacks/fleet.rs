@@ -14,8 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 /// A tiny but well-formed `monitoring_data` frame.
-const TINY: &str =
-    r#"{"type":"monitoring_data","timestamp":"2026-12-06T00:00:00.000000","data":{"memory":{"percentage":1.0}},"alerts":[]}"#;
+const TINY: &str = r#"{"type":"monitoring_data","timestamp":"2026-12-06T00:00:00.000000","data":{"memory":{"percentage":1.0}},"alerts":[]}"#;
 
 /// What an attack sent.
 #[derive(Debug, Clone, Copy)]

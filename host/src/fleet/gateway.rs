@@ -74,8 +74,7 @@ struct View {
 
 impl View {
     fn note(&mut self, change: Change) {
-        self.changes_log
-            .note(kind(&change), || describe(&change));
+        self.changes_log.note(kind(&change), || describe(&change));
         self.batch.push(change);
     }
 }
@@ -448,7 +447,10 @@ mod tests {
         let listed = message["hosts"].as_array().expect("a list");
         assert_eq!(listed.len(), 5000, "only the changed hosts");
         assert!(listed.iter().all(|host| host["name"] != "web-1"));
-        assert_eq!(json(&gateway.table())["hosts"].as_array().map(Vec::len), Some(5001));
+        assert_eq!(
+            json(&gateway.table())["hosts"].as_array().map(Vec::len),
+            Some(5001)
+        );
     }
 
     #[test]
