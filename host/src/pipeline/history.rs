@@ -136,14 +136,15 @@ impl History {
         now: Instant,
     ) -> Vec<Bytes> {
         self.expire(now);
-        // Entries are stored in time order, so those at or after `since` are a suffix.
-        let first = since.map_or(0, |since| {
-            self.entries.partition_point(|entry| entry.taken_at < since)
-        });
-        let matching = self.entries.len() - first;
-        let skip = first + count.map_or(0, |count| matching.saturating_sub(count));
-        self.entries
+        // Filtered, not bisected: a clock stepped back leaves the entries out of order.
+        let matching: Vec<&Entry> = self
+            .entries
             .iter()
+            .filter(|entry| since.is_none_or(|since| entry.taken_at >= since))
+            .collect();
+        let skip = count.map_or(0, |count| matching.len().saturating_sub(count));
+        matching
+            .into_iter()
             .skip(skip)
             .map(|entry| entry.view.clone())
             .collect()
