@@ -5,6 +5,10 @@
 //! must be refused at start, naming the line, not abort the process after
 //! "Listening". The bounds are far above any sane deployment and far below what a
 //! 64-bit counter allows; nothing is allocated up front in proportion to them.
+//!
+//! Some keys only promise memory together: the history keeps `history_size`
+//! snapshots, or an hour of ticks at `interval` if that is fewer, so the pair is
+//! checked against [`MAX_HISTORY_BYTES`] at [`HISTORY_FRAME_BUDGET`] a snapshot.
 
 use super::{line_of_key, Config, ConfigError, ServerConfig};
 
@@ -15,6 +19,16 @@ pub const MAX_CONNECTIONS: usize = 2 * MAX_CLIENTS;
 /// Most snapshots kept (`monitor.history_size`): at 0.5 s a tick the one-hour TTL
 /// keeps 7200 anyway.
 pub const MAX_HISTORY_SIZE: usize = 100_000;
+/// How long the history keeps a snapshot, as the seed did.
+pub const HISTORY_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+/// The bytes a stored snapshot is budgeted at when `plugins.toml` is checked: a
+/// snapshot of the seed's collectors on a 16-core machine is 6.4 KB of JSON, and the
+/// history keeps about its serialized size.
+pub const HISTORY_FRAME_BUDGET: usize = 8 * 1024;
+/// Most bytes of snapshots the history holds, 256 MiB: refused at load when
+/// `history_size` (or an hour of ticks) × [`HISTORY_FRAME_BUDGET`] is more, and
+/// enforced while running (the oldest go first) when snapshots weigh more than budgeted.
+pub const MAX_HISTORY_BYTES: usize = 256 * 1024 * 1024;
 /// Largest message a client may send (`server.max_message_size`), 16 MiB.
 pub const MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
 /// Most control messages per second or in a burst (`server.rate_limit`, `rate_burst`).
@@ -81,6 +95,7 @@ impl Config {
             1,
             MAX_HISTORY_SIZE,
         )?;
+        self.check_history_memory(text)?;
         at_most("server.max_clients", server.max_clients, 1, MAX_CLIENTS)?;
         at_most(
             "server.max_message_size",
@@ -123,6 +138,41 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Refuses a history that could hold more than [`MAX_HISTORY_BYTES`]: the
+    /// snapshots it keeps (`history_size`, or one TTL of ticks at `interval` if that is
+    /// fewer) at [`HISTORY_FRAME_BUDGET`] each. The error names both keys.
+    fn check_history_memory(&self, text: &str) -> Result<(), ConfigError> {
+        let monitor = &self.monitor;
+        let per_ttl = (HISTORY_TTL.as_secs_f64() / monitor.interval).ceil();
+        let kept = if per_ttl.is_finite() && per_ttl < monitor.history_size as f64 {
+            per_ttl as usize
+        } else {
+            monitor.history_size
+        };
+        let most = MAX_HISTORY_BYTES / HISTORY_FRAME_BUDGET;
+        if kept <= most {
+            return Ok(());
+        }
+        let mib = |bytes: usize| bytes / (1024 * 1024);
+        Err(ConfigError::Invalid {
+            path: self.source.clone().unwrap_or_default(),
+            line: line_of_key(text, "monitor.history_size"),
+            key: "monitor.history_size".to_owned(),
+            message: format!(
+                "with `monitor.interval` = {interval} s the history keeps {kept} snapshots \
+                 ({history_size} at most, {ttl} s of ticks); at {budget} KiB each that is \
+                 {total} MiB, past the history's {max} MiB: set `monitor.history_size` to at \
+                 most {most}, or a longer `monitor.interval`",
+                interval = monitor.interval,
+                history_size = monitor.history_size,
+                ttl = HISTORY_TTL.as_secs(),
+                budget = HISTORY_FRAME_BUDGET / 1024,
+                total = mib(kept.saturating_mul(HISTORY_FRAME_BUDGET)),
+                max = mib(MAX_HISTORY_BYTES),
+            ),
+        })
     }
 }
 
@@ -173,6 +223,32 @@ mod tests {
                 "{text} → {err}"
             );
         }
+    }
+
+    #[test]
+    fn a_history_past_its_memory_is_refused_naming_both_keys() {
+        let err =
+            error("[monitor]\ninterval = 0.05\nhistory_size = 100000\ncollect_timeout = 0.04\n");
+        assert!(
+            err.starts_with("plugins.toml: line 3: `monitor.history_size`: "),
+            "{err}"
+        );
+        assert!(
+            err.contains("`monitor.interval` = 0.05") && err.contains("72000 snapshots"),
+            "{err}"
+        );
+        assert!(err.contains("at most 32768"), "{err}");
+        // The TTL keeps 7200 at 0.5 s, whatever history_size says.
+        for ok in [
+            "[monitor]\ninterval = 0.5\nhistory_size = 100000\n",
+            "[monitor]\ninterval = 0.05\nhistory_size = 32768\ncollect_timeout = 0.04\n",
+            "[monitor]\ninterval = 0.01\ncollect_timeout = 0.005\n",
+        ] {
+            Config::parse(ok, Path::new("plugins.toml")).expect(ok);
+        }
+        let err =
+            error("[monitor]\ninterval = 0.1\nhistory_size = 40000\ncollect_timeout = 0.05\n");
+        assert!(err.contains("36000 snapshots"), "{err}");
     }
 
     #[test]

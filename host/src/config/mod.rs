@@ -24,7 +24,7 @@ pub mod fleet;
 mod plugin_table;
 pub mod tls;
 
-pub use bounds::ConnectionLimits;
+pub use bounds::{ConnectionLimits, HISTORY_FRAME_BUDGET, HISTORY_TTL, MAX_HISTORY_BYTES};
 use delivery::DeliveryOptions;
 pub use plugin_table::PluginTable;
 use plugin_table::{deserialize_plugins, line_at};

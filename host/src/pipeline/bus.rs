@@ -144,6 +144,28 @@ impl Frame {
         Framed::text(&message.to_json())
     }
 
+    /// The snapshot as the HTTP API shows it (`/api/current`, each of `/api/history`'s
+    /// snapshots): `monitoring_data` without `type`, `alerts` always present. Appended
+    /// to `out`, so the history can put its separator first without a second copy.
+    pub fn write_api_view(&self, out: &mut Vec<u8>) {
+        /// Borrows the frame's data: nothing is copied before serializing.
+        #[derive(Serialize)]
+        struct SnapshotView<'a> {
+            timestamp: &'a str,
+            data: &'a RawValue,
+            alerts: &'a [Alert],
+        }
+        // Writing into a Vec cannot fail: string keys, raw data already JSON.
+        let _ = serde_json::to_writer(
+            out,
+            &SnapshotView {
+                timestamp: &self.timestamp,
+                data: &self.data,
+                alerts: &self.alerts,
+            },
+        );
+    }
+
     /// The snapshot event sinks receive: `{"event":"snapshot","timestamp":…,"data":…}`.
     pub fn sink_event(&self) -> String {
         #[derive(Serialize)]

@@ -137,7 +137,7 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
         }
         // Clients first: the frame is out before any sink sees the tick.
         let frame = bus.publish(snapshot, timestamp, &evaluation.active);
-        history.push(Arc::clone(&frame));
+        history.push(&frame);
         let mut notifications = evaluation.notifications;
         if let Some(outbox) = &outbox {
             outbox.offer(Outgoing::Frame(Arc::clone(&frame)));

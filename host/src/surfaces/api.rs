@@ -12,34 +12,17 @@ use std::time::Instant;
 use chrono::{DateTime, Local, NaiveDateTime};
 use monitoring_plugin_api::Alert;
 use serde::Serialize;
-use serde_json::value::RawValue;
-use warp::http::StatusCode;
+use warp::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::Reply;
 
-use crate::pipeline::bus::Frame;
 use crate::pipeline::history::TTL;
+use crate::pipeline::wire::excerpt;
+use crate::surfaces::history_reply::{self, HistoryReplies, MAX_IN_FLIGHT, RETRY_AFTER_SECONDS};
 use crate::surfaces::metrics::{self, Format};
 use crate::surfaces::state::ServerState;
-
-/// A snapshot as the API shows it: `monitoring_data` without `type`, `alerts` always
-/// present. Borrows the frame's data, so nothing is copied before serializing.
-#[derive(Serialize)]
-struct SnapshotView<'a> {
-    timestamp: &'a str,
-    data: &'a RawValue,
-    alerts: &'a [Alert],
-}
-
-impl<'a> From<&'a Frame> for SnapshotView<'a> {
-    fn from(frame: &'a Frame) -> Self {
-        Self {
-            timestamp: &frame.timestamp,
-            data: &frame.data,
-            alerts: &frame.alerts,
-        }
-    }
-}
+use crate::surfaces::write_watch::WriteWatch;
 
 /// A JSON reply with `status`.
 fn json(status: StatusCode, body: &impl Serialize) -> Response {
@@ -73,7 +56,12 @@ pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
 pub fn current(state: &ServerState) -> Response {
     let frame = state.frames.borrow().clone();
     match frame {
-        Some(frame) => json(StatusCode::OK, &SnapshotView::from(&*frame)),
+        Some(frame) => {
+            let mut body = Vec::with_capacity(frame.data.get().len() + 256);
+            frame.write_api_view(&mut body);
+            let reply = warp::reply::with_status(body, StatusCode::OK);
+            warp::reply::with_header(reply, "content-type", "application/json").into_response()
+        }
         None => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "no snapshot yet: the first collection has not finished",
@@ -109,7 +97,8 @@ pub fn parse_history_query(
                     .filter(|n| (1..=capacity).contains(n));
                 let Some(count) = count else {
                     return Err(format!(
-                        "`count` must be a whole number from 1 to {capacity} (the history size), got `{value}`"
+                        "`count` must be a whole number from 1 to {capacity} (the history size), got `{}`",
+                        excerpt(value)
                     ));
                 };
                 query.count = Some(count);
@@ -122,7 +111,8 @@ pub fn parse_history_query(
             }
             other => {
                 return Err(format!(
-                    "unknown parameter `{other}`: /api/history takes `count` and `since`"
+                    "unknown parameter `{}`: /api/history takes `count` and `since`",
+                    excerpt(other)
                 ))
             }
         }
@@ -151,35 +141,52 @@ pub fn parse_since(text: &str) -> Result<DateTime<Local>, String> {
     }
     Err(format!(
         "`since` must be an ISO 8601 time such as 2025-01-03T10:15:30 (local time) or \
-         2025-01-03T10:15:30Z (encode `+` in an offset as %2B), got `{text}`"
+         2025-01-03T10:15:30Z (encode `+` in an offset as %2B), got `{}`",
+        excerpt(text)
     ))
 }
 
-/// `GET /api/history?count=N&since=T`: oldest first.
-pub fn history(state: &ServerState, params: &[(String, String)]) -> Response {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        count: usize,
-        history_size: usize,
-        ttl_seconds: u64,
-        snapshots: Vec<SnapshotView<'a>>,
-    }
+/// `GET /api/history?count=N&since=T`: oldest first, streamed from the history's own
+/// bytes (see [`history_reply`]); 503 with `Retry-After` while [`MAX_IN_FLIGHT`]
+/// history bodies are being sent (`replies` holds the slots). `watch` is the
+/// connection's, when it has one.
+pub fn history(
+    state: &ServerState,
+    params: &[(String, String)],
+    replies: &HistoryReplies,
+    watch: Option<&WriteWatch>,
+) -> Response {
     let capacity = state.history.with(|h| h.capacity());
     let query = match parse_history_query(params, capacity) {
         Ok(query) => query,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
-    // The lock is held only to clone the `Arc`s out; serializing happens after.
-    let frames = state
+    let Some(slot) = replies.try_slot() else {
+        let mut response = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "{MAX_IN_FLIGHT} history replies are being sent already: retry in \
+                 {RETRY_AFTER_SECONDS} s"
+            ),
+        );
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        return response;
+    };
+    // The lock is held only to clone the views' handles out.
+    let views = state
         .history
         .with(|h| h.query(query.count, query.since, Instant::now()));
-    let body = Body {
-        count: frames.len(),
-        history_size: capacity,
-        ttl_seconds: TTL.as_secs(),
-        snapshots: frames.iter().map(|f| SnapshotView::from(&**f)).collect(),
-    };
-    json(StatusCode::OK, &body)
+    let chunks = history_reply::chunks(views, capacity, TTL.as_secs());
+    let length: usize = chunks.iter().map(|chunk| chunk.len()).sum();
+    let body = history_reply::Body::new(chunks, slot, watch, state.limits.send_timeout);
+    let mut response = warp::reply::stream(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    // Known in advance: sent with a length, as before, not chunked.
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+    response
 }
 
 /// `GET /api/hosts`: a fleet gateway's hosts (state, last seen, alerts, summary);
@@ -274,6 +281,20 @@ mod tests {
             let error = parse_history_query(&params(&[("count", bad)]), 10).expect_err(bad);
             assert!(error.contains("from 1 to 10"), "{error}");
             assert!(error.contains(&format!("`{bad}`")), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_long_value_is_quoted_in_part() {
+        let long = "9".repeat(5000);
+        for params in [
+            params(&[("count", long.as_str())]),
+            params(&[("since", long.as_str())]),
+            params(&[(long.as_str(), "1")]),
+        ] {
+            let error = parse_history_query(&params, 10).expect_err("refused");
+            assert!(error.len() < 400, "{} bytes: {error}", error.len());
+            assert!(error.contains(&format!("{}…", "9".repeat(64))), "{error}");
         }
     }
 

@@ -18,7 +18,9 @@ use crate::pipeline::wire::excerpt;
 use crate::surfaces::access::{self, Denial, Grant};
 use crate::surfaces::api;
 use crate::surfaces::dashboard;
+use crate::surfaces::history_reply::HistoryReplies;
 use crate::surfaces::state::ServerState;
+use crate::surfaces::write_watch::WriteWatch;
 use crate::surfaces::ws;
 
 /// Every route the server answers. Nothing is left to a rejection: the last route,
@@ -72,24 +74,28 @@ fn api_routes(
         .unify();
     let grant = access::grant(Arc::clone(&state));
     let with_state = warp::any().map(move || Arc::clone(&state));
+    // One set of history slots for every connection: the filter is built once.
+    let replies = HistoryReplies::default();
     endpoint
         .and(warp::get().or(warp::head()).unify())
         .and(grant)
         .and(with_state)
         .and(warp::query::<Vec<(String, String)>>())
         .and(warp::header::optional::<String>("accept"))
+        .and(warp::ext::optional::<WriteWatch>())
         .map(
-            |endpoint: Endpoint,
-             grant: Result<Grant, Denial>,
-             state: Arc<ServerState>,
-             params: Vec<(String, String)>,
-             accept: Option<String>| {
+            move |endpoint: Endpoint,
+                  grant: Result<Grant, Denial>,
+                  state: Arc<ServerState>,
+                  params: Vec<(String, String)>,
+                  accept: Option<String>,
+                  watch: Option<WriteWatch>| {
                 if let Err(denial) = grant {
                     return denial.into_response();
                 }
                 match endpoint {
                     Endpoint::Current => api::current(&state),
-                    Endpoint::History => api::history(&state, &params),
+                    Endpoint::History => api::history(&state, &params, &replies, watch.as_ref()),
                     Endpoint::Alerts => api::alerts(&state),
                     Endpoint::Hosts => api::hosts(&state),
                     Endpoint::Health => api::health(&state),

@@ -22,6 +22,7 @@ use warp::{Filter, Reply};
 use crate::shutdown::Shutdown;
 use crate::surfaces::admission::Admission;
 use crate::surfaces::tls::Tls;
+use crate::surfaces::write_watch::WriteWatch;
 use crate::throttle::Throttle;
 
 /// The peer of a request's connection, in the request's extensions, for filters that
@@ -108,7 +109,9 @@ async fn serve_connection<F>(
     }
 }
 
-/// HTTP/1.1 with upgrades on an established stream, plain or TLS.
+/// HTTP/1.1 with upgrades on an established stream, plain or TLS. Each request gets
+/// the connection's [`WriteWatch`]; a long reply its reader stopped taking ends the
+/// connection.
 async fn serve_http<F, S>(stream: S, peer: SocketAddr, routes: F, header_timeout: Duration)
 where
     F: Filter<Error = Infallible> + Clone + Send + Sync + 'static,
@@ -116,8 +119,11 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let routes = warp::service(routes);
+    let watch = WriteWatch::default();
+    let watching = watch.clone();
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(Peer(peer));
+        request.extensions_mut().insert(watching.clone());
         tower_service::Service::call(&mut routes.clone(), request)
     });
     let connection = hyper::server::conn::http1::Builder::new()
@@ -125,7 +131,13 @@ where
         .header_read_timeout(header_timeout)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
-    if let Err(e) = connection.await {
-        tracing::debug!(error = %e, "HTTP connection ended with an error.");
+    tokio::select! {
+        ended = connection => if let Err(e) = ended {
+            tracing::debug!(error = %e, "HTTP connection ended with an error.");
+        },
+        // Dropping the connection closes the socket.
+        () = watch.expired() => {
+            tracing::debug!(peer = %peer, "Reader stopped taking its reply; connection closed.");
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! Policy is the host's (the plugin makes one attempt per `deliver`): retryable
 //! failures are retried with exponential back-off, honouring `retry_after_ms`; other
 //! failures are not. When a queue is full the oldest alert is dropped and counted, so
-//! the newest news gets through. Per sink the host counts handled, failed, retried and
+//! the newest news gets through, and a warning says so (at most once a minute per sink). Per sink the host counts handled, failed, retried and
 //! dropped alerts (the seed's handler statistics), shown by `get_status`.
 //!
 //! Snapshots do not queue behind alerts or push them out: each sink has a one-snapshot
@@ -12,6 +12,7 @@
 //! Alerts go first; a snapshot is delivered when the sink is idle. Snapshots are not
 //! retried, since the next one supersedes them.
 
+use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,10 @@ use queue::{bump, Counters, Shared};
 pub use queue::{SinkStats, SinkStatus};
 use worker::work;
 
+use crate::throttle::Throttle;
+
+/// At most one "queue full" warning per sink per this long; the rest are counted.
+const DROP_WARNING_EVERY: Duration = Duration::from_secs(60);
 /// How long a sink removed or replaced at run time may take to deliver its queue.
 pub const RETIRE_GRACE: Duration = Duration::from_secs(5);
 
@@ -202,15 +207,32 @@ impl SinkRunner {
         for worker in &self.workers {
             let shared = &worker.shared;
             let mut queue = shared.lock();
+            let mut dropped = 0;
             for (alert, text) in &encoded {
                 if !worker.options.accepts(alert, now) {
                     continue;
                 }
                 if queue.events.len() >= shared.capacity {
                     queue.events.pop_front();
-                    bump(&shared.counters.dropped, 1);
+                    dropped += 1;
                 }
                 queue.events.push_back(Arc::clone(text));
+            }
+            if dropped > 0 {
+                bump(&shared.counters.dropped, dropped);
+                let complaints = queue
+                    .drop_complaints
+                    .get_or_insert_with(|| Throttle::new(DROP_WARNING_EVERY));
+                if let Some(skipped) = complaints.allow(Instant::now()) {
+                    tracing::warn!(
+                        sink = %shared.name,
+                        dropped,
+                        dropped_total = shared.counters.dropped.load(Ordering::Relaxed),
+                        capacity = shared.capacity,
+                        warnings_skipped = skipped,
+                        "Sink queue full; its oldest alerts were dropped."
+                    );
+                }
             }
             if let Some(text) = snapshot.as_ref().filter(|_| worker.wants_snapshots) {
                 if queue.snapshot.replace(Arc::clone(text)).is_some() {

@@ -33,6 +33,8 @@ pub(super) struct Queue {
     pub(super) snapshot: Option<Arc<str>>,
     /// Set at shutdown: finish by then.
     pub(super) closing: Option<Instant>,
+    /// Rate-limits the warning about a full queue (made on the first drop).
+    pub(super) drop_complaints: Option<crate::throttle::Throttle>,
 }
 
 /// The part of a sink shared by its worker, the dispatcher and the stats handle. A std
