@@ -11,6 +11,8 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::WebSocketStream;
 
+use super::frame_gate;
+
 /// Longest wait for a close frame to go out.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
@@ -20,6 +22,9 @@ pub fn code_for(error: &WsError) -> Option<(CloseCode, &'static str)> {
         WsError::Capacity(_) => Some((CloseCode::Size, "Message too big")),
         WsError::Utf8(_) => Some((CloseCode::Invalid, "Invalid UTF-8 in a text message")),
         WsError::Protocol(_) => Some((CloseCode::Protocol, "Protocol error")),
+        WsError::Io(e) if frame_gate::is_too_many_fragments(e) => {
+            Some((CloseCode::Policy, "Too many fragments in one message"))
+        }
         _ => None,
     }
 }
@@ -75,5 +80,15 @@ mod tests {
         let protocol = WsError::Protocol(ProtocolError::NonZeroReservedBits);
         assert_eq!(code_for(&protocol).map(|(c, _)| u16::from(c)), Some(1002));
         assert_eq!(code_for(&WsError::ConnectionClosed), None);
+        let flood = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            frame_gate::TooManyFragments { max: 1 },
+        );
+        assert_eq!(
+            code_for(&WsError::Io(flood)).map(|(c, _)| u16::from(c)),
+            Some(1008)
+        );
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(code_for(&WsError::Io(reset)), None);
     }
 }
