@@ -21,6 +21,7 @@ use warp::{Filter, Reply};
 
 use crate::shutdown::Shutdown;
 use crate::surfaces::admission::Admission;
+use crate::surfaces::parse_errors::ParseErrorBodies;
 use crate::surfaces::tls::Tls;
 use crate::throttle::Throttle;
 
@@ -108,7 +109,8 @@ async fn serve_connection<F>(
     }
 }
 
-/// HTTP/1.1 with upgrades on an established stream, plain or TLS.
+/// HTTP/1.1 with upgrades on an established stream, plain or TLS; what hyper answers
+/// on its own to a request it cannot parse gets a JSON body ([`ParseErrorBodies`]).
 async fn serve_http<F, S>(stream: S, peer: SocketAddr, routes: F, header_timeout: Duration)
 where
     F: Filter<Error = Infallible> + Clone + Send + Sync + 'static,
@@ -123,7 +125,7 @@ where
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
-        .serve_connection(TokioIo::new(stream), service)
+        .serve_connection(TokioIo::new(ParseErrorBodies::new(stream)), service)
         .with_upgrades();
     if let Err(e) = connection.await {
         tracing::debug!(error = %e, "HTTP connection ended with an error.");
