@@ -248,9 +248,10 @@ impl<'a> Session<'a> {
                 Ok(false)
             }
             Verdict::Drop => Ok(false),
-            Verdict::Close => close(ws, CloseCode::Policy, "Rate limit exceeded")
-                .await
-                .map(|()| false),
+            Verdict::Close => {
+                closing::close_and_linger(ws, CloseCode::Policy, "Rate limit exceeded").await;
+                Err(Ended)
+            }
         }
     }
 
