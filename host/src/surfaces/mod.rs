@@ -1,6 +1,7 @@
 //! Read-only views of what the pipeline produced: the WebSocket stream ([`ws`]), the
 //! HTTP routes ([`http`]: dashboard, JSON API, `/health`, `/metrics`), and the accept
-//! loop that serves them ([`server`]).
+//! loop that serves them ([`server`]), whose answers to unparseable requests get JSON
+//! bodies too ([`parse_errors`]).
 //!
 //! Surfaces sit at the end of the data path: they import the pipeline, the alerts and
 //! the plugin records, and nothing upstream imports them. The only writes a surface
@@ -14,6 +15,7 @@ pub mod health;
 pub mod history_reply;
 pub mod http;
 pub mod metrics;
+pub mod parse_errors;
 pub mod server;
 pub mod service_memory;
 pub mod state;

@@ -21,6 +21,7 @@ use warp::{Filter, Reply};
 
 use crate::shutdown::Shutdown;
 use crate::surfaces::admission::Admission;
+use crate::surfaces::parse_errors::ParseErrorBodies;
 use crate::surfaces::tls::Tls;
 use crate::surfaces::write_watch::WriteWatch;
 use crate::throttle::Throttle;
@@ -109,9 +110,10 @@ async fn serve_connection<F>(
     }
 }
 
-/// HTTP/1.1 with upgrades on an established stream, plain or TLS. Each request gets
-/// the connection's [`WriteWatch`]; a long reply its reader stopped taking ends the
-/// connection.
+/// HTTP/1.1 with upgrades on an established stream, plain or TLS. What hyper answers
+/// on its own to a request it cannot parse gets a JSON body ([`ParseErrorBodies`]);
+/// each request gets the connection's [`WriteWatch`], and a long reply its reader
+/// stopped taking ends the connection.
 async fn serve_http<F, S>(stream: S, peer: SocketAddr, routes: F, header_timeout: Duration)
 where
     F: Filter<Error = Infallible> + Clone + Send + Sync + 'static,
@@ -129,7 +131,7 @@ where
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
-        .serve_connection(TokioIo::new(stream), service)
+        .serve_connection(TokioIo::new(ParseErrorBodies::new(stream)), service)
         .with_upgrades();
     tokio::select! {
         ended = connection => if let Err(e) = ended {

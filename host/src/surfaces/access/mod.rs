@@ -8,10 +8,13 @@
 //! without an admin token control commands are refused with `FORBIDDEN`.
 //!
 //! Every request first passes [`Access::check_request`] (the `Host` rule on a
-//! loopback-bound server, then the `Origin` rule); data routes and the WebSocket
-//! upgrade then [`Access::authenticate`]. Refusals are JSON replies ([`Denial`]),
-//! never rejections, so the routing's 404/405 fallback cannot mask them.
+//! loopback-bound server, then the `Origin` rule; a request with more than one `Host`
+//! is refused with 400 first); data routes and the WebSocket upgrade then
+//! [`Access::authenticate`], which backs off an address that keeps presenting wrong
+//! tokens ([`backoff`]). Refusals are JSON replies ([`Denial`]), never rejections, so
+//! the routing's 404/405 fallback cannot mask them.
 
+pub mod backoff;
 pub mod origin;
 pub mod token;
 
@@ -19,17 +22,19 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use warp::http::header::{HOST, ORIGIN, WWW_AUTHENTICATE};
+use warp::http::header::{HOST, ORIGIN, RETRY_AFTER, WWW_AUTHENTICATE};
 use warp::http::{HeaderMap, HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::Filter;
 
 use crate::config::access::{AccessConfig, Tokens};
 use crate::pipeline::wire::excerpt;
+use crate::surfaces::admission::Source;
 use crate::surfaces::api;
 use crate::surfaces::server::Peer;
 use crate::surfaces::state::ServerState;
 use crate::throttle::Throttle;
+use backoff::Backoff;
 use token::Presented;
 
 /// What a connection may do.
@@ -79,10 +84,12 @@ impl Grant {
 /// A refused request: its status and the `{"error": …}` message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denial {
-    /// 401 or 403.
+    /// 400 (two `Host` headers), 401, 403 or 429 (backed off).
     pub status: StatusCode,
     /// What to do about it.
     pub message: String,
+    /// With a 429: whole seconds until the address may try again.
+    pub retry_after: Option<u64>,
 }
 
 impl Denial {
@@ -90,10 +97,26 @@ impl Denial {
         Self {
             status,
             message: message.into(),
+            retry_after: None,
         }
     }
 
-    /// The JSON reply; a 401 says which scheme to use.
+    /// The 429 of an address backed off for `left` more.
+    fn backed_off(left: Duration) -> Self {
+        let seconds = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        Self {
+            retry_after: Some(seconds.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "too many failed authentications from this address: retry in {} s",
+                    seconds.max(1)
+                ),
+            )
+        }
+    }
+
+    /// The JSON reply; a 401 says which scheme to use, a 429 when to retry.
     pub fn into_response(self) -> Response {
         let mut response = api::error(self.status, self.message);
         if self.status == StatusCode::UNAUTHORIZED {
@@ -101,6 +124,11 @@ impl Denial {
                 WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"monitoring\""),
             );
+        }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -117,6 +145,10 @@ pub struct Access {
     /// Wrong-token warnings, at most one a second: a guesser must not fill the disk.
     /// A std `Mutex`: held for a comparison, never across an await.
     complaints: Mutex<Throttle>,
+    /// Failed authentications per address; a std `Mutex`, held for a map look-up.
+    backoff: Mutex<Backoff>,
+    /// Back-off warnings, at most one a second.
+    lockouts: Mutex<Throttle>,
 }
 
 impl Access {
@@ -128,11 +160,21 @@ impl Access {
             allowed_hosts: config.allowed_hosts.clone(),
             loopback: bound.ip().is_loopback(),
             complaints: Mutex::new(Throttle::new(Duration::from_secs(1))),
+            backoff: Mutex::new(Backoff::default()),
+            lockouts: Mutex::new(Throttle::new(Duration::from_secs(1))),
         }
     }
 
     /// The `Host` rule (loopback-bound servers), then the `Origin` rule (browsers).
     pub fn check_request(&self, headers: &HeaderMap) -> Result<(), Denial> {
+        // RFC 9112 section 3.2: more than one is a 400; the rules below would judge
+        // only the first, and a proxy behind or ahead might take another.
+        if headers.get_all(HOST).iter().nth(1).is_some() {
+            return Err(Denial::new(
+                StatusCode::BAD_REQUEST,
+                "a request carries exactly one Host header; this one has several",
+            ));
+        }
         let host = headers.get(HOST).and_then(|v| v.to_str().ok());
         let served = |host: &str| {
             origin::host_is_loopback(host) || origin::host_listed(host, &self.allowed_hosts)
@@ -180,13 +222,45 @@ impl Access {
                      (browsers: enter it on the dashboard)",
                 ));
             }
-            Presented::Token(token) => match self.role_of(&token) {
-                Some(role) => role,
-                None => return Err(self.wrong_token(peer, origin.as_deref())),
-            },
-            Presented::Malformed => return Err(self.wrong_token(peer, origin.as_deref())),
+            Presented::Token(token) => {
+                self.not_backed_off(peer)?;
+                match self.role_of(&token) {
+                    Some(role) => {
+                        self.with_backoff(|backoff, source| backoff.succeeded(source), peer);
+                        role
+                    }
+                    None => return Err(self.wrong_token(peer, origin.as_deref())),
+                }
+            }
+            Presented::Malformed => {
+                self.not_backed_off(peer)?;
+                return Err(self.wrong_token(peer, origin.as_deref()));
+            }
         };
         Ok(Grant { role, peer, origin })
+    }
+
+    /// `Err(429)` while `peer`'s address is backed off: its token is not looked at.
+    fn not_backed_off(&self, peer: Option<SocketAddr>) -> Result<(), Denial> {
+        let now = Instant::now();
+        match self.with_backoff(|backoff, source| backoff.remaining(source, now), peer) {
+            Some(Some(left)) => Err(Denial::backed_off(left)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs `f` on the back-off table for `peer`'s address; `None` without a peer.
+    fn with_backoff<T>(
+        &self,
+        f: impl FnOnce(&mut Backoff, Source) -> T,
+        peer: Option<SocketAddr>,
+    ) -> Option<T> {
+        let source = Source::of(peer?.ip());
+        let mut backoff = self
+            .backoff
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(f(&mut backoff, source))
     }
 
     /// The role a token is the token of; both digests are always compared.
@@ -207,6 +281,21 @@ impl Access {
     }
 
     fn wrong_token(&self, peer: Option<SocketAddr>, origin: Option<&str>) -> Denial {
+        let now = Instant::now();
+        let lockout = self
+            .with_backoff(|backoff, source| backoff.failed(source, now), peer)
+            .flatten();
+        if let Some(backoff) = lockout {
+            let allowed = self
+                .lockouts
+                .lock()
+                .ok()
+                .and_then(|mut throttle| throttle.allow(now));
+            if let Some(suppressed) = allowed {
+                let peer = peer.map_or_else(|| "unknown".to_owned(), |p| p.to_string());
+                tracing::warn!(peer = %peer, backoff_s = backoff.as_secs(), suppressed, "Backing off an address after repeated wrong access tokens.");
+            }
+        }
         let allowed = self
             .complaints
             .lock()

@@ -179,3 +179,59 @@ fn the_exposure_warning_names_what_is_open() {
     let local: SocketAddr = "127.0.0.1:8765".parse().expect("address");
     assert_eq!(open.exposure_warning(local, false), None);
 }
+
+#[test]
+fn two_host_headers_are_refused_even_when_the_first_is_good() {
+    let local = access(false, false, "127.0.0.1:8765");
+    assert!(local
+        .check_request(&headers(&[("host", "127.0.0.1:8765")]))
+        .is_ok());
+    for pair in [
+        [("host", "127.0.0.1:8765"), ("host", "attacker.example")],
+        [("host", "attacker.example"), ("host", "127.0.0.1:8765")],
+        [("host", "127.0.0.1:8765"), ("host", "127.0.0.1:8765")],
+    ] {
+        let denial = local.check_request(&headers(&pair)).expect_err("refused");
+        assert_eq!(denial.status, StatusCode::BAD_REQUEST, "{pair:?}");
+        assert!(denial.message.contains("Host"), "{}", denial.message);
+    }
+    // Not only on loopback.
+    let exposed = access(false, false, "0.0.0.0:8765");
+    let twice = [("host", "monitor.example.com"), ("host", "other.example")];
+    assert_eq!(
+        exposed
+            .check_request(&headers(&twice))
+            .map_err(|d| d.status),
+        Err(StatusCode::BAD_REQUEST)
+    );
+}
+
+#[test]
+fn wrong_tokens_back_off_their_address_without_checking_the_token() {
+    let guarded = access(true, true, "0.0.0.0:8765");
+    let wrong = "Bearer not-the-token".to_owned();
+    let right = format!("Bearer {VIEWER}");
+    for _ in 0..backoff::FAILURES_BEFORE_BACKOFF {
+        assert_eq!(
+            role(&guarded, &[("authorization", &wrong)]),
+            Err(StatusCode::UNAUTHORIZED)
+        );
+    }
+    let denial = guarded
+        .authenticate(&headers(&[("authorization", &right)]), peer())
+        .expect_err("backed off, the token unread");
+    assert_eq!(denial.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(denial.retry_after, Some(1));
+    let response = denial.into_response();
+    assert_eq!(
+        response.headers().get("retry-after").map(|v| v.as_bytes()),
+        Some(&b"1"[..])
+    );
+    // Another address, and a request without a token, are not affected.
+    let elsewhere = Some(Peer(SocketAddr::from(([192, 0, 2, 8], 40000))));
+    let grant = guarded
+        .authenticate(&headers(&[("authorization", &right)]), elsewhere)
+        .expect("another address");
+    assert_eq!(grant.role, Role::Viewer);
+    assert_eq!(role(&guarded, &[]), Err(StatusCode::UNAUTHORIZED));
+}

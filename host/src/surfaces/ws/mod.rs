@@ -1,6 +1,7 @@
 //! The WebSocket endpoint: the upgrade, the per-connection sessions ([`session`]) and
 //! the fan-out that writes every tick to every client ([`fanout`], through each
 //! client's [`outlet`] and, for plain TCP, straight into its socket, [`socket`]).
+//! On the way in, [`frame_gate`] counts a client's frames, which tungstenite hides.
 //!
 //! The upgrade is done here rather than with `warp::ws()` so the connection is handed
 //! to tokio-tungstenite with our own [`WebSocketConfig`]: warp's filter fixes a 128 KiB
@@ -11,6 +12,7 @@ pub mod closing;
 pub mod deflate;
 pub mod echo;
 pub mod fanout;
+pub mod frame_gate;
 pub mod handshake;
 pub mod outlet;
 pub mod rate_limit;
@@ -34,6 +36,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use self::deflate::inflate::Inflating;
+use self::frame_gate::FrameGate;
 use crate::surfaces::api;
 use crate::surfaces::server::Peer;
 use crate::surfaces::state::ServerState;
@@ -146,15 +149,16 @@ pub fn upgrade(
 }
 
 /// The server's WebSocket over an upgraded `stream`, with our configuration; with
-/// `limit` (permessage-deflate agreed), incoming messages are inflated up to it.
+/// `limit` (permessage-deflate agreed), incoming messages are inflated up to it. The
+/// client's frames are counted as they come off the socket ([`frame_gate`]).
 async fn websocket<S>(
     stream: S,
     limit: Option<usize>,
     config: WebSocketConfig,
-) -> WebSocketStream<Inflating<S>>
+) -> WebSocketStream<Inflating<FrameGate<S>>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    WebSocketStream::from_raw_socket(Inflating::new(stream, limit), Role::Server, Some(config))
-        .await
+    let stream = Inflating::new(FrameGate::new(stream), limit);
+    WebSocketStream::from_raw_socket(stream, Role::Server, Some(config)).await
 }

@@ -168,7 +168,12 @@ impl<'a> Session<'a> {
                             return Err(Ended);
                         }
                         None => return Err(Ended),
-                        Some(Ok(_)) => {} // Ping (answered by tungstenite), Pong, raw frames.
+                        // Pings (tungstenite has answered them) and pongs cost what a
+                        // message costs: a flood of them is closed like one of text.
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                            Box::pin(self.admit(ws)).await?;
+                        }
+                        Some(Ok(Message::Frame(_))) => {} // Never read, only written.
                         Some(Err(error)) => {
                             closing::fail(ws, &error).await;
                             return Err(Ended);
@@ -222,6 +227,34 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Charges one message or control frame to the rate limit: `Ok(true)` to handle
+    /// it; `Ok(false)` when it was refused (the client told, at most once a second);
+    /// `Err` when the client kept flooding and was closed with 1008.
+    async fn admit<S>(&mut self, ws: &mut WebSocketStream<S>) -> Result<bool, Ended>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let verdict = self.limiter.check(Instant::now());
+        if verdict != Verdict::Allow {
+            Stats::bump(&self.state.stats.rate_limited);
+        }
+        match verdict {
+            Verdict::Allow => Ok(true),
+            Verdict::Refuse => {
+                let reply =
+                    ServerMessage::error(ErrorCode::RateLimited, "Too many messages; slow down")
+                        .to_json();
+                self.send(ws, Message::text(reply)).await?;
+                Ok(false)
+            }
+            Verdict::Drop => Ok(false),
+            Verdict::Close => {
+                closing::close_and_linger(ws, CloseCode::Policy, "Rate limit exceeded").await;
+                Err(Ended)
+            }
+        }
+    }
+
     /// Handles a text message (or, with `None`, a binary one) under the rate limit.
     async fn on_message<S>(
         &mut self,
@@ -231,32 +264,20 @@ impl<'a> Session<'a> {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let reply = match self.limiter.check(Instant::now()) {
-            Verdict::Allow => match text {
-                Some(text) => match parse_command(text) {
-                    Ok(Command::Reload) => self.reload().await,
-                    Ok(command) => self.answer(command),
-                    Err(error) => error.to_json(),
-                },
-                None => ServerMessage::error(
-                    ErrorCode::UnsupportedData,
-                    "Binary frames are not supported; send JSON text",
-                )
-                .to_json(),
+        if !self.admit(ws).await? {
+            return Ok(());
+        }
+        let reply = match text {
+            Some(text) => match parse_command(text) {
+                Ok(Command::Reload) => self.reload().await,
+                Ok(command) => self.answer(command),
+                Err(error) => error.to_json(),
             },
-            Verdict::Refuse => {
-                Stats::bump(&self.state.stats.rate_limited);
-                ServerMessage::error(ErrorCode::RateLimited, "Too many messages; slow down")
-                    .to_json()
-            }
-            Verdict::Drop => {
-                Stats::bump(&self.state.stats.rate_limited);
-                return Ok(());
-            }
-            Verdict::Close => {
-                Stats::bump(&self.state.stats.rate_limited);
-                return close(ws, CloseCode::Policy, "Rate limit exceeded").await;
-            }
+            None => ServerMessage::error(
+                ErrorCode::UnsupportedData,
+                "Binary frames are not supported; send JSON text",
+            )
+            .to_json(),
         };
         self.send(ws, Message::text(reply)).await?;
         if std::mem::take(&mut self.greet_fleet) {

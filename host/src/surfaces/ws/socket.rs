@@ -18,6 +18,7 @@ use tokio::net::TcpStream;
 use tokio_util::either::Either;
 
 use super::outlet::Outlet;
+use crate::surfaces::parse_errors::ParseErrorBodies;
 
 /// A monitoring session's connection: plain TCP ([`DirectSocket`], `Left`), whose
 /// broadcasts the fan-out writes, or anything else hyper upgraded (TLS, `Right`),
@@ -27,8 +28,8 @@ pub type ClientStream = Either<DirectSocket, TokioIo<Upgraded>>;
 /// The stream for an upgraded connection, and the client's outlet: a direct one when
 /// the connection is plain TCP; `deflate` as negotiated.
 pub fn client_stream(upgraded: Upgraded, deflate: bool) -> (ClientStream, Arc<Outlet>) {
-    match upgraded.downcast::<TokioIo<TcpStream>>() {
-        Ok(parts) => direct(parts.io.into_inner(), parts.read_buf, deflate),
+    match upgraded.downcast::<TokioIo<ParseErrorBodies<TcpStream>>>() {
+        Ok(parts) => direct(parts.io.into_inner().into_inner(), parts.read_buf, deflate),
         Err(upgraded) => (
             Either::Right(TokioIo::new(upgraded)),
             Arc::new(Outlet::through_session(deflate)),
