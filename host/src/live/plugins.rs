@@ -18,15 +18,38 @@ use crate::config::{Config, PluginTable};
 use crate::live::events::{PluginChange, PluginEvent};
 use crate::pipeline::changes::Change;
 use crate::plugins::loader::{Loader, Scan};
-use crate::plugins::registry::{PluginRecord, Registry};
+use crate::plugins::registry::{kind_name, PluginRecord, Registry};
 
 /// One running plugin, as it was started.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 struct Running {
     hash: String,
     path: PathBuf,
     version: String,
+    kind: &'static str,
+    api_version: String,
     table: String,
+    /// When this instance started, ISO 8601, to tell which one keeps running.
+    since: String,
+}
+
+impl Running {
+    /// Whether `other` is the same file content with the same settings.
+    fn same_as(&self, other: &Running) -> bool {
+        (&self.hash, &self.path, &self.version, &self.table)
+            == (&other.hash, &other.path, &other.version, &other.table)
+    }
+
+    /// The running version in words, for a refused replacement: version, the start
+    /// of its SHA-256 (two builds may share a version) and since when it runs.
+    fn described(&self) -> String {
+        format!(
+            "version {} (sha256 {}, running since {}) keeps running",
+            self.version,
+            self.hash.get(..16).unwrap_or(&self.hash),
+            self.since
+        )
+    }
 }
 
 /// The plugins as they run, and the loader that finds them.
@@ -35,6 +58,9 @@ pub struct Plugins {
     running: BTreeMap<String, Running>,
     /// Refusals already announced, so a rescan does not repeat them.
     announced: BTreeMap<PathBuf, String>,
+    /// Plugins found unavailable on this machine and the reason logged, so a rescan
+    /// retries them (what they need may appear) without logging it again.
+    unavailable: BTreeMap<String, String>,
     /// `[plugins.<name>]` tables already warned about (name and line).
     warned_tables: BTreeSet<(String, usize)>,
 }
@@ -57,6 +83,7 @@ impl Plugins {
             loader,
             running: BTreeMap::new(),
             announced: BTreeMap::new(),
+            unavailable: BTreeMap::new(),
             warned_tables: BTreeSet::new(),
         }
     }
@@ -80,6 +107,27 @@ impl Plugins {
         self.warn_unknown_tables(&scan, config, dir);
         let mut records = Vec::new();
         let mut wanted = BTreeSet::new();
+        // A running plugin whose file was overwritten by one that is refused (a
+        // truncated copy, a wrong ABI, unreadable) keeps running as it is.
+        for refusal in &scan.refused {
+            let Some((name, old)) = self.running_from(&refusal.path) else {
+                continue;
+            };
+            let enabled_still = config.plugin(name).enabled != Some(false);
+            let provided_elsewhere = scan.loaded.iter().any(|l| l.metadata.name == *name);
+            if enabled_still && !provided_elsewhere {
+                wanted.insert(name.clone());
+                records.push(PluginRecord {
+                    name: name.clone(),
+                    kind: old.kind,
+                    version: old.version.clone(),
+                    api_version: old.api_version.clone(),
+                    path: old.path.clone(),
+                    state: "running",
+                    reason: Some(format!("its new file was refused: {}", refusal.reason)),
+                });
+            }
+        }
         let mut to_start = Vec::new();
         // What each library to start will be once running, by name.
         let mut starting: BTreeMap<String, Running> = BTreeMap::new();
@@ -95,9 +143,12 @@ impl Plugins {
                 hash: library.hash.clone(),
                 path: library.path.clone(),
                 version: library.metadata.version.clone(),
+                kind: kind_name(library.metadata.kind),
+                api_version: library.metadata.api_version.clone(),
                 table: fingerprint(&table),
+                since: crate::timestamp::now_iso(),
             };
-            if self.running.get(&name) == Some(&wanted_as) {
+            if self.running.get(&name).is_some_and(|r| r.same_as(&wanted_as)) {
                 records.push(Registry::record_of(&library, "running", None));
             } else {
                 starting.insert(name, wanted_as);
@@ -159,9 +210,9 @@ impl Plugins {
             if let Some(old) = self.running.get(&record.name) {
                 // A new version or new settings that do not start: keep the old one.
                 let reason = format!(
-                    "{}; version {} keeps running",
+                    "{}; {}",
                     record.reason.as_deref().unwrap_or("it did not start"),
-                    old.version
+                    old.described()
                 );
                 tracing::warn!(plugin = %record.name, path = %record.path.display(), reason = %reason, "Replacement refused.");
                 outcome.events.push(PluginEvent::new(
@@ -175,6 +226,9 @@ impl Plugins {
                     records.push(kept);
                 }
                 continue;
+            }
+            if record.state == "unavailable" {
+                self.note_unavailable(record);
             }
             if record.state == "refused" {
                 outcome.events.push(PluginEvent::new(
@@ -222,6 +276,7 @@ impl Plugins {
                 running.path.clone(),
                 None,
             ));
+            self.unavailable.remove(&name);
             self.running.insert(name, running);
         }
         records.extend(
@@ -275,6 +330,25 @@ impl Plugins {
         }
     }
 
+    /// Logs a plugin unavailable on this machine once, and again only if the reason
+    /// changes; every rescan tries it again in case what it needs appeared.
+    fn note_unavailable(&mut self, record: &PluginRecord) {
+        let reason = record.reason.clone().unwrap_or_default();
+        if self.unavailable.get(&record.name) == Some(&reason) {
+            return;
+        }
+        tracing::info!(plugin = %record.name, reason = %reason, "Plugin not available on this machine.");
+        self.unavailable.insert(record.name.clone(), reason);
+    }
+
+    /// The running plugin whose file is `path`, if one is.
+    fn running_from(&self, path: &Path) -> Option<(&String, &Running)> {
+        self.running.iter().find(|(_, r)| r.path == path)
+    }
+
+    /// Logs and tells clients of each refused file once (again only if its reason
+    /// changes). A refused file that replaced a running plugin's says so, and which
+    /// version keeps running.
     fn announce_refusals(&mut self, scan: &Scan, outcome: &mut Outcome) {
         let now: BTreeMap<PathBuf, String> = scan
             .refused
@@ -282,20 +356,31 @@ impl Plugins {
             .map(|r| (r.path.clone(), r.reason.clone()))
             .collect();
         for (path, reason) in &now {
-            if self.announced.get(path) != Some(reason) {
-                tracing::warn!(path = %path.display(), reason = %reason, "Plugin refused.");
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                outcome.events.push(PluginEvent::new(
-                    PluginChange::Refused,
-                    name,
-                    String::new(),
-                    path.clone(),
-                    Some(reason.clone()),
-                ));
+            if self.announced.get(path) == Some(reason) {
+                continue;
             }
+            let (name, reason) = match self.running_from(path) {
+                Some((name, old)) => {
+                    let reason = format!("{reason}; {}", old.described());
+                    tracing::warn!(plugin = %name, path = %path.display(), reason = %reason, "Replacement refused.");
+                    (name.clone(), reason)
+                }
+                None => {
+                    tracing::warn!(path = %path.display(), reason = %reason, "Plugin refused.");
+                    let name = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    (name, reason.clone())
+                }
+            };
+            outcome.events.push(PluginEvent::new(
+                PluginChange::Refused,
+                name,
+                String::new(),
+                path.clone(),
+                Some(reason),
+            ));
         }
         self.announced = now;
     }
