@@ -150,11 +150,8 @@ fn a_config_path_to_dev_zero_at_start_is_an_error_naming_it() {
         std::thread::sleep(Duration::from_millis(5));
     };
     let mut stderr = String::new();
-    std::io::Read::read_to_string(
-        &mut child.stderr.take().expect("stderr"),
-        &mut stderr,
-    )
-    .expect("stderr");
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("stderr");
     eprintln!(
         "--config → /dev/zero: exit {status} after {:?}, peak RSS {peak} kB, stderr: {}",
         started.elapsed(),
@@ -171,8 +168,7 @@ fn a_config_path_to_dev_zero_at_start_is_an_error_naming_it() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn sighup_with_the_config_a_symlink_to_dev_zero_keeps_the_running_config_in_bounded_memory(
-) {
+async fn sighup_with_the_config_a_symlink_to_dev_zero_keeps_the_running_config_in_bounded_memory() {
     let server = Server::start(only_cpu());
     cap_address_space(server.pid());
     let witness = Witness::start(&server).await;
@@ -250,7 +246,10 @@ async fn a_fifo_as_config_neither_hangs_the_reload_nor_the_next_one_nor_shutdown
     std::thread::sleep(Duration::from_millis(200));
     let asked = Instant::now();
     let status = server.terminate(Duration::from_secs(10));
-    eprintln!("SIGTERM after a FIFO reload: exited in {:?}", asked.elapsed());
+    eprintln!(
+        "SIGTERM after a FIFO reload: exited in {:?}",
+        asked.elapsed()
+    );
     assert!(
         status.is_some(),
         "SIGTERM did not end the server within 10 s"
@@ -292,7 +291,11 @@ async fn an_unavailable_plugin_is_logged_once_across_rescans() {
         } else {
             std::fs::remove_file(&copy).expect("remove");
         }
-        let wanted = if add { "Plugin loaded." } else { "Plugin stopped." };
+        let wanted = if add {
+            "Plugin loaded."
+        } else {
+            "Plugin stopped."
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         while server
             .logs()
@@ -394,6 +397,7 @@ async fn a_truncated_copy_over_a_running_collector_keeps_the_running_version() {
         .find(|e| e["event"] == "refused")
         .unwrap_or_else(|| panic!("no refused event: {events:?}; log:\n{}", server.log_text()));
     let reason = refused["reason"].as_str().unwrap_or_default();
+    eprintln!("the truncated copy's event: {refused}");
     assert!(
         refused["name"] == "cpu" && reason.contains("keeps running") && reason.contains("version"),
         "the event says the replacement was refused and which version runs: {refused}"
@@ -406,7 +410,10 @@ async fn a_truncated_copy_over_a_running_collector_keeps_the_running_version() {
     );
     assert!(ticks.len() >= 6, "only {} ticks", ticks.len());
     for tick in &ticks {
-        assert!(tick.get("processor").is_some(), "a tick without processor: {tick}");
+        assert!(
+            tick.get("processor").is_some(),
+            "a tick without processor: {tick}"
+        );
     }
     let record = status_record(&server, "cpu").await;
     assert_eq!(record["state"], "running", "{record}");
@@ -433,7 +440,11 @@ fn staging_folders(temp: &Path) -> Vec<PathBuf> {
         .into_iter()
         .flatten()
         .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with("monitoring-plugins-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("monitoring-plugins-")
+        })
         .map(|e| e.path())
         .collect();
     found.sort();
@@ -481,7 +492,11 @@ async fn three_big_files_dropped_at_once_stay_under_the_staging_cap() {
     let server = start_in(temp.path());
     let staging = own_staging(temp.path(), &[]);
     let mut failures = Vec::new();
-    let mode = std::fs::metadata(&staging).expect("staging").permissions().mode() & 0o777;
+    let mode = std::fs::metadata(&staging)
+        .expect("staging")
+        .permissions()
+        .mode()
+        & 0o777;
     if mode != 0o700 {
         failures.push(format!("the staging folder is {mode:o}, not 700"));
     }
@@ -502,9 +517,10 @@ async fn three_big_files_dropped_at_once_stay_under_the_staging_cap() {
     let (mut peak, mut least_free) = (0, free_before);
     let deadline = Instant::now() + Duration::from_secs(90);
     let refused = |logs: &[String]| {
-        names
-            .iter()
-            .all(|n| logs.iter().any(|l| l.contains("Plugin refused.") && l.contains(n)))
+        names.iter().all(|n| {
+            logs.iter()
+                .any(|l| l.contains("Plugin refused.") && l.contains(n))
+        })
     };
     while !refused(&server.logs()) && Instant::now() < deadline {
         peak = peak.max(disk_bytes(&staging));
@@ -519,7 +535,10 @@ async fn three_big_files_dropped_at_once_stay_under_the_staging_cap() {
         least_free >> 20
     );
     if !refused(&server.logs()) {
-        failures.push(format!("not all three were refused; log:\n{}", server.log_text()));
+        failures.push(format!(
+            "not all three were refused; log:\n{}",
+            server.log_text()
+        ));
     }
     if peak > MAX_STAGED_BYTES {
         failures.push(format!(
@@ -538,8 +557,11 @@ async fn the_staging_folder_of_a_killed_server_is_removed_at_the_next_start() {
     let killed = start_in(temp.path());
     let killed_staging = own_staging(temp.path(), &[]);
     // What a copy being probed leaves when the server is killed.
-    std::fs::write(killed_staging.join("0123456789abcdef-libmid.so"), vec![0u8; 4096])
-        .expect("a staged copy");
+    std::fs::write(
+        killed_staging.join("0123456789abcdef-libmid.so"),
+        vec![0u8; 4096],
+    )
+    .expect("a staged copy");
     let running = start_in(temp.path());
     let running_staging = own_staging(temp.path(), std::slice::from_ref(&killed_staging));
     let witness = Witness::start(&running).await;

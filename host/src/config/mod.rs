@@ -510,7 +510,11 @@ fn line_of_key(text: &str, dotted: &str) -> usize {
     let Some((table, key)) = dotted.rsplit_once('.') else {
         return 0;
     };
-    let unquote = |part: &str| part.trim().trim_matches(|c| c == '"' || c == '\'').to_owned();
+    let unquote = |part: &str| {
+        part.trim()
+            .trim_matches(|c| c == '"' || c == '\'')
+            .to_owned()
+    };
     let dotted_of = |left: &str| left.split('.').map(unquote).collect::<Vec<_>>().join(".");
     let mut current = String::new();
     for (index, line) in text.lines().enumerate() {
@@ -769,7 +773,10 @@ mod tests {
             "{both}"
         );
         let dotted = err("monitor.collect_timeout = 0.9\n");
-        assert!(dotted.contains("line 1: `monitor.collect_timeout`"), "{dotted}");
+        assert!(
+            dotted.contains("line 1: `monitor.collect_timeout`"),
+            "{dotted}"
+        );
         let inline = err("monitor = { interval = 0.1 }\n");
         assert!(inline.contains("line 1: `monitor.interval`"), "{inline}");
         assert!(!err("monitor.interval = 0.1\n").contains("line 0"));

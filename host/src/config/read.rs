@@ -131,7 +131,9 @@ mod tests {
         let name = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).expect("c path");
         // SAFETY: a valid NUL-terminated path; mkfifo only creates a file.
         assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
-        let err = read_text(&fifo).expect_err("refused, not blocked").to_string();
+        let err = read_text(&fifo)
+            .expect_err("refused, not blocked")
+            .to_string();
         assert!(err.contains("fifo.toml") && err.contains("FIFO"), "{err}");
         let err = read_text(dir.path()).expect_err("refused").to_string();
         assert!(err.contains("directory"), "{err}");

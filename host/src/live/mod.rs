@@ -6,7 +6,8 @@
 //! ([`events`]); `get_status` and `/health` show the new state.
 //!
 //! One task does all of it, one request at a time, so a rescan and a reload never
-//! race; plugin constructors and file reads run on the blocking pool.
+//! race; plugin constructors and file reads run on the blocking pool, a read under a
+//! deadline, and shutdown ends the task without waiting for the request in hand.
 
 pub mod events;
 pub mod plugins;

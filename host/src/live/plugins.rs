@@ -4,9 +4,10 @@
 //!
 //! A plugin runs when its library is in the folder (the one file [`Loader::scan`] keeps
 //! for its name) and its table enables it. It is replaced when its library's content
-//! or its table changed, stopped when either says so. A replacement that fails to start
-//! leaves the running instance alone: a broken upgrade costs a `refused` event, not
-//! the plugin. Old instances are dropped; their code stays mapped (abi_stable never
+//! or its table changed, stopped when either says so. A replacement that fails to start,
+//! or whose file is refused outright (a truncated copy crashing its probe, another
+//! ABI), leaves the running instance alone: a broken upgrade costs a `refused` event
+//! naming the version that keeps running, not the plugin. Old instances are dropped; their code stays mapped (abi_stable never
 //! unloads a library), which `/health` counts.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -148,7 +149,11 @@ impl Plugins {
                 table: fingerprint(&table),
                 since: crate::timestamp::now_iso(),
             };
-            if self.running.get(&name).is_some_and(|r| r.same_as(&wanted_as)) {
+            if self
+                .running
+                .get(&name)
+                .is_some_and(|r| r.same_as(&wanted_as))
+            {
                 records.push(Registry::record_of(&library, "running", None));
             } else {
                 starting.insert(name, wanted_as);

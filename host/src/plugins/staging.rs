@@ -421,9 +421,17 @@ mod tests {
     fn the_folder_is_owner_only_and_locked() {
         use std::os::unix::fs::PermissionsExt;
         let staging = Staging::new().expect("staging");
-        let mode = std::fs::metadata(staging.dir()).expect("meta").permissions().mode();
+        let mode = std::fs::metadata(staging.dir())
+            .expect("meta")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o700);
-        let name = staging.dir().file_name().expect("name").to_string_lossy().into_owned();
+        let name = staging
+            .dir()
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
         assert_eq!(owner_pid(&name), Some(std::process::id()));
         let lock = std::fs::File::open(staging.dir().join(LOCK_FILE)).expect("lock file");
         assert!(!try_lock(&lock).expect("flock"), "the owner holds the lock");
@@ -451,7 +459,10 @@ mod tests {
         sweep_leftovers(temp.path());
         assert!(!killed.exists(), "a killed server's folder is removed");
         assert!(running.exists(), "a running server's folder stays");
-        assert!(other.exists() && older.exists(), "folders not named by a pid stay");
+        assert!(
+            other.exists() && older.exists(),
+            "folders not named by a pid stay"
+        );
         drop(held);
         sweep_leftovers(temp.path());
         assert!(!running.exists(), "once its owner is gone, it is removed");
@@ -463,7 +474,10 @@ mod tests {
         let mut staging = Staging::new().expect("staging");
         let big = folder.path().join("libbig.so");
         std::fs::write(&big, b"x").expect("write");
-        let file = std::fs::OpenOptions::new().write(true).open(&big).expect("open");
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&big)
+            .expect("open");
         file.set_len(MAX_STAGED_BYTES / 2 + 1).expect("sparse");
         assert!(staging.has_room_for(MAX_STAGED_BYTES / 2 + 1));
         let first = staging.stage(&big, true).expect("first copy");
