@@ -104,19 +104,14 @@ impl Plugins {
     pub fn reconcile(&mut self, dir: &Path, config: &Config) -> Outcome {
         let scan = self.loader.scan(dir);
         let mut outcome = Outcome::default();
-        self.announce_refusals(&scan, &mut outcome);
+        self.announce_refusals(&scan, config, &mut outcome);
         self.warn_unknown_tables(&scan, config, dir);
         let mut records = Vec::new();
         let mut wanted = BTreeSet::new();
         // A running plugin whose file was overwritten by one that is refused (a
         // truncated copy, a wrong ABI, unreadable) keeps running as it is.
         for refusal in &scan.refused {
-            let Some((name, old)) = self.running_from(&refusal.path) else {
-                continue;
-            };
-            let enabled_still = config.plugin(name).enabled != Some(false);
-            let provided_elsewhere = scan.loaded.iter().any(|l| l.metadata.name == *name);
-            if enabled_still && !provided_elsewhere {
+            if let Some((name, old)) = self.kept_despite(&refusal.path, &scan, config) {
                 wanted.insert(name.clone());
                 records.push(PluginRecord {
                     name: name.clone(),
@@ -346,15 +341,25 @@ impl Plugins {
         self.unavailable.insert(record.name.clone(), reason);
     }
 
-    /// The running plugin whose file is `path`, if one is.
-    fn running_from(&self, path: &Path) -> Option<(&String, &Running)> {
-        self.running.iter().find(|(_, r)| r.path == path)
+    /// The running plugin whose file is `path`, now refused, if it keeps running:
+    /// still enabled, and no other file of the folder provides its name (a duplicate
+    /// that wins takes its place instead).
+    fn kept_despite(
+        &self,
+        path: &Path,
+        scan: &Scan,
+        config: &Config,
+    ) -> Option<(&String, &Running)> {
+        let (name, old) = self.running.iter().find(|(_, r)| r.path == path)?;
+        let enabled_still = config.plugin(name).enabled != Some(false);
+        let provided_elsewhere = scan.loaded.iter().any(|l| l.metadata.name == *name);
+        (enabled_still && !provided_elsewhere).then_some((name, old))
     }
 
     /// Logs and tells clients of each refused file once (again only if its reason
     /// changes). A refused file that replaced a running plugin's says so, and which
     /// version keeps running.
-    fn announce_refusals(&mut self, scan: &Scan, outcome: &mut Outcome) {
+    fn announce_refusals(&mut self, scan: &Scan, config: &Config, outcome: &mut Outcome) {
         let now: BTreeMap<PathBuf, String> = scan
             .refused
             .iter()
@@ -364,7 +369,7 @@ impl Plugins {
             if self.announced.get(path) == Some(reason) {
                 continue;
             }
-            let (name, reason) = match self.running_from(path) {
+            let (name, reason) = match self.kept_despite(path, scan, config) {
                 Some((name, old)) => {
                     let reason = format!("{reason}; {}", old.described());
                     tracing::warn!(plugin = %name, path = %path.display(), reason = %reason, "Replacement refused.");
