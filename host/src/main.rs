@@ -45,10 +45,20 @@ fn main() -> anyhow::Result<()> {
         std::process::exit(code);
     }
     monitoring_websocket_server::allocator::limit_arenas();
-    serve()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    let served = runtime.block_on(serve());
+    // Dropping a runtime waits for every blocking task; one stuck in a file system
+    // call (a reload, a plugin's constructor) must not keep a stopped server alive.
+    runtime.shutdown_timeout(EXIT_GRACE);
+    served
 }
 
-#[tokio::main]
+/// How long a stopping server waits for work still running on the blocking pool.
+const EXIT_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 async fn serve() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -22,6 +22,7 @@ mod bounds;
 pub mod delivery;
 pub mod fleet;
 mod plugin_table;
+pub mod read;
 pub mod tls;
 
 pub use bounds::{ConnectionLimits, HISTORY_FRAME_BUDGET, HISTORY_TTL, MAX_HISTORY_BYTES};
@@ -173,6 +174,23 @@ pub enum ConfigError {
         /// Why.
         source: std::io::Error,
     },
+    /// The path names something other than a regular file (a device, a FIFO, a
+    /// folder), which is never read.
+    #[error("{path}: cannot read: it is {what}, not a regular file")]
+    NotAFile {
+        /// The path as given.
+        path: PathBuf,
+        /// What it is instead.
+        what: &'static str,
+    },
+    /// The file is larger than [`read::MAX_CONFIG_BYTES`].
+    #[error("{path}: cannot read: larger than {cap} bytes, the most a configuration file may be")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The cap, bytes.
+        cap: u64,
+    },
     /// Syntax error, unknown key, wrong type; toml's message names line and key.
     #[error("{path}: {message}")]
     Parse {
@@ -182,7 +200,7 @@ pub enum ConfigError {
         message: String,
     },
     /// A value that parses but makes no sense.
-    #[error("{path}: line {line}: `{key}`: {message}")]
+    #[error("{path}: {at}`{key}`: {message}", at = line_prefix(.line))]
     Invalid {
         /// The file.
         path: PathBuf,
@@ -196,12 +214,10 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Reads and checks a file.
+    /// Reads and checks a file: a regular file (or a symlink to one) of at most
+    /// [`read::MAX_CONFIG_BYTES`], opened without blocking (see [`read`]).
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = read::read_text(path)?;
         Self::parse(&text, path)
     }
 
@@ -337,10 +353,7 @@ impl Config {
             ));
         }
         if self.monitor.collect_timeout >= self.monitor.interval {
-            return Err(invalid(
-                "monitor.collect_timeout",
-                "must be shorter than `monitor.interval`",
-            ));
+            return Err(self.timeout_not_shorter(text));
         }
         if self.server.max_clients == 0 {
             return Err(invalid("server.max_clients", "must be at least 1"));
@@ -349,6 +362,38 @@ impl Config {
             return Err(invalid("monitor.history_size", "must be at least 1"));
         }
         Ok(())
+    }
+
+    /// `collect_timeout` not shorter than `interval`, blamed on the one the file
+    /// writes: a file setting only `interval = 0.2` is wrong on that line, not on the
+    /// `collect_timeout` it never mentions (whose default, 0.25 s, is what clashes).
+    fn timeout_not_shorter(&self, text: &str) -> ConfigError {
+        let path = self.source.clone().unwrap_or_default();
+        let (interval, timeout) = (self.monitor.interval, self.monitor.collect_timeout);
+        let timeout_line = line_of_key(text, "monitor.collect_timeout");
+        let interval_line = line_of_key(text, "monitor.interval");
+        if timeout_line == 0 && interval_line != 0 {
+            return ConfigError::Invalid {
+                path,
+                line: interval_line,
+                key: "monitor.interval".to_owned(),
+                message: format!(
+                    "must be longer than `monitor.collect_timeout` ({timeout} s, its default); \
+                     set `collect_timeout` below {interval} too"
+                ),
+            };
+        }
+        let given = if interval_line == 0 {
+            format!("{interval} s, its default")
+        } else {
+            format!("{interval} s")
+        };
+        ConfigError::Invalid {
+            path,
+            line: timeout_line,
+            key: "monitor.collect_timeout".to_owned(),
+            message: format!("must be shorter than `monitor.interval` ({given}), got {timeout}"),
+        }
     }
 
     /// Reads each plugin's host keys, naming the line and key of a bad one.
@@ -450,17 +495,55 @@ fn dotted_key_at(text: &str, line: usize) -> Option<String> {
     })
 }
 
+/// "line N: " for a line in the file, nothing for 0 (a default or a command-line value).
+fn line_prefix(line: &usize) -> String {
+    match *line {
+        0 => String::new(),
+        line => format!("line {line}: "),
+    }
+}
+
+/// The 1-based line where the file writes `dotted` (`table.key`): `key = ` inside
+/// `[table]`, `table.key = ` outside any table, or `key = ` in an inline
+/// `table = { … }`; quotes around key parts are allowed. 0 when it is not written.
 fn line_of_key(text: &str, dotted: &str) -> usize {
     let Some((table, key)) = dotted.rsplit_once('.') else {
         return 0;
     };
-    let mut in_table = false;
+    let unquote = |part: &str| {
+        part.trim()
+            .trim_matches(|c| c == '"' || c == '\'')
+            .to_owned()
+    };
+    let dotted_of = |left: &str| left.split('.').map(unquote).collect::<Vec<_>>().join(".");
+    let mut current = String::new();
     for (index, line) in text.lines().enumerate() {
         let trimmed = line.trim();
         if trimmed.starts_with('[') {
-            in_table = trimmed.trim_matches(|c| c == '[' || c == ']').trim() == table;
-        } else if in_table && trimmed.split('=').next().map(str::trim) == Some(key) {
+            current = dotted_of(trimmed.trim_matches(|c| c == '[' || c == ']'));
+            continue;
+        }
+        let Some((left, right)) = trimmed.split_once('=') else {
+            continue;
+        };
+        let written = match current.as_str() {
+            "" => dotted_of(left),
+            table => format!("{table}.{}", dotted_of(left)),
+        };
+        if written == dotted {
             return index + 1;
+        }
+        // `table = { key = value, … }` on one line.
+        let inline = right.trim_start();
+        if written == table && inline.starts_with('{') {
+            let listed = inline
+                .trim_matches(|c| c == '{' || c == '}')
+                .split(',')
+                .filter_map(|pair| pair.split_once('='))
+                .any(|(name, _)| dotted_of(name) == key);
+            if listed {
+                return index + 1;
+            }
         }
     }
     0
@@ -667,5 +750,35 @@ mod tests {
     fn plugins_dir_is_relative_to_the_file() {
         let config = Config::parse("", Path::new("/etc/monitoring/plugins.toml")).expect("valid");
         assert_eq!(config.plugins_dir(), Path::new("/etc/monitoring/plugins"));
+    }
+
+    #[test]
+    fn a_collect_timeout_clash_points_at_the_line_the_file_writes() {
+        let err = |text: &str| parse(text).err().map(|e| e.to_string()).unwrap_or_default();
+        // Only `interval` written: the clash is with the default timeout (0.25 s).
+        let only_interval = err("[server]\nport = 1\n[monitor]\ninterval = 0.2\n");
+        assert!(
+            only_interval.starts_with("plugins.toml: line 4: `monitor.interval`: ")
+                && only_interval.contains("0.25"),
+            "{only_interval}"
+        );
+        let only_timeout = err("[monitor]\n\ncollect_timeout = 0.9\n");
+        assert!(
+            only_timeout.starts_with("plugins.toml: line 3: `monitor.collect_timeout`: "),
+            "{only_timeout}"
+        );
+        let both = err("[monitor]\ninterval = 1.0\ncollect_timeout = 2.0\n");
+        assert!(
+            both.starts_with("plugins.toml: line 3: `monitor.collect_timeout`: "),
+            "{both}"
+        );
+        let dotted = err("monitor.collect_timeout = 0.9\n");
+        assert!(
+            dotted.contains("line 1: `monitor.collect_timeout`"),
+            "{dotted}"
+        );
+        let inline = err("monitor = { interval = 0.1 }\n");
+        assert!(inline.contains("line 1: `monitor.interval`"), "{inline}");
+        assert!(!err("monitor.interval = 0.1\n").contains("line 0"));
     }
 }

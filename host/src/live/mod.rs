@@ -6,7 +6,8 @@
 //! ([`events`]); `get_status` and `/health` show the new state.
 //!
 //! One task does all of it, one request at a time, so a rescan and a reload never
-//! race; plugin constructors and file reads run on the blocking pool.
+//! race; plugin constructors and file reads run on the blocking pool, a read under a
+//! deadline, and shutdown ends the task without waiting for the request in hand.
 
 pub mod events;
 pub mod plugins;
@@ -110,15 +111,22 @@ async fn serve(
         let Some(current) = plugins.take() else {
             return;
         };
-        plugins = match request {
-            Request::Rescan => reconcile(current, Arc::clone(&config), &out).await,
-            Request::Reload(reply) => {
-                let (kept, outcome) = reload(current, &mut config, &out).await;
-                if let Some(reply) = reply {
-                    let _ = reply.send(outcome);
+        let handled = async {
+            match request {
+                Request::Rescan => reconcile(current, Arc::clone(&config), &out).await,
+                Request::Reload(reply) => {
+                    let (kept, outcome) = reload(current, &mut config, &out).await;
+                    if let Some(reply) = reply {
+                        let _ = reply.send(outcome);
+                    }
+                    kept
                 }
-                kept
             }
+        };
+        // Shutdown never waits for a rescan or a reload in progress.
+        plugins = tokio::select! {
+            kept = handled => kept,
+            () = shutdown.wait() => return,
         };
         if plugins.is_none() {
             tracing::error!("Plugin reconciliation failed; live changes are off until restart.");
@@ -215,16 +223,28 @@ async fn reload(
     (plugins, outcome)
 }
 
+/// How long reading and checking the file may take. A regular file of at most
+/// [`crate::config::read::MAX_CONFIG_BYTES`] takes milliseconds; past this the file
+/// system itself is stuck (a hung network mount), and the reload is refused rather
+/// than holding every later rescan and reload behind it.
+const READ_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Reads and checks the file off the runtime; the error names file, line and key.
 async fn read(path: PathBuf, overrides: crate::config::Overrides) -> Result<Config, String> {
-    let loaded = tokio::task::spawn_blocking(move || Config::load(&path)).await;
+    let shown = path.display().to_string();
+    let reading = tokio::task::spawn_blocking(move || Config::load(&path));
+    let loaded = tokio::time::timeout(READ_DEADLINE, reading).await;
     match loaded {
-        Ok(Ok(mut config)) => {
+        Ok(Ok(Ok(mut config))) => {
             config.apply_overrides(overrides);
             Ok(config)
         }
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(e) => Err(format!("cannot read the configuration: {e}")),
+        Ok(Ok(Err(e))) => Err(e.to_string()),
+        Ok(Err(e)) => Err(format!("{shown}: cannot read: {e}")),
+        Err(_) => Err(format!(
+            "{shown}: cannot read: no answer within {} s",
+            READ_DEADLINE.as_secs()
+        )),
     }
 }
 

@@ -4,9 +4,10 @@
 //!
 //! A plugin runs when its library is in the folder (the one file [`Loader::scan`] keeps
 //! for its name) and its table enables it. It is replaced when its library's content
-//! or its table changed, stopped when either says so. A replacement that fails to start
-//! leaves the running instance alone: a broken upgrade costs a `refused` event, not
-//! the plugin. Old instances are dropped; their code stays mapped (abi_stable never
+//! or its table changed, stopped when either says so. A replacement that fails to start,
+//! or whose file is refused outright (a truncated copy crashing its probe, another
+//! ABI), leaves the running instance alone: a broken upgrade costs a `refused` event
+//! naming the version that keeps running, not the plugin. Old instances are dropped; their code stays mapped (abi_stable never
 //! unloads a library), which `/health` counts.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,15 +19,38 @@ use crate::config::{Config, PluginTable};
 use crate::live::events::{PluginChange, PluginEvent};
 use crate::pipeline::changes::Change;
 use crate::plugins::loader::{Loader, Scan};
-use crate::plugins::registry::{PluginRecord, Registry};
+use crate::plugins::registry::{kind_name, PluginRecord, Registry};
 
 /// One running plugin, as it was started.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 struct Running {
     hash: String,
     path: PathBuf,
     version: String,
+    kind: &'static str,
+    api_version: String,
     table: String,
+    /// When this instance started, ISO 8601, to tell which one keeps running.
+    since: String,
+}
+
+impl Running {
+    /// Whether `other` is the same file content with the same settings.
+    fn same_as(&self, other: &Running) -> bool {
+        (&self.hash, &self.path, &self.version, &self.table)
+            == (&other.hash, &other.path, &other.version, &other.table)
+    }
+
+    /// The running version in words, for a refused replacement: version, the start
+    /// of its SHA-256 (two builds may share a version) and since when it runs.
+    fn described(&self) -> String {
+        format!(
+            "version {} (sha256 {}, running since {}) keeps running",
+            self.version,
+            self.hash.get(..16).unwrap_or(&self.hash),
+            self.since
+        )
+    }
 }
 
 /// The plugins as they run, and the loader that finds them.
@@ -35,6 +59,9 @@ pub struct Plugins {
     running: BTreeMap<String, Running>,
     /// Refusals already announced, so a rescan does not repeat them.
     announced: BTreeMap<PathBuf, String>,
+    /// Plugins found unavailable on this machine and the reason logged, so a rescan
+    /// retries them (what they need may appear) without logging it again.
+    unavailable: BTreeMap<String, String>,
     /// `[plugins.<name>]` tables already warned about (name and line).
     warned_tables: BTreeSet<(String, usize)>,
 }
@@ -57,6 +84,7 @@ impl Plugins {
             loader,
             running: BTreeMap::new(),
             announced: BTreeMap::new(),
+            unavailable: BTreeMap::new(),
             warned_tables: BTreeSet::new(),
         }
     }
@@ -76,10 +104,26 @@ impl Plugins {
     pub fn reconcile(&mut self, dir: &Path, config: &Config) -> Outcome {
         let scan = self.loader.scan(dir);
         let mut outcome = Outcome::default();
-        self.announce_refusals(&scan, &mut outcome);
+        self.announce_refusals(&scan, config, &mut outcome);
         self.warn_unknown_tables(&scan, config, dir);
         let mut records = Vec::new();
         let mut wanted = BTreeSet::new();
+        // A running plugin whose file was overwritten by one that is refused (a
+        // truncated copy, a wrong ABI, unreadable) keeps running as it is.
+        for refusal in &scan.refused {
+            if let Some((name, old)) = self.kept_despite(&refusal.path, &scan, config) {
+                wanted.insert(name.clone());
+                records.push(PluginRecord {
+                    name: name.clone(),
+                    kind: old.kind,
+                    version: old.version.clone(),
+                    api_version: old.api_version.clone(),
+                    path: old.path.clone(),
+                    state: "running",
+                    reason: Some(format!("its new file was refused: {}", refusal.reason)),
+                });
+            }
+        }
         let mut to_start = Vec::new();
         // What each library to start will be once running, by name.
         let mut starting: BTreeMap<String, Running> = BTreeMap::new();
@@ -95,9 +139,16 @@ impl Plugins {
                 hash: library.hash.clone(),
                 path: library.path.clone(),
                 version: library.metadata.version.clone(),
+                kind: kind_name(library.metadata.kind),
+                api_version: library.metadata.api_version.clone(),
                 table: fingerprint(&table),
+                since: crate::timestamp::now_iso(),
             };
-            if self.running.get(&name) == Some(&wanted_as) {
+            if self
+                .running
+                .get(&name)
+                .is_some_and(|r| r.same_as(&wanted_as))
+            {
                 records.push(Registry::record_of(&library, "running", None));
             } else {
                 starting.insert(name, wanted_as);
@@ -159,9 +210,9 @@ impl Plugins {
             if let Some(old) = self.running.get(&record.name) {
                 // A new version or new settings that do not start: keep the old one.
                 let reason = format!(
-                    "{}; version {} keeps running",
+                    "{}; {}",
                     record.reason.as_deref().unwrap_or("it did not start"),
-                    old.version
+                    old.described()
                 );
                 tracing::warn!(plugin = %record.name, path = %record.path.display(), reason = %reason, "Replacement refused.");
                 outcome.events.push(PluginEvent::new(
@@ -175,6 +226,9 @@ impl Plugins {
                     records.push(kept);
                 }
                 continue;
+            }
+            if record.state == "unavailable" {
+                self.note_unavailable(record);
             }
             if record.state == "refused" {
                 outcome.events.push(PluginEvent::new(
@@ -222,6 +276,7 @@ impl Plugins {
                 running.path.clone(),
                 None,
             ));
+            self.unavailable.remove(&name);
             self.running.insert(name, running);
         }
         records.extend(
@@ -275,27 +330,67 @@ impl Plugins {
         }
     }
 
-    fn announce_refusals(&mut self, scan: &Scan, outcome: &mut Outcome) {
+    /// Logs a plugin unavailable on this machine once, and again only if the reason
+    /// changes; every rescan tries it again in case what it needs appeared.
+    fn note_unavailable(&mut self, record: &PluginRecord) {
+        let reason = record.reason.clone().unwrap_or_default();
+        if self.unavailable.get(&record.name) == Some(&reason) {
+            return;
+        }
+        tracing::info!(plugin = %record.name, reason = %reason, "Plugin not available on this machine.");
+        self.unavailable.insert(record.name.clone(), reason);
+    }
+
+    /// The running plugin whose file is `path`, now refused, if it keeps running:
+    /// still enabled, and no other file of the folder provides its name (a duplicate
+    /// that wins takes its place instead).
+    fn kept_despite(
+        &self,
+        path: &Path,
+        scan: &Scan,
+        config: &Config,
+    ) -> Option<(&String, &Running)> {
+        let (name, old) = self.running.iter().find(|(_, r)| r.path == path)?;
+        let enabled_still = config.plugin(name).enabled != Some(false);
+        let provided_elsewhere = scan.loaded.iter().any(|l| l.metadata.name == *name);
+        (enabled_still && !provided_elsewhere).then_some((name, old))
+    }
+
+    /// Logs and tells clients of each refused file once (again only if its reason
+    /// changes). A refused file that replaced a running plugin's says so, and which
+    /// version keeps running.
+    fn announce_refusals(&mut self, scan: &Scan, config: &Config, outcome: &mut Outcome) {
         let now: BTreeMap<PathBuf, String> = scan
             .refused
             .iter()
             .map(|r| (r.path.clone(), r.reason.clone()))
             .collect();
         for (path, reason) in &now {
-            if self.announced.get(path) != Some(reason) {
-                tracing::warn!(path = %path.display(), reason = %reason, "Plugin refused.");
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                outcome.events.push(PluginEvent::new(
-                    PluginChange::Refused,
-                    name,
-                    String::new(),
-                    path.clone(),
-                    Some(reason.clone()),
-                ));
+            if self.announced.get(path) == Some(reason) {
+                continue;
             }
+            let (name, reason) = match self.kept_despite(path, scan, config) {
+                Some((name, old)) => {
+                    let reason = format!("{reason}; {}", old.described());
+                    tracing::warn!(plugin = %name, path = %path.display(), reason = %reason, "Replacement refused.");
+                    (name.clone(), reason)
+                }
+                None => {
+                    tracing::warn!(path = %path.display(), reason = %reason, "Plugin refused.");
+                    let name = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    (name, reason.clone())
+                }
+            };
+            outcome.events.push(PluginEvent::new(
+                PluginChange::Refused,
+                name,
+                String::new(),
+                path.clone(),
+                Some(reason),
+            ));
         }
         self.announced = now;
     }

@@ -19,7 +19,7 @@ use abi_stable::library::{lib_header_from_path, LibraryError, RootModule};
 use monitoring_plugin_api::{PluginKind, PluginModRef, API_VERSION};
 
 use crate::plugins::probe::{self, Isolation};
-use crate::plugins::staging::{self, Staging};
+use crate::plugins::staging::{Staged, Staging};
 
 /// A library that passed every check.
 #[derive(Clone)]
@@ -120,9 +120,10 @@ impl Loader {
                 return Scan::default();
             }
         };
-        // Read and copy what is new; probe the new copies together.
+        // Read and copy what is new; probe the new copies together, in batches that
+        // keep the staging folder under its cap.
         let mut hashes: Vec<Result<String, String>> = Vec::with_capacity(paths.len());
-        let mut to_probe: Vec<(String, PathBuf)> = Vec::new();
+        let mut batch: Vec<(String, Staged)> = Vec::new();
         for path in &paths {
             if let Some(hash) = self.staging.unchanged_hash(path) {
                 if self.known.contains_key(&hash) {
@@ -130,42 +131,22 @@ impl Loader {
                     continue;
                 }
             }
+            let len = std::fs::metadata(path).map_or(0, |m| m.len());
+            if !batch.is_empty() && !self.staging.has_room_for(len) {
+                self.probe_batch(std::mem::take(&mut batch));
+            }
             let staged = self.staging.stage(path, true).map(|staged| {
-                if self.known.contains_key(&staged.hash)
-                    || to_probe.iter().any(|(h, _)| *h == staged.hash)
-                {
-                    staging::release(&staged.copy);
+                let hash = staged.hash.clone();
+                if self.known.contains_key(&hash) || batch.iter().any(|(h, _)| *h == hash) {
+                    self.staging.release(&staged);
                 } else {
-                    to_probe.push((staged.hash.clone(), staged.copy));
+                    batch.push((hash.clone(), staged));
                 }
-                staged.hash
+                hash
             });
             hashes.push(staged);
         }
-        let copies: Vec<PathBuf> = to_probe.iter().map(|(_, copy)| copy.clone()).collect();
-        let probes: Vec<Result<Known, String>> = match &self.isolation {
-            Isolation::ChildProcess { exe } => probe::probe_all(exe, &copies)
-                .into_iter()
-                .map(|probed| probed.map(Known::Probed))
-                .collect(),
-            Isolation::InProcessForTests => copies
-                .iter()
-                .map(|copy| {
-                    load(copy).map(|library| match library.module {
-                        Some(module) => Known::Loaded {
-                            metadata: library.metadata,
-                            module,
-                        },
-                        None => Known::Probed(library.metadata),
-                    })
-                })
-                .collect(),
-        };
-        for ((hash, copy), probed) in to_probe.into_iter().zip(probes) {
-            staging::release(&copy);
-            self.known
-                .insert(hash, probed.unwrap_or_else(Known::Refused));
-        }
+        self.probe_batch(batch);
         let mut scan = Scan::default();
         for (path, hash) in paths.into_iter().zip(hashes) {
             let known = hash.and_then(|hash| match self.known.get(&hash) {
@@ -193,6 +174,38 @@ impl Loader {
         scan
     }
 
+    /// Probes staged copies together, records what each content is, and deletes the
+    /// copies.
+    fn probe_batch(&mut self, batch: Vec<(String, Staged)>) {
+        if batch.is_empty() {
+            return;
+        }
+        let copies: Vec<PathBuf> = batch.iter().map(|(_, s)| s.copy.clone()).collect();
+        let probes: Vec<Result<Known, String>> = match &self.isolation {
+            Isolation::ChildProcess { exe } => probe::probe_all(exe, &copies)
+                .into_iter()
+                .map(|probed| probed.map(Known::Probed))
+                .collect(),
+            Isolation::InProcessForTests => copies
+                .iter()
+                .map(|copy| {
+                    load(copy).map(|library| match library.module {
+                        Some(module) => Known::Loaded {
+                            metadata: library.metadata,
+                            module,
+                        },
+                        None => Known::Probed(library.metadata),
+                    })
+                })
+                .collect(),
+        };
+        for ((hash, staged), probed) in batch.into_iter().zip(probes) {
+            self.staging.release(&staged);
+            self.known
+                .insert(hash, probed.unwrap_or_else(Known::Refused));
+        }
+    }
+
     /// Maps `library` into this process if it is not yet: its file is read again and
     /// opened from a private copy, if its bytes are still those its probe passed.
     /// `Err` is the one-line reason it cannot run.
@@ -211,11 +224,11 @@ impl Loader {
         }
         let staged = self.staging.stage(&library.path, true)?;
         if staged.hash != library.hash {
-            staging::release(&staged.copy);
+            self.staging.release(&staged);
             return Err("its file changed after it was probed; the next scan takes it up".into());
         }
         let loaded = load(&staged.copy);
-        staging::release(&staged.copy);
+        self.staging.release(&staged);
         let module = loaded?.module.ok_or("it did not load")?;
         self.known.insert(
             library.hash.clone(),

@@ -200,7 +200,9 @@ impl Registry {
     ) {
         match error.kind() {
             Some(ErrorKind::Unavailable) => {
-                tracing::info!(plugin = %library.metadata.name, reason = %error.message(), "Plugin not available on this machine.");
+                // The caller logs it at info, once per plugin and reason: a rescan
+                // tries the plugin again, and says nothing new.
+                tracing::debug!(plugin = %library.metadata.name, reason = %error.message(), "Plugin not available on this machine.");
                 self.records.push(library_record(
                     library,
                     "unavailable",
@@ -249,7 +251,7 @@ fn instantiate(
 }
 
 /// The kind's name in records and in the load probe's reply.
-pub(super) fn kind_name(kind: PluginKind) -> &'static str {
+pub fn kind_name(kind: PluginKind) -> &'static str {
     match kind {
         PluginKind::Collector => "collector",
         PluginKind::Sink => "sink",
