@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Issue 10's figures, measured side by side in one run by the same load generator:
-#  - server RSS under the subscription attack (every client subscribes to 64 random
-#    64-character names) against a build from before the fix (BEFORE=<commit>, optional)
-#    and this tree, and this tree with random real section sets and with plain clients;
-#  - TLS: the server's CPU per connection (TCP + TLS + upgrade) and fan-out CPU per
-#    delivered message at 1000 clients, with and without TLS.
+# The security figures, measured side by side in one run:
+#  - issue 10 (`subscriptions`): server RSS under the subscription attack (every client
+#    subscribes to 64 random 64-character names) against a build from before the fix
+#    (BEFORE=<commit>, optional) and this tree, and this tree with random real section
+#    sets and with plain clients;
+#  - issue 10 (`tls`): the server's CPU per connection (TCP + TLS + upgrade) and fan-out
+#    CPU per delivered message at 1000 clients, with and without TLS;
+#  - issue 20 (`attacks`): the server's peak RSS (VmHWM) and the CPU it spent during
+#    each attack of bench/attacks.sh (/api/history readers, fleet name flood, fleet
+#    oversize frames, continuation and ping floods), before (BEFORE) and after.
 #
 #   bench/security.sh [DURATION_SECONDS] [BEFORE_COMMIT]
+#   SECTIONS="attacks" bench/security.sh 20 fa16fa7     # only issue 20's part
 #
 # Runs only on 127.0.0.1. Results go to stdout and target/bench/security/.
 set -euo pipefail
@@ -18,11 +23,17 @@ mkdir -p "$OUT"
 
 echo "== building (release): server, plugins, loadgen"
 cargo xtask install >/dev/null
-cargo build --release --quiet -p monitoring-tests --bin loadgen
+cargo build --release --quiet -p monitoring-tests --bin loadgen --bin attack-history --bin attack-fleet --bin attack-ws
+SECTIONS="${SECTIONS:-subscriptions tls attacks}"
+has() { [[ " $SECTIONS " == *" $1 "* ]]; }
 if [ -n "$BEFORE" ]; then
     echo "== building the server as of $BEFORE"
-    rm -rf target/bench-before
-    git worktree add --force --detach target/bench-before "$BEFORE" >/dev/null
+    # A worktree already at that commit is reused: only what changed is rebuilt.
+    if [ "$(git -C target/bench-before rev-parse HEAD 2>/dev/null)" != "$(git rev-parse "$BEFORE")" ]; then
+        rm -rf target/bench-before
+        git worktree prune
+        git worktree add --force --detach target/bench-before "$BEFORE" >/dev/null
+    fi
     (cd target/bench-before && CARGO_TARGET_DIR="$PWD/../bench-before-target" cargo xtask install >/dev/null)
 fi
 ulimit -n "$(ulimit -Hn)"
@@ -31,7 +42,6 @@ if [ "$(nproc)" -ge 2 ]; then SERVER_CPU=(taskset -c 0); CLIENT_CPU=(taskset -c 
 PIDS=()
 cleanup() {
     for pid in "${PIDS[@]:-}"; do kill "$pid" 2>/dev/null || true; done
-    if [ -n "$BEFORE" ]; then git worktree remove --force target/bench-before 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 
@@ -59,6 +69,7 @@ lift() {
 }
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr)"
+if has subscriptions; then
 echo "== subscription attack, 1000 clients, ${DURATION} s each"
 if [ -n "$BEFORE" ]; then
     sed -e "s/^max_clients = .*/max_clients = 2000/" -e "s|^plugins_dir = .*|plugins_dir = \"$PWD/target/bench-before/plugins\"|" \
@@ -76,6 +87,9 @@ for mode in junk real plain; do
     load "after-$mode" ws://127.0.0.1:18912/ 1000 "$mode"
 done
 
+fi
+
+if has tls; then
 echo "== TLS"
 CERTS="$OUT/certs"; mkdir -p "$CERTS"
 if [ ! -f "$CERTS/server.pem" ]; then
@@ -102,3 +116,8 @@ for tls in plain tls; do
         | tee "$OUT/handshakes-$tls.txt"
     load "fanout-$tls" "$URL" 1000 plain "${CA[@]}"
 done
+fi
+
+if has attacks; then
+    source bench/attacks.sh
+fi

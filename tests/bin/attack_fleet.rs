@@ -9,6 +9,11 @@
 //! `big`: each round publishes one frame of B bytes (default 1,000,000) from each of N
 //! hosts (default 300). A round starts every second for S seconds (default 0: one
 //! round). The token may also come from `MONITORING_ATTACK_NATS_TOKEN`.
+//!
+//! With `--viewer ws://GATEWAY/ws`, a client of the gateway subscribed to every host
+//! (as a fleet dashboard is) reads from before the attack until two seconds after it,
+//! up to `--budget` bytes (default 1 GB), and the last line says what it received: the
+//! cost of the attack to one viewer.
 
 #[path = "../attacks/fleet.rs"]
 mod attack;
@@ -61,6 +66,10 @@ async fn main() {
             std::process::exit(1)
         }
     };
+    let viewer = match value(&args, "--viewer") {
+        Some(url) => Some(viewer::start(url, number(&args, "--budget", 1 << 30)).await),
+        None => None,
+    };
     let start = Instant::now();
     let mut round = 0;
     loop {
@@ -87,5 +96,62 @@ async fn main() {
             break;
         }
         tokio::time::sleep(next.saturating_sub(start.elapsed())).await;
+    }
+    if let Some(viewer) = viewer {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let (messages, bytes) = viewer.received();
+        println!("viewer received {bytes} bytes in {messages} messages");
+    }
+}
+
+/// A fleet viewer counting what it receives.
+mod viewer {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    pub struct Viewer {
+        messages: Arc<AtomicUsize>,
+        bytes: Arc<AtomicUsize>,
+    }
+
+    impl Viewer {
+        pub fn received(&self) -> (usize, usize) {
+            (
+                self.messages.load(Ordering::Relaxed),
+                self.bytes.load(Ordering::Relaxed),
+            )
+        }
+    }
+
+    /// Connects to `url`, subscribes to every host and reads until `budget` bytes.
+    pub async fn start(url: &str, budget: usize) -> Viewer {
+        let (mut ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .unwrap_or_else(|e| {
+                eprintln!("viewer: cannot connect to {url}: {e}");
+                std::process::exit(1)
+            });
+        let subscribe = r#"{"type":"subscribe","hosts":["*"]}"#;
+        if let Err(e) = ws.send(Message::text(subscribe)).await {
+            eprintln!("viewer: cannot subscribe: {e}");
+            std::process::exit(1)
+        }
+        let messages = Arc::new(AtomicUsize::new(0));
+        let bytes = Arc::new(AtomicUsize::new(0));
+        let (m, b) = (Arc::clone(&messages), Arc::clone(&bytes));
+        tokio::spawn(async move {
+            while let Some(Ok(message)) = ws.next().await {
+                if let Message::Text(text) = message {
+                    m.fetch_add(1, Ordering::Relaxed);
+                    if b.fetch_add(text.len(), Ordering::Relaxed) + text.len() > budget {
+                        break;
+                    }
+                }
+            }
+        });
+        Viewer { messages, bytes }
     }
 }
