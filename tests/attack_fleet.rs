@@ -9,8 +9,6 @@ mod support;
 #[path = "attacks/fleet.rs"]
 mod attack;
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -18,8 +16,9 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::Value;
 use support::http::get;
+use support::nats::Nats;
 use support::witness::Witness;
-use support::{connect, next_of_type, send_text, Client, Peer, Server, Setup};
+use support::{connect, next_of_type, send_text, Client, Server, Setup};
 use tokio_tungstenite::tungstenite::Message;
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -40,47 +39,6 @@ const PLUGINS: [&str; 4] = [
 /// A rule that cannot fire, replacing the seed's.
 const QUIET: &str =
     "[[alerts.rules]]\nmetric = \"memory.percentage\"\ncomponent = \"memory\"\nwarning = 100.0\n";
-
-/// A `nats-server` child requiring [`TOKEN`], with its default 1 MB payload limit.
-struct Nats {
-    port: u16,
-    child: Child,
-}
-
-impl Nats {
-    /// Starts one on a free port; `None` when the peer is missing and skipping is allowed.
-    fn start() -> Option<Self> {
-        let binary = support::require(Peer::NatsServer)?;
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new(binary)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "--auth", TOKEN])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nats-server");
-        let nats = Self { port, child };
-        let deadline = Instant::now() + 10 * SECOND;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(nats)
-    }
-
-    fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A server on the bus named `host`; a gateway too when `gateway`.
 fn fleet_server(nats: &Nats, host: &str, gateway: bool) -> Server {
@@ -221,7 +179,9 @@ fn fleet_health(gateway: &Server) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_new_host_names_costs_a_viewer_only_the_changes() {
-    let Some(nats) = Nats::start() else { return };
+    let Some(nats) = Nats::start(TOKEN) else {
+        return;
+    };
     let (gateway, _real) = fleet(&nats);
     let witness = Witness::start(&gateway).await;
     // What an honest viewer gets: the flood's data (5,000 tiny frames, ~0.6 MB), the
@@ -284,7 +244,9 @@ async fn a_flood_of_new_host_names_costs_a_viewer_only_the_changes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn big_frames_are_refused_counted_and_never_kept() {
-    let Some(nats) = Nats::start() else { return };
+    let Some(nats) = Nats::start(TOKEN) else {
+        return;
+    };
     let (gateway, _real) = fleet(&nats);
     let witness = Witness::start(&gateway).await;
     let before = peak_rss_mb(&gateway);

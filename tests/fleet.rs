@@ -6,14 +6,13 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::http::get;
-use support::{connect, next_json, next_of_type, send_text, Client, Peer, Server, Setup};
+use support::nats::Nats;
+use support::{connect, next_json, next_of_type, send_text, Client, Server, Setup};
 
 const SECOND: Duration = Duration::from_secs(1);
 /// The token of the test bus.
@@ -43,66 +42,6 @@ const GATEWAY_PLUGINS: [&str; 5] = [
     "collector-system",
     "sink-file",
 ];
-
-/// A `nats-server` child on a fixed port, requiring [`TOKEN`].
-struct Nats {
-    binary: PathBuf,
-    port: u16,
-    child: Child,
-}
-
-impl Nats {
-    /// Starts one on a free port; `None` when the peer is missing and skipping is allowed.
-    fn start() -> Option<Self> {
-        let binary = support::require(Peer::NatsServer)?;
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Self::spawn(&binary, port);
-        Some(Self {
-            binary,
-            port,
-            child,
-        })
-    }
-
-    fn spawn(binary: &Path, port: u16) -> Child {
-        let child = Command::new(binary)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "--auth", TOKEN])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nats-server");
-        let deadline = Instant::now() + 10 * SECOND;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        child
-    }
-
-    fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-
-    /// Kills it (by its PID, through the child handle) and waits until it is gone.
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Starts it again on the same port.
-    fn restart(&mut self) {
-        self.child = Self::spawn(&self.binary, self.port);
-    }
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 /// A publisher named `host`; `extra` is appended to its config.
 fn publisher(nats: &Nats, host: &str, token: &str, extra: &str) -> Server {
@@ -247,7 +186,9 @@ fn sink_lines(log: &Path) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_serves_three_publishers_and_their_alerts() {
-    let Some(nats) = Nats::start() else { return };
+    let Some(nats) = Nats::start(TOKEN) else {
+        return;
+    };
     let scratch = tempfile::tempdir().expect("scratch");
     let log = scratch.path().join("fleet-alerts.jsonl");
     let gateway = gateway(&nats, &log);
@@ -400,7 +341,7 @@ async fn gaps(ws: &mut Client, count: usize) -> Vec<Duration> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn servers_ride_out_a_nats_restart() {
-    let Some(mut nats) = Nats::start() else {
+    let Some(mut nats) = Nats::start(TOKEN) else {
         return;
     };
     let scratch = tempfile::tempdir().expect("scratch");
@@ -468,7 +409,9 @@ async fn servers_ride_out_a_nats_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_token_is_refused_and_said_so() {
-    let Some(nats) = Nats::start() else { return };
+    let Some(nats) = Nats::start(TOKEN) else {
+        return;
+    };
     let server = publisher(&nats, "intruder", "not-the-fleet-token-000", "");
     let line = server.wait_for_log(
         |l| l.contains("NATS refused this server's credentials"),
@@ -504,7 +447,9 @@ const HUNDRED_HOSTS: &str = "return window.__dashboard.renderFleet(Array.from({ 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateways_dashboard_shows_the_fleet_trouble_first_and_opens_a_host() {
-    let Some(nats) = Nats::start() else { return };
+    let Some(nats) = Nats::start(TOKEN) else {
+        return;
+    };
     let Some(browser) = support::browser::Browser::start(&["--hide-scrollbars"]).await else {
         return;
     };

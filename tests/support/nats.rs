@@ -1,0 +1,75 @@
+//! A real `nats-server` for the fleet tests: a child on a free port of 127.0.0.1 that
+//! requires a token, stopped and started again on the same port for the reconnect
+//! tests, killed (by its own child handle) when dropped.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{require, Peer};
+
+/// A running `nats-server` with its default 1 MB payload limit.
+pub struct Nats {
+    binary: PathBuf,
+    token: String,
+    port: u16,
+    child: Child,
+}
+
+impl Nats {
+    /// Starts one requiring `token`; `None` when the peer is missing and skipping is
+    /// allowed (outside CI only, see [`require`]).
+    pub fn start(token: &str) -> Option<Self> {
+        let binary = require(Peer::NatsServer)?;
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let child = spawn(&binary, port, token);
+        Some(Self {
+            binary,
+            token: token.to_owned(),
+            port,
+            child,
+        })
+    }
+
+    /// Its client URL.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills it and waits until it is gone.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port.
+    pub fn restart(&mut self) {
+        self.child = spawn(&self.binary, self.port, &self.token);
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts `binary` on `port` and waits until it listens.
+fn spawn(binary: &Path, port: u16, token: &str) -> Child {
+    let child = Command::new(binary)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "--auth", token])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nats-server");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nats-server did not listen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
