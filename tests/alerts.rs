@@ -362,3 +362,42 @@ async fn a_hung_smtp_server_does_not_stall_the_broadcast() {
         "{email}"
     );
 }
+
+#[tokio::test]
+async fn a_full_sink_queue_says_so_in_the_log_once() {
+    // Four rules fire on the first tick; the hung webhook takes the first alert and
+    // hangs on it, and its queue holds one more: the rest are dropped in that tick.
+    let hung = HungSink::start("sink-webhook", |address| {
+        let rules: String = ["disk.percentage", "disk.total", "memory.total"]
+            .iter()
+            .map(|metric| format!("[[alerts.rules]]\nmetric = \"{metric}\"\nwarning = 1.0\n\n"))
+            .collect();
+        format!(
+            "[plugins.webhook]\nenabled = true\nurl = \"http://{address}/hook\"\n\
+             timeout_secs = 30.0\nqueue_size = 1\n\n{rules}"
+        )
+    })
+    .await;
+    let warning = hung
+        .server
+        .wait_for_log(|l| l.contains("Sink queue full"), 10 * SECOND)
+        .unwrap_or_else(|| {
+            panic!(
+                "no warning about the dropped alerts:\n{}",
+                hung.server.log_text()
+            )
+        });
+    assert!(
+        warning.contains("webhook") && warning.contains("dropped"),
+        "the warning names the sink and the count: {warning}"
+    );
+    // Ticks go on; no new drops are due, and none is logged twice.
+    tokio::time::sleep(2 * SECOND).await;
+    let warnings = hung
+        .server
+        .logs()
+        .iter()
+        .filter(|l| l.contains("Sink queue full"))
+        .count();
+    assert_eq!(warnings, 1, "{}", hung.server.log_text());
+}

@@ -4,8 +4,9 @@
 //! Policy is the host's (the plugin makes one attempt per `deliver`): retryable
 //! failures are retried with exponential back-off, honouring `retry_after_ms`; other
 //! failures are not. When a queue is full the oldest alert is dropped and counted, so
-//! the newest news gets through, and a warning says so (at most once a minute per sink). Per sink the host counts handled, failed, retried and
-//! dropped alerts (the seed's handler statistics), shown by `get_status`.
+//! the newest news gets through, and a warning says so (at most once a minute per
+//! sink). Per sink the host counts handled, failed, retried and dropped alerts (the
+//! seed's handler statistics), shown by `get_status`.
 //!
 //! Snapshots do not queue behind alerts or push them out: each sink has a one-snapshot
 //! slot that the next tick overwrites, as WebSocket clients skip to the newest frame.
