@@ -26,6 +26,7 @@ attack_server() {
     RUST_LOG=warn "${SERVER_CPU[@]}" prlimit --data=$((ATTACK_MEMORY_MB * 1024 * 1024)) \
         "$binary" --config "$config" --host 127.0.0.1 --port "$port" >"$OUT/$label.log" 2>&1 &
     SERVER_PID=$!
+    SERVER_LOG="$OUT/$label.log"
     PIDS+=("$SERVER_PID")
     for _ in $(seq 50); do
         curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
@@ -36,27 +37,41 @@ attack_server() {
 }
 
 # measure LABEL COMMAND…: runs the attack on the client core against SERVER_PID and
-# prints one table row.
+# prints one table row. The server's CPU and peak RSS are sampled every 0.2 s, so a
+# server killed by the ceiling still shows what it had spent until then.
 measure() {
     local label=$1; shift
-    local rss0 t0 t1 peak alive
+    local rss0 t0 t1 peak alive sampler samples="$OUT/$label.samples"
     sleep "${ATTACK_SETTLE:-3}"
     rss0=$(rss_mb "$SERVER_PID"); t0=$(cpu_ticks "$SERVER_PID")
+    (
+        while kill -0 "$SERVER_PID" 2>/dev/null; do
+            # A dying process (a zombie) has no VmHWM any more: keep the last full sample.
+            ticks=$(cpu_ticks "$SERVER_PID" 2>/dev/null || true)
+            hwm=$(hwm_mb "$SERVER_PID" 2>/dev/null || true)
+            if [ -n "$ticks" ] && [ -n "$hwm" ]; then echo "$ticks $hwm" >"$samples"; fi
+            sleep 0.2
+        done
+    ) &
+    sampler=$!
     "${CLIENT_CPU[@]}" "$@" >"$OUT/$label.attack.txt" 2>&1 || true
     if kill -0 "$SERVER_PID" 2>/dev/null; then
         t1=$(cpu_ticks "$SERVER_PID"); peak=$(hwm_mb "$SERVER_PID"); alive=yes
         kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
     else
-        t1=$t0; peak="≥ $ATTACK_MEMORY_MB"; alive="no ($(tail -n 1 "$OUT/$label.log" | cut -c1-80))"
+        read -r t1 peak <"$samples" || true
+        peak="> ${peak:-?}"
+        alive="no: $(grep -v '^ *[0-9]*: \|^ *at \|^$\|^Stack\|^stack\|^skipping' "$SERVER_LOG" | tail -n 1 | cut -c1-60)"
     fi
+    kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
     printf '| %s | %s MB | %s MB | %s s | %s | %s |\n' "$label" "$rss0" "$peak" \
         "$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t / hz}')" "$alive" \
-        "$(tail -n 1 "$OUT/$label.attack.txt")" | tee -a "$OUT/attacks.md"
+        "$(tail -n 3 "$OUT/$label.attack.txt" 2>/dev/null | tr '\n' ' ' | cut -c1-200 || true)" | tee -a "$OUT/attacks.md"
 }
 
 # builds: "before" when BEFORE is set, then "after".
 attack_builds() {
-    if [ -n "$BEFORE" ]; then echo "before target/bench-before-target/release/monitoring-websocket-server target/bench-before/plugins"; fi
+    if [ -n "$BEFORE" ]; then echo "before target/bench-before-target/release/monitoring-websocket-server $PWD/target/bench-before/plugins"; fi
     echo "after target/release/monitoring-websocket-server $PWD/plugins"
 }
 
@@ -66,7 +81,9 @@ printf '| attack | RSS before | peak RSS | server CPU | survived | attacker saw 
 # 1. /api/history: a full history, then concurrent readers and slow readers.
 while read -r build binary plugins; do
     config "$plugins" >"$OUT/history-$build.toml"; lift "$OUT/history-$build.toml"
-    sed -i -e 's/^interval = .*/interval = 0.05/' -e 's/^history_size = .*/history_size = 1000/' "$OUT/history-$build.toml"
+    # A tick every 0.05 s fills 1000 snapshots in 50 s.
+    sed -i -e '/^\[monitor\]/,/^\[/{s/^interval = .*/interval = 0.05/;s/^collect_timeout = .*/collect_timeout = 0.04/;s/^history_size = .*/history_size = 1000/}' \
+        "$OUT/history-$build.toml"
     attack_server "history-$build" "$binary" "$OUT/history-$build.toml" 18921
     ATTACK_SETTLE=55 measure "1-history-$build" target/release/attack-history --port 18921 --seconds "$ATTACK_SECONDS"
 done < <(attack_builds)
