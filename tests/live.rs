@@ -8,8 +8,6 @@ mod support;
 
 #[path = "live/external.rs"]
 mod external;
-#[path = "live/recorder.rs"]
-mod recorder;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -17,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use recorder::{worst_arrival_gap, worst_timestamp_gap, Record, Recorder, Tick};
+use support::recorder::{worst_arrival_gap, worst_timestamp_gap, Record, Recorder, Tick};
 use support::{
     connect, connect_with_token, library, next_of_type, send_text, Server, Setup, CORE_COLLECTORS,
 };

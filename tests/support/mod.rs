@@ -8,6 +8,7 @@ pub mod browser;
 pub mod http;
 pub mod hwmon;
 pub mod nats;
+pub mod recorder;
 pub mod witness;
 
 pub use monitoring_test_support::{require, skip, Peer};

@@ -1,72 +1,36 @@
 //! A bystander for attack tests: a client connected before the attack that keeps
-//! reading in the background, so a test can prove that whatever it threw at the server,
-//! an innocent client still received every tick, on time, and was never cut.
+//! reading in the background (a [`Recorder`]), so a test can prove that whatever it
+//! threw at the server, an innocent client still received every tick, on time, and was
+//! never cut.
 
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
-use serde_json::Value;
-use tokio_tungstenite::tungstenite::Message;
-
-use super::{connect, parse_timestamp, Server};
-
-/// What the bystander saw.
-#[derive(Debug, Default, Clone)]
-struct Seen {
-    /// Each tick's own timestamp, with its arrival time.
-    ticks: Vec<(chrono::NaiveDateTime, Instant)>,
-    /// Why the connection ended, once it has.
-    closed: Option<String>,
-}
+use super::recorder::{worst_timestamp_gap, Recorder};
+use super::{connect, Server};
 
 /// A connected client recording the ticks it receives.
 pub struct Witness {
-    seen: Arc<Mutex<Seen>>,
+    recorder: Recorder,
     since: Instant,
-    task: tokio::task::JoinHandle<()>,
 }
 
 impl Witness {
     /// Connects to `server` and starts recording; returns once the first tick arrived.
     pub async fn start(server: &Server) -> Self {
-        let mut ws = connect(&server.url("/")).await;
-        let seen = Arc::new(Mutex::new(Seen::default()));
-        let sink = Arc::clone(&seen);
-        let task = tokio::spawn(async move {
-            let closed = loop {
-                let text = match ws.next().await {
-                    None => break "the stream ended".to_owned(),
-                    Some(Err(e)) => break format!("error: {e}"),
-                    Some(Ok(Message::Close(frame))) => break format!("closed: {frame:?}"),
-                    Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(_)) => continue,
-                };
-                let at = Instant::now();
-                let value: Value = serde_json::from_str(text.as_str()).expect("server sends JSON");
-                if value["type"] == "monitoring_data" {
-                    let stamp = parse_timestamp(&value["timestamp"]);
-                    lock(&sink).ticks.push((stamp, at));
-                }
-            };
-            lock(&sink).closed = Some(closed);
-        });
-        let witness = Self {
-            seen,
+        let recorder = Recorder::start(connect(&server.url("/")).await, false);
+        let first = recorder
+            .wait_for(|record| !record.ticks.is_empty(), Duration::from_secs(10))
+            .await;
+        assert!(first.is_some(), "the witness got no tick in 10 s");
+        Self {
+            recorder,
             since: Instant::now(),
-            task,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while lock(&witness.seen).ticks.is_empty() {
-            assert!(Instant::now() < deadline, "the witness got no tick in 10 s");
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        witness
     }
 
     /// How many ticks arrived so far.
     pub fn ticks(&self) -> usize {
-        lock(&self.seen).ticks.len()
+        self.recorder.record().ticks.len()
     }
 
     /// Asserts that the connection is still open and that no tick of the server's
@@ -74,18 +38,13 @@ impl Witness {
     /// less than two intervals apart (a skipped tick shows as two), and ticks kept
     /// arriving up to now. `during` names the attack in the failure message.
     pub fn assert_every_tick(&self, interval: Duration, during: &str) {
-        let seen = lock(&self.seen).clone();
+        let seen = self.recorder.record();
         assert!(
             seen.closed.is_none(),
             "during {during}, the witness's connection ended: {:?}",
             seen.closed
         );
-        let worst = seen
-            .ticks
-            .windows(2)
-            .map(|pair| (pair[1].0 - pair[0].0).to_std().unwrap_or_default())
-            .max()
-            .unwrap_or_default();
+        let worst = worst_timestamp_gap(&seen.ticks);
         assert!(
             worst.as_secs_f64() < 1.9 * interval.as_secs_f64(),
             "during {during}, the witness missed a tick: {:.0} ms between two ticks' \
@@ -93,7 +52,7 @@ impl Witness {
             worst.as_secs_f64() * 1000.0,
             seen.ticks.len()
         );
-        let last = seen.ticks.last().map_or(self.since, |t| t.1);
+        let last = seen.ticks.last().map_or(self.since, |t| t.at);
         assert!(
             last.elapsed() < interval * 4,
             "during {during}, the witness has had no tick for {:?}",
@@ -107,14 +66,4 @@ impl Witness {
             worst.as_secs_f64() * 1000.0
         );
     }
-}
-
-impl Drop for Witness {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-fn lock(seen: &Mutex<Seen>) -> std::sync::MutexGuard<'_, Seen> {
-    seen.lock().unwrap_or_else(PoisonError::into_inner)
 }

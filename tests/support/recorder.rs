@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::Client;
+use super::{parse_timestamp, Client};
 
 /// One `monitoring_data` message.
 #[derive(Debug, Clone)]
@@ -138,8 +138,8 @@ pub fn worst_timestamp_gap(ticks: &[Tick]) -> Duration {
     ticks
         .windows(2)
         .map(|pair| {
-            let a = crate::support::parse_timestamp(&Value::from(pair[0].timestamp.as_str()));
-            let b = crate::support::parse_timestamp(&Value::from(pair[1].timestamp.as_str()));
+            let a = parse_timestamp(&Value::from(pair[0].timestamp.as_str()));
+            let b = parse_timestamp(&Value::from(pair[1].timestamp.as_str()));
             (b - a).to_std().unwrap_or(Duration::ZERO)
         })
         .max()
