@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Parser;
 use monitoring_websocket_server::config::{Config, Overrides};
-use monitoring_websocket_server::plugins::probe;
+use monitoring_websocket_server::plugins::{probe, probe_child};
 use monitoring_websocket_server::shutdown;
 use monitoring_websocket_server::surfaces::tls::{reload_channel, ReloadTrigger};
 use tokio::net::TcpListener;
@@ -39,7 +39,7 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args_os().skip(1);
     if args.next().is_some_and(|a| a == probe::PROBE_FLAG) {
         let code = match (args.next(), args.next()) {
-            (Some(path), None) => probe::run_probe(std::path::Path::new(&path)),
+            (Some(path), None) => probe_child::run(std::path::Path::new(&path)),
             _ => 2,
         };
         std::process::exit(code);

@@ -19,7 +19,8 @@ use crate::config::{Config, PluginTable};
 use crate::live::events::{PluginChange, PluginEvent};
 use crate::pipeline::changes::Change;
 use crate::plugins::loader::{Loader, Scan};
-use crate::plugins::registry::{kind_name, PluginRecord, Registry};
+use crate::plugins::identity::Kind;
+use crate::plugins::registry::{PluginRecord, PluginState, Registry};
 
 /// One running plugin, as it was started.
 #[derive(Debug, Clone)]
@@ -27,7 +28,7 @@ struct Running {
     hash: String,
     path: PathBuf,
     version: String,
-    kind: &'static str,
+    kind: Kind,
     api_version: String,
     table: String,
     /// When this instance started, ISO 8601, to tell which one keeps running.
@@ -119,7 +120,7 @@ impl Plugins {
                     version: old.version.clone(),
                     api_version: old.api_version.clone(),
                     path: old.path.clone(),
-                    state: "running",
+                    state: PluginState::Running,
                     reason: Some(format!("its new file was refused: {}", refusal.reason)),
                 });
             }
@@ -131,7 +132,7 @@ impl Plugins {
             let name = library.metadata.name.clone();
             let table = config.plugin(&name);
             if !enabled(&table, library.metadata.kind) {
-                records.push(Registry::record_of(&library, "disabled", None));
+                records.push(Registry::record_of(&library, PluginState::Disabled, None));
                 continue;
             }
             wanted.insert(name.clone());
@@ -139,7 +140,7 @@ impl Plugins {
                 hash: library.hash.clone(),
                 path: library.path.clone(),
                 version: library.metadata.version.clone(),
-                kind: kind_name(library.metadata.kind),
+                kind: library.metadata.kind,
                 api_version: library.metadata.api_version.clone(),
                 table: fingerprint(&table),
                 since: crate::timestamp::now_iso(),
@@ -149,7 +150,7 @@ impl Plugins {
                 .get(&name)
                 .is_some_and(|r| r.same_as(&wanted_as))
             {
-                records.push(Registry::record_of(&library, "running", None));
+                records.push(Registry::record_of(&library, PluginState::Running, None));
             } else {
                 starting.insert(name, wanted_as);
                 to_start.push(library);
@@ -190,7 +191,7 @@ impl Plugins {
                 Ok(_) => mapped.push(library),
                 Err(reason) => {
                     tracing::warn!(path = %library.path.display(), reason = %reason, "Plugin refused.");
-                    unmapped.push(Registry::record_of(&library, "refused", Some(reason)));
+                    unmapped.push(Registry::record_of(&library, PluginState::Refused, Some(reason)));
                 }
             }
         }
@@ -203,7 +204,7 @@ impl Plugins {
         );
         built.records.extend(unmapped);
         for record in &built.records {
-            if record.state == "running" {
+            if record.state == PluginState::Running {
                 records.push(record.clone());
                 continue;
             }
@@ -227,10 +228,10 @@ impl Plugins {
                 }
                 continue;
             }
-            if record.state == "unavailable" {
+            if record.state == PluginState::Unavailable {
                 self.note_unavailable(record);
             }
-            if record.state == "refused" {
+            if record.state == PluginState::Refused {
                 outcome.events.push(PluginEvent::new(
                     PluginChange::Refused,
                     record.name.clone(),
@@ -295,7 +296,7 @@ impl Plugins {
         Some(PluginRecord {
             version: old.version.clone(),
             path: old.path.clone(),
-            state: "running",
+            state: PluginState::Running,
             reason: refused.reason.clone(),
             ..refused.clone()
         })
@@ -397,10 +398,10 @@ impl Plugins {
 }
 
 /// Collectors run unless `enabled = false`, sinks only with `enabled = true`.
-fn enabled(table: &PluginTable, kind: monitoring_plugin_api::PluginKind) -> bool {
+fn enabled(table: &PluginTable, kind: Kind) -> bool {
     match kind {
-        monitoring_plugin_api::PluginKind::Collector => table.enabled.unwrap_or(true),
-        _ => table.enabled.unwrap_or(false),
+        Kind::Collector => table.enabled.unwrap_or(true),
+        Kind::Sink | Kind::Unknown => table.enabled.unwrap_or(false),
     }
 }
 

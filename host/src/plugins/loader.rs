@@ -16,8 +16,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use abi_stable::library::{lib_header_from_path, LibraryError, RootModule};
-use monitoring_plugin_api::{PluginKind, PluginModRef, API_VERSION};
+use monitoring_plugin_api::{PluginModRef, API_VERSION};
 
+use crate::plugins::identity::{Kind, Metadata};
 use crate::plugins::probe::{self, Isolation};
 use crate::plugins::staging::{Staged, Staging};
 
@@ -34,21 +35,6 @@ pub struct LoadedLibrary {
     pub module: Option<PluginModRef>,
     /// SHA-256 of the file's bytes when it was loaded: a new hash is a new version.
     pub hash: String,
-}
-
-/// A plugin's identity as plain Rust strings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Metadata {
-    /// Unique name.
-    pub name: String,
-    /// Collector or sink.
-    pub kind: PluginKind,
-    /// The plugin's version.
-    pub version: String,
-    /// The plugin-api version it was built against.
-    pub api_version: String,
-    /// One line for humans.
-    pub description: String,
 }
 
 /// A file that was not loaded, and why, in one line.
@@ -333,9 +319,9 @@ pub fn load(path: &Path) -> Result<LoadedLibrary, String> {
             summarize(&error)
         })?;
     let raw = (module.metadata())();
-    let kind = match raw.kind.as_enum() {
-        Ok(kind) => *kind,
-        Err(_) => return Err("it is a kind of plugin this server does not know".into()),
+    let kind = match raw.kind.as_enum().map(|kind| Kind::from(*kind)) {
+        Ok(kind @ (Kind::Collector | Kind::Sink)) => kind,
+        _ => return Err("it is a kind of plugin this server does not know".into()),
     };
     let metadata = Metadata {
         name: raw.name.as_str().to_owned(),
@@ -348,9 +334,9 @@ pub fn load(path: &Path) -> Result<LoadedLibrary, String> {
         return Err("it declares an empty plugin name".into());
     }
     let constructor_present = match kind {
-        PluginKind::Collector => module.new_collector().is_some(),
-        PluginKind::Sink => module.new_sink().is_some(),
-        _ => false,
+        Kind::Collector => module.new_collector().is_some(),
+        Kind::Sink => module.new_sink().is_some(),
+        Kind::Unknown => false,
     };
     if !constructor_present {
         return Err(format!(

@@ -5,7 +5,7 @@
 //! of a real plugin dies of SIGBUS inside the dynamic loader, and a constructor may call
 //! `abort()`. Neither can be caught in-process. So the server re-executes its own binary
 //! as `monitoring-websocket-server --probe-plugin <path>` ([`PROBE_FLAG`]), which loads
-//! the library exactly as [`loader::load`] does and prints one JSON line with the
+//! the library exactly as [`crate::plugins::loader::load`] does and prints one JSON line with the
 //! plugin's identity; only a file whose probe exited cleanly is then opened in the
 //! server's own process, and only once its plugin is enabled (the identity from the
 //! probe is all the server needs to know of a disabled one).
@@ -18,10 +18,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use monitoring_plugin_api::PluginKind;
+use serde::{Deserialize, Serialize};
 
-use crate::plugins::loader::{self, Metadata};
-use crate::plugins::registry::kind_name;
+use crate::plugins::identity::{Kind, Metadata};
 
 /// The hidden subcommand `main.rs` dispatches before anything else.
 pub const PROBE_FLAG: &str = "--probe-plugin";
@@ -39,6 +38,21 @@ const OUTPUT_CAP: u64 = 64 * 1024;
 
 /// How often a running probe is checked for having exited.
 const POLL: Duration = Duration::from_millis(5);
+
+/// The one JSON line a probe child prints: the plugin's identity, or why its file is
+/// refused. Written by the child ([`crate::plugins::probe_child`]) and read by
+/// [`verdict`], so both sides share this one definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Reply {
+    /// The file loaded (exit code 0).
+    Loaded(Metadata),
+    /// The file was refused (exit code 1), in one line.
+    Refused {
+        /// Why.
+        error: String,
+    },
+}
 
 /// How libraries are opened before they are loaded in-process.
 #[derive(Debug, Clone)]
@@ -128,41 +142,23 @@ fn verdict(status: ExitStatus, output: &str) -> Result<Metadata, String> {
     if let Some(signal) = std::os::unix::process::ExitStatusExt::signal(&status) {
         return Err(format!("crashed while loading: {}", signal_name(signal)));
     }
-    let reply: Option<serde_json::Value> = output
+    let reply = output
         .lines()
         .rev()
-        .find_map(|line| serde_json::from_str(line).ok());
-    let error = reply
-        .as_ref()
-        .and_then(|r| r.get("error"))
-        .and_then(|e| e.as_str());
-    match (status.code(), error) {
-        (Some(0), None) => reply
-            .as_ref()
-            .and_then(identity)
-            .ok_or_else(|| "its load probe did not say what plugin it is".to_owned()),
-        (Some(1), Some(error)) => Err(error.to_owned()),
+        .find_map(|line| serde_json::from_str::<Reply>(line).ok());
+    match (status.code(), reply) {
+        (Some(0), Some(Reply::Loaded(metadata))) if metadata.kind != Kind::Unknown => {
+            Ok(metadata)
+        }
+        (Some(0), None | Some(Reply::Loaded(_))) => {
+            Err("its load probe did not say what plugin it is".to_owned())
+        }
+        (Some(1), Some(Reply::Refused { error })) => Err(error),
         (code, _) => Err(format!(
             "its load probe ended unexpectedly (exit code {})",
             code.map_or_else(|| "none".into(), |c| c.to_string())
         )),
     }
-}
-
-/// The plugin's identity in a probe's reply.
-fn identity(reply: &serde_json::Value) -> Option<Metadata> {
-    let text = |key: &str| reply.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-    let named = reply.get("kind")?.as_str()?;
-    let kind = [PluginKind::Collector, PluginKind::Sink]
-        .into_iter()
-        .find(|kind| kind_name(*kind) == named)?;
-    Some(Metadata {
-        name: text("name")?,
-        kind,
-        version: text("version")?,
-        api_version: text("api_version")?,
-        description: text("description").unwrap_or_default(),
-    })
 }
 
 /// The conventional name of the signals a crashing load dies of.
@@ -184,27 +180,6 @@ fn signal_name(signal: i32) -> String {
         _ => return format!("signal {signal}"),
     };
     name.to_owned()
-}
-
-/// The child's side of [`PROBE_FLAG`]: loads `path` as the loader does and prints
-/// one JSON line, `{name, kind, version, api_version, description}` or `{error}`. Returns the
-/// exit code: 0 loaded, 1 refused.
-pub fn run_probe(path: &Path) -> i32 {
-    let (line, code) = match loader::load(path) {
-        Ok(library) => (
-            serde_json::json!({
-                "name": library.metadata.name,
-                "kind": kind_name(library.metadata.kind),
-                "version": library.metadata.version,
-                "api_version": library.metadata.api_version,
-                "description": library.metadata.description,
-            }),
-            0,
-        ),
-        Err(error) => (serde_json::json!({ "error": error }), 1),
-    };
-    println!("{line}");
-    code
 }
 
 #[cfg(test)]
@@ -234,7 +209,7 @@ mod tests {
             verdict(loaded, &format!("{reply}\n")),
             Ok(Metadata {
                 name: "cpu".into(),
-                kind: PluginKind::Collector,
+                kind: Kind::Collector,
                 version: "1.2.0".into(),
                 api_version: "0.4.0".into(),
                 description: "CPU".into(),

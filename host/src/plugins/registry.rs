@@ -9,22 +9,37 @@ use std::sync::{mpsc, Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use abi_stable::std_types::RStr;
-use monitoring_plugin_api::{CollectorBox, ErrorKind, PluginError, PluginKind, SinkBox};
+use monitoring_plugin_api::{CollectorBox, ErrorKind, PluginError, SinkBox};
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::plugins::identity::Kind;
 use crate::plugins::loader::{LoadedLibrary, Refusal, Scan};
 
 /// How long a plugin's init may take before it is refused.
 const INIT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// What became of a plugin file, as clients, `/health` and `plugin_event`s name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PluginState {
+    /// Its instance runs.
+    Running,
+    /// Its table does not enable it.
+    Disabled,
+    /// It said what it needs is missing on this machine; every rescan tries again.
+    Unavailable,
+    /// Its file or its init failed a check.
+    Refused,
+}
 
 /// What became of one plugin file.
 #[derive(Debug, Clone, Serialize)]
 pub struct PluginRecord {
     /// The plugin's name (the file name for refused files that never told theirs).
     pub name: String,
-    /// `collector`, `sink`, or `unknown`.
-    pub kind: &'static str,
+    /// Collector, sink, or unknown (a refused file that never said).
+    pub kind: Kind,
     /// The plugin's version.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub version: String,
@@ -33,8 +48,8 @@ pub struct PluginRecord {
     pub api_version: String,
     /// The library file.
     pub path: PathBuf,
-    /// `running`, `disabled`, `unavailable` or `refused`.
-    pub state: &'static str,
+    /// Whether it runs, and if not, why not in one word.
+    pub state: PluginState,
     /// Why it is not running, when it is not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -100,9 +115,9 @@ impl Registry {
                 .unwrap_or_default();
             registry.records.push(record(
                 name,
-                "unknown",
+                Kind::Unknown,
                 &refusal.path,
-                "refused",
+                PluginState::Refused,
                 Some(refusal.reason),
             ));
         }
@@ -110,14 +125,14 @@ impl Registry {
         for library in scan.loaded {
             let table = config.plugin(&library.metadata.name);
             let enabled = match library.metadata.kind {
-                PluginKind::Collector => table.enabled.unwrap_or(true),
-                _ => table.enabled.unwrap_or(false),
+                Kind::Collector => table.enabled.unwrap_or(true),
+                Kind::Sink | Kind::Unknown => table.enabled.unwrap_or(false),
             };
             if !enabled {
                 tracing::info!(plugin = %library.metadata.name, "Plugin disabled in the config.");
                 registry
                     .records
-                    .push(library_record(&library, "disabled", None));
+                    .push(library_record(&library, PluginState::Disabled, None));
                 continue;
             }
             let Some(module) = library.module else {
@@ -155,7 +170,7 @@ impl Registry {
     /// The record of `library` in `state`.
     pub fn record_of(
         library: &LoadedLibrary,
-        state: &'static str,
+        state: PluginState,
         reason: Option<String>,
     ) -> PluginRecord {
         library_record(library, state, reason)
@@ -170,9 +185,9 @@ impl Registry {
             .unwrap_or_default();
         record(
             name,
-            "unknown",
+            Kind::Unknown,
             &refusal.path,
-            "refused",
+            PluginState::Refused,
             Some(refusal.reason.clone()),
         )
     }
@@ -180,7 +195,8 @@ impl Registry {
     fn add(&mut self, library: &LoadedLibrary, instance: Instance) {
         let name = library.metadata.name.clone();
         tracing::info!(plugin = %name, version = %library.metadata.version, path = %library.path.display(), "Plugin loaded.");
-        self.records.push(library_record(library, "running", None));
+        self.records
+            .push(library_record(library, PluginState::Running, None));
         match instance {
             Instance::Collector(collector) => self.collectors.push((name, collector)),
             Instance::Sink(sink) => self.sinks.push(LoadedSink {
@@ -205,7 +221,7 @@ impl Registry {
                 tracing::debug!(plugin = %library.metadata.name, reason = %error.message(), "Plugin not available on this machine.");
                 self.records.push(library_record(
                     library,
-                    "unavailable",
+                    PluginState::Unavailable,
                     Some(error.message().to_owned()),
                 ));
             }
@@ -226,42 +242,33 @@ impl Registry {
     fn refuse(&mut self, library: &LoadedLibrary, reason: String) {
         tracing::warn!(path = %library.path.display(), reason = %reason, "Plugin refused.");
         self.records
-            .push(library_record(library, "refused", Some(reason)));
+            .push(library_record(library, PluginState::Refused, Some(reason)));
     }
 }
 
 fn instantiate(
     module: monitoring_plugin_api::PluginModRef,
-    kind: PluginKind,
+    kind: Kind,
     settings: &str,
 ) -> Result<Instance, PluginError> {
     let settings = RStr::from_str(settings);
     let missing = || PluginError::fatal("the plugin exports no constructor for its kind");
     match kind {
-        PluginKind::Collector => {
+        Kind::Collector => {
             let new = module.new_collector().ok_or_else(missing)?;
             new(settings).into_result().map(Instance::Collector)
         }
-        PluginKind::Sink => {
+        Kind::Sink => {
             let new = module.new_sink().ok_or_else(missing)?;
             new(settings).into_result().map(Instance::Sink)
         }
-        _ => Err(missing()),
-    }
-}
-
-/// The kind's name in records and in the load probe's reply.
-pub fn kind_name(kind: PluginKind) -> &'static str {
-    match kind {
-        PluginKind::Collector => "collector",
-        PluginKind::Sink => "sink",
-        _ => "unknown",
+        Kind::Unknown => Err(missing()),
     }
 }
 
 fn library_record(
     library: &LoadedLibrary,
-    state: &'static str,
+    state: PluginState,
     reason: Option<String>,
 ) -> PluginRecord {
     PluginRecord {
@@ -269,7 +276,7 @@ fn library_record(
         api_version: library.metadata.api_version.clone(),
         ..record(
             library.metadata.name.clone(),
-            kind_name(library.metadata.kind),
+            library.metadata.kind,
             &library.path,
             state,
             reason,
@@ -279,9 +286,9 @@ fn library_record(
 
 fn record(
     name: String,
-    kind: &'static str,
+    kind: Kind,
     path: &std::path::Path,
-    state: &'static str,
+    state: PluginState,
     reason: Option<String>,
 ) -> PluginRecord {
     PluginRecord {

@@ -23,8 +23,9 @@ use crate::alerts::sink_runner::SinkStatus;
 use crate::fleet::status::{Connection, FleetReport};
 use crate::live::reload::ReloadState;
 use crate::pipeline::bus::Frame;
-use crate::plugins::registry::PluginRecord;
-use crate::plugins::scheduler::CollectorStatus;
+use crate::plugins::identity::Kind;
+use crate::plugins::registry::{PluginRecord, PluginState};
+use crate::plugins::scheduler::{CollectorState, CollectorStatus};
 use crate::surfaces::service_memory::{read_process, ProcessStats, Trend};
 use crate::surfaces::state::{StatsSnapshot, SERVER_VERSION};
 use crate::surfaces::status::Reading;
@@ -157,7 +158,7 @@ pub fn report(mut reading: Reading<'_>) -> (bool, Report<'_>) {
     };
     let healthy = matches!(status, "ok" | "degraded");
     let plugins = std::mem::take(&mut reading.plugins);
-    let with_state = |wanted: fn(&str) -> bool| -> Vec<PluginRecord> {
+    let with_state = |wanted: fn(PluginState) -> bool| -> Vec<PluginRecord> {
         plugins
             .iter()
             .filter(|p| wanted(p.state))
@@ -178,9 +179,11 @@ pub fn report(mut reading: Reading<'_>) -> (bool, Report<'_>) {
         },
         last_snapshot,
         plugins: Plugins {
-            loaded: with_state(|s| s == "running"),
-            refused: with_state(|s| s == "refused"),
-            inactive: with_state(|s| s != "running" && s != "refused"),
+            loaded: with_state(|s| s == PluginState::Running),
+            refused: with_state(|s| s == PluginState::Refused),
+            inactive: with_state(|s| {
+                matches!(s, PluginState::Disabled | PluginState::Unavailable)
+            }),
             libraries_mapped: reload.libraries_mapped,
         },
         config_reload: reload,
@@ -235,7 +238,7 @@ fn problems(reading: &Reading<'_>, stale: Duration, last: Option<&LastSnapshot>)
     let running = reading
         .plugins()
         .iter()
-        .filter(|p| p.kind == "collector" && p.state == "running");
+        .filter(|p| p.kind == Kind::Collector && p.state == PluginState::Running);
     if running.count() == 0 {
         problems.push("no collector is running: snapshots are empty".to_owned());
     }
@@ -272,13 +275,13 @@ fn warnings(reading: &Reading<'_>) -> Vec<String> {
                 c.name,
                 c.busy_ms.unwrap_or(0)
             ));
-        } else if c.state == "failing" {
+        } else if c.state == CollectorState::Failing {
             let error = c.last_error.as_deref().unwrap_or("unknown error");
             warnings.push(format!(
                 "collector `{}` failed {} times in a row ({error}); retrying in {} ms",
                 c.name, c.consecutive_failures, c.backoff_ms
             ));
-        } else if c.state == "disabled" {
+        } else if c.state == CollectorState::Disabled {
             warnings.push(format!(
                 "collector `{}` is disabled after a fatal error",
                 c.name
@@ -290,7 +293,7 @@ fn warnings(reading: &Reading<'_>) -> Vec<String> {
             "configuration reload refused, the previous configuration runs on: {error}"
         ));
     }
-    for p in reading.plugins().iter().filter(|p| p.state == "refused") {
+    for p in reading.plugins().iter().filter(|p| p.state == PluginState::Refused) {
         let reason = p.reason.as_deref().unwrap_or("no reason given");
         warnings.push(format!("plugin `{}` was refused: {reason}", p.name));
     }

@@ -41,7 +41,7 @@ mod status;
 mod worker;
 
 use status::status_of;
-pub use status::{CollectorStatus, StatusBoard};
+pub use status::{CollectorState, CollectorStatus, StatusBoard};
 use worker::{collect, Answer};
 
 /// Timing policy, from `[monitor]`.

@@ -11,14 +11,29 @@ use tokio::time::Instant;
 
 use super::{backoff, Slot, Timing};
 
+/// Where a collector stands, as `/health` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CollectorState {
+    /// Its latest collection succeeded.
+    Ok,
+    /// It has not answered yet.
+    Pending,
+    /// Its latest collection failed; it is backing off.
+    Failing,
+    /// Disabled after a fatal error.
+    Disabled,
+    /// A fallback provider not asked while a preferred one serves.
+    Standby,
+}
+
 /// One collector as `/health` shows it, as of the latest tick.
 #[derive(Debug, Clone, Serialize)]
 pub struct CollectorStatus {
     /// The collector plugin's name.
     pub name: String,
-    /// `ok`, `pending` (no answer yet), `failing` (backing off), `disabled`, or
-    /// `standby` (a fallback provider not asked while a preferred one serves).
-    pub state: &'static str,
+    /// Where it stands.
+    pub state: CollectorState,
     /// Its last successful collection, ISO 8601 local time.
     #[serde(serialize_with = "crate::timestamp::serialize_option")]
     pub last_success: Option<DateTime<Local>>,
@@ -70,15 +85,15 @@ pub(super) fn status_of(slot: &Slot, now: Instant, timing: Timing) -> CollectorS
         .busy_since
         .map(|since| now.saturating_duration_since(since));
     let state = if slot.disabled {
-        "disabled"
+        CollectorState::Disabled
     } else if slot.standby {
-        "standby"
+        CollectorState::Standby
     } else if slot.failures > 0 {
-        "failing"
+        CollectorState::Failing
     } else if slot.last_success.is_none() {
-        "pending"
+        CollectorState::Pending
     } else {
-        "ok"
+        CollectorState::Ok
     };
     let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     CollectorStatus {

@@ -151,7 +151,7 @@ async fn a_prompt_collector_answers_within_the_tick() {
         started.elapsed() < TIMING.collect_timeout,
         "no wait for the deadline"
     );
-    assert_eq!(status(&scheduler, "cpu").state, "ok");
+    assert_eq!(status(&scheduler, "cpu").state, CollectorState::Ok);
 }
 
 #[tokio::test(start_paused = true)]
@@ -249,7 +249,7 @@ async fn failures_back_off_doubling_and_a_success_restores_the_interval() {
     let seen = status(&scheduler, "flaky");
     assert_eq!(
         (seen.state, seen.consecutive_failures, seen.errors_total),
-        ("ok", 0, 3)
+        (CollectorState::Ok, 0, 3)
     );
 }
 
@@ -266,7 +266,7 @@ async fn a_fatal_error_disables_the_collector() {
     }
     assert_eq!(broken.calls(), 1);
     let seen = status(&scheduler, "broken");
-    assert_eq!(seen.state, "disabled");
+    assert_eq!(seen.state, CollectorState::Disabled);
     assert!(seen
         .last_error
         .is_some_and(|e| e.contains("no such device")));
@@ -338,7 +338,7 @@ async fn a_fallback_provider_is_asked_only_while_the_preferred_one_fails() {
     // Tick 1: NVML serves; nvidia-smi stands by.
     assert_eq!(tick(&mut scheduler).await["gpu"], json!({"ok": true}));
     assert_eq!((nvml.calls(), smi.calls()), (1, 0));
-    assert_eq!(status(&scheduler, "gpu-smi").state, "standby");
+    assert_eq!(status(&scheduler, "gpu-smi").state, CollectorState::Standby);
     // Tick 2: NVML fails; the fallback is not asked in the same tick.
     tokio::time::advance(TIMING.interval).await;
     assert!(tick(&mut scheduler).await.get("gpu").is_none());
@@ -358,5 +358,5 @@ async fn a_fallback_provider_is_asked_only_while_the_preferred_one_fails() {
     tick(&mut scheduler).await;
     assert!(nvml.calls() > 3, "NVML asked again after its back-off");
     assert_eq!(smi.calls(), asked, "standing by after NVML recovered");
-    assert_eq!(status(&scheduler, "gpu-smi").state, "standby");
+    assert_eq!(status(&scheduler, "gpu-smi").state, CollectorState::Standby);
 }

@@ -1,0 +1,46 @@
+//! What a plugin is, in the host's own types: its identity as a library declares it
+//! ([`Metadata`]) and its kind ([`Kind`]). Both cross the probe's pipe as JSON and
+//! reach clients in plugin records, so their words are defined here, once.
+
+use monitoring_plugin_api::PluginKind;
+use serde::{Deserialize, Serialize};
+
+/// A plugin's kind as the host names it in records and in the probe's reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Collects a section of every snapshot.
+    Collector,
+    /// Receives alerts (and snapshots, if it asks).
+    Sink,
+    /// A refused file that never said what it is.
+    Unknown,
+}
+
+impl From<PluginKind> for Kind {
+    /// The ABI's kind is non-exhaustive: one this host does not know is `Unknown`.
+    fn from(kind: PluginKind) -> Self {
+        match kind {
+            PluginKind::Collector => Kind::Collector,
+            PluginKind::Sink => Kind::Sink,
+            _ => Kind::Unknown,
+        }
+    }
+}
+
+/// A plugin's identity as plain Rust strings; also the probe child's reply for a file
+/// that loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// Unique name.
+    pub name: String,
+    /// Collector or sink.
+    pub kind: Kind,
+    /// The plugin's version.
+    pub version: String,
+    /// The plugin-api version it was built against.
+    pub api_version: String,
+    /// One line for humans.
+    #[serde(default)]
+    pub description: String,
+}
