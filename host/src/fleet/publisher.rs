@@ -13,8 +13,8 @@
 use async_nats::connection::State;
 use tokio::sync::mpsc;
 
+use crate::fleet::link::Link;
 use crate::fleet::status::FleetStatus;
-use crate::fleet::Link;
 use crate::pipeline::relay::Outgoing;
 use crate::shutdown::Shutdown;
 

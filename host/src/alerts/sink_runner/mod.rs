@@ -28,6 +28,7 @@ mod worker;
 use queue::{bump, Counters, Shared};
 pub use queue::{SinkStats, SinkStatus};
 use worker::work;
+pub use worker::Backoff;
 
 use crate::throttle::Throttle;
 
@@ -35,32 +36,6 @@ use crate::throttle::Throttle;
 const DROP_WARNING_EVERY: Duration = Duration::from_secs(60);
 /// How long a sink removed or replaced at run time may take to deliver its queue.
 pub const RETIRE_GRACE: Duration = Duration::from_secs(5);
-
-/// Back-off between attempts of a retryable failure.
-#[derive(Debug, Clone, Copy)]
-pub struct Backoff {
-    /// Wait before the first retry; doubled for each further one.
-    pub first: Duration,
-    /// Longest wait; a `retry_after_ms` above it gives the alert up.
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self {
-            first: Duration::from_secs(1),
-            max: Duration::from_secs(60),
-        }
-    }
-}
-
-impl Backoff {
-    /// The wait before retry number `retry` (0-based).
-    pub fn delay(&self, retry: u32) -> Duration {
-        let factor = 1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX);
-        self.first.saturating_mul(factor).min(self.max)
-    }
-}
 
 /// A sink to start: the plugin instance and what the host delivers to it.
 pub struct SinkSpec {

@@ -8,8 +8,33 @@ use abi_stable::std_types::RStr;
 use monitoring_plugin_api::{ErrorKind, PluginError, SinkBox};
 
 use super::queue::{bump, Shared};
-use super::Backoff;
 use crate::throttle::Throttle;
+
+/// Back-off between attempts of a retryable failure.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// Wait before the first retry; doubled for each further one.
+    pub first: Duration,
+    /// Longest wait; a `retry_after_ms` above it gives the alert up.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            first: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait before retry number `retry` (0-based).
+    pub fn delay(&self, retry: u32) -> Duration {
+        let factor = 1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX);
+        self.first.saturating_mul(factor).min(self.max)
+    }
+}
 
 enum Job {
     Event(Arc<str>),
