@@ -24,8 +24,10 @@
 //!   its host-side delivery keys), with errors that name file, line and key.
 //! - [`plugins`]: [`plugins::loader`] finds libraries and checks them through the stable
 //!   ABI after [`plugins::probe`] opened them in a child process that may crash in the
-//!   server's stead, [`plugins::registry`] instantiates them and records what became of every
-//!   file, [`plugins::scheduler`] runs collectors with deadlines and back-off.
+//!   server's stead ([`plugins::probe_child`] is that child's side; [`plugins::identity`]
+//!   what a plugin says it is), [`plugins::registry`] instantiates them and records what
+//!   became of every file, [`plugins::scheduler`] runs collectors with deadlines and
+//!   back-off.
 //! - [`alerts`]: threshold rules as data ([`alerts::rules`]), their evaluation
 //!   ([`alerts::engine`]), run-time threshold changes ([`alerts::control`]), the recent
 //!   notifications ([`alerts::log`]) and delivery to sink plugins
@@ -81,9 +83,8 @@ use tokio::net::TcpListener;
 use crate::alerts::sink_runner::{Backoff, SinkRunner, SinkSpec};
 use crate::alerts::{AlertControl, AlertLog, EngineState};
 use crate::config::Config;
-use crate::live::plugins::Plugins;
+use crate::live::plugins::{Outcome, Plugins, Started};
 use crate::pipeline::bus::Bus;
-use crate::pipeline::changes::Change;
 use crate::pipeline::history::SharedHistory;
 use crate::plugins::loader::Loader;
 use crate::plugins::probe::Isolation;
@@ -112,31 +113,13 @@ pub async fn run(
         None => None,
     };
     let bound = listener.local_addr()?;
-    let (plugins, started) = load_plugins(Arc::clone(&config)).await?;
-    let mut collectors = Vec::new();
-    let mut periods = Vec::new();
-    let mut sinks = Vec::new();
-    for change in started.changes {
-        match change {
-            Change::Collector {
-                name,
-                collector,
-                period,
-            } => {
-                if let Some(period) = period {
-                    periods.push((name.clone(), period));
-                }
-                collectors.push((name, collector));
-            }
-            Change::Sink(spec) => sinks.push(spec),
-            _ => {}
-        }
-    }
+    let (plugins, initial) = load_plugins(Arc::clone(&config)).await?;
+    let Started { collectors, sinks } = initial.started;
     if collectors.is_empty() {
         tracing::warn!("No collector is running: clients will receive empty snapshots.");
     }
     let board = PluginBoard::default();
-    board.set(started.records);
+    board.set(initial.records);
     let alerting = start_alerting(&config, sinks)?;
     let timing = Timing {
         interval: config.interval(),
@@ -144,9 +127,6 @@ pub async fn run(
         max_backoff: Duration::from_secs_f64(config.monitor.max_backoff),
     };
     let mut scheduler = Scheduler::start(collectors, timing);
-    for (name, period) in periods {
-        scheduler.set_period(&name, period);
-    }
     scheduler.set_providers(config.provider_chains());
     tracing::info!(collectors = ?scheduler.collector_names(), interval_ms = timing.interval.as_millis() as u64, "Collecting.");
 
@@ -266,7 +246,7 @@ pub async fn run(
 
 /// Scans the plugins folder and builds what `config` enables, off the runtime
 /// (plugin constructors block), the same way as every later rescan.
-async fn load_plugins(config: Arc<Config>) -> std::io::Result<(Plugins, live::plugins::Outcome)> {
+async fn load_plugins(config: Arc<Config>) -> std::io::Result<(Plugins, Outcome)> {
     let plugins_dir = config.plugins_dir();
     tracing::info!(dir = %plugins_dir.display(), config = %config.display_path(), "Loading plugins.");
     // Every library is opened first by a child running this same binary (see

@@ -249,8 +249,8 @@ async fn read(path: PathBuf, overrides: crate::config::Overrides) -> Result<Conf
 }
 
 impl Out {
-    fn publish(&self, outcome: Outcome, libraries_mapped: usize) {
-        for change in outcome.changes {
+    fn publish(&self, mut outcome: Outcome, libraries_mapped: usize) {
+        for change in outcome.take_changes() {
             self.changes.send(change);
         }
         for event in &outcome.events {

@@ -18,9 +18,10 @@ use crate::alerts::sink_runner::SinkSpec;
 use crate::config::{Config, PluginTable};
 use crate::live::events::{PluginChange, PluginEvent};
 use crate::pipeline::changes::Change;
-use crate::plugins::loader::{Loader, Scan};
 use crate::plugins::identity::Kind;
+use crate::plugins::loader::{Loader, Scan};
 use crate::plugins::registry::{PluginRecord, PluginState, Registry};
+use crate::plugins::scheduler::NewCollector;
 
 /// One running plugin, as it was started.
 #[derive(Debug, Clone)]
@@ -67,15 +68,42 @@ pub struct Plugins {
     warned_tables: BTreeSet<(String, usize)>,
 }
 
-/// What one reconciliation decided.
+/// What one reconciliation decided. Start-up hands [`Outcome::started`] to the
+/// scheduler and the sink runner as they start; a later reconciliation sends the
+/// running collection loop [`Outcome::take_changes`].
 #[derive(Default)]
 pub struct Outcome {
-    /// For the collection loop, in order.
-    pub changes: Vec<Change>,
+    /// Running plugins to stop: their file left, or their table disabled them.
+    pub stopped: Vec<String>,
+    /// Plugins started (new, or replacing a running instance of the same name).
+    pub started: Started,
     /// For clients.
     pub events: Vec<PluginEvent>,
     /// Every file's record, for `get_status` and `/health`.
     pub records: Vec<PluginRecord>,
+}
+
+/// Plugin instances a reconciliation started, ready for the collection loop.
+#[derive(Default)]
+pub struct Started {
+    /// Collectors, in file order, each with its period.
+    pub collectors: Vec<NewCollector>,
+    /// Sinks, in file order, each with its delivery options.
+    pub sinks: Vec<SinkSpec>,
+}
+
+impl Outcome {
+    /// Takes what the running collection loop applies, as changes in order: stops,
+    /// then starts.
+    pub fn take_changes(&mut self) -> Vec<Change> {
+        let started = std::mem::take(&mut self.started);
+        std::mem::take(&mut self.stopped)
+            .into_iter()
+            .map(Change::Remove)
+            .chain(started.collectors.into_iter().map(Change::Collector))
+            .chain(started.sinks.into_iter().map(Change::Sink))
+            .collect()
+    }
 }
 
 impl Plugins {
@@ -173,7 +201,7 @@ impl Plugins {
                 "its file was removed"
             };
             tracing::info!(plugin = %name, path = %old.path.display(), reason, "Plugin stopped.");
-            outcome.changes.push(Change::Remove(name.clone()));
+            outcome.stopped.push(name.clone());
             outcome.events.push(PluginEvent::new(
                 PluginChange::Removed,
                 name,
@@ -191,7 +219,11 @@ impl Plugins {
                 Ok(_) => mapped.push(library),
                 Err(reason) => {
                     tracing::warn!(path = %library.path.display(), reason = %reason, "Plugin refused.");
-                    unmapped.push(Registry::record_of(&library, PluginState::Refused, Some(reason)));
+                    unmapped.push(Registry::record_of(
+                        &library,
+                        PluginState::Refused,
+                        Some(reason),
+                    ));
                 }
             }
         }
@@ -246,7 +278,7 @@ impl Plugins {
         for (name, collector) in built.collectors {
             let period = config.plugin(&name).interval.map(Duration::from_secs_f64);
             started.push(name.clone());
-            outcome.changes.push(Change::Collector {
+            outcome.started.collectors.push(NewCollector {
                 name,
                 collector,
                 period,
@@ -254,12 +286,12 @@ impl Plugins {
         }
         for sink in built.sinks {
             started.push(sink.name.clone());
-            outcome.changes.push(Change::Sink(SinkSpec {
+            outcome.started.sinks.push(SinkSpec {
                 options: config.plugin(&sink.name).delivery,
                 name: sink.name,
                 sink: sink.sink,
                 wants_snapshots: sink.wants_snapshots,
-            }));
+            });
         }
         for name in started {
             let Some(running) = starting.remove(&name) else {

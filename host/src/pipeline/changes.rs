@@ -8,23 +8,16 @@
 
 use std::time::Duration;
 
-use monitoring_plugin_api::CollectorBox;
 use tokio::sync::mpsc;
 
 use crate::alerts::rules::RuleSet;
 use crate::alerts::sink_runner::SinkSpec;
+use crate::plugins::scheduler::NewCollector;
 
 /// One change to apply between ticks.
 pub enum Change {
     /// Starts a collector, replacing a running one of the same name in its slot.
-    Collector {
-        /// The plugin's name.
-        name: String,
-        /// The new instance.
-        collector: CollectorBox,
-        /// How often it is asked; `None` is every tick.
-        period: Option<Duration>,
-    },
+    Collector(NewCollector),
     /// Starts a sink, retiring a running one of the same name.
     Sink(SinkSpec),
     /// Stops the collector or sink of this name.

@@ -198,11 +198,7 @@ struct Running<'a> {
 impl Running<'_> {
     fn apply(&mut self, change: Change) {
         match change {
-            Change::Collector {
-                name,
-                collector,
-                period,
-            } => self.scheduler.insert(name, collector, period),
+            Change::Collector(new) => self.scheduler.insert(new),
             Change::Sink(spec) => {
                 let name = spec.name.clone();
                 if let Err(e) = self.alerting.sinks.add(spec) {

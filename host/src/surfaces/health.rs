@@ -181,9 +181,7 @@ pub fn report(mut reading: Reading<'_>) -> (bool, Report<'_>) {
         plugins: Plugins {
             loaded: with_state(|s| s == PluginState::Running),
             refused: with_state(|s| s == PluginState::Refused),
-            inactive: with_state(|s| {
-                matches!(s, PluginState::Disabled | PluginState::Unavailable)
-            }),
+            inactive: with_state(|s| matches!(s, PluginState::Disabled | PluginState::Unavailable)),
             libraries_mapped: reload.libraries_mapped,
         },
         config_reload: reload,
@@ -293,7 +291,11 @@ fn warnings(reading: &Reading<'_>) -> Vec<String> {
             "configuration reload refused, the previous configuration runs on: {error}"
         ));
     }
-    for p in reading.plugins().iter().filter(|p| p.state == PluginState::Refused) {
+    for p in reading
+        .plugins()
+        .iter()
+        .filter(|p| p.state == PluginState::Refused)
+    {
         let reason = p.reason.as_deref().unwrap_or("no reason given");
         warnings.push(format!("plugin `{}` was refused: {reason}", p.name));
     }

@@ -29,64 +29,30 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use chrono::{DateTime, Local};
+use chrono::Local;
 use monitoring_plugin_api::{CollectorBox, ErrorKind, PluginError, Sections};
 use tokio::sync::mpsc;
 // The tokio clock, so tests can pause and advance time through deadlines and back-off.
 use tokio::time::Instant;
 
-use crate::throttle::Throttle;
-
+mod slot;
 mod status;
 mod worker;
 
+use slot::Slot;
+pub use slot::{backoff, Timing};
 use status::status_of;
 pub use status::{CollectorState, CollectorStatus, StatusBoard};
 use worker::{collect, Answer};
 
-/// Timing policy, from `[monitor]`.
-#[derive(Debug, Clone, Copy)]
-pub struct Timing {
-    /// Time between ticks.
-    pub interval: Duration,
-    /// How long a tick waits for collectors.
-    pub collect_timeout: Duration,
-    /// Longest back-off for a failing collector.
-    pub max_backoff: Duration,
-}
-
-/// How long a failing collector rests: the interval doubled per consecutive failure,
-/// capped.
-pub fn backoff(interval: Duration, failures: u32, max: Duration) -> Duration {
-    let factor = 1u32.checked_shl(failures.min(31)).unwrap_or(u32::MAX);
-    interval.saturating_mul(factor).min(max).max(interval)
-}
-
-/// The host's view of one collector.
-pub(super) struct Slot {
-    /// Unique for the scheduler's life: answers find their slot by it, so a slot
-    /// replaced or removed meanwhile never gets another instance's answer.
-    pub(super) id: u64,
-    pub(super) name: String,
-    /// The collector while it is idle; `None` while a collection has it.
-    pub(super) collector: Option<CollectorBox>,
-    pub(super) busy_since: Option<Instant>,
-    pub(super) next_due: Instant,
-    pub(super) failures: u32,
-    pub(super) disabled: bool,
-    pub(super) fresh: Option<Sections>,
-    /// Time between its collections: a whole number of ticks.
-    pub(super) period: Duration,
-    /// Its latest result and when it came, carried between collections of a collector
-    /// whose period is longer than the tick.
-    pub(super) latest: Option<(Sections, Instant)>,
-    /// A fallback provider not asked now: a collector preferred to it serves.
-    pub(super) standby: bool,
-    pub(super) complaints: Throttle,
-    pub(super) hang_complaints: Throttle,
-    pub(super) errors: u64,
-    pub(super) last_error: Option<String>,
-    pub(super) last_success: Option<(Instant, DateTime<Local>)>,
+/// A collector to start, and how often the host asks it.
+pub struct NewCollector {
+    /// The plugin's name.
+    pub name: String,
+    /// The instance.
+    pub collector: CollectorBox,
+    /// Its `[plugins.<name>] interval`; `None` is every tick.
+    pub period: Option<Duration>,
 }
 
 /// The collection loop's state.
@@ -112,14 +78,15 @@ pub struct Scheduler {
 
 impl Scheduler {
     /// Takes charge of the collectors; nothing runs until the first [`Self::tick`].
-    pub fn start(collectors: Vec<(String, CollectorBox)>, timing: Timing) -> Self {
+    pub fn start(collectors: Vec<NewCollector>, timing: Timing) -> Self {
         let (answer_tx, answers) = mpsc::unbounded_channel();
         let now = Instant::now();
         let slots: Vec<Slot> = collectors
             .into_iter()
             .enumerate()
-            .map(|(id, (name, collector))| {
-                new_slot(id as u64, name, collector, timing.interval, now)
+            .map(|(id, new)| {
+                let period = whole_ticks(new.period.unwrap_or(timing.interval), timing.interval);
+                Slot::new(id as u64, new.name, new.collector, period, now)
             })
             .collect();
         let next_slot_id = slots.len() as u64;
@@ -154,22 +121,13 @@ impl Scheduler {
         self.board.set(statuses);
     }
 
-    /// Sets how often `name` is asked: `period` rounded to a whole number of ticks, at
-    /// least one.
-    pub fn set_period(&mut self, name: &str, period: Duration) {
-        let period = whole_ticks(period, self.timing.interval);
-        if let Some(slot) = self.slots.iter_mut().find(|s| s.name == name) {
-            slot.period = period;
-        }
-    }
-
-    /// Starts `collector` under `name`: in the slot of a running collector of that name
-    /// (which is dropped, or, if it is busy now, when its call returns), else last.
-    /// `period` `None` is every tick.
-    pub fn insert(&mut self, name: String, collector: CollectorBox, period: Option<Duration>) {
+    /// Starts `new` in the slot of a running collector of that name (which is dropped,
+    /// or, if it is busy now, when its call returns), else last.
+    pub fn insert(&mut self, new: NewCollector) {
         let now = Instant::now();
-        let period = whole_ticks(period.unwrap_or(self.timing.interval), self.timing.interval);
-        let slot = new_slot(self.next_slot_id, name, collector, period, now);
+        let interval = self.timing.interval;
+        let period = whole_ticks(new.period.unwrap_or(interval), interval);
+        let slot = Slot::new(self.next_slot_id, new.name, new.collector, period, now);
         self.next_slot_id += 1;
         match self.slots.iter().position(|s| s.name == slot.name) {
             Some(index) => self.slots[index] = slot,
@@ -341,33 +299,6 @@ impl Scheduler {
             }
         }
         data
-    }
-}
-
-fn new_slot(
-    id: u64,
-    name: String,
-    collector: CollectorBox,
-    period: Duration,
-    now: Instant,
-) -> Slot {
-    Slot {
-        id,
-        name,
-        collector: Some(collector),
-        busy_since: None,
-        next_due: now,
-        failures: 0,
-        disabled: false,
-        fresh: None,
-        period,
-        latest: None,
-        standby: false,
-        complaints: Throttle::new(Duration::from_secs(60)),
-        hang_complaints: Throttle::new(Duration::from_secs(60)),
-        errors: 0,
-        last_error: None,
-        last_success: None,
     }
 }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Local};
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::{backoff, Slot, Timing};
+use super::slot::{backoff, Slot, Timing};
 
 /// Where a collector stands, as `/health` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

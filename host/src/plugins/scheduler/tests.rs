@@ -65,9 +65,20 @@ impl Scripted {
         }
     }
 
-    fn boxed(&self) -> (String, CollectorBox) {
-        let collector = CollectorAbi_TO::from_value(self.clone(), TD_Opaque);
-        (self.name.to_owned(), collector)
+    fn boxed(&self) -> NewCollector {
+        NewCollector {
+            name: self.name.to_owned(),
+            collector: CollectorAbi_TO::from_value(self.clone(), TD_Opaque),
+            period: None,
+        }
+    }
+
+    /// Asked every `period` instead of every tick.
+    fn every(&self, period: Duration) -> NewCollector {
+        NewCollector {
+            period: Some(period),
+            ..self.boxed()
+        }
     }
 
     fn calls(&self) -> usize {
@@ -276,9 +287,9 @@ async fn a_fatal_error_disables_the_collector() {
 async fn a_slower_collector_is_asked_every_few_ticks_and_its_result_is_carried() {
     let slow = Scripted::new("processes", []);
     let cpu = Scripted::new("cpu", []);
-    let mut scheduler = Scheduler::start(vec![slow.boxed(), cpu.boxed()], TIMING);
     // 1.9 s rounds to four ticks of 0.5 s.
-    scheduler.set_period("processes", Duration::from_millis(1900));
+    let slow_every = slow.every(Duration::from_millis(1900));
+    let mut scheduler = Scheduler::start(vec![slow_every, cpu.boxed()], TIMING);
     let mut seen = Vec::new();
     for _ in 0..9 {
         let sections = tick(&mut scheduler).await;
@@ -305,8 +316,7 @@ async fn a_carried_result_expires_when_its_collector_stops_answering() {
             Step::After(gate, ok("processes")),
         ],
     );
-    let mut scheduler = Scheduler::start(vec![slow.boxed()], TIMING);
-    scheduler.set_period("processes", Duration::from_secs(1));
+    let mut scheduler = Scheduler::start(vec![slow.every(Duration::from_secs(1))], TIMING);
     assert!(tick(&mut scheduler).await.get("processes").is_some());
     tokio::time::advance(TIMING.interval).await;
     assert!(
