@@ -1,6 +1,7 @@
-//! The WebSocket protocol, hardened: subscriptions with sections and rates, every kind
-//! of bad input, floods, stalled and half-open clients, keepalive, and the published
-//! Python client — all against the real binary over real sockets.
+//! The WebSocket protocol, hardened: subscriptions with sections and rates, floods,
+//! stalled and half-open clients, keepalive, and the published Python client — all
+//! against the real binary over real sockets. Bad input and oversized messages need
+//! no plugins and are tested in process, in `host/tests/server.rs`.
 
 mod support;
 
@@ -31,13 +32,6 @@ async fn close_code(ws: &mut Client, timeout: Duration) -> Option<u16> {
             _ => return None,
         }
     }
-}
-
-async fn assert_still_usable(ws: &mut Client) {
-    send_text(ws, r#"{"type":"ping"}"#).await;
-    next_of_type(ws, "pong", SECOND)
-        .await
-        .expect("the connection stays usable");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -86,57 +80,6 @@ async fn subscribe_chooses_sections_and_rate() {
         full["data"].get("system").is_some(),
         "a bare subscribe restores everything"
     );
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn bad_input_gets_an_error_and_the_connection_stays_usable() {
-    let server = Server::start_default();
-    let mut ws = connect(&server.url("/")).await;
-    let cases = [
-        ("{not json", "INVALID_FORMAT"),
-        ("42", "INVALID_FORMAT"),
-        (r#"["ping"]"#, "INVALID_FORMAT"),
-        (r#"{"kind":"ping"}"#, "INVALID_FORMAT"),
-        (r#"{"type":"self_destruct"}"#, "UNKNOWN_COMMAND"),
-        (
-            r#"{"type":"subscribe","sections":"memory"}"#,
-            "INVALID_PARAMS",
-        ),
-        (
-            r#"{"type":"subscribe","interval_ms":750}"#,
-            "INVALID_PARAMS",
-        ),
-        (r#"{"type":"subscribe","interval_ms":0}"#, "INVALID_PARAMS"),
-    ];
-    for (input, code) in cases {
-        send_text(&mut ws, input).await;
-        let (error, _) = next_of_type(&mut ws, "error", SECOND)
-            .await
-            .unwrap_or_else(|| panic!("reply to {input}"));
-        assert_eq!(error["code"], code, "{input} → {error}");
-        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
-        assert_still_usable(&mut ws).await;
-    }
-    ws.send(Message::binary(vec![1u8, 2, 3]))
-        .await
-        .expect("send binary");
-    let (error, _) = next_of_type(&mut ws, "error", SECOND)
-        .await
-        .expect("reply to binary");
-    assert_eq!(error["code"], "UNSUPPORTED_DATA");
-    assert_still_usable(&mut ws).await;
-    next_of_type(&mut ws, "monitoring_data", 2 * SECOND)
-        .await
-        .expect("data still flows");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn an_oversized_message_is_closed_with_1009() {
-    let server = Server::start_default();
-    let mut ws = connect(&server.url("/")).await;
-    let huge = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(70 * 1024));
-    let _ = ws.send(Message::text(huge)).await;
-    assert_eq!(close_code(&mut ws, 3 * SECOND).await, Some(1009));
 }
 
 #[tokio::test(flavor = "multi_thread")]

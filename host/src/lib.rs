@@ -55,9 +55,10 @@
 //! - [`shutdown`]: the server-wide shutdown signal; [`throttle`]: rate-limits repeated
 //!   complaints in the log.
 //!
-//! `main.rs` only parses the command line, binds the port and calls [`run`]; the
-//! black-box tests in `tests/` start that binary on `127.0.0.1:0`. The collection loop
-//! (scheduler → alerts → bus, history, sinks) runs on a thread and runtime of its own,
+//! `main.rs` only parses the command line, binds the port and calls [`run`] with the
+//! child-process probe; `host/tests/` drives [`run`] in process on `127.0.0.1:0` (with
+//! plugins loaded in process), the black-box tests in `tests/` start the binary. The
+//! collection loop (scheduler → alerts → bus, history, sinks) runs on a thread and runtime of its own,
 //! so client sessions on the main runtime can never delay a tick.
 
 pub mod alerts;
@@ -100,12 +101,16 @@ use crate::surfaces::{http, server};
 const CLOSE_DEADLINE: Duration = Duration::from_secs(3);
 
 /// Runs the server on `listener` until `shutdown` fires; with TLS configured, each
-/// of `reload`'s requests re-reads the certificate and key.
+/// of `reload`'s requests re-reads the certificate and key. `isolation` says how plugin
+/// libraries are opened: `main.rs` probes each in a child running its own binary
+/// ([`Isolation::ChildProcess`]); in-process tests, whose executable cannot answer a
+/// probe, load them straight in ([`Isolation::InProcess`]).
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: Shutdown,
     reload: ReloadRequests,
+    isolation: Isolation,
 ) -> std::io::Result<()> {
     let config = Arc::new(config);
     let tls = match config.tls() {
@@ -113,7 +118,7 @@ pub async fn run(
         None => None,
     };
     let bound = listener.local_addr()?;
-    let (plugins, initial) = load_plugins(Arc::clone(&config)).await?;
+    let (plugins, initial) = load_plugins(Arc::clone(&config), isolation).await?;
     let Started { collectors, sinks } = initial.started;
     if collectors.is_empty() {
         tracing::warn!("No collector is running: clients will receive empty snapshots.");
@@ -246,14 +251,12 @@ pub async fn run(
 
 /// Scans the plugins folder and builds what `config` enables, off the runtime
 /// (plugin constructors block), the same way as every later rescan.
-async fn load_plugins(config: Arc<Config>) -> std::io::Result<(Plugins, Outcome)> {
+async fn load_plugins(
+    config: Arc<Config>,
+    isolation: Isolation,
+) -> std::io::Result<(Plugins, Outcome)> {
     let plugins_dir = config.plugins_dir();
     tracing::info!(dir = %plugins_dir.display(), config = %config.display_path(), "Loading plugins.");
-    // Every library is opened first by a child running this same binary (see
-    // `plugins::probe`), so a file that crashes the dynamic loader cannot end the server.
-    let isolation = Isolation::ChildProcess {
-        exe: std::env::current_exe()?,
-    };
     let mut plugins = Plugins::new(Loader::new(isolation)?);
     tokio::task::spawn_blocking(move || {
         let outcome = plugins.reconcile(&plugins_dir, &config);

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Parser;
 use monitoring_websocket_server::config::{Config, Overrides};
-use monitoring_websocket_server::plugins::{probe, probe_child};
+use monitoring_websocket_server::plugins::probe::{self, Isolation};
+use monitoring_websocket_server::plugins::probe_child;
 use monitoring_websocket_server::shutdown;
 use monitoring_websocket_server::surfaces::tls::{reload_channel, ReloadTrigger};
 use tokio::net::TcpListener;
@@ -106,7 +107,12 @@ async fn serve() -> anyhow::Result<()> {
         tracing::info!("Shutting down.");
         trigger.fire();
     });
-    monitoring_websocket_server::run(config, listener, handle, reload_requests)
+    // Every library is opened first by a child running this same binary (see
+    // `plugins::probe`), so a file that crashes the dynamic loader cannot end the server.
+    let isolation = Isolation::ChildProcess {
+        exe: std::env::current_exe().context("cannot find this program's own file")?,
+    };
+    monitoring_websocket_server::run(config, listener, handle, reload_requests, isolation)
         .await
         .context("server failed")
 }

@@ -172,7 +172,7 @@ impl Loader {
                 .into_iter()
                 .map(|probed| probed.map(Known::Probed))
                 .collect(),
-            Isolation::InProcessForTests => copies
+            Isolation::InProcess => copies
                 .iter()
                 .map(|copy| {
                     load(copy).map(|library| match library.module {
@@ -408,7 +408,7 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let junk = dir.join("libjunk.so");
         std::fs::write(&junk, b"this is not a library").expect("write junk");
-        let scan = Loader::new(Isolation::InProcessForTests)
+        let scan = Loader::new(Isolation::InProcess)
             .expect("loader")
             .scan(&dir);
         assert!(scan.loaded.is_empty());
@@ -425,7 +425,7 @@ mod tests {
 
     #[test]
     fn a_missing_folder_is_an_empty_scan() {
-        let scan = Loader::new(Isolation::InProcessForTests)
+        let scan = Loader::new(Isolation::InProcess)
             .expect("loader")
             .scan(Path::new("/no/such/plugins/folder"));
         assert!(scan.loaded.is_empty() && scan.refused.is_empty());

@@ -62,9 +62,9 @@ pub enum Isolation {
         /// The server binary (`std::env::current_exe()`).
         exe: PathBuf,
     },
-    /// Load straight into this process, unprobed. Only for the host's own unit tests,
-    /// whose executable is the test harness and cannot answer [`PROBE_FLAG`].
-    InProcessForTests,
+    /// Load straight into this process, unprobed: a crashing library ends the process.
+    /// For tests, whose executable is a test harness that cannot answer [`PROBE_FLAG`].
+    InProcess,
 }
 
 /// Probes every file, a few at a time; one result per path, in the same order: the
@@ -147,9 +147,7 @@ fn verdict(status: ExitStatus, output: &str) -> Result<Metadata, String> {
         .rev()
         .find_map(|line| serde_json::from_str::<Reply>(line).ok());
     match (status.code(), reply) {
-        (Some(0), Some(Reply::Loaded(metadata))) if metadata.kind != Kind::Unknown => {
-            Ok(metadata)
-        }
+        (Some(0), Some(Reply::Loaded(metadata))) if metadata.kind != Kind::Unknown => Ok(metadata),
         (Some(0), None | Some(Reply::Loaded(_))) => {
             Err("its load probe did not say what plugin it is".to_owned())
         }
