@@ -159,7 +159,7 @@ impl Plugins {
         for library in scan.loaded {
             let name = library.metadata.name.clone();
             let table = config.plugin(&name);
-            if !enabled(&table, library.metadata.kind) {
+            if !library.metadata.kind.runs(table.enabled) {
                 records.push(Registry::record_of(&library, PluginState::Disabled, None));
                 continue;
             }
@@ -426,14 +426,6 @@ impl Plugins {
             ));
         }
         self.announced = now;
-    }
-}
-
-/// Collectors run unless `enabled = false`, sinks only with `enabled = true`.
-fn enabled(table: &PluginTable, kind: Kind) -> bool {
-    match kind {
-        Kind::Collector => table.enabled.unwrap_or(true),
-        Kind::Sink | Kind::Unknown => table.enabled.unwrap_or(false),
     }
 }
 

@@ -17,6 +17,15 @@ pub enum Kind {
     Unknown,
 }
 
+impl Kind {
+    /// Whether a plugin of this kind runs under its table's `enabled`: collectors
+    /// unless `enabled = false`, sinks only with `enabled = true` (a sink sends
+    /// alerts somewhere, which the config must ask for).
+    pub fn runs(self, enabled: Option<bool>) -> bool {
+        enabled.unwrap_or(self == Kind::Collector)
+    }
+}
+
 impl From<PluginKind> for Kind {
     /// The ABI's kind is non-exhaustive: one this host does not know is `Unknown`.
     fn from(kind: PluginKind) -> Self {
@@ -43,4 +52,21 @@ pub struct Metadata {
     /// One line for humans.
     #[serde(default)]
     pub description: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_keep_their_wire_words_and_their_defaults() {
+        let words = [Kind::Collector, Kind::Sink, Kind::Unknown].map(|k| json(&k));
+        assert_eq!(words, ["\"collector\"", "\"sink\"", "\"unknown\""]);
+        assert!(Kind::Collector.runs(None) && !Kind::Collector.runs(Some(false)));
+        assert!(!Kind::Sink.runs(None) && Kind::Sink.runs(Some(true)));
+    }
+
+    fn json(value: &impl Serialize) -> String {
+        serde_json::to_string(value).unwrap_or_default()
+    }
 }

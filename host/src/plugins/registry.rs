@@ -124,11 +124,7 @@ impl Registry {
         let mut pending = Vec::new();
         for library in scan.loaded {
             let table = config.plugin(&library.metadata.name);
-            let enabled = match library.metadata.kind {
-                Kind::Collector => table.enabled.unwrap_or(true),
-                Kind::Sink | Kind::Unknown => table.enabled.unwrap_or(false),
-            };
-            if !enabled {
+            if !library.metadata.kind.runs(table.enabled) {
                 tracing::info!(plugin = %library.metadata.name, "Plugin disabled in the config.");
                 registry
                     .records
@@ -299,5 +295,30 @@ fn record(
         path: path.to_owned(),
         state,
         reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_keep_their_wire_words() {
+        let states = [
+            PluginState::Running,
+            PluginState::Disabled,
+            PluginState::Unavailable,
+            PluginState::Refused,
+        ];
+        let words = states.map(|s| serde_json::to_string(&s).unwrap_or_default());
+        assert_eq!(
+            words,
+            [
+                "\"running\"",
+                "\"disabled\"",
+                "\"unavailable\"",
+                "\"refused\""
+            ]
+        );
     }
 }

@@ -115,3 +115,30 @@ pub(super) fn status_of(slot: &Slot, now: Instant, timing: Timing) -> CollectorS
         hung: busy_for.is_some_and(|busy| busy > timing.collect_timeout + timing.interval),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_keep_their_wire_words() {
+        let states = [
+            CollectorState::Ok,
+            CollectorState::Pending,
+            CollectorState::Failing,
+            CollectorState::Disabled,
+            CollectorState::Standby,
+        ];
+        let words = states.map(|s| serde_json::to_string(&s).unwrap_or_default());
+        assert_eq!(
+            words,
+            [
+                "\"ok\"",
+                "\"pending\"",
+                "\"failing\"",
+                "\"disabled\"",
+                "\"standby\""
+            ]
+        );
+    }
+}
