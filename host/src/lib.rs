@@ -13,6 +13,8 @@
 //!           │
 //!    live/     fleet/               (plugins and config changing while it runs; the NATS
 //!      │         │                   bus: publish each frame, a gateway's fleet view)
+//!      accept/                      (taking and guarding connections: TLS, admission)
+//!         │
 //!      surfaces/                    (read-only views: WebSocket, HTTP, API, health, metrics)
 //! ```
 //!
@@ -38,12 +40,16 @@
 //!   view ([`fleet::hosts`]) with its per-tick changes ([`fleet::batch`]) and
 //!   rate-limited log summaries ([`fleet::digest`]), the connection and its state
 //!   ([`fleet::connect`], [`fleet::status`]).
-//! - [`surfaces`]: the shared read-only [`surfaces::state`], the accept loop
-//!   ([`surfaces::server`]), routing ([`surfaces::http`]), WebSocket sessions
+//! - [`accept`]: the accept loop ([`accept::server`]) with TLS ([`accept::tls`]),
+//!   connection limits ([`accept::admission`]), JSON bodies for hyper's own answers
+//!   ([`accept::parse_errors`]), the write deadline of long replies
+//!   ([`accept::write_watch`]) and the server's own resource use
+//!   ([`accept::service_memory`]); it takes the routes as an argument and knows no
+//!   surface.
+//! - [`surfaces`]: routing ([`surfaces::http`]), WebSocket sessions
 //!   and the fan-out that writes each tick to every socket ([`surfaces::ws`]), the JSON
 //!   API ([`surfaces::api`]), `/health` ([`surfaces::health`]), Prometheus
-//!   ([`surfaces::metrics`]), the dashboard ([`surfaces::dashboard`]) and the server's
-//!   own resource use ([`surfaces::service_memory`]).
+//!   ([`surfaces::metrics`]) and the dashboard ([`surfaces::dashboard`]).
 //! - [`allocator`]: glibc malloc tuned for many long-lived connections (fewer arenas,
 //!   freed pages returned).
 //! - [`live`]: the plugins folder watched and `plugins.toml` reloaded while the server
@@ -58,6 +64,7 @@
 //! (scheduler → alerts → bus, history, sinks) runs on a thread and runtime of its own,
 //! so client sessions on the main runtime can never delay a tick.
 
+pub mod accept;
 pub mod alerts;
 pub mod allocator;
 pub mod config;
@@ -90,10 +97,11 @@ use crate::plugins::probe::Isolation;
 use crate::plugins::registry::PluginBoard;
 use crate::plugins::scheduler::{Scheduler, Timing};
 use crate::shutdown::Shutdown;
-use crate::surfaces::service_memory::ServiceMemoryMonitor;
+use crate::accept::service_memory::ServiceMemoryMonitor;
 use crate::surfaces::state::{Limits, ServerState, Stats};
-use crate::surfaces::tls::{ReloadRequests, Tls};
-use crate::surfaces::{http, server};
+use crate::accept::tls::{ReloadRequests, Tls};
+use crate::accept::server;
+use crate::surfaces::http;
 
 /// How long shutdown waits for clients to take their close frames.
 const CLOSE_DEADLINE: Duration = Duration::from_secs(3);
@@ -178,7 +186,7 @@ pub async fn run(
         memory,
         shutdown: shutdown.clone(),
         access: surfaces::access::Access::new(&config.access, bound),
-        admission: surfaces::admission::Admission::new(
+        admission: accept::admission::Admission::new(
             config.server.connection_limits(),
             Duration::from_secs_f64(config.server.send_timeout),
         ),

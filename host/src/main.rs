@@ -9,7 +9,7 @@ use clap::Parser;
 use monitoring_websocket_server::config::{Config, Overrides};
 use monitoring_websocket_server::plugins::probe;
 use monitoring_websocket_server::shutdown;
-use monitoring_websocket_server::surfaces::tls::{reload_channel, ReloadTrigger};
+use monitoring_websocket_server::accept::tls::{reload_channel, ReloadTrigger};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 

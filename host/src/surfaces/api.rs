@@ -22,7 +22,7 @@ use crate::pipeline::wire::excerpt;
 use crate::surfaces::history_reply::{self, HistoryReplies, MAX_IN_FLIGHT, RETRY_AFTER_SECONDS};
 use crate::surfaces::metrics::{self, Format};
 use crate::surfaces::state::ServerState;
-use crate::surfaces::write_watch::WriteWatch;
+use crate::accept::write_watch::WriteWatch;
 
 /// A JSON reply with `status`.
 fn json(status: StatusCode, body: &impl Serialize) -> Response {

@@ -8,7 +8,7 @@
 //!   - no collector has succeeded within the stale window, [`STALE_TICKS`] intervals
 //!     (at least [`MIN_STALE`]): the data clients get is not live;
 //!   - the newest snapshot is older than the stale window: the collection loop stalled;
-//!   - the server's own RSS keeps growing (see [`crate::surfaces::service_memory`]): a leak that
+//!   - the server's own RSS keeps growing (see [`crate::accept::service_memory`]): a leak that
 //!     a restart cures.
 //!
 //! Otherwise the status is `ok` (HTTP 200), or `degraded` (still 200: the server serves
@@ -25,7 +25,7 @@ use crate::live::reload::ReloadState;
 use crate::pipeline::bus::Frame;
 use crate::plugins::registry::PluginRecord;
 use crate::plugins::scheduler::CollectorStatus;
-use crate::surfaces::service_memory::{read_process, ProcessStats, Trend};
+use crate::accept::service_memory::{read_process, ProcessStats, Trend};
 use crate::surfaces::state::{StatsSnapshot, SERVER_VERSION};
 use crate::surfaces::status::Reading;
 

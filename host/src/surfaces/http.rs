@@ -20,7 +20,7 @@ use crate::surfaces::api;
 use crate::surfaces::dashboard;
 use crate::surfaces::history_reply::HistoryReplies;
 use crate::surfaces::state::ServerState;
-use crate::surfaces::write_watch::WriteWatch;
+use crate::accept::write_watch::WriteWatch;
 use crate::surfaces::ws;
 
 /// Every route the server answers. Nothing is left to a rejection: the last route,

@@ -24,8 +24,8 @@ use crate::plugins::registry::PluginBoard;
 use crate::plugins::scheduler::StatusBoard;
 use crate::shutdown::Shutdown;
 use crate::surfaces::access::Access;
-use crate::surfaces::admission::Admission;
-use crate::surfaces::service_memory::ServiceMemoryMonitor;
+use crate::accept::admission::Admission;
+use crate::accept::service_memory::ServiceMemoryMonitor;
 
 /// The server version reported to clients.
 pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -29,9 +29,9 @@ use warp::Filter;
 
 use crate::config::access::{AccessConfig, Tokens};
 use crate::pipeline::wire::excerpt;
-use crate::surfaces::admission::Source;
+use crate::accept::admission::Source;
 use crate::surfaces::api;
-use crate::surfaces::server::Peer;
+use crate::accept::server::Peer;
 use crate::surfaces::state::ServerState;
 use crate::throttle::Throttle;
 use backoff::Backoff;

@@ -9,7 +9,7 @@ use prometheus_client::registry::Unit;
 use super::{labels, Builder};
 use crate::alerts::sink_runner::SinkStatus;
 use crate::plugins::scheduler::CollectorStatus;
-use crate::surfaces::service_memory::read_process;
+use crate::accept::service_memory::read_process;
 use crate::surfaces::state::{ServerState, SERVER_VERSION};
 use crate::surfaces::status::Reading;
 

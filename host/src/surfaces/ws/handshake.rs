@@ -9,7 +9,7 @@ use warp::reply::Response;
 
 use crate::surfaces::access::{token, Grant, Role};
 use crate::surfaces::api;
-use crate::surfaces::server::Peer;
+use crate::accept::server::Peer;
 use crate::surfaces::state::ServerState;
 
 /// The one WebSocket version there is.

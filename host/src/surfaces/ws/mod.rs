@@ -38,7 +38,7 @@ use warp::{Filter, Rejection, Reply};
 use self::deflate::inflate::Inflating;
 use self::frame_gate::FrameGate;
 use crate::surfaces::api;
-use crate::surfaces::server::Peer;
+use crate::accept::server::Peer;
 use crate::surfaces::state::ServerState;
 
 /// Which session an upgraded connection gets.

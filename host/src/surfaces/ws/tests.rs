@@ -26,7 +26,7 @@ use crate::pipeline::bus::Bus;
 use crate::pipeline::history::SharedHistory;
 use crate::pipeline::snapshot::Snapshot;
 use crate::shutdown::{self, Trigger};
-use crate::surfaces::service_memory::ServiceMemoryMonitor;
+use crate::accept::service_memory::ServiceMemoryMonitor;
 use crate::surfaces::state::{Limits, ServerState, Stats};
 
 type Client = WebSocketStream<DuplexStream>;
@@ -60,7 +60,7 @@ fn server(limits: Limits) -> Server {
             &Default::default(),
             std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         ),
-        admission: crate::surfaces::admission::Admission::new(
+        admission: crate::accept::admission::Admission::new(
             ServerConfig {
                 max_clients: limits.max_clients,
                 ..ServerConfig::default()
