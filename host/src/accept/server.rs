@@ -19,11 +19,11 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use warp::{Filter, Reply};
 
-use crate::shutdown::Shutdown;
 use crate::accept::admission::Admission;
 use crate::accept::parse_errors::ParseErrorBodies;
 use crate::accept::tls::Tls;
 use crate::accept::write_watch::WriteWatch;
+use crate::shutdown::Shutdown;
 use crate::throttle::Throttle;
 
 /// The peer of a request's connection, in the request's extensions, for filters that

@@ -5,6 +5,12 @@
 //! Surfaces sit at the end of the data path: they import the pipeline, the alerts and
 //! the plugin records, and nothing upstream imports them. The only writes a surface
 //! makes are the admin commands that go through [`crate::alerts::AlertControl`].
+//!
+//! There is no shared server state: [`crate::run`] hands each surface the few handles
+//! it reads ([`ws::context::SessionContext`], [`api::ApiSources`],
+//! [`health::HealthSources`], [`metrics::MetricsSources`]); the one reading that
+//! `get_status`, `/health` and `/metrics` share is [`status`], and every JSON reply
+//! and error is shaped by [`reply`].
 
 pub mod access;
 pub mod api;
@@ -13,6 +19,6 @@ pub mod health;
 pub mod history_reply;
 pub mod http;
 pub mod metrics;
-pub mod state;
+pub mod reply;
 pub mod status;
 pub mod ws;

@@ -24,15 +24,16 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::broadcast::{write_frame, WriteError};
 use super::closing;
+use super::context::SessionContext;
 use super::outlet::{Drain, Outlet, Wants};
 use super::rate_limit::{RateLimiter, Verdict};
+use super::stats::Stats;
 use super::subscription;
 use crate::alerts::control::ThresholdChange;
 use crate::fleet::gateway::FleetEvent;
 use crate::pipeline::wire::{parse_command, Command, ErrorCode, ServerMessage, SubscribeParams};
 use crate::surfaces::access::Grant;
-use crate::surfaces::state::{ServerState, Stats, SERVER_VERSION};
-use crate::surfaces::status::Reading;
+use crate::surfaces::status::{Reading, SERVER_VERSION};
 use crate::timestamp::now_iso;
 
 /// Refused messages in a row, without the client slowing down, before it is closed.
@@ -45,7 +46,7 @@ struct Ended;
 /// through `outlet`.
 pub async fn run<S>(
     mut ws: WebSocketStream<S>,
-    state: Arc<ServerState>,
+    context: Arc<SessionContext>,
     grant: Grant,
     outlet: Arc<Outlet>,
 ) where
@@ -53,16 +54,16 @@ pub async fn run<S>(
 {
     // The socket is counted until the session lets go of it, refusal included; the
     // client slot only while it is served. Both are guards: a panic releases them.
-    let _socket = state.admission.hold(grant.peer);
-    Stats::bump(&state.stats.connections_total);
-    match state.admission.join(grant.peer, &state.stats.connected) {
+    let _socket = context.admission.hold(grant.peer);
+    Stats::bump(&context.stats.connections_total);
+    match context.admission.join(grant.peer, &context.stats.connected) {
         Ok(_slot) => {
-            let _ = Session::new(&state, grant, outlet).serve(&mut ws).await;
+            let _ = Session::new(&context, grant, outlet).serve(&mut ws).await;
         }
         Err(refusal) => {
-            Stats::bump(&state.stats.refused_at_capacity);
+            Stats::bump(&context.stats.refused_at_capacity);
             tracing::debug!(
-                max_clients = state.limits.max_clients,
+                max_clients = context.limits.max_clients,
                 ?refusal,
                 "Client refused."
             );
@@ -73,7 +74,7 @@ pub async fn run<S>(
 
 /// What one client asked for.
 struct Session<'a> {
-    state: &'a ServerState,
+    context: &'a SessionContext,
     subscribed: bool,
     limiter: RateLimiter,
     /// The client's role, peer and origin: whether it may run control commands.
@@ -90,14 +91,14 @@ struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    fn new(state: &'a ServerState, grant: Grant, outlet: Arc<Outlet>) -> Self {
+    fn new(context: &'a SessionContext, grant: Grant, outlet: Arc<Outlet>) -> Self {
         let now = Instant::now();
         Self {
-            state,
+            context,
             subscribed: true,
             limiter: RateLimiter::new(
-                state.limits.rate_limit,
-                state.limits.rate_burst,
+                context.limits.rate_limit,
+                context.limits.rate_burst,
                 MAX_RATE_STRIKES,
                 now,
             ),
@@ -123,12 +124,12 @@ impl<'a> Session<'a> {
         // Ticks from the next one on; leaving takes the client out before the socket
         // is dropped.
         let joined = self
-            .state
+            .context
             .fanout
-            .join(Arc::clone(&self.outlet), self.state.limits.ping_interval);
+            .join(Arc::clone(&self.outlet), self.context.limits.ping_interval);
         let ended = self.serve_joined(ws).await;
         let finished = joined.leave();
-        self.state
+        self.context
             .stats
             .frames_sent
             .fetch_add(finished, Ordering::Relaxed);
@@ -143,14 +144,14 @@ impl<'a> Session<'a> {
         // The futures of rare events stay armed across the loop's turns: made anew on
         // every wake-up (each pong, each drain), they registered this session in the
         // server-wide waiter lists and took it out again every time.
-        let mut plugin_event = pin!(next_plugin_event(self.state.plugin_events.subscribe()));
-        let mut shutdown = self.state.shutdown.clone();
+        let mut plugin_event = pin!(next_plugin_event(self.context.plugin_events.subscribe()));
+        let mut shutdown = self.context.shutdown.clone();
         let mut shutdown = pin!(shutdown.wait());
         loop {
             tokio::select! {
                 due = std::future::poll_fn(|cx| outlet.poll_due(cx)) => {
                     if due.silent {
-                        Stats::bump(&self.state.stats.ping_timeouts);
+                        Stats::bump(&self.context.stats.ping_timeouts);
                         return close(ws, CloseCode::Error, "Ping timeout").await;
                     }
                     Box::pin(self.drain(ws)).await?;
@@ -206,14 +207,14 @@ impl<'a> Session<'a> {
                     Drain::FinishReply => ws.flush().await?,
                     Drain::Write(frame) => {
                         write_frame(ws, &frame).await?;
-                        Stats::bump(&self.state.stats.frames_sent);
+                        Stats::bump(&self.context.stats.frames_sent);
                     }
                 }
             }
         };
-        let timeout = self.state.limits.send_timeout;
+        let timeout = self.context.limits.send_timeout;
         let drained = tokio::time::timeout(timeout, draining).await;
-        self.state
+        self.context
             .stats
             .frames_sent
             .fetch_add(outlet.take_finished(), Ordering::Relaxed);
@@ -236,7 +237,7 @@ impl<'a> Session<'a> {
     {
         let verdict = self.limiter.check(Instant::now());
         if verdict != Verdict::Allow {
-            Stats::bump(&self.state.stats.rate_limited);
+            Stats::bump(&self.context.stats.rate_limited);
         }
         match verdict {
             Verdict::Allow => Ok(true),
@@ -281,7 +282,7 @@ impl<'a> Session<'a> {
         };
         self.send(ws, Message::text(reply)).await?;
         if std::mem::take(&mut self.greet_fleet) {
-            let gateway = self.state.fleet.as_ref().and_then(|f| f.gateway.clone());
+            let gateway = self.context.fleet.as_ref().and_then(|f| f.gateway.clone());
             if let Some(gateway) = gateway {
                 for text in gateway.greeting(|name| self.wants_host(name)) {
                     self.send(ws, Message::Text(text)).await?;
@@ -314,7 +315,7 @@ impl<'a> Session<'a> {
             Ok(FleetEvent::Data { host, text }) => {
                 if self.subscribed && self.wants_host(&host) {
                     self.send(ws, Message::Text(text)).await?;
-                    Stats::bump(&self.state.stats.frames_sent);
+                    Stats::bump(&self.context.stats.frames_sent);
                 }
             }
             Ok(FleetEvent::Hosts(text)) => {
@@ -323,13 +324,13 @@ impl<'a> Session<'a> {
                 }
             }
             Err(broadcast::error::RecvError::Lagged(missed)) => {
-                self.state
+                self.context
                     .stats
                     .frames_skipped
                     .fetch_add(missed, Ordering::Relaxed);
                 // `hosts` messages are differences: one may be among the skipped, so
                 // the whole table again (at most once per channel's worth of events).
-                let gateway = self.state.fleet.as_ref().and_then(|f| f.gateway.clone());
+                let gateway = self.context.fleet.as_ref().and_then(|f| f.gateway.clone());
                 if let (true, Some(gateway)) = (self.subscribed, gateway) {
                     self.send(ws, Message::Text(gateway.table())).await?;
                 }
@@ -340,7 +341,7 @@ impl<'a> Session<'a> {
     }
 
     fn answer(&mut self, command: Command) -> String {
-        let state = self.state;
+        let context = self.context;
         if let Some(name) = command.control_name() {
             if let Err(refusal) = self.admit_control(name) {
                 return refusal;
@@ -352,7 +353,7 @@ impl<'a> Session<'a> {
             }
             .to_json(),
             Command::GetStatus => {
-                let reading = Reading::of(state, std::time::Instant::now());
+                let reading = Reading::of(&context.status, std::time::Instant::now());
                 ServerMessage::Status(Box::new(reading.into_status())).to_json()
             }
             Command::Subscribe(params) => self.subscribe(params),
@@ -363,14 +364,14 @@ impl<'a> Session<'a> {
             } => {
                 let value = value.as_f64().unwrap_or(f64::NAN);
                 thresholds_reply(
-                    state
+                    context
                         .alerts
                         .set_threshold(&target, &level, value)
                         .map(|change| vec![change]),
                 )
             }
             Command::ConfigureThresholds(thresholds) => {
-                thresholds_reply(state.alerts.configure_thresholds(&thresholds))
+                thresholds_reply(context.alerts.configure_thresholds(&thresholds))
             }
             Command::Reload => {
                 ServerMessage::error(ErrorCode::InvalidParams, "reload is answered apart").to_json()
@@ -396,7 +397,7 @@ impl<'a> Session<'a> {
         if let Err(refusal) = self.admit_control("reload") {
             return refusal;
         }
-        let outcome = match self.state.live.get() {
+        let outcome = match &self.context.live {
             Some(live) => live.reload().await,
             None => None,
         };
@@ -422,7 +423,7 @@ impl<'a> Session<'a> {
             .peer
             .map_or_else(|| "-".to_owned(), |peer| peer.to_string());
         let origin = grant.origin.as_deref().unwrap_or("-");
-        match self.state.access.authorize_admin(grant) {
+        match self.context.access.authorize_admin(grant) {
             Ok(()) => {
                 tracing::info!(command, peer = %peer, origin, role = grant.role.name(), "Admin command.");
                 Ok(())
@@ -437,7 +438,7 @@ impl<'a> Session<'a> {
     fn subscribe(&mut self, params: SubscribeParams) -> String {
         // Each subscribe replaces the whole subscription: a bare one means everything,
         // every tick, as in the seed.
-        let tick_ms = self.state.tick_ms().max(1);
+        let tick_ms = self.context.tick_ms().max(1);
         let interval_ms = params.interval_ms.unwrap_or(tick_ms);
         if interval_ms % tick_ms != 0 {
             return ServerMessage::error(
@@ -448,7 +449,7 @@ impl<'a> Session<'a> {
         }
         if let Some(sections) = &params.sections {
             let known = self
-                .state
+                .context
                 .frames
                 .borrow()
                 .as_ref()
@@ -458,7 +459,7 @@ impl<'a> Session<'a> {
             }
         }
         if params.hosts.is_some() {
-            let Some(gateway) = self.state.fleet.as_ref().and_then(|f| f.gateway.as_ref()) else {
+            let Some(gateway) = self.context.fleet.as_ref().and_then(|f| f.gateway.as_ref()) else {
                 return ServerMessage::error(
                     ErrorCode::InvalidParams,
                     "`hosts` needs a fleet gateway; this server is not one ([fleet] gateway = true)",
@@ -496,7 +497,7 @@ impl<'a> Session<'a> {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let timeout = self.state.limits.send_timeout;
+        let timeout = self.context.limits.send_timeout;
         match tokio::time::timeout(timeout, ws.send(message)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Ended),
@@ -506,7 +507,7 @@ impl<'a> Session<'a> {
 
     /// Counts a client dropped for missing the send deadline.
     fn too_slow(&self, timeout: std::time::Duration) -> Ended {
-        Stats::bump(&self.state.stats.slow_disconnects);
+        Stats::bump(&self.context.stats.slow_disconnects);
         tracing::debug!(
             timeout_ms = timeout.as_millis() as u64,
             "Client too slow; disconnecting it."
