@@ -9,8 +9,11 @@
 //! to tokio-tungstenite with our own [`WebSocketConfig`]: warp's filter fixes a 128 KiB
 //! read buffer per connection (~135 KiB RSS per idle client), and it cannot be changed.
 
+pub mod admin;
+pub mod answers;
 pub mod broadcast;
 pub mod closing;
+pub mod commands;
 pub mod context;
 pub mod deflate;
 pub mod echo;

@@ -8,6 +8,10 @@
 //! out at once, to finish it ([`Session::drain`]). A client that cannot keep up only
 //! ever skips ticks, and a frame that takes longer than the send timeout drops that
 //! client alone; nothing it does can delay the tick or another client.
+//!
+//! This file is the connection's life: admission, the read loop, the rate limit and
+//! the send deadline. What the session answers is in [`super::answers`] and, for the
+//! admin's commands, [`super::admin`].
 
 use std::pin::pin;
 use std::sync::atomic::Ordering;
@@ -25,22 +29,20 @@ use tokio_tungstenite::WebSocketStream;
 use super::broadcast::{write_frame, WriteError};
 use super::closing;
 use super::context::SessionContext;
-use super::outlet::{Drain, Outlet, Wants};
+use super::outlet::{Drain, Outlet};
 use super::rate_limit::{RateLimiter, Verdict};
 use super::stats::Stats;
-use super::subscription;
-use crate::alerts::control::ThresholdChange;
 use crate::fleet::gateway::FleetEvent;
-use crate::pipeline::wire::{parse_command, Command, ErrorCode, ServerMessage, SubscribeParams};
+use crate::pipeline::wire::{ErrorCode, ServerMessage};
 use crate::surfaces::access::Grant;
-use crate::surfaces::status::{Reading, SERVER_VERSION};
+use crate::surfaces::status::SERVER_VERSION;
 use crate::timestamp::now_iso;
 
 /// Refused messages in a row, without the client slowing down, before it is closed.
 const MAX_RATE_STRIKES: u32 = 200;
 
 /// Why a session ended; the close frame (if any) has been sent.
-struct Ended;
+pub(super) struct Ended;
 
 /// Runs a session to its end, for the client `grant` describes, whose broadcasts go
 /// through `outlet`.
@@ -73,21 +75,22 @@ pub async fn run<S>(
 }
 
 /// What one client asked for.
-struct Session<'a> {
-    context: &'a SessionContext,
-    subscribed: bool,
+pub(super) struct Session<'a> {
+    pub(super) context: &'a SessionContext,
+    /// Whether this client receives `monitoring_data`.
+    pub(super) subscribed: bool,
     limiter: RateLimiter,
     /// The client's role, peer and origin: whether it may run control commands.
-    grant: Grant,
+    pub(super) grant: Grant,
     /// Fleet hosts wanted (sorted; `["*"]` for all): then this client gets the
     /// gateway's fleet stream instead of this server's own.
-    hosts: Option<Vec<String>>,
+    pub(super) hosts: Option<Vec<String>>,
     /// The gateway's fleet stream, while `hosts` is set.
-    fleet: Option<broadcast::Receiver<FleetEvent>>,
+    pub(super) fleet: Option<broadcast::Receiver<FleetEvent>>,
     /// The `hosts` list and the newest frames are still owed after a subscribe.
-    greet_fleet: bool,
+    pub(super) greet_fleet: bool,
     /// This client's end of the broadcast: what it wants, frames waiting for it.
-    outlet: Arc<Outlet>,
+    pub(super) outlet: Arc<Outlet>,
 }
 
 impl<'a> Session<'a> {
@@ -231,7 +234,7 @@ impl<'a> Session<'a> {
     /// Charges one message or control frame to the rate limit: `Ok(true)` to handle
     /// it; `Ok(false)` when it was refused (the client told, at most once a second);
     /// `Err` when the client kept flooding and was closed with 1008.
-    async fn admit<S>(&mut self, ws: &mut WebSocketStream<S>) -> Result<bool, Ended>
+    pub(super) async fn admit<S>(&mut self, ws: &mut WebSocketStream<S>) -> Result<bool, Ended>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
@@ -256,244 +259,11 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Handles a text message (or, with `None`, a binary one) under the rate limit.
-    async fn on_message<S>(
-        &mut self,
+    pub(super) async fn send<S>(
+        &self,
         ws: &mut WebSocketStream<S>,
-        text: Option<&str>,
+        message: Message,
     ) -> Result<(), Ended>
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
-        if !self.admit(ws).await? {
-            return Ok(());
-        }
-        let reply = match text {
-            Some(text) => match parse_command(text) {
-                Ok(Command::Reload) => self.reload().await,
-                Ok(command) => self.answer(command),
-                Err(error) => error.to_json(),
-            },
-            None => ServerMessage::error(
-                ErrorCode::UnsupportedData,
-                "Binary frames are not supported; send JSON text",
-            )
-            .to_json(),
-        };
-        self.send(ws, Message::text(reply)).await?;
-        if std::mem::take(&mut self.greet_fleet) {
-            let gateway = self.context.fleet.as_ref().and_then(|f| f.gateway.clone());
-            if let Some(gateway) = gateway {
-                for text in gateway.greeting(|name| self.wants_host(name)) {
-                    self.send(ws, Message::Text(text)).await?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether this client asked for `host`'s data.
-    fn wants_host(&self, host: &str) -> bool {
-        self.hosts.as_deref().is_some_and(|hosts| {
-            hosts.first().is_some_and(|first| first == "*")
-                || hosts
-                    .binary_search_by(|name| name.as_str().cmp(host))
-                    .is_ok()
-        })
-    }
-
-    /// Sends a fleet message this client wants.
-    async fn on_fleet_event<S>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        event: Result<FleetEvent, broadcast::error::RecvError>,
-    ) -> Result<(), Ended>
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
-        match event {
-            Ok(FleetEvent::Data { host, text }) => {
-                if self.subscribed && self.wants_host(&host) {
-                    self.send(ws, Message::Text(text)).await?;
-                    Stats::bump(&self.context.stats.frames_sent);
-                }
-            }
-            Ok(FleetEvent::Hosts(text)) => {
-                if self.subscribed {
-                    self.send(ws, Message::Text(text)).await?;
-                }
-            }
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                self.context
-                    .stats
-                    .frames_skipped
-                    .fetch_add(missed, Ordering::Relaxed);
-                // `hosts` messages are differences: one may be among the skipped, so
-                // the whole table again (at most once per channel's worth of events).
-                let gateway = self.context.fleet.as_ref().and_then(|f| f.gateway.clone());
-                if let (true, Some(gateway)) = (self.subscribed, gateway) {
-                    self.send(ws, Message::Text(gateway.table())).await?;
-                }
-            }
-            Err(broadcast::error::RecvError::Closed) => self.fleet = None,
-        }
-        Ok(())
-    }
-
-    fn answer(&mut self, command: Command) -> String {
-        let context = self.context;
-        if let Some(name) = command.control_name() {
-            if let Err(refusal) = self.admit_control(name) {
-                return refusal;
-            }
-        }
-        match command {
-            Command::Ping => ServerMessage::Pong {
-                timestamp: now_iso(),
-            }
-            .to_json(),
-            Command::GetStatus => {
-                let reading = Reading::of(&context.status, std::time::Instant::now());
-                ServerMessage::Status(Box::new(reading.into_status())).to_json()
-            }
-            Command::Subscribe(params) => self.subscribe(params),
-            Command::SetThreshold {
-                target,
-                level,
-                value,
-            } => {
-                let value = value.as_f64().unwrap_or(f64::NAN);
-                thresholds_reply(
-                    context
-                        .alerts
-                        .set_threshold(&target, &level, value)
-                        .map(|change| vec![change]),
-                )
-            }
-            Command::ConfigureThresholds(thresholds) => {
-                thresholds_reply(context.alerts.configure_thresholds(&thresholds))
-            }
-            Command::Reload => {
-                ServerMessage::error(ErrorCode::InvalidParams, "reload is answered apart").to_json()
-            }
-            Command::Unsubscribe => {
-                self.subscribed = false;
-                self.outlet.set_wants(Wants {
-                    subscribed: false,
-                    ..Wants::everything()
-                });
-                ServerMessage::Unsubscribed {
-                    timestamp: now_iso(),
-                    message: "Unsubscribed from monitoring updates",
-                }
-                .to_json()
-            }
-        }
-    }
-
-    /// The admin's `reload`: re-reads `plugins.toml` and answers with a `reload_result`
-    /// saying what changed, what waits for a restart, or why the file was refused.
-    async fn reload(&mut self) -> String {
-        if let Err(refusal) = self.admit_control("reload") {
-            return refusal;
-        }
-        let outcome = match &self.context.live {
-            Some(live) => live.reload().await,
-            None => None,
-        };
-        match outcome {
-            Some(outcome) => serde_json::json!({
-                "type": "reload_result",
-                "ok": outcome.ok,
-                "error": outcome.error,
-                "changed": outcome.changed,
-                "needs_restart": outcome.needs_restart,
-                "timestamp": now_iso(),
-            })
-            .to_string(),
-            None => ServerMessage::error(ErrorCode::InvalidParams, "The server cannot reload now")
-                .to_json(),
-        }
-    }
-
-    /// A control command runs only for an admin; each one is logged, refused or not.
-    fn admit_control(&self, command: &str) -> Result<(), String> {
-        let grant = &self.grant;
-        let peer = grant
-            .peer
-            .map_or_else(|| "-".to_owned(), |peer| peer.to_string());
-        let origin = grant.origin.as_deref().unwrap_or("-");
-        match self.context.access.authorize_admin(grant) {
-            Ok(()) => {
-                tracing::info!(command, peer = %peer, origin, role = grant.role.name(), "Admin command.");
-                Ok(())
-            }
-            Err(message) => {
-                tracing::info!(command, peer = %peer, origin, role = grant.role.name(), "Admin command refused.");
-                Err(ServerMessage::error(ErrorCode::Forbidden, message).to_json())
-            }
-        }
-    }
-
-    fn subscribe(&mut self, params: SubscribeParams) -> String {
-        // Each subscribe replaces the whole subscription: a bare one means everything,
-        // every tick, as in the seed.
-        let tick_ms = self.context.tick_ms().max(1);
-        let interval_ms = params.interval_ms.unwrap_or(tick_ms);
-        if interval_ms % tick_ms != 0 {
-            return ServerMessage::error(
-                ErrorCode::InvalidParams,
-                format!("`interval_ms` must be a multiple of the server's tick, {tick_ms} ms"),
-            )
-            .to_json();
-        }
-        if let Some(sections) = &params.sections {
-            let known = self
-                .context
-                .frames
-                .borrow()
-                .as_ref()
-                .map(|frame| Arc::clone(&frame.sections));
-            if let Err(message) = subscription::check_sections(sections, known.as_deref()) {
-                return ServerMessage::error(ErrorCode::InvalidParams, message).to_json();
-            }
-        }
-        if params.hosts.is_some() {
-            let Some(gateway) = self.context.fleet.as_ref().and_then(|f| f.gateway.as_ref()) else {
-                return ServerMessage::error(
-                    ErrorCode::InvalidParams,
-                    "`hosts` needs a fleet gateway; this server is not one ([fleet] gateway = true)",
-                )
-                .to_json();
-            };
-            if self.fleet.is_none() {
-                self.fleet = Some(gateway.subscribe());
-            }
-            self.greet_fleet = true;
-        } else {
-            self.fleet = None;
-        }
-        self.hosts = params.hosts;
-        self.subscribed = true;
-        let every = interval_ms / tick_ms;
-        let reply = ServerMessage::Subscribed {
-            timestamp: now_iso(),
-            sections: params.sections.as_deref(),
-            hosts: self.hosts.as_deref(),
-            interval_ms: every * tick_ms,
-            message: "Subscribed to monitoring updates",
-        }
-        .to_json();
-        self.outlet.set_wants(Wants {
-            subscribed: true,
-            every,
-            sections: params.sections,
-            fleet: self.hosts.is_some(),
-        });
-        reply
-    }
-
-    async fn send<S>(&self, ws: &mut WebSocketStream<S>, message: Message) -> Result<(), Ended>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
@@ -542,7 +312,7 @@ async fn next_fleet_event(
 }
 
 /// Closes with `code` and ends the session.
-async fn close<S>(
+pub(super) async fn close<S>(
     ws: &mut WebSocketStream<S>,
     code: CloseCode,
     reason: &'static str,
@@ -552,22 +322,4 @@ where
 {
     closing::close(ws, code, reason).await;
     Err(Ended)
-}
-
-/// The reply to a threshold change, logged when it took effect.
-fn thresholds_reply(result: Result<Vec<ThresholdChange>, String>) -> String {
-    match result {
-        Ok(changes) => {
-            for change in &changes {
-                tracing::info!(component = %change.component, metric = %change.metric, level = change.level, value = change.value, "Alert threshold changed by a client.");
-            }
-            ServerMessage::ThresholdsUpdated {
-                timestamp: now_iso(),
-                changes,
-                message: "Thresholds updated",
-            }
-            .to_json()
-        }
-        Err(message) => ServerMessage::error(ErrorCode::InvalidParams, message).to_json(),
-    }
 }
