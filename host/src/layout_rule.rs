@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The layer of a top-level module: foundations 0, stages 1, pipeline 2, what extends
-/// the pipeline (live changes, the fleet) 3, surfaces 4.
+/// the pipeline (live changes, the fleet) 3, the accept path 4, surfaces 5.
 fn layer(module: &str) -> Option<u8> {
     match module {
         "allocator" | "config" | "shutdown" | "throttle" | "timestamp" => Some(0),
@@ -21,7 +21,8 @@ fn layer(module: &str) -> Option<u8> {
         "pipeline" => Some(2),
         "live" => Some(3),
         "fleet" => Some(3),
-        "surfaces" => Some(4),
+        "accept" => Some(4),
+        "surfaces" => Some(5),
         _ => None,
     }
 }
@@ -479,5 +480,6 @@ mod rule_checks {
     fn layers_order_the_rooms() {
         assert!(layer("surfaces") > layer("pipeline"));
         assert!(layer("surfaces") > layer("fleet") && layer("fleet") > layer("pipeline"));
+        assert!(layer("surfaces") > layer("accept") && layer("accept") > layer("fleet"));
     }
 }

@@ -13,6 +13,8 @@
 //!           │
 //!    live/     fleet/               (plugins and config changing while it runs; the NATS
 //!      │         │                   bus: publish each frame, a gateway's fleet view)
+//!      accept/                      (taking and guarding connections: TLS, admission)
+//!         │
 //!      surfaces/                    (read-only views: WebSocket, HTTP, API, health, metrics)
 //! ```
 //!
@@ -40,12 +42,16 @@
 //!   view ([`fleet::hosts`]) with its per-tick changes ([`fleet::batch`]) and
 //!   rate-limited log summaries ([`fleet::digest`]), the connection and its state
 //!   ([`fleet::connect`], [`fleet::status`]).
-//! - [`surfaces`]: the shared read-only [`surfaces::state`], the accept loop
-//!   ([`surfaces::server`]), routing ([`surfaces::http`]), WebSocket sessions
+//! - [`accept`]: the accept loop ([`accept::server`]) with TLS ([`accept::tls`]),
+//!   connection limits ([`accept::admission`]), JSON bodies for hyper's own answers
+//!   ([`accept::parse_errors`]), the write deadline of long replies
+//!   ([`accept::write_watch`]) and the server's own resource use
+//!   ([`accept::service_memory`]); it takes the routes as an argument and knows no
+//!   surface.
+//! - [`surfaces`]: routing ([`surfaces::http`]), WebSocket sessions
 //!   and the fan-out that writes each tick to every socket ([`surfaces::ws`]), the JSON
 //!   API ([`surfaces::api`]), `/health` ([`surfaces::health`]), Prometheus
-//!   ([`surfaces::metrics`]), the dashboard ([`surfaces::dashboard`]) and the server's
-//!   own resource use ([`surfaces::service_memory`]).
+//!   ([`surfaces::metrics`]) and the dashboard ([`surfaces::dashboard`]).
 //! - [`allocator`]: glibc malloc tuned for many long-lived connections (fewer arenas,
 //!   freed pages returned).
 //! - [`live`]: the plugins folder watched and `plugins.toml` reloaded while the server
@@ -61,6 +67,7 @@
 //! collection loop (scheduler → alerts → bus, history, sinks) runs on a thread and runtime of its own,
 //! so client sessions on the main runtime can never delay a tick.
 
+pub mod accept;
 pub mod alerts;
 pub mod allocator;
 pub mod config;
@@ -76,14 +83,20 @@ pub mod timestamp;
 #[cfg(test)]
 mod layout_rule;
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 
+use crate::accept::admission::Admission;
+use crate::accept::server;
+use crate::accept::service_memory::ServiceMemoryMonitor;
+use crate::accept::tls::{ReloadRequests, Tls};
 use crate::alerts::sink_runner::{Backoff, SinkRunner, SinkSpec};
 use crate::alerts::{AlertControl, AlertLog, EngineState};
 use crate::config::Config;
+use crate::live::events::PluginEvents;
 use crate::live::plugins::{Outcome, Plugins, Started};
 use crate::pipeline::bus::Bus;
 use crate::pipeline::history::SharedHistory;
@@ -92,10 +105,16 @@ use crate::plugins::probe::Isolation;
 use crate::plugins::registry::PluginBoard;
 use crate::plugins::scheduler::{Scheduler, Timing};
 use crate::shutdown::Shutdown;
-use crate::surfaces::service_memory::ServiceMemoryMonitor;
-use crate::surfaces::state::{Limits, ServerState, Stats};
-use crate::surfaces::tls::{ReloadRequests, Tls};
-use crate::surfaces::{http, server};
+use crate::surfaces::access::Access;
+use crate::surfaces::api::ApiSources;
+use crate::surfaces::health::HealthSources;
+use crate::surfaces::http;
+use crate::surfaces::metrics::MetricsSources;
+use crate::surfaces::status::StatusSources;
+use crate::surfaces::ws::context::SessionContext;
+use crate::surfaces::ws::fanout::{self, Fanout, FanoutParts};
+use crate::surfaces::ws::limits::Limits;
+use crate::surfaces::ws::stats::Stats;
 
 /// How long shutdown waits for clients to take their close frames.
 const CLOSE_DEADLINE: Duration = Duration::from_secs(3);
@@ -147,39 +166,91 @@ pub async fn run(
     let memory = ServiceMemoryMonitor::default();
     let sampling = memory.spawn_sampler(shutdown.clone());
     let cadence = pipeline::cadence::Cadence::new(config.monitor.interval);
-    let state = Arc::new(ServerState {
-        start_time: timestamp::now_iso(),
-        started: Instant::now(),
-        monitor_interval: cadence.clone(),
-        limits: Limits::from_config(&config.server),
-        stats: Stats::default(),
-        plugins: board.clone(),
-        alerts: alerting.control.clone(),
-        sinks: alerting.sinks.stats(),
+    let stats = Arc::new(Stats::default());
+    let limits = Limits::from_config(&config.server);
+    let fanout = Arc::new(Fanout::default());
+    fanout::spawn(FanoutParts {
         frames: bus.subscribe(),
-        history: history.clone(),
-        alert_log: alerting.log.clone(),
-        collectors: scheduler.status_board(),
-        memory,
+        fanout: Arc::clone(&fanout),
+        limits,
+        stats: Arc::clone(&stats),
         shutdown: shutdown.clone(),
-        access: surfaces::access::Access::new(&config.access, bound),
-        admission: surfaces::admission::Admission::new(
-            config.server.connection_limits(),
-            Duration::from_secs_f64(config.server.send_timeout),
-        ),
-        plugin_events: live::events::PluginEvents::default(),
-        reload: live::reload::ReloadStatus::default(),
-        live: std::sync::OnceLock::new(),
-        fleet,
-        fanout: Default::default(),
-    });
-    surfaces::ws::fanout::spawn(Arc::clone(&state))?;
+    })?;
+    let access = Arc::new(Access::new(&config.access, bound));
     // TLS hook: whether the port speaks TLS (the TLS engineer's `config.tls()`).
     let tls_on = config.tls().is_some();
-    if let Some(warning) = state.access.exposure_warning(bound, tls_on) {
+    if let Some(warning) = access.exposure_warning(bound, tls_on) {
         tracing::warn!(address = %bound, tls = tls_on, "{warning}");
     }
+    // The live task first: the sessions' `reload` goes to it.
+    let plugin_events = PluginEvents::default();
+    let reload_status = live::reload::ReloadStatus::default();
+    reload_status.set_libraries_mapped(plugins.libraries_mapped());
     let (changes, change_receiver) = pipeline::changes::channel();
+    let live = live::spawn(
+        live::LiveParts {
+            plugins,
+            config: Arc::clone(&config),
+            changes,
+            board: board.clone(),
+            events: plugin_events.clone(),
+            status: reload_status.clone(),
+        },
+        shutdown.clone(),
+    );
+
+    // Each surface gets the handles it reads.
+    let status = Arc::new(StatusSources {
+        start_time: timestamp::now_iso(),
+        started: Instant::now(),
+        cadence: cadence.clone(),
+        max_clients: limits.max_clients,
+        stats: Arc::clone(&stats),
+        frames: bus.subscribe(),
+        collectors: scheduler.status_board(),
+        plugins: board,
+        sinks: alerting.sinks.stats(),
+        alerts: alerting.control.clone(),
+    });
+    let api = Arc::new(ApiSources {
+        frames: bus.subscribe(),
+        history: history.clone(),
+        send_timeout: limits.send_timeout,
+        alerts: alerting.control.clone(),
+        alert_log: alerting.log.clone(),
+        fleet: fleet.clone(),
+        health: HealthSources {
+            status: Arc::clone(&status),
+            memory,
+            reload: reload_status,
+            fleet: fleet.clone(),
+        },
+        metrics: MetricsSources {
+            status: Arc::clone(&status),
+            alert_log: alerting.log.clone(),
+            fleet: fleet.clone(),
+        },
+    });
+    let admission = Admission::new(
+        config.server.connection_limits(),
+        Duration::from_secs_f64(config.server.send_timeout),
+    );
+    let sessions = Arc::new(SessionContext {
+        limits,
+        stats: Arc::clone(&stats),
+        access: Arc::clone(&access),
+        admission: admission.clone(),
+        fanout,
+        frames: bus.subscribe(),
+        cadence: cadence.clone(),
+        status,
+        alerts: alerting.control.clone(),
+        plugin_events,
+        live: Some(live.clone()),
+        fleet,
+        shutdown: shutdown.clone(),
+    });
+
     let collecting = pipeline::spawn(
         pipeline::Parts {
             scheduler,
@@ -194,22 +265,6 @@ pub async fn run(
         timing.interval,
         shutdown.clone(),
     )?;
-
-    state
-        .reload
-        .set_libraries_mapped(plugins.libraries_mapped());
-    let live = live::spawn(
-        live::LiveParts {
-            plugins,
-            config: Arc::clone(&config),
-            changes,
-            board,
-            events: state.plugin_events.clone(),
-            status: state.reload.clone(),
-        },
-        shutdown.clone(),
-    );
-    state.set_live(live.clone());
     let mut hangups = reload.clone();
     tokio::spawn(async move {
         while hangups.next().await {
@@ -218,8 +273,7 @@ pub async fn run(
     });
 
     let handshake_timeout = Duration::from_secs_f64(config.server.handshake_timeout);
-    let routes = http::routes(Arc::clone(&state));
-    let admission = state.admission.clone();
+    let routes = http::routes(access, sessions, api);
     let reloading = tls
         .clone()
         .map(|tls| tls.spawn_reloader(reload, shutdown.clone()));
@@ -244,7 +298,7 @@ pub async fn run(
         _ => tracing::error!("The collection loop panicked."),
     }
     let _ = sampling.await;
-    wait_for_clients(&state).await;
+    wait_for_clients(&stats).await;
     tracing::info!("Server stopped.");
     Ok(())
 }
@@ -287,9 +341,9 @@ fn start_alerting(config: &Config, sinks: Vec<SinkSpec>) -> std::io::Result<pipe
 }
 
 /// Gives clients [`CLOSE_DEADLINE`] to take their close frames.
-async fn wait_for_clients(state: &ServerState) {
+async fn wait_for_clients(stats: &Stats) {
     let deadline = Instant::now() + CLOSE_DEADLINE;
-    while state.connected_clients() > 0 && Instant::now() < deadline {
+    while stats.connected.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use monitoring_websocket_server::accept::tls::{reload_channel, ReloadTrigger};
 use monitoring_websocket_server::config::{Config, Overrides};
 use monitoring_websocket_server::plugins::probe::{self, Isolation};
 use monitoring_websocket_server::plugins::probe_child;
 use monitoring_websocket_server::shutdown;
-use monitoring_websocket_server::surfaces::tls::{reload_channel, ReloadTrigger};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 

@@ -68,14 +68,14 @@ impl AlertControl {
 
     /// Changes one threshold. `target` is a component (`memory`, `disk`: its one
     /// `above` rule, as the seed's usage thresholds) or a rule's path
-    /// (`disk.free`, `gpu.gpus[*].temperature`); `level` is `warning` or `critical`.
+    /// (`disk.free`, `gpu.gpus[*].temperature`); `level` picks which of its two.
     pub fn set_threshold(
         &self,
         target: &str,
-        level: &str,
+        level: AlertLevel,
         value: f64,
     ) -> Result<ThresholdChange, String> {
-        self.configure(&[(target.to_owned(), level.to_owned(), value)])
+        self.configure(&[(target.to_owned(), level_word(level).to_owned(), value)])
             .map(|mut changes| changes.remove(0))
     }
 
@@ -140,7 +140,8 @@ impl AlertControl {
     }
 }
 
-fn parse_level(name: &str) -> Result<AlertLevel, String> {
+/// A level as clients spell it (`warning`, `critical`, in any case), or why not.
+pub fn parse_level(name: &str) -> Result<AlertLevel, String> {
     match name.to_ascii_lowercase().as_str() {
         "warning" => Ok(AlertLevel::Warning),
         "critical" => Ok(AlertLevel::Critical),
@@ -219,7 +220,7 @@ mod tests {
     #[test]
     fn set_threshold_by_component_or_path() {
         let control = AlertControl::new(RuleSet::default());
-        let change = control.set_threshold("memory", "warning", 75.0);
+        let change = control.set_threshold("memory", AlertLevel::Warning, 75.0);
         assert_eq!(
             change,
             Ok(ThresholdChange {
@@ -230,8 +231,12 @@ mod tests {
             })
         );
         // `disk` is the usage rule, not the free-space one.
-        assert!(control.set_threshold("disk", "CRITICAL", 97.0).is_ok());
-        assert!(control.set_threshold("disk.free", "warning", 2.0).is_ok());
+        assert!(control
+            .set_threshold("disk", AlertLevel::Critical, 97.0)
+            .is_ok());
+        assert!(control
+            .set_threshold("disk.free", AlertLevel::Warning, 2.0)
+            .is_ok());
         assert_eq!(
             thresholds(&control),
             [
@@ -247,13 +252,25 @@ mod tests {
         let control = AlertControl::new(RuleSet::default());
         let before = thresholds(&control);
         let error = |r: Result<ThresholdChange, String>| r.expect_err("refused");
-        assert!(error(control.set_threshold("memory", "warning", 95.0))
-            .contains("must not be above critical"));
-        assert!(error(control.set_threshold("memory", "warning", f64::NAN)).contains("number"));
-        assert!(error(control.set_threshold("memory", "warning", -3.0)).contains("at least 0"));
-        assert!(error(control.set_threshold("cpu", "warning", 50.0))
-            .contains("unknown component or metric `cpu`"));
-        assert!(error(control.set_threshold("memory", "fatal", 50.0)).contains("unknown level"));
+        assert!(
+            error(control.set_threshold("memory", AlertLevel::Warning, 95.0))
+                .contains("must not be above critical")
+        );
+        assert!(
+            error(control.set_threshold("memory", AlertLevel::Warning, f64::NAN))
+                .contains("number")
+        );
+        assert!(
+            error(control.set_threshold("memory", AlertLevel::Warning, -3.0))
+                .contains("at least 0")
+        );
+        assert!(
+            error(control.set_threshold("cpu", AlertLevel::Warning, 50.0))
+                .contains("unknown component or metric `cpu`")
+        );
+        assert!(parse_level("fatal")
+            .expect_err("refused")
+            .contains("unknown level"));
         assert_eq!(thresholds(&control), before, "nothing changed");
     }
 
@@ -307,11 +324,11 @@ mod tests {
         .expect("valid");
         let control = AlertControl::new(config.compile().expect("valid"));
         let error = control
-            .set_threshold("gpu", "warning", 70.0)
+            .set_threshold("gpu", AlertLevel::Warning, 70.0)
             .expect_err("ambiguous");
         assert!(error.contains("gpu.gpus[*].temperature"), "{error}");
         assert!(control
-            .set_threshold("gpu.gpus[*].temperature", "warning", 70.0)
+            .set_threshold("gpu.gpus[*].temperature", AlertLevel::Warning, 70.0)
             .is_ok());
     }
 }

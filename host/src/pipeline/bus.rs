@@ -168,14 +168,7 @@ impl Frame {
 
     /// The snapshot event sinks receive: `{"event":"snapshot","timestamp":…,"data":…}`.
     pub fn sink_event(&self) -> String {
-        #[derive(Serialize)]
-        struct SnapshotEvent<'a> {
-            event: &'static str,
-            timestamp: &'a str,
-            data: &'a RawValue,
-        }
-        serde_json::to_string(&SnapshotEvent {
-            event: "snapshot",
+        serde_json::to_string(&SinkEventView::Snapshot {
             timestamp: &self.timestamp,
             data: &self.data,
         })
@@ -192,6 +185,22 @@ impl Frame {
             0
         }
     }
+}
+
+/// The events of [`monitoring_plugin_api::SinkEvent`] the host sends, tagged and named
+/// by the same serde attributes, borrowing the frame's already-serialized sections so
+/// they are copied, not serialized again. A test decodes each as a `SinkEvent`, so the
+/// two spellings cannot drift apart.
+#[derive(Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum SinkEventView<'a> {
+    /// A full snapshot, for exporters.
+    Snapshot {
+        /// The snapshot's timestamp, ISO 8601.
+        timestamp: &'a str,
+        /// The sections, as in `monitoring_data.data`.
+        data: &'a RawValue,
+    },
 }
 
 /// The publishing side.

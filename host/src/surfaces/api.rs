@@ -7,7 +7,7 @@
 //! `{"error": "…"}` and say what was wrong with the request.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Local, NaiveDateTime};
 use monitoring_plugin_api::Alert;
@@ -17,44 +17,40 @@ use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::Reply;
 
-use crate::pipeline::history::TTL;
+use crate::accept::write_watch::WriteWatch;
+use crate::alerts::{AlertControl, AlertLog};
+use crate::fleet::Fleet;
+use crate::pipeline::bus::FrameReceiver;
+use crate::pipeline::history::{SharedHistory, TTL};
 use crate::pipeline::wire::excerpt;
+use crate::surfaces::health::{self, HealthSources};
 use crate::surfaces::history_reply::{self, HistoryReplies, MAX_IN_FLIGHT, RETRY_AFTER_SECONDS};
-use crate::surfaces::metrics::{self, Format};
-use crate::surfaces::state::ServerState;
-use crate::surfaces::write_watch::WriteWatch;
+use crate::surfaces::metrics::{self, Format, MetricsSources};
+use crate::surfaces::reply::{error, json};
 
-/// A JSON reply with `status`.
-fn json(status: StatusCode, body: &impl Serialize) -> Response {
-    match serde_json::to_vec(body) {
-        Ok(bytes) => {
-            let reply = warp::reply::with_status(bytes, status);
-            warp::reply::with_header(reply, "content-type", "application/json").into_response()
-        }
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot encode the reply: {e}"),
-        ),
-    }
-}
-
-/// `{"error": message}` with `status`.
-pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    #[derive(Serialize)]
-    struct Error {
-        error: String,
-    }
-    let body = Error {
-        error: message.into(),
-    };
-    let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{\"error\":\"\"}".to_vec());
-    let reply = warp::reply::with_status(bytes, status);
-    warp::reply::with_header(reply, "content-type", "application/json").into_response()
+/// What the API's handlers read.
+pub struct ApiSources {
+    /// The newest frame, for `/api/current`.
+    pub frames: FrameReceiver,
+    /// The recent frames, for `/api/history`.
+    pub history: SharedHistory,
+    /// How long a history body may take to be taken by its reader.
+    pub send_timeout: Duration,
+    /// The alerts active now, for `/api/alerts`.
+    pub alerts: AlertControl,
+    /// The last notifications, for `/api/alerts`.
+    pub alert_log: AlertLog,
+    /// The fleet view, for `/api/hosts` on a gateway; `None` without `[fleet]`.
+    pub fleet: Option<Arc<Fleet>>,
+    /// What `/health` reports.
+    pub health: HealthSources,
+    /// What `/metrics` exposes.
+    pub metrics: MetricsSources,
 }
 
 /// `GET /api/current`: the latest snapshot, 503 before the first tick.
-pub fn current(state: &ServerState) -> Response {
-    let frame = state.frames.borrow().clone();
+pub fn current(sources: &ApiSources) -> Response {
+    let frame = sources.frames.borrow().clone();
     match frame {
         Some(frame) => {
             let mut body = Vec::with_capacity(frame.data.get().len() + 256);
@@ -151,12 +147,12 @@ pub fn parse_since(text: &str) -> Result<DateTime<Local>, String> {
 /// history bodies are being sent (`replies` holds the slots). `watch` is the
 /// connection's, when it has one.
 pub fn history(
-    state: &ServerState,
+    sources: &ApiSources,
     params: &[(String, String)],
     replies: &HistoryReplies,
     watch: Option<&WriteWatch>,
 ) -> Response {
-    let capacity = state.history.with(|h| h.capacity());
+    let capacity = sources.history.with(|h| h.capacity());
     let query = match parse_history_query(params, capacity) {
         Ok(query) => query,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
@@ -175,12 +171,12 @@ pub fn history(
         return response;
     };
     // The lock is held only to clone the views' handles out.
-    let views = state
+    let views = sources
         .history
         .with(|h| h.query(query.count, query.since, Instant::now()));
     let chunks = history_reply::chunks(views, capacity, TTL.as_secs());
     let length: usize = chunks.iter().map(|chunk| chunk.len()).sum();
-    let body = history_reply::Body::new(chunks, slot, watch, state.limits.send_timeout);
+    let body = history_reply::Body::new(chunks, slot, watch, sources.send_timeout);
     let mut response = warp::reply::stream(body).into_response();
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -191,8 +187,8 @@ pub fn history(
 
 /// `GET /api/hosts`: a fleet gateway's hosts (state, last seen, alerts, summary);
 /// 404 on a server that is not a gateway.
-pub fn hosts(state: &ServerState) -> Response {
-    let Some(gateway) = state
+pub fn hosts(sources: &ApiSources) -> Response {
+    let Some(gateway) = sources
         .fleet
         .as_ref()
         .and_then(|fleet| fleet.gateway.as_ref())
@@ -217,7 +213,7 @@ pub fn hosts(state: &ServerState) -> Response {
 }
 
 /// `GET /api/alerts`: the alerts active now and the last notifications, newest first.
-pub fn alerts(state: &ServerState) -> Response {
+pub fn alerts(sources: &ApiSources) -> Response {
     #[derive(Serialize)]
     struct Body {
         timestamp: String,
@@ -229,17 +225,16 @@ pub fn alerts(state: &ServerState) -> Response {
         StatusCode::OK,
         &Body {
             timestamp: crate::timestamp::now_iso(),
-            active: state.alerts.active_alerts(),
-            recent: state.alert_log.recent(),
-            fired_total: state.alert_log.fired_total(),
+            active: sources.alerts.active_alerts(),
+            recent: sources.alert_log.recent(),
+            fired_total: sources.alert_log.fired_total(),
         },
     )
 }
 
 /// `GET /health`: 200 when healthy, 503 when not (see [`crate::surfaces::health`]).
-pub fn health(state: &ServerState) -> Response {
-    let reading = crate::surfaces::status::Reading::of(state, Instant::now());
-    let (healthy, report) = crate::surfaces::health::report(reading);
+pub fn health(sources: &HealthSources) -> Response {
+    let (healthy, report) = health::report(sources, Instant::now());
     let status = if healthy {
         StatusCode::OK
     } else {
@@ -249,9 +244,9 @@ pub fn health(state: &ServerState) -> Response {
 }
 
 /// `GET /metrics`: the format `Accept` asks for.
-pub fn metrics(state: &Arc<ServerState>, accept: Option<&str>) -> Response {
+pub fn metrics(sources: &MetricsSources, accept: Option<&str>) -> Response {
     let format = Format::from_accept(accept);
-    match metrics::render(state, format) {
+    match metrics::render(sources, format) {
         Ok(text) => {
             warp::reply::with_header(text, "content-type", format.content_type()).into_response()
         }

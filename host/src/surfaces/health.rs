@@ -8,32 +8,47 @@
 //!   - no collector has succeeded within the stale window, [`STALE_TICKS`] intervals
 //!     (at least [`MIN_STALE`]): the data clients get is not live;
 //!   - the newest snapshot is older than the stale window: the collection loop stalled;
-//!   - the server's own RSS keeps growing (see [`crate::surfaces::service_memory`]): a leak that
+//!   - the server's own RSS keeps growing (see [`crate::accept::service_memory`]): a leak that
 //!     a restart cures.
 //!
 //! Otherwise the status is `ok` (HTTP 200), or `degraded` (still 200: the server serves
 //! live data) with a warning for each collector failing, hung or disabled, each plugin
 //! refused, and each sink that has failed or dropped alerts.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::accept::service_memory::{read_process, ProcessStats, ServiceMemoryMonitor, Trend};
 use crate::alerts::sink_runner::SinkStatus;
 use crate::fleet::status::{Connection, FleetReport};
-use crate::live::reload::ReloadState;
+use crate::fleet::Fleet;
+use crate::live::reload::{ReloadState, ReloadStatus};
 use crate::pipeline::bus::Frame;
+use crate::pipeline::wire::StatsSnapshot;
 use crate::plugins::identity::Kind;
 use crate::plugins::registry::{PluginRecord, PluginState};
 use crate::plugins::scheduler::{CollectorState, CollectorStatus};
-use crate::surfaces::service_memory::{read_process, ProcessStats, Trend};
-use crate::surfaces::state::{StatsSnapshot, SERVER_VERSION};
-use crate::surfaces::status::Reading;
+use crate::surfaces::status::{Reading, StatusSources, SERVER_VERSION};
 
 /// Intervals without any collector success after which the data counts as stale.
 pub const STALE_TICKS: u32 = 10;
 /// The shortest stale window, for very short intervals.
 pub const MIN_STALE: Duration = Duration::from_secs(5);
+
+/// What `/health` reads: the status every surface reports, and what only the health
+/// verdict weighs (the memory trend, the last reload, the fleet link).
+pub struct HealthSources {
+    /// The reading `get_status` and `/metrics` are made of too.
+    pub status: Arc<StatusSources>,
+    /// The server's own RSS trend.
+    pub memory: ServiceMemoryMonitor,
+    /// The last configuration reload.
+    pub reload: ReloadStatus,
+    /// The fleet link; `None` without `[fleet]`.
+    pub fleet: Option<Arc<Fleet>>,
+}
 
 /// The whole report.
 #[derive(Debug, Serialize)]
@@ -129,21 +144,22 @@ pub struct Memory {
     pub trend: Trend,
 }
 
-/// Builds the report from one [`Reading`]; the bool says whether the server is healthy
-/// (HTTP 200).
-pub fn report(mut reading: Reading<'_>) -> (bool, Report<'_>) {
-    let state = reading.state;
-    let interval = Duration::from_secs_f64(state.monitor_interval.seconds().max(0.0));
+/// Builds the report from one [`Reading`] of `sources` at `now`; the bool says whether
+/// the server is healthy (HTTP 200).
+pub fn report(sources: &HealthSources, now: Instant) -> (bool, Report<'_>) {
+    let mut reading = Reading::of(&sources.status, now);
+    let status_sources = reading.sources;
+    let interval = Duration::from_secs_f64(status_sources.cadence.seconds().max(0.0));
     let stale = interval.saturating_mul(STALE_TICKS).max(MIN_STALE);
-    let trend = state.memory.trend();
+    let trend = sources.memory.trend();
     let last_snapshot = reading.frame.as_deref().map(last_snapshot);
 
     let mut problems = problems(&reading, stale, last_snapshot.as_ref());
     if let Some(warning) = &trend.warning {
         problems.push(format!("memory: {warning}"));
     }
-    let fleet = state.fleet.as_ref().map(|fleet| fleet.status.report());
-    let mut warnings = warnings(&reading);
+    let fleet = sources.fleet.as_ref().map(|fleet| fleet.status.report());
+    let mut warnings = warnings(&reading, &sources.reload);
     if let Some(warning) = fleet.as_ref().and_then(fleet_warning) {
         warnings.push(warning);
     }
@@ -165,7 +181,7 @@ pub fn report(mut reading: Reading<'_>) -> (bool, Report<'_>) {
             .cloned()
             .collect()
     };
-    let reload = state.reload.get();
+    let reload = sources.reload.get();
     let report = Report {
         status,
         problems,
@@ -174,8 +190,8 @@ pub fn report(mut reading: Reading<'_>) -> (bool, Report<'_>) {
             status,
             uptime_seconds: reading.uptime_seconds(),
             version: SERVER_VERSION,
-            start_time: &state.start_time,
-            monitor_interval: state.monitor_interval.seconds(),
+            start_time: &status_sources.start_time,
+            monitor_interval: status_sources.cadence.seconds(),
         },
         last_snapshot,
         plugins: Plugins {
@@ -187,7 +203,7 @@ pub fn report(mut reading: Reading<'_>) -> (bool, Report<'_>) {
         config_reload: reload,
         clients: Clients {
             connected: reading.websocket.connected,
-            max: state.limits.max_clients,
+            max: status_sources.max_clients,
             websocket: reading.websocket,
         },
         collectors: reading.collectors,
@@ -243,7 +259,7 @@ fn problems(reading: &Reading<'_>, stale: Duration, last: Option<&LastSnapshot>)
     let collectors = &reading.collectors;
     let newest_success = collectors.iter().filter_map(|c| c.last_success_at).max();
     let now = reading.now;
-    let started_long_ago = now.saturating_duration_since(reading.state.started) > stale;
+    let started_long_ago = now.saturating_duration_since(reading.sources.started) > stale;
     if !collectors.is_empty() && started_long_ago {
         let fresh = newest_success.is_some_and(|at| now.saturating_duration_since(at) <= stale);
         if !fresh {
@@ -264,7 +280,7 @@ fn problems(reading: &Reading<'_>, stale: Duration, last: Option<&LastSnapshot>)
 }
 
 /// What is wrong without making the server unhealthy.
-fn warnings(reading: &Reading<'_>) -> Vec<String> {
+fn warnings(reading: &Reading<'_>, reload: &ReloadStatus) -> Vec<String> {
     let mut warnings = Vec::new();
     for c in &reading.collectors {
         if c.hung {
@@ -286,7 +302,7 @@ fn warnings(reading: &Reading<'_>) -> Vec<String> {
             ));
         }
     }
-    if let Some(error) = reading.state.reload.get().error {
+    if let Some(error) = reload.get().error {
         warnings.push(format!(
             "configuration reload refused, the previous configuration runs on: {error}"
         ));

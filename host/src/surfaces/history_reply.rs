@@ -9,7 +9,7 @@
 //!
 //! The cost is bounded in count and time as well: at most [`MAX_IN_FLIGHT`] history
 //! bodies are being sent at once (past that, 503 with `Retry-After`), and each one is
-//! watched ([`crate::surfaces::write_watch`]): a reader that takes nothing for
+//! watched ([`crate::accept::write_watch`]): a reader that takes nothing for
 //! `server.send_timeout`, or has not taken it all by [`deadline`], loses the
 //! connection, and with it the snapshots its body still pinned.
 
@@ -22,7 +22,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::surfaces::write_watch::{Progress, WriteWatch};
+use crate::accept::write_watch::{Progress, WriteWatch};
 
 /// Most `/api/history` bodies being sent at once. Each costs next to no memory; the
 /// bound keeps a crowd of readers from holding every connection slot and the CPU

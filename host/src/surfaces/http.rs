@@ -14,34 +14,32 @@ use warp::http::{HeaderValue, Method, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use crate::accept::write_watch::WriteWatch;
 use crate::pipeline::wire::excerpt;
-use crate::surfaces::access::{self, Denial, Grant};
-use crate::surfaces::api;
+use crate::surfaces::access::{self, Access, Denial, Grant};
+use crate::surfaces::api::{self, ApiSources};
 use crate::surfaces::dashboard;
 use crate::surfaces::history_reply::HistoryReplies;
-use crate::surfaces::state::ServerState;
-use crate::surfaces::write_watch::WriteWatch;
-use crate::surfaces::ws;
+use crate::surfaces::reply;
+use crate::surfaces::ws::{self, context::SessionContext};
 
 /// Every route the server answers. Nothing is left to a rejection: the last route,
 /// [`fallback`], answers whatever the others did not, in JSON, so no request ever gets
-/// warp's plain-text rejection reply.
+/// warp's plain-text rejection reply. `access` guards them all, `sessions` is what
+/// each WebSocket session gets, `api` what the data routes read.
 pub fn routes(
-    state: Arc<ServerState>,
-) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
-    access::refusals(Arc::clone(&state))
-        .or(routed(state).map(Reply::into_response))
-        .unify()
-}
-
-fn routed(
-    state: Arc<ServerState>,
+    access: Arc<Access>,
+    sessions: Arc<SessionContext>,
+    api: Arc<ApiSources>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     // The upgrade is tried first: a WebSocket client at `/` never gets the page.
-    ws::upgrade(Arc::clone(&state))
+    let routed = ws::upgrade(sessions)
         .or(dashboard::routes())
-        .or(api_routes(state))
-        .or(fallback())
+        .or(api_routes(Arc::clone(&access), api))
+        .or(fallback());
+    access::refusals(access)
+        .or(routed.map(Reply::into_response))
+        .unify()
 }
 
 /// The data routes; each answers `GET` and `HEAD`.
@@ -58,7 +56,8 @@ enum Endpoint {
 /// `/api/current`, `/api/history`, `/api/alerts`, `/health` and `/metrics`, for
 /// viewers (anyone, without a viewer token).
 fn api_routes(
-    state: Arc<ServerState>,
+    access: Arc<Access>,
+    sources: Arc<ApiSources>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let endpoint = warp::path!("api" / "current")
         .map(|| Endpoint::Current)
@@ -72,21 +71,21 @@ fn api_routes(
         .unify()
         .or(warp::path!("metrics").map(|| Endpoint::Metrics))
         .unify();
-    let grant = access::grant(Arc::clone(&state));
-    let with_state = warp::any().map(move || Arc::clone(&state));
+    let grant = access::grant(access);
+    let with_sources = warp::any().map(move || Arc::clone(&sources));
     // One set of history slots for every connection: the filter is built once.
     let replies = HistoryReplies::default();
     endpoint
         .and(warp::get().or(warp::head()).unify())
         .and(grant)
-        .and(with_state)
+        .and(with_sources)
         .and(warp::query::<Vec<(String, String)>>())
         .and(warp::header::optional::<String>("accept"))
         .and(warp::ext::optional::<WriteWatch>())
         .map(
             move |endpoint: Endpoint,
                   grant: Result<Grant, Denial>,
-                  state: Arc<ServerState>,
+                  sources: Arc<ApiSources>,
                   params: Vec<(String, String)>,
                   accept: Option<String>,
                   watch: Option<WriteWatch>| {
@@ -94,12 +93,12 @@ fn api_routes(
                     return denial.into_response();
                 }
                 match endpoint {
-                    Endpoint::Current => api::current(&state),
-                    Endpoint::History => api::history(&state, &params, &replies, watch.as_ref()),
-                    Endpoint::Alerts => api::alerts(&state),
-                    Endpoint::Hosts => api::hosts(&state),
-                    Endpoint::Health => api::health(&state),
-                    Endpoint::Metrics => api::metrics(&state, accept.as_deref()),
+                    Endpoint::Current => api::current(&sources),
+                    Endpoint::History => api::history(&sources, &params, &replies, watch.as_ref()),
+                    Endpoint::Alerts => api::alerts(&sources),
+                    Endpoint::Hosts => api::hosts(&sources),
+                    Endpoint::Health => api::health(&sources.health),
+                    Endpoint::Metrics => api::metrics(&sources.metrics, accept.as_deref()),
                 }
             },
         )
@@ -127,13 +126,13 @@ fn fallback() -> impl Filter<Extract = (Response,), Error = Infallible> + Clone 
         .map(|method: Method, path: warp::path::FullPath| {
             let path = path.as_str();
             let Some(allowed) = allowed_methods(path) else {
-                return api::error(
+                return reply::error(
                     StatusCode::NOT_FOUND,
                     format!("no such route: {}", excerpt(path)),
                 );
             };
             if !allowed.split(", ").any(|m| m == method.as_str()) {
-                let mut response = api::error(
+                let mut response = reply::error(
                     StatusCode::METHOD_NOT_ALLOWED,
                     format!("{} takes {allowed}", excerpt(path)),
                 );
@@ -143,7 +142,7 @@ fn fallback() -> impl Filter<Extract = (Response,), Error = Infallible> + Clone 
                 return response;
             }
             if path == "/ws" {
-                let mut response = api::error(
+                let mut response = reply::error(
                     StatusCode::UPGRADE_REQUIRED,
                     "/ws speaks WebSocket: connect with a WebSocket client",
                 );
@@ -152,6 +151,6 @@ fn fallback() -> impl Filter<Extract = (Response,), Error = Infallible> + Clone 
                     .insert(UPGRADE, HeaderValue::from_static("websocket"));
                 return response;
             }
-            api::error(StatusCode::BAD_REQUEST, "malformed request (query string?)")
+            reply::error(StatusCode::BAD_REQUEST, "malformed request (query string?)")
         })
 }

@@ -9,17 +9,47 @@ use std::time::Instant;
 use monitoring_plugin_api::sections::{Gpu, Section};
 use monitoring_plugin_api::Alert;
 
-use crate::alerts::sink_runner::SinkStatus;
-use crate::pipeline::bus::Frame;
+use crate::alerts::sink_runner::{SinkStats, SinkStatus};
+use crate::alerts::AlertControl;
+use crate::pipeline::bus::{Frame, FrameReceiver};
+use crate::pipeline::cadence::Cadence;
 use crate::pipeline::wire::{StatsSnapshot, Status};
-use crate::plugins::registry::PluginRecord;
-use crate::plugins::scheduler::CollectorStatus;
-use crate::surfaces::state::{ServerState, SERVER_VERSION};
+use crate::plugins::registry::{PluginBoard, PluginRecord};
+use crate::plugins::scheduler::{CollectorStatus, StatusBoard};
+use crate::surfaces::ws::stats::Stats;
+
+/// The server version reported to clients.
+pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What a reading reads: the handles of the parts whose state `get_status`, `/health`
+/// and `/metrics` report. Built once in [`crate::run`] and shared by those three.
+pub struct StatusSources {
+    /// When the server started, ISO 8601.
+    pub start_time: String,
+    /// When the server started, for uptime.
+    pub started: Instant,
+    /// Seconds between snapshots (changes on a reload).
+    pub cadence: Cadence,
+    /// The most WebSocket clients at once.
+    pub max_clients: usize,
+    /// The WebSocket counters.
+    pub stats: Arc<Stats>,
+    /// The newest frame.
+    pub frames: FrameReceiver,
+    /// Each collector's status as of the latest tick.
+    pub collectors: StatusBoard,
+    /// Every plugin file and what became of it.
+    pub plugins: PluginBoard,
+    /// Per-sink delivery counters.
+    pub sinks: SinkStats,
+    /// The alerts active now.
+    pub alerts: AlertControl,
+}
 
 /// The server's state as of [`Reading::now`].
 pub struct Reading<'a> {
     /// What was read.
-    pub state: &'a ServerState,
+    pub sources: &'a StatusSources,
     /// When.
     pub now: Instant,
     /// The newest frame, if any.
@@ -47,24 +77,24 @@ pub struct GpuSummary {
 }
 
 impl<'a> Reading<'a> {
-    /// Reads `state` at `now`.
-    pub fn of(state: &'a ServerState, now: Instant) -> Self {
+    /// Reads `sources` at `now`.
+    pub fn of(sources: &'a StatusSources, now: Instant) -> Self {
         Self {
-            state,
+            sources,
             now,
-            frame: state.frames.borrow().clone(),
-            collectors: state.collectors.all(),
-            plugins: state.plugins.all(),
-            sinks: state.sinks.all(),
-            websocket: state.stats.snapshot(),
-            active_alerts: state.alerts.active_alerts(),
+            frame: sources.frames.borrow().clone(),
+            collectors: sources.collectors.all(),
+            plugins: sources.plugins.all(),
+            sinks: sources.sinks.all(),
+            websocket: sources.stats.snapshot(),
+            active_alerts: sources.alerts.active_alerts(),
         }
     }
 
     /// Seconds since the server started.
     pub fn uptime_seconds(&self) -> f64 {
         self.now
-            .saturating_duration_since(self.state.started)
+            .saturating_duration_since(self.sources.started)
             .as_secs_f64()
     }
 
@@ -95,11 +125,11 @@ impl<'a> Reading<'a> {
         Status {
             // Counted by admission's slots, so never above max_clients.
             connected_clients: self.websocket.connected,
-            server_start_time: &self.state.start_time,
+            server_start_time: &self.sources.start_time,
             server_version: SERVER_VERSION,
             uptime_seconds: self.uptime_seconds(),
-            monitor_interval: self.state.monitor_interval.seconds(),
-            max_clients: self.state.limits.max_clients,
+            monitor_interval: self.sources.cadence.seconds(),
+            max_clients: self.sources.max_clients,
             gpu_available: gpu.is_some(),
             gpu_count: gpu.as_ref().map_or(0, |g| g.count as u64),
             gpu_backend: gpu.and_then(|g| g.backend),

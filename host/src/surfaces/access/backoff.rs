@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::surfaces::admission::Source;
+use crate::accept::admission::Source;
 
 /// Failed authentications from one address, within [`FAILURE_WINDOW`], before it is
 /// backed off. A person mistyping a token a few times never reaches it.

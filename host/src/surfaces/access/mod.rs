@@ -27,12 +27,11 @@ use warp::http::{HeaderMap, HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::Filter;
 
+use crate::accept::admission::Source;
+use crate::accept::server::Peer;
 use crate::config::access::{AccessConfig, Tokens};
 use crate::pipeline::wire::excerpt;
-use crate::surfaces::admission::Source;
-use crate::surfaces::api;
-use crate::surfaces::server::Peer;
-use crate::surfaces::state::ServerState;
+use crate::surfaces::reply;
 use crate::throttle::Throttle;
 use backoff::Backoff;
 use token::Presented;
@@ -118,7 +117,7 @@ impl Denial {
 
     /// The JSON reply; a 401 says which scheme to use, a 429 when to retry.
     pub fn into_response(self) -> Response {
-        let mut response = api::error(self.status, self.message);
+        let mut response = reply::error(self.status, self.message);
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 WWW_AUTHENTICATE,
@@ -355,10 +354,10 @@ impl Access {
 /// The 403 reply to a request that breaks the `Host` or `Origin` rule; a request that
 /// obeys them is rejected here (not found) so routing goes on to the real routes.
 pub fn refusals(
-    state: Arc<ServerState>,
+    access: Arc<Access>,
 ) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::header::headers_cloned().and_then(move |headers: HeaderMap| {
-        let verdict = state.access.check_request(&headers);
+        let verdict = access.check_request(&headers);
         async move {
             match verdict {
                 Ok(()) => Err(warp::reject::not_found()),
@@ -373,13 +372,11 @@ pub fn refusals(
 
 /// The grant of a request to a data route, or why it is refused.
 pub fn grant(
-    state: Arc<ServerState>,
+    access: Arc<Access>,
 ) -> impl Filter<Extract = (Result<Grant, Denial>,), Error = std::convert::Infallible> + Clone {
     warp::header::headers_cloned()
         .and(warp::ext::optional::<Peer>())
-        .map(move |headers: HeaderMap, peer: Option<Peer>| {
-            state.access.authenticate(&headers, peer)
-        })
+        .map(move |headers: HeaderMap, peer: Option<Peer>| access.authenticate(&headers, peer))
 }
 
 #[cfg(test)]

@@ -1,13 +1,13 @@
 //! The fleet link in `/metrics`: the NATS connection's state, what was published,
 //! dropped and received, and, on a gateway, how many hosts are up, stale and gone.
 
-use super::{labels, Builder};
+use super::builder::{labels, Builder};
 use crate::fleet::status::Connection;
-use crate::surfaces::state::ServerState;
+use crate::fleet::Fleet;
 
 /// Adds the fleet's metrics when `[fleet]` is configured.
-pub(super) fn fleet_metrics(b: &mut Builder, state: &ServerState) {
-    let Some(fleet) = &state.fleet else {
+pub(super) fn fleet_metrics(b: &mut Builder, fleet: Option<&Fleet>) {
+    let Some(fleet) = fleet else {
         return;
     };
     let report = fleet.status.report();

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::Builder;
+use super::builder::Builder;
 
 /// A metric-name-safe version of `text`.
 pub(super) fn sanitize(text: &str) -> String {

@@ -19,7 +19,7 @@ use monitoring_plugin_api::sections::{
 };
 use prometheus_client::registry::Unit;
 
-use super::{labels, Builder};
+use super::builder::{labels, Builder, Labels};
 
 /// `node_network_*_total{device}` for every listed interface.
 pub(super) fn network(b: &mut Builder, n: &Network) {
@@ -161,7 +161,7 @@ pub(super) fn sensors(b: &mut Builder, s: &Sensors) {
     }
 }
 
-fn temperature(b: &mut Builder, t: &Temperature, at: super::Labels) {
+fn temperature(b: &mut Builder, t: &Temperature, at: Labels) {
     for (name, help, value) in [
         ("node_hwmon_temp", "Sensor temperature", Some(t.celsius)),
         (
@@ -191,7 +191,7 @@ struct SensorNames {
 }
 
 impl SensorNames {
-    fn next(&mut self, chip: &str, label: &str) -> super::Labels {
+    fn next(&mut self, chip: &str, label: &str) -> Labels {
         let count = self
             .seen
             .entry((chip.to_owned(), label.to_owned()))
@@ -264,7 +264,7 @@ mod tests {
         let mut b = super::Builder::default();
         super::super::snapshot::snapshot_metrics(&mut b, &frame);
         let mut text = String::new();
-        prometheus_client::encoding::prometheus_text::encode(&mut text, &b.registry)
+        prometheus_client::encoding::prometheus_text::encode(&mut text, b.registry())
             .expect("encodes");
         text
     }

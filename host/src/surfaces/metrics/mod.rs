@@ -16,28 +16,35 @@
 //! names instead (`node_network_receive_bytes_total{device}`, …; see `machine.rs`). The
 //! server's own numbers are `monitoring_server_*` and the standard `process_*`.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::info::Info;
-use prometheus_client::registry::{Registry, Unit};
+use crate::alerts::AlertLog;
+use crate::fleet::Fleet;
+use crate::surfaces::status::{Reading, StatusSources};
 
-use crate::surfaces::state::ServerState;
-
+mod builder;
 mod fleet;
 mod generic;
 mod machine;
 mod server;
 mod snapshot;
 
-use crate::surfaces::status::Reading;
+use builder::Builder;
 #[cfg(test)]
 use generic::{generic, sanitize};
 use server::server_metrics;
 use snapshot::snapshot_metrics;
+
+/// What a scrape reads: the status every surface reports, the alert log's count and
+/// the fleet link.
+pub struct MetricsSources {
+    /// The reading `get_status` and `/health` are made of too.
+    pub status: Arc<StatusSources>,
+    /// Notifications fired since start.
+    pub alert_log: AlertLog,
+    /// The fleet link; `None` without `[fleet]`.
+    pub fleet: Option<Arc<Fleet>>,
+}
 
 /// The exposition format a scraper gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,124 +74,22 @@ impl Format {
     }
 }
 
-pub(crate) type Labels = Vec<(String, String)>;
-type FloatGauge = Gauge<f64, AtomicU64>;
-type FloatCounter = Counter<f64, AtomicU64>;
-
-/// A registry filled lazily: a family is registered on its first sample, so no family
-/// is ever exposed empty or twice.
-#[derive(Default)]
-pub(crate) struct Builder {
-    registry: Registry,
-    gauges: HashMap<String, Family<Labels, FloatGauge>>,
-    counters: HashMap<String, Family<Labels, Counter>>,
-    float_counters: HashMap<String, Family<Labels, FloatCounter>>,
-    infos: HashSet<String>,
-}
-
-pub(crate) fn labels(pairs: &[(&str, &str)]) -> Labels {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
-}
-
-impl Builder {
-    /// Sets gauge `name` (+ `_unit`) for `labels`; non-finite values are left out.
-    pub(crate) fn gauge(
-        &mut self,
-        name: &str,
-        help: &str,
-        unit: Option<Unit>,
-        labels: Labels,
-        value: f64,
-    ) {
-        if !value.is_finite() {
-            return;
-        }
-        let registry = &mut self.registry;
-        let family = self.gauges.entry(name.to_owned()).or_insert_with(|| {
-            let family = Family::<Labels, FloatGauge>::default();
-            match unit {
-                Some(unit) => registry.register_with_unit(name, help, unit, family.clone()),
-                None => registry.register(name, help, family.clone()),
-            }
-            family
-        });
-        family.get_or_create(&labels).set(value);
-    }
-
-    /// Sets counter `name` (exposed as `name_total`) for `labels`.
-    pub(crate) fn counter(&mut self, name: &str, help: &str, labels: Labels, value: u64) {
-        let registry = &mut self.registry;
-        let family = self.counters.entry(name.to_owned()).or_insert_with(|| {
-            let family = Family::<Labels, Counter>::default();
-            registry.register(name, help, family.clone());
-            family
-        });
-        family.get_or_create(&labels).inc_by(value);
-    }
-
-    /// Sets counter `name` (exposed as `name_total`) for `labels` to a fractional
-    /// value (seconds); non-finite or negative values are left out.
-    pub(crate) fn float_counter(&mut self, name: &str, help: &str, labels: Labels, value: f64) {
-        if !(value.is_finite() && value >= 0.0) {
-            return;
-        }
-        let registry = &mut self.registry;
-        let family = self
-            .float_counters
-            .entry(name.to_owned())
-            .or_insert_with(|| {
-                let family = Family::<Labels, FloatCounter>::default();
-                registry.register(name, help, family.clone());
-                family
-            });
-        family.get_or_create(&labels).inc_by(value);
-    }
-
-    /// An info metric (`name_info{…} 1`); one per name.
-    pub(crate) fn info(&mut self, name: &str, help: &str, labels: Labels) {
-        if self.infos.insert(name.to_owned()) {
-            self.registry.register(name, help, Info::new(labels));
-        }
-    }
-
-    pub(crate) fn percent(&mut self, name: &str, help: &str, labels: Labels, value: Option<f64>) {
-        if let Some(value) = value {
-            self.gauge(
-                name,
-                help,
-                Some(Unit::Other("percent".into())),
-                labels,
-                value,
-            );
-        }
-    }
-
-    pub(crate) fn bytes(&mut self, name: &str, help: &str, labels: Labels, value: Option<f64>) {
-        if let Some(value) = value {
-            self.gauge(name, help, Some(Unit::Bytes), labels, value);
-        }
-    }
-}
-
-/// The exposition of `state`'s latest frame and counters.
-pub fn render(state: &ServerState, format: Format) -> Result<String, std::fmt::Error> {
+/// The exposition of the latest frame and counters of `sources`.
+pub fn render(sources: &MetricsSources, format: Format) -> Result<String, std::fmt::Error> {
     let mut builder = Builder::default();
-    let reading = Reading::of(state, std::time::Instant::now());
+    let reading = Reading::of(&sources.status, std::time::Instant::now());
     if let Some(frame) = &reading.frame {
         snapshot_metrics(&mut builder, frame);
     }
-    server_metrics(&mut builder, &reading);
-    fleet::fleet_metrics(&mut builder, state);
+    server_metrics(&mut builder, &reading, &sources.alert_log);
+    fleet::fleet_metrics(&mut builder, sources.fleet.as_deref());
     let mut text = String::new();
     match format {
         Format::Prometheus => {
-            prometheus_client::encoding::prometheus_text::encode(&mut text, &builder.registry)?;
+            prometheus_client::encoding::prometheus_text::encode(&mut text, builder.registry())?;
         }
         Format::OpenMetrics => {
-            prometheus_client::encoding::text::encode(&mut text, &builder.registry)?;
+            prometheus_client::encoding::text::encode(&mut text, builder.registry())?;
         }
     }
     Ok(text)
@@ -215,7 +120,7 @@ mod tests {
             serde_json::json!({"fans": [{"rpm": 1200}, {"rpm": 900}], "ok": true, "temp": 40.5});
         generic(&mut b, "system_sensors", &value, &[], 0);
         let mut text = String::new();
-        prometheus_client::encoding::prometheus_text::encode(&mut text, &b.registry)
+        prometheus_client::encoding::prometheus_text::encode(&mut text, b.registry())
             .expect("encodes");
         assert!(
             text.contains("system_sensors_fans_rpm{index=\"1\"} 900"),

@@ -6,22 +6,22 @@ use std::time::Instant;
 use monitoring_plugin_api::AlertLevel;
 use prometheus_client::registry::Unit;
 
-use super::{labels, Builder};
+use super::builder::{labels, Builder};
+use crate::accept::service_memory::read_process;
 use crate::alerts::sink_runner::SinkStatus;
+use crate::alerts::AlertLog;
 use crate::plugins::scheduler::CollectorStatus;
-use crate::surfaces::service_memory::read_process;
-use crate::surfaces::state::{ServerState, SERVER_VERSION};
-use crate::surfaces::status::Reading;
+use crate::surfaces::status::{Reading, SERVER_VERSION};
 
 /// The server's own series, from one [`Reading`] (the one `/health` and `get_status`
-/// are made of).
-pub(super) fn server_metrics(b: &mut Builder, reading: &Reading<'_>) {
+/// are made of), and the notifications `alert_log` counted.
+pub(super) fn server_metrics(b: &mut Builder, reading: &Reading<'_>, alert_log: &AlertLog) {
     b.info(
         "monitoring_server_build",
         "The server's version; always 1",
         labels(&[("version", SERVER_VERSION)]),
     );
-    websocket_metrics(b, reading);
+    websocket_metrics(b, reading, alert_log);
     alert_metrics(b, reading);
     if let Some(frame) = &reading.frame {
         let seconds = frame.snapshot.taken_at.timestamp_micros() as f64 / 1e6;
@@ -40,11 +40,11 @@ pub(super) fn server_metrics(b: &mut Builder, reading: &Reading<'_>) {
     for sink in &reading.sinks {
         sink_metrics(b, sink);
     }
-    process_metrics(b, reading.state);
+    process_metrics(b, reading.sources.started);
 }
 
 /// Clients and what the sessions did.
-fn websocket_metrics(b: &mut Builder, reading: &Reading<'_>) {
+fn websocket_metrics(b: &mut Builder, reading: &Reading<'_>, alert_log: &AlertLog) {
     let stats = &reading.websocket;
     b.gauge(
         "monitoring_server_connected_clients",
@@ -98,7 +98,7 @@ fn websocket_metrics(b: &mut Builder, reading: &Reading<'_>) {
         (
             "monitoring_server_alerts_fired",
             "Alert notifications sent to the sinks",
-            reading.state.alert_log.fired_total(),
+            alert_log.fired_total(),
         ),
     ] {
         b.counter(name, help, vec![], value);
@@ -201,7 +201,7 @@ fn sink_metrics(b: &mut Builder, sink: &SinkStatus) {
 }
 
 /// The standard `process_*` series, as every Prometheus client exports them.
-fn process_metrics(b: &mut Builder, state: &ServerState) {
+fn process_metrics(b: &mut Builder, started: Instant) {
     let process = read_process();
     b.bytes(
         "process_resident_memory",
@@ -227,7 +227,7 @@ fn process_metrics(b: &mut Builder, state: &ServerState) {
             threads as f64,
         );
     }
-    let uptime = state.started.elapsed().as_secs_f64();
+    let uptime = started.elapsed().as_secs_f64();
     let start = chrono::Utc::now().timestamp_micros() as f64 / 1e6 - uptime;
     let help = "When the process started, Unix time";
     b.gauge(

@@ -8,8 +8,9 @@ use monitoring_plugin_api::sections::{
 use monitoring_plugin_api::Sections;
 use prometheus_client::registry::Unit;
 
+use super::builder::{labels, Builder};
 use super::generic::{generic, sanitize};
-use super::{labels, machine, Builder};
+use super::machine;
 use crate::pipeline::bus::Frame;
 
 /// Every numeric reading of the snapshot. The built-in sections are read through their
@@ -289,7 +290,7 @@ mod tests {
         let mut b = Builder::default();
         snapshot_metrics(&mut b, &frame);
         let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &b.registry).expect("encodes");
+        prometheus_client::encoding::text::encode(&mut text, b.registry()).expect("encodes");
         text
     }
 

@@ -22,8 +22,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::limits::Limits;
 use super::outlet::{Keepalive, Offered, Outlet};
-use crate::surfaces::state::ServerState;
+use super::stats::Stats;
+use crate::pipeline::bus::FrameReceiver;
+use crate::shutdown::Shutdown;
 
 /// Ping waves per ping interval (see the module doc).
 pub const PING_WAVES: u32 = 4;
@@ -123,23 +126,42 @@ impl Drop for Joined<'_> {
 /// `monitor.interval`), a pass runs for the keepalive alone.
 const KEEPALIVE_SWEEP: Duration = Duration::from_secs(1);
 
+/// What a pass reads and counts.
+pub struct FanoutParts {
+    /// The frames published on the bus.
+    pub frames: FrameReceiver,
+    /// The clients to write to.
+    pub fanout: Arc<Fanout>,
+    /// The keepalive's interval and timeout.
+    pub limits: Limits,
+    /// Frames sent and skipped are added here.
+    pub stats: Arc<Stats>,
+    /// Ends the passes.
+    pub shutdown: Shutdown,
+}
+
 /// Runs the fan-out on a thread of its own until the bus closes or the server shuts
 /// down.
-pub fn spawn(state: Arc<ServerState>) -> std::io::Result<std::thread::JoinHandle<()>> {
+pub fn spawn(parts: FanoutParts) -> std::io::Result<std::thread::JoinHandle<()>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()?;
     std::thread::Builder::new()
         .name("fanout".into())
-        .spawn(move || runtime.block_on(run(state)))
+        .spawn(move || runtime.block_on(run(parts)))
 }
 
 /// One pass per frame published on the bus (and one per [`KEEPALIVE_SWEEP`] without),
 /// until the bus closes or the server shuts down.
-pub async fn run(state: Arc<ServerState>) {
-    let mut frames = state.frames.clone();
+pub async fn run(parts: FanoutParts) {
+    let FanoutParts {
+        mut frames,
+        fanout,
+        limits,
+        stats,
+        mut shutdown,
+    } = parts;
     frames.mark_unchanged();
-    let mut shutdown = state.shutdown.clone();
     let mut pings = Vec::new();
     loop {
         let frame = tokio::select! {
@@ -152,10 +174,10 @@ pub async fn run(state: Arc<ServerState>) {
         };
         let keepalive = Keepalive {
             now: Instant::now(),
-            interval: state.limits.ping_interval,
-            timeout: state.limits.ping_timeout,
+            interval: limits.ping_interval,
+            timeout: limits.ping_timeout,
         };
-        let outlets = state.fanout.list();
+        let outlets = fanout.list();
         let mut total = Offered::default();
         for outlet in outlets.iter() {
             let offered = outlet.offer(frame.as_deref(), keepalive.now);
@@ -169,7 +191,6 @@ pub async fn run(state: Arc<ServerState>) {
         for outlet in pings.drain(..) {
             outlet.keep_alive(&keepalive);
         }
-        let stats = &state.stats;
         stats.frames_sent.fetch_add(total.sent, Ordering::Relaxed);
         stats
             .frames_skipped

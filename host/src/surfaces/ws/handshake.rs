@@ -7,10 +7,9 @@ use warp::http::header::{CONNECTION, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION};
 use warp::http::{HeaderMap, HeaderValue, StatusCode};
 use warp::reply::Response;
 
-use crate::surfaces::access::{token, Grant, Role};
-use crate::surfaces::api;
-use crate::surfaces::server::Peer;
-use crate::surfaces::state::ServerState;
+use crate::accept::server::Peer;
+use crate::surfaces::access::{token, Access, Grant, Role};
+use crate::surfaces::reply;
 
 /// The one WebSocket version there is.
 const VERSION: &str = "13";
@@ -29,7 +28,7 @@ pub struct Accepted {
 /// Checks a handshake; `Err` is the reply (400, 401, 403 or 426, JSON), boxed as
 /// it is the rare path.
 pub fn check(
-    state: &ServerState,
+    access: &Access,
     headers: &HeaderMap,
     peer: Option<Peer>,
     admin_only: bool,
@@ -45,13 +44,13 @@ pub fn check(
             .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
     });
     if !connection_upgrades {
-        return Err(Box::new(api::error(
+        return Err(Box::new(reply::error(
             StatusCode::BAD_REQUEST,
             "a WebSocket handshake needs `Connection: Upgrade`",
         )));
     }
     if text(SEC_WEBSOCKET_VERSION).map(str::trim) != Some(VERSION) {
-        let mut response = api::error(
+        let mut response = reply::error(
             StatusCode::UPGRADE_REQUIRED,
             "unsupported WebSocket version: this server speaks version 13 (RFC 6455)",
         );
@@ -62,22 +61,21 @@ pub fn check(
     }
     let key = text(SEC_WEBSOCKET_KEY).map(str::trim).unwrap_or_default();
     if !is_valid_key(key) {
-        return Err(Box::new(api::error(
+        return Err(Box::new(reply::error(
             StatusCode::BAD_REQUEST,
             "`Sec-WebSocket-Key` must be 16 random bytes in base64 (24 characters)",
         )));
     }
-    let grant = state
-        .access
+    let grant = access
         .authenticate(headers, peer)
         .map_err(|denial| Box::new(denial.into_response()))?;
-    if admin_only && state.access.admin_configured() && grant.role != Role::Admin {
+    if admin_only && access.admin_configured() && grant.role != Role::Admin {
         let status = if grant.role == Role::Anonymous {
             StatusCode::UNAUTHORIZED
         } else {
             StatusCode::FORBIDDEN
         };
-        return Err(Box::new(api::error(
+        return Err(Box::new(reply::error(
             status,
             "/echo needs the admin token: send `Authorization: Bearer <admin token>`",
         )));

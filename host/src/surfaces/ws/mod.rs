@@ -2,22 +2,30 @@
 //! the fan-out that writes every tick to every client ([`fanout`], through each
 //! client's [`outlet`] and, for plain TCP, straight into its socket, [`socket`]).
 //! On the way in, [`frame_gate`] counts a client's frames, which tungstenite hides.
+//! Every session gets the same [`context::SessionContext`]: the per-connection
+//! [`limits`], the [`stats`] it counts into and the handles its commands act through.
 //!
 //! The upgrade is done here rather than with `warp::ws()` so the connection is handed
 //! to tokio-tungstenite with our own [`WebSocketConfig`]: warp's filter fixes a 128 KiB
 //! read buffer per connection (~135 KiB RSS per idle client), and it cannot be changed.
 
+pub mod admin;
+pub mod answers;
 pub mod broadcast;
 pub mod closing;
+pub mod commands;
+pub mod context;
 pub mod deflate;
 pub mod echo;
 pub mod fanout;
 pub mod frame_gate;
 pub mod handshake;
+pub mod limits;
 pub mod outlet;
 pub mod rate_limit;
 pub mod session;
 pub mod socket;
+pub mod stats;
 pub mod subscription;
 
 #[cfg(test)]
@@ -35,11 +43,11 @@ use warp::http::{HeaderMap, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use self::context::SessionContext;
 use self::deflate::inflate::Inflating;
 use self::frame_gate::FrameGate;
-use crate::surfaces::api;
-use crate::surfaces::server::Peer;
-use crate::surfaces::state::ServerState;
+use crate::accept::server::Peer;
+use crate::surfaces::reply;
 
 /// Which session an upgraded connection gets.
 #[derive(Debug, Clone, Copy)]
@@ -56,7 +64,7 @@ pub const CONFORMANCE_ECHO_ENV: &str = "MONITORING_CONFORMANCE_ECHO";
 /// `GET /`, `/ws` (and `/echo` when enabled) with `Upgrade: websocket`: checks the
 /// handshake ([`handshake::check`]), answers 101 and starts the session.
 pub fn upgrade(
-    state: Arc<ServerState>,
+    context: Arc<SessionContext>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let echo_enabled = std::env::var_os(CONFORMANCE_ECHO_ENV).is_some_and(|v| v == "1");
     let monitor = warp::path::end()
@@ -84,12 +92,12 @@ pub fn upgrade(
                   peer: Option<Peer>,
                   on_upgrade: Option<OnUpgrade>| {
                 let admin_only = matches!(route, Route::Echo);
-                let accepted = match handshake::check(&state, &headers, peer, admin_only) {
+                let accepted = match handshake::check(&context.access, &headers, peer, admin_only) {
                     Ok(accepted) => accepted,
                     Err(refusal) => return *refusal,
                 };
                 let Some(on_upgrade) = on_upgrade else {
-                    return api::error(StatusCode::BAD_REQUEST, "connection cannot be upgraded");
+                    return reply::error(StatusCode::BAD_REQUEST, "connection cannot be upgraded");
                 };
                 let grant = accepted.grant;
                 // permessage-deflate, when the client offers what we can honour.
@@ -101,17 +109,17 @@ pub fn upgrade(
                 )
                 .and_then(|answer| warp::http::HeaderValue::from_str(&answer).ok());
                 let deflate = extension.is_some();
-                let state = Arc::clone(&state);
+                let context = Arc::clone(&context);
                 tokio::spawn(async move {
                     match on_upgrade.await {
                         Ok(upgraded) => {
-                            let config = state.limits.websocket_config();
-                            let limit = deflate.then_some(state.limits.max_message_size);
+                            let config = context.limits.websocket_config();
+                            let limit = deflate.then_some(context.limits.max_message_size);
                             match route {
                                 Route::Monitor => {
                                     let (stream, outlet) = socket::client_stream(upgraded, deflate);
                                     let ws = websocket(stream, limit, config).await;
-                                    session::run(ws, state, grant, outlet).await;
+                                    session::run(ws, context, grant, outlet).await;
                                 }
                                 Route::Echo => {
                                     echo::run(

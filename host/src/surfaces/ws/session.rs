@@ -8,6 +8,10 @@
 //! out at once, to finish it ([`Session::drain`]). A client that cannot keep up only
 //! ever skips ticks, and a frame that takes longer than the send timeout drops that
 //! client alone; nothing it does can delay the tick or another client.
+//!
+//! This file is the connection's life: admission, the read loop, the rate limit and
+//! the send deadline. What the session answers is in [`super::answers`] and, for the
+//! admin's commands, [`super::admin`].
 
 use std::pin::pin;
 use std::sync::atomic::Ordering;
@@ -24,28 +28,27 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::broadcast::{write_frame, WriteError};
 use super::closing;
-use super::outlet::{Drain, Outlet, Wants};
+use super::context::SessionContext;
+use super::outlet::{Drain, Outlet};
 use super::rate_limit::{RateLimiter, Verdict};
-use super::subscription;
-use crate::alerts::control::ThresholdChange;
+use super::stats::Stats;
 use crate::fleet::gateway::FleetEvent;
-use crate::pipeline::wire::{parse_command, Command, ErrorCode, ServerMessage, SubscribeParams};
+use crate::pipeline::wire::{ErrorCode, ServerMessage};
 use crate::surfaces::access::Grant;
-use crate::surfaces::state::{ServerState, Stats, SERVER_VERSION};
-use crate::surfaces::status::Reading;
+use crate::surfaces::status::SERVER_VERSION;
 use crate::timestamp::now_iso;
 
 /// Refused messages in a row, without the client slowing down, before it is closed.
 const MAX_RATE_STRIKES: u32 = 200;
 
 /// Why a session ended; the close frame (if any) has been sent.
-struct Ended;
+pub(super) struct Ended;
 
 /// Runs a session to its end, for the client `grant` describes, whose broadcasts go
 /// through `outlet`.
 pub async fn run<S>(
     mut ws: WebSocketStream<S>,
-    state: Arc<ServerState>,
+    context: Arc<SessionContext>,
     grant: Grant,
     outlet: Arc<Outlet>,
 ) where
@@ -53,16 +56,16 @@ pub async fn run<S>(
 {
     // The socket is counted until the session lets go of it, refusal included; the
     // client slot only while it is served. Both are guards: a panic releases them.
-    let _socket = state.admission.hold(grant.peer);
-    Stats::bump(&state.stats.connections_total);
-    match state.admission.join(grant.peer, &state.stats.connected) {
+    let _socket = context.admission.hold(grant.peer);
+    Stats::bump(&context.stats.connections_total);
+    match context.admission.join(grant.peer, &context.stats.connected) {
         Ok(_slot) => {
-            let _ = Session::new(&state, grant, outlet).serve(&mut ws).await;
+            let _ = Session::new(&context, grant, outlet).serve(&mut ws).await;
         }
         Err(refusal) => {
-            Stats::bump(&state.stats.refused_at_capacity);
+            Stats::bump(&context.stats.refused_at_capacity);
             tracing::debug!(
-                max_clients = state.limits.max_clients,
+                max_clients = context.limits.max_clients,
                 ?refusal,
                 "Client refused."
             );
@@ -72,32 +75,33 @@ pub async fn run<S>(
 }
 
 /// What one client asked for.
-struct Session<'a> {
-    state: &'a ServerState,
-    subscribed: bool,
+pub(super) struct Session<'a> {
+    pub(super) context: &'a SessionContext,
+    /// Whether this client receives `monitoring_data`.
+    pub(super) subscribed: bool,
     limiter: RateLimiter,
     /// The client's role, peer and origin: whether it may run control commands.
-    grant: Grant,
+    pub(super) grant: Grant,
     /// Fleet hosts wanted (sorted; `["*"]` for all): then this client gets the
     /// gateway's fleet stream instead of this server's own.
-    hosts: Option<Vec<String>>,
+    pub(super) hosts: Option<Vec<String>>,
     /// The gateway's fleet stream, while `hosts` is set.
-    fleet: Option<broadcast::Receiver<FleetEvent>>,
+    pub(super) fleet: Option<broadcast::Receiver<FleetEvent>>,
     /// The `hosts` list and the newest frames are still owed after a subscribe.
-    greet_fleet: bool,
+    pub(super) greet_fleet: bool,
     /// This client's end of the broadcast: what it wants, frames waiting for it.
-    outlet: Arc<Outlet>,
+    pub(super) outlet: Arc<Outlet>,
 }
 
 impl<'a> Session<'a> {
-    fn new(state: &'a ServerState, grant: Grant, outlet: Arc<Outlet>) -> Self {
+    fn new(context: &'a SessionContext, grant: Grant, outlet: Arc<Outlet>) -> Self {
         let now = Instant::now();
         Self {
-            state,
+            context,
             subscribed: true,
             limiter: RateLimiter::new(
-                state.limits.rate_limit,
-                state.limits.rate_burst,
+                context.limits.rate_limit,
+                context.limits.rate_burst,
                 MAX_RATE_STRIKES,
                 now,
             ),
@@ -123,12 +127,12 @@ impl<'a> Session<'a> {
         // Ticks from the next one on; leaving takes the client out before the socket
         // is dropped.
         let joined = self
-            .state
+            .context
             .fanout
-            .join(Arc::clone(&self.outlet), self.state.limits.ping_interval);
+            .join(Arc::clone(&self.outlet), self.context.limits.ping_interval);
         let ended = self.serve_joined(ws).await;
         let finished = joined.leave();
-        self.state
+        self.context
             .stats
             .frames_sent
             .fetch_add(finished, Ordering::Relaxed);
@@ -143,14 +147,14 @@ impl<'a> Session<'a> {
         // The futures of rare events stay armed across the loop's turns: made anew on
         // every wake-up (each pong, each drain), they registered this session in the
         // server-wide waiter lists and took it out again every time.
-        let mut plugin_event = pin!(next_plugin_event(self.state.plugin_events.subscribe()));
-        let mut shutdown = self.state.shutdown.clone();
+        let mut plugin_event = pin!(next_plugin_event(self.context.plugin_events.subscribe()));
+        let mut shutdown = self.context.shutdown.clone();
         let mut shutdown = pin!(shutdown.wait());
         loop {
             tokio::select! {
                 due = std::future::poll_fn(|cx| outlet.poll_due(cx)) => {
                     if due.silent {
-                        Stats::bump(&self.state.stats.ping_timeouts);
+                        Stats::bump(&self.context.stats.ping_timeouts);
                         return close(ws, CloseCode::Error, "Ping timeout").await;
                     }
                     Box::pin(self.drain(ws)).await?;
@@ -206,14 +210,14 @@ impl<'a> Session<'a> {
                     Drain::FinishReply => ws.flush().await?,
                     Drain::Write(frame) => {
                         write_frame(ws, &frame).await?;
-                        Stats::bump(&self.state.stats.frames_sent);
+                        Stats::bump(&self.context.stats.frames_sent);
                     }
                 }
             }
         };
-        let timeout = self.state.limits.send_timeout;
+        let timeout = self.context.limits.send_timeout;
         let drained = tokio::time::timeout(timeout, draining).await;
-        self.state
+        self.context
             .stats
             .frames_sent
             .fetch_add(outlet.take_finished(), Ordering::Relaxed);
@@ -230,13 +234,13 @@ impl<'a> Session<'a> {
     /// Charges one message or control frame to the rate limit: `Ok(true)` to handle
     /// it; `Ok(false)` when it was refused (the client told, at most once a second);
     /// `Err` when the client kept flooding and was closed with 1008.
-    async fn admit<S>(&mut self, ws: &mut WebSocketStream<S>) -> Result<bool, Ended>
+    pub(super) async fn admit<S>(&mut self, ws: &mut WebSocketStream<S>) -> Result<bool, Ended>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let verdict = self.limiter.check(Instant::now());
         if verdict != Verdict::Allow {
-            Stats::bump(&self.state.stats.rate_limited);
+            Stats::bump(&self.context.stats.rate_limited);
         }
         match verdict {
             Verdict::Allow => Ok(true),
@@ -255,248 +259,15 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Handles a text message (or, with `None`, a binary one) under the rate limit.
-    async fn on_message<S>(
-        &mut self,
+    pub(super) async fn send<S>(
+        &self,
         ws: &mut WebSocketStream<S>,
-        text: Option<&str>,
+        message: Message,
     ) -> Result<(), Ended>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        if !self.admit(ws).await? {
-            return Ok(());
-        }
-        let reply = match text {
-            Some(text) => match parse_command(text) {
-                Ok(Command::Reload) => self.reload().await,
-                Ok(command) => self.answer(command),
-                Err(error) => error.to_json(),
-            },
-            None => ServerMessage::error(
-                ErrorCode::UnsupportedData,
-                "Binary frames are not supported; send JSON text",
-            )
-            .to_json(),
-        };
-        self.send(ws, Message::text(reply)).await?;
-        if std::mem::take(&mut self.greet_fleet) {
-            let gateway = self.state.fleet.as_ref().and_then(|f| f.gateway.clone());
-            if let Some(gateway) = gateway {
-                for text in gateway.greeting(|name| self.wants_host(name)) {
-                    self.send(ws, Message::Text(text)).await?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether this client asked for `host`'s data.
-    fn wants_host(&self, host: &str) -> bool {
-        self.hosts.as_deref().is_some_and(|hosts| {
-            hosts.first().is_some_and(|first| first == "*")
-                || hosts
-                    .binary_search_by(|name| name.as_str().cmp(host))
-                    .is_ok()
-        })
-    }
-
-    /// Sends a fleet message this client wants.
-    async fn on_fleet_event<S>(
-        &mut self,
-        ws: &mut WebSocketStream<S>,
-        event: Result<FleetEvent, broadcast::error::RecvError>,
-    ) -> Result<(), Ended>
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
-        match event {
-            Ok(FleetEvent::Data { host, text }) => {
-                if self.subscribed && self.wants_host(&host) {
-                    self.send(ws, Message::Text(text)).await?;
-                    Stats::bump(&self.state.stats.frames_sent);
-                }
-            }
-            Ok(FleetEvent::Hosts(text)) => {
-                if self.subscribed {
-                    self.send(ws, Message::Text(text)).await?;
-                }
-            }
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                self.state
-                    .stats
-                    .frames_skipped
-                    .fetch_add(missed, Ordering::Relaxed);
-                // `hosts` messages are differences: one may be among the skipped, so
-                // the whole table again (at most once per channel's worth of events).
-                let gateway = self.state.fleet.as_ref().and_then(|f| f.gateway.clone());
-                if let (true, Some(gateway)) = (self.subscribed, gateway) {
-                    self.send(ws, Message::Text(gateway.table())).await?;
-                }
-            }
-            Err(broadcast::error::RecvError::Closed) => self.fleet = None,
-        }
-        Ok(())
-    }
-
-    fn answer(&mut self, command: Command) -> String {
-        let state = self.state;
-        if let Some(name) = command.control_name() {
-            if let Err(refusal) = self.admit_control(name) {
-                return refusal;
-            }
-        }
-        match command {
-            Command::Ping => ServerMessage::Pong {
-                timestamp: now_iso(),
-            }
-            .to_json(),
-            Command::GetStatus => {
-                let reading = Reading::of(state, std::time::Instant::now());
-                ServerMessage::Status(Box::new(reading.into_status())).to_json()
-            }
-            Command::Subscribe(params) => self.subscribe(params),
-            Command::SetThreshold {
-                target,
-                level,
-                value,
-            } => {
-                let value = value.as_f64().unwrap_or(f64::NAN);
-                thresholds_reply(
-                    state
-                        .alerts
-                        .set_threshold(&target, &level, value)
-                        .map(|change| vec![change]),
-                )
-            }
-            Command::ConfigureThresholds(thresholds) => {
-                thresholds_reply(state.alerts.configure_thresholds(&thresholds))
-            }
-            Command::Reload => {
-                ServerMessage::error(ErrorCode::InvalidParams, "reload is answered apart").to_json()
-            }
-            Command::Unsubscribe => {
-                self.subscribed = false;
-                self.outlet.set_wants(Wants {
-                    subscribed: false,
-                    ..Wants::everything()
-                });
-                ServerMessage::Unsubscribed {
-                    timestamp: now_iso(),
-                    message: "Unsubscribed from monitoring updates",
-                }
-                .to_json()
-            }
-        }
-    }
-
-    /// The admin's `reload`: re-reads `plugins.toml` and answers with a `reload_result`
-    /// saying what changed, what waits for a restart, or why the file was refused.
-    async fn reload(&mut self) -> String {
-        if let Err(refusal) = self.admit_control("reload") {
-            return refusal;
-        }
-        let outcome = match self.state.live.get() {
-            Some(live) => live.reload().await,
-            None => None,
-        };
-        match outcome {
-            Some(outcome) => serde_json::json!({
-                "type": "reload_result",
-                "ok": outcome.ok,
-                "error": outcome.error,
-                "changed": outcome.changed,
-                "needs_restart": outcome.needs_restart,
-                "timestamp": now_iso(),
-            })
-            .to_string(),
-            None => ServerMessage::error(ErrorCode::InvalidParams, "The server cannot reload now")
-                .to_json(),
-        }
-    }
-
-    /// A control command runs only for an admin; each one is logged, refused or not.
-    fn admit_control(&self, command: &str) -> Result<(), String> {
-        let grant = &self.grant;
-        let peer = grant
-            .peer
-            .map_or_else(|| "-".to_owned(), |peer| peer.to_string());
-        let origin = grant.origin.as_deref().unwrap_or("-");
-        match self.state.access.authorize_admin(grant) {
-            Ok(()) => {
-                tracing::info!(command, peer = %peer, origin, role = grant.role.name(), "Admin command.");
-                Ok(())
-            }
-            Err(message) => {
-                tracing::info!(command, peer = %peer, origin, role = grant.role.name(), "Admin command refused.");
-                Err(ServerMessage::error(ErrorCode::Forbidden, message).to_json())
-            }
-        }
-    }
-
-    fn subscribe(&mut self, params: SubscribeParams) -> String {
-        // Each subscribe replaces the whole subscription: a bare one means everything,
-        // every tick, as in the seed.
-        let tick_ms = self.state.tick_ms().max(1);
-        let interval_ms = params.interval_ms.unwrap_or(tick_ms);
-        if interval_ms % tick_ms != 0 {
-            return ServerMessage::error(
-                ErrorCode::InvalidParams,
-                format!("`interval_ms` must be a multiple of the server's tick, {tick_ms} ms"),
-            )
-            .to_json();
-        }
-        if let Some(sections) = &params.sections {
-            let known = self
-                .state
-                .frames
-                .borrow()
-                .as_ref()
-                .map(|frame| Arc::clone(&frame.sections));
-            if let Err(message) = subscription::check_sections(sections, known.as_deref()) {
-                return ServerMessage::error(ErrorCode::InvalidParams, message).to_json();
-            }
-        }
-        if params.hosts.is_some() {
-            let Some(gateway) = self.state.fleet.as_ref().and_then(|f| f.gateway.as_ref()) else {
-                return ServerMessage::error(
-                    ErrorCode::InvalidParams,
-                    "`hosts` needs a fleet gateway; this server is not one ([fleet] gateway = true)",
-                )
-                .to_json();
-            };
-            if self.fleet.is_none() {
-                self.fleet = Some(gateway.subscribe());
-            }
-            self.greet_fleet = true;
-        } else {
-            self.fleet = None;
-        }
-        self.hosts = params.hosts;
-        self.subscribed = true;
-        let every = interval_ms / tick_ms;
-        let reply = ServerMessage::Subscribed {
-            timestamp: now_iso(),
-            sections: params.sections.as_deref(),
-            hosts: self.hosts.as_deref(),
-            interval_ms: every * tick_ms,
-            message: "Subscribed to monitoring updates",
-        }
-        .to_json();
-        self.outlet.set_wants(Wants {
-            subscribed: true,
-            every,
-            sections: params.sections,
-            fleet: self.hosts.is_some(),
-        });
-        reply
-    }
-
-    async fn send<S>(&self, ws: &mut WebSocketStream<S>, message: Message) -> Result<(), Ended>
-    where
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
-        let timeout = self.state.limits.send_timeout;
+        let timeout = self.context.limits.send_timeout;
         match tokio::time::timeout(timeout, ws.send(message)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Ended),
@@ -506,7 +277,7 @@ impl<'a> Session<'a> {
 
     /// Counts a client dropped for missing the send deadline.
     fn too_slow(&self, timeout: std::time::Duration) -> Ended {
-        Stats::bump(&self.state.stats.slow_disconnects);
+        Stats::bump(&self.context.stats.slow_disconnects);
         tracing::debug!(
             timeout_ms = timeout.as_millis() as u64,
             "Client too slow; disconnecting it."
@@ -541,7 +312,7 @@ async fn next_fleet_event(
 }
 
 /// Closes with `code` and ends the session.
-async fn close<S>(
+pub(super) async fn close<S>(
     ws: &mut WebSocketStream<S>,
     code: CloseCode,
     reason: &'static str,
@@ -551,22 +322,4 @@ where
 {
     closing::close(ws, code, reason).await;
     Err(Ended)
-}
-
-/// The reply to a threshold change, logged when it took effect.
-fn thresholds_reply(result: Result<Vec<ThresholdChange>, String>) -> String {
-    match result {
-        Ok(changes) => {
-            for change in &changes {
-                tracing::info!(component = %change.component, metric = %change.metric, level = change.level, value = change.value, "Alert threshold changed by a client.");
-            }
-            ServerMessage::ThresholdsUpdated {
-                timestamp: now_iso(),
-                changes,
-                message: "Thresholds updated",
-            }
-            .to_json()
-        }
-        Err(message) => ServerMessage::error(ErrorCode::InvalidParams, message).to_json(),
-    }
 }

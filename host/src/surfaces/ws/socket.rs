@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 use tokio_util::either::Either;
 
 use super::outlet::Outlet;
-use crate::surfaces::parse_errors::ParseErrorBodies;
+use crate::accept::parse_errors::ParseErrorBodies;
 
 /// A monitoring session's connection: plain TCP ([`DirectSocket`], `Left`), whose
 /// broadcasts the fan-out writes, or anything else hyper upgraded (TLS, `Right`),

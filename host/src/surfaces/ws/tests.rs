@@ -17,23 +17,28 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
+use super::context::SessionContext;
+use super::fanout::{self, Fanout, FanoutParts};
+use super::limits::Limits;
 use super::outlet::Outlet;
+use super::session;
 use super::socket;
-use super::{fanout, session};
-use crate::alerts::{AlertControl, AlertLog, RuleSet};
+use super::stats::Stats;
+use crate::accept::admission::Admission;
+use crate::alerts::{AlertControl, RuleSet};
 use crate::config::ServerConfig;
 use crate::pipeline::bus::Bus;
-use crate::pipeline::history::SharedHistory;
+use crate::pipeline::cadence::Cadence;
 use crate::pipeline::snapshot::Snapshot;
 use crate::shutdown::{self, Trigger};
-use crate::surfaces::service_memory::ServiceMemoryMonitor;
-use crate::surfaces::state::{Limits, ServerState, Stats};
+use crate::surfaces::access::{Access, Grant};
+use crate::surfaces::status::StatusSources;
 
 type Client = WebSocketStream<DuplexStream>;
 
 /// A server side with no plugins, a bus the test publishes on, and its shutdown.
 struct Server {
-    state: Arc<ServerState>,
+    context: Arc<SessionContext>,
     bus: Bus,
     _trigger: Trigger,
 }
@@ -41,26 +46,30 @@ struct Server {
 fn server(limits: Limits) -> Server {
     let bus = Bus::new();
     let (trigger, shutdown) = shutdown::channel();
-    let state = Arc::new(ServerState {
+    let stats = Arc::new(Stats::default());
+    let cadence = Cadence::new(0.5);
+    let alerts = AlertControl::new(RuleSet::default());
+    let status = Arc::new(StatusSources {
         start_time: crate::timestamp::now_iso(),
         started: std::time::Instant::now(),
-        monitor_interval: crate::pipeline::cadence::Cadence::new(0.5),
-        limits,
-        stats: Stats::default(),
-        plugins: Default::default(),
-        alerts: AlertControl::new(RuleSet::default()),
-        sinks: Default::default(),
+        cadence: cadence.clone(),
+        max_clients: limits.max_clients,
+        stats: Arc::clone(&stats),
         frames: bus.subscribe(),
-        history: SharedHistory::new(10),
-        alert_log: AlertLog::default(),
         collectors: Default::default(),
-        memory: ServiceMemoryMonitor::default(),
-        shutdown,
-        access: crate::surfaces::access::Access::new(
+        plugins: Default::default(),
+        sinks: Default::default(),
+        alerts: alerts.clone(),
+    });
+    let fanout = Arc::new(Fanout::default());
+    let context = Arc::new(SessionContext {
+        limits,
+        stats: Arc::clone(&stats),
+        access: Arc::new(Access::new(
             &Default::default(),
             std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        ),
-        admission: crate::surfaces::admission::Admission::new(
+        )),
+        admission: Admission::new(
             ServerConfig {
                 max_clients: limits.max_clients,
                 ..ServerConfig::default()
@@ -68,16 +77,26 @@ fn server(limits: Limits) -> Server {
             .connection_limits(),
             limits.send_timeout,
         ),
+        fanout: Arc::clone(&fanout),
+        frames: bus.subscribe(),
+        cadence,
+        status,
+        alerts,
         plugin_events: Default::default(),
-        reload: Default::default(),
-        live: Default::default(),
+        live: None,
         fleet: None,
-        fanout: Default::default(),
+        shutdown: shutdown.clone(),
     });
     // The ticks reach the sessions through the fan-out, on the test's runtime here.
-    tokio::spawn(fanout::run(Arc::clone(&state)));
+    tokio::spawn(fanout::run(FanoutParts {
+        frames: bus.subscribe(),
+        fanout,
+        limits,
+        stats,
+        shutdown,
+    }));
     Server {
-        state,
+        context,
         bus,
         _trigger: trigger,
     }
@@ -92,12 +111,11 @@ fn spawn_session<S>(server: &Server, stream: S, outlet: Arc<Outlet>) -> tokio::t
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let state = Arc::clone(&server.state);
-    let config = state.limits.websocket_config();
+    let context = Arc::clone(&server.context);
+    let config = context.limits.websocket_config();
     tokio::spawn(async move {
         let ws = WebSocketStream::from_raw_socket(stream, Role::Server, Some(config)).await;
-        let grant = crate::surfaces::access::Grant::anonymous();
-        session::run(ws, state, grant, outlet).await;
+        session::run(ws, context, Grant::anonymous(), outlet).await;
     })
 }
 
@@ -174,7 +192,7 @@ async fn a_client_is_greeted_then_streamed_every_tick() {
         assert_eq!(frame["type"], "monitoring_data");
         assert_eq!(frame["data"]["memory"]["percentage"], n);
     }
-    assert_eq!(server.state.stats.frames_sent.load(Ordering::Relaxed), 3);
+    assert_eq!(server.context.stats.frames_sent.load(Ordering::Relaxed), 3);
 }
 
 #[tokio::test(start_paused = true)]
@@ -234,7 +252,7 @@ async fn a_burst_past_the_limit_is_answered_once_rate_limited_then_allowed_again
         replies.push(kind.to_owned());
     }
     assert_eq!(replies, ["pong", "pong", "pong", "RATE_LIMITED"]);
-    assert_eq!(server.state.stats.rate_limited.load(Ordering::Relaxed), 3);
+    assert_eq!(server.context.stats.rate_limited.load(Ordering::Relaxed), 3);
     // A second refills two tokens at 2 per second; the two refused pings after the
     // first got no reply of their own, so the next message is this ping's pong.
     tokio::time::advance(Duration::from_secs(1)).await;
@@ -273,7 +291,10 @@ async fn a_client_that_answers_pings_stays_connected() {
         !alive_session.is_finished(),
         "still connected after five intervals"
     );
-    assert_eq!(server.state.stats.ping_timeouts.load(Ordering::Relaxed), 0);
+    assert_eq!(
+        server.context.stats.ping_timeouts.load(Ordering::Relaxed),
+        0
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -298,7 +319,10 @@ async fn a_client_that_never_answers_pings_is_closed_with_1011() {
         lasted > Duration::from_secs(40) && lasted <= Duration::from_secs(70),
         "closed after the ping interval and timeout: {lasted:?}"
     );
-    assert_eq!(server.state.stats.ping_timeouts.load(Ordering::Relaxed), 1);
+    assert_eq!(
+        server.context.stats.ping_timeouts.load(Ordering::Relaxed),
+        1
+    );
     let frames = frames(&bytes);
     assert!(
         frames
@@ -350,11 +374,15 @@ async fn a_client_that_stops_reading_is_dropped_at_the_send_deadline_alone() {
         "the stalled client was dropped"
     );
     assert_eq!(
-        server.state.stats.slow_disconnects.load(Ordering::Relaxed),
+        server
+            .context
+            .stats
+            .slow_disconnects
+            .load(Ordering::Relaxed),
         1
     );
     assert!(received >= 4, "the other client kept receiving: {received}");
-    assert_eq!(server.state.connected_clients(), 1);
+    assert_eq!(server.context.stats.connected.load(Ordering::Relaxed), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -448,7 +476,7 @@ async fn ticks_and_replies_never_interleave_on_a_full_socket() {
         ticks.len() < TICKS as usize,
         "a full socket skips ticks: {ticks:?}"
     );
-    let skipped = server.state.stats.frames_skipped.load(Ordering::Relaxed);
+    let skipped = server.context.stats.frames_skipped.load(Ordering::Relaxed);
     assert_eq!(skipped, TICKS - ticks.len() as u64, "each skip counted");
     session.abort();
 }
@@ -478,7 +506,7 @@ async fn a_tick_never_lands_inside_a_reply_that_went_out_in_part() {
     assert!(read > 0);
     tokio::time::sleep(Duration::from_millis(20)).await;
     publish(&mut server, json!({"memory": {"percentage": 7}}));
-    let frame = server.state.frames.borrow().clone().expect("a frame");
+    let frame = server.context.frames.borrow().clone().expect("a frame");
     let offered = outlet.offer(Some(&frame), tokio::time::Instant::now());
     assert_eq!(offered.sent, 0, "a tick was written inside the reply");
 

@@ -5,7 +5,7 @@
 //! `431 Request Header Fields Too Large` (more than 100 header fields, or a head past
 //! its ~400 KiB buffer), with an empty body, then closes; it offers no hook to change
 //! that answer. Every other error of this server is `{"error": "…"}` (see
-//! [`crate::surfaces::api::error`]), so clients parse one shape. [`ParseErrorBodies`]
+//! [`crate::surfaces::reply::error`]), so clients parse one shape. [`ParseErrorBodies`]
 //! wraps the connection's stream below hyper and, on the write side, recognises that
 //! automatic answer (a status line of 400, 414 or 431 followed by hyper's own
 //! `connection: close` and `content-length: 0`, which no route's reply has) and writes

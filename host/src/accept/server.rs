@@ -4,7 +4,7 @@
 //! expose: a deadline for the request header (so half-open connections that never
 //! finish their handshake are dropped), `TCP_NODELAY` (ticks are small and latency
 //! matters), and a clean stop on shutdown. Routing is still warp's, via
-//! `warp::service`. With TLS configured ([`crate::surfaces::tls`]) every connection is
+//! `warp::service`. With TLS configured ([`crate::accept::tls`]) every connection is
 //! TLS first, and the handshake and the request header share the one deadline.
 
 use std::convert::Infallible;
@@ -19,11 +19,11 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use warp::{Filter, Reply};
 
+use crate::accept::admission::Admission;
+use crate::accept::parse_errors::ParseErrorBodies;
+use crate::accept::tls::Tls;
+use crate::accept::write_watch::WriteWatch;
 use crate::shutdown::Shutdown;
-use crate::surfaces::admission::Admission;
-use crate::surfaces::parse_errors::ParseErrorBodies;
-use crate::surfaces::tls::Tls;
-use crate::surfaces::write_watch::WriteWatch;
 use crate::throttle::Throttle;
 
 /// The peer of a request's connection, in the request's extensions, for filters that

@@ -11,7 +11,7 @@
 //! timeout, or was not all taken by its overall deadline (a reader that drips a few
 //! bytes at a time makes progress but must not hold the reply forever).
 //!
-//! The kernel's `TCP_USER_TIMEOUT` ([`crate::surfaces::admission`]) catches a peer
+//! The kernel's `TCP_USER_TIMEOUT` ([`crate::accept::admission`]) catches a peer
 //! whose window stays shut; this catches one that keeps it barely open. Only armed
 //! replies are watched: a connection idle between requests is hyper's business.
 

@@ -1,0 +1,207 @@
+//! Answers to what a client sends: each command parsed ([`super::commands`]) and
+//! answered, the subscription it asks for, and the fleet stream of a gateway
+//! client. The admin's commands are in [`super::admin`].
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::broadcast;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use super::commands::{parse_command, Command, SubscribeParams};
+use super::outlet::Wants;
+use super::session::{Ended, Session};
+use super::stats::Stats;
+use super::subscription;
+use crate::fleet::gateway::FleetEvent;
+use crate::pipeline::wire::{ErrorCode, ServerMessage};
+use crate::surfaces::status::Reading;
+use crate::timestamp::now_iso;
+
+impl Session<'_> {
+    /// Handles a text message (or, with `None`, a binary one) under the rate limit.
+    pub(super) async fn on_message<S>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        text: Option<&str>,
+    ) -> Result<(), Ended>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        if !self.admit(ws).await? {
+            return Ok(());
+        }
+        let reply = match text {
+            Some(text) => match parse_command(text) {
+                Ok(Command::Reload) => self.reload().await,
+                Ok(command) => self.answer(command),
+                Err(error) => error.to_json(),
+            },
+            None => ServerMessage::error(
+                ErrorCode::UnsupportedData,
+                "Binary frames are not supported; send JSON text",
+            )
+            .to_json(),
+        };
+        self.send(ws, Message::text(reply)).await?;
+        if std::mem::take(&mut self.greet_fleet) {
+            let gateway = self.context.fleet.as_ref().and_then(|f| f.gateway.clone());
+            if let Some(gateway) = gateway {
+                for text in gateway.greeting(|name| self.wants_host(name)) {
+                    self.send(ws, Message::Text(text)).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this client asked for `host`'s data.
+    fn wants_host(&self, host: &str) -> bool {
+        self.hosts.as_deref().is_some_and(|hosts| {
+            hosts.first().is_some_and(|first| first == "*")
+                || hosts
+                    .binary_search_by(|name| name.as_str().cmp(host))
+                    .is_ok()
+        })
+    }
+
+    /// Sends a fleet message this client wants.
+    pub(super) async fn on_fleet_event<S>(
+        &mut self,
+        ws: &mut WebSocketStream<S>,
+        event: Result<FleetEvent, broadcast::error::RecvError>,
+    ) -> Result<(), Ended>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        match event {
+            Ok(FleetEvent::Data { host, text }) => {
+                if self.subscribed && self.wants_host(&host) {
+                    self.send(ws, Message::Text(text)).await?;
+                    Stats::bump(&self.context.stats.frames_sent);
+                }
+            }
+            Ok(FleetEvent::Hosts(text)) => {
+                if self.subscribed {
+                    self.send(ws, Message::Text(text)).await?;
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                self.context
+                    .stats
+                    .frames_skipped
+                    .fetch_add(missed, Ordering::Relaxed);
+                // `hosts` messages are differences: one may be among the skipped, so
+                // the whole table again (at most once per channel's worth of events).
+                let gateway = self.context.fleet.as_ref().and_then(|f| f.gateway.clone());
+                if let (true, Some(gateway)) = (self.subscribed, gateway) {
+                    self.send(ws, Message::Text(gateway.table())).await?;
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => self.fleet = None,
+        }
+        Ok(())
+    }
+
+    /// The reply to every command but `reload`; a control command only for an admin.
+    pub(super) fn answer(&mut self, command: Command) -> String {
+        let context = self.context;
+        if let Some(name) = command.control_name() {
+            if let Err(refusal) = self.admit_control(name) {
+                return refusal;
+            }
+        }
+        match command {
+            Command::Ping => ServerMessage::Pong {
+                timestamp: now_iso(),
+            }
+            .to_json(),
+            Command::GetStatus => {
+                let reading = Reading::of(&context.status, std::time::Instant::now());
+                ServerMessage::Status(Box::new(reading.into_status())).to_json()
+            }
+            Command::Subscribe(params) => self.subscribe(params),
+            Command::SetThreshold {
+                target,
+                level,
+                value,
+            } => self.set_threshold(&target, level, &value),
+            Command::ConfigureThresholds(thresholds) => self.configure_thresholds(&thresholds),
+            Command::Reload => {
+                ServerMessage::error(ErrorCode::InvalidParams, "reload is answered apart").to_json()
+            }
+            Command::Unsubscribe => {
+                self.subscribed = false;
+                self.outlet.set_wants(Wants {
+                    subscribed: false,
+                    ..Wants::everything()
+                });
+                ServerMessage::Unsubscribed {
+                    timestamp: now_iso(),
+                    message: "Unsubscribed from monitoring updates",
+                }
+                .to_json()
+            }
+        }
+    }
+
+    fn subscribe(&mut self, params: SubscribeParams) -> String {
+        // Each subscribe replaces the whole subscription: a bare one means everything,
+        // every tick, as in the seed.
+        let tick_ms = self.context.tick_ms().max(1);
+        let interval_ms = params.interval_ms.unwrap_or(tick_ms);
+        if interval_ms % tick_ms != 0 {
+            return ServerMessage::error(
+                ErrorCode::InvalidParams,
+                format!("`interval_ms` must be a multiple of the server's tick, {tick_ms} ms"),
+            )
+            .to_json();
+        }
+        if let Some(sections) = &params.sections {
+            let known = self
+                .context
+                .frames
+                .borrow()
+                .as_ref()
+                .map(|frame| Arc::clone(&frame.sections));
+            if let Err(message) = subscription::check_sections(sections, known.as_deref()) {
+                return ServerMessage::error(ErrorCode::InvalidParams, message).to_json();
+            }
+        }
+        if params.hosts.is_some() {
+            let Some(gateway) = self.context.fleet.as_ref().and_then(|f| f.gateway.as_ref()) else {
+                return ServerMessage::error(
+                    ErrorCode::InvalidParams,
+                    "`hosts` needs a fleet gateway; this server is not one ([fleet] gateway = true)",
+                )
+                .to_json();
+            };
+            if self.fleet.is_none() {
+                self.fleet = Some(gateway.subscribe());
+            }
+            self.greet_fleet = true;
+        } else {
+            self.fleet = None;
+        }
+        self.hosts = params.hosts;
+        self.subscribed = true;
+        let every = interval_ms / tick_ms;
+        let reply = ServerMessage::Subscribed {
+            timestamp: now_iso(),
+            sections: params.sections.as_deref(),
+            hosts: self.hosts.as_deref(),
+            interval_ms: every * tick_ms,
+            message: "Subscribed to monitoring updates",
+        }
+        .to_json();
+        self.outlet.set_wants(Wants {
+            subscribed: true,
+            every,
+            sections: params.sections,
+            fleet: self.hosts.is_some(),
+        });
+        reply
+    }
+}

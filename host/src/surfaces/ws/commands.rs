@@ -1,0 +1,422 @@
+//! What a WebSocket client may send: its text frames parsed into [`Command`]s, or the
+//! `error` message to answer with. Only the session reads commands, so they live with
+//! it; what the server sends stays in [`crate::pipeline::wire`], the contract.
+//!
+//! Every input is bounded here (names, lists, lengths), so no later message quotes more
+//! than a short excerpt of what a client sent.
+
+use monitoring_plugin_api::AlertLevel;
+use serde_json::Value;
+
+use crate::alerts::control::parse_level;
+use crate::pipeline::wire::{excerpt, ErrorCode, ServerMessage, EXCERPT_CHARS};
+
+/// Commands a client may send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Liveness check.
+    Ping,
+    /// Server information.
+    GetStatus,
+    /// Receive `monitoring_data`, optionally only some sections at a slower rate.
+    Subscribe(SubscribeParams),
+    /// Stop receiving `monitoring_data`.
+    Unsubscribe,
+    /// Change one alert threshold (the seed's `set_threshold`).
+    SetThreshold {
+        /// A component (`memory`) or a rule's metric path (`disk.free`).
+        target: String,
+        /// Which of the rule's two thresholds.
+        level: AlertLevel,
+        /// The new threshold.
+        value: serde_json::Number,
+    },
+    /// Change several thresholds at once (the seed's `configure_thresholds`), e.g.
+    /// `{"memory_warning": 70, "memory_critical": 85}`.
+    ConfigureThresholds(serde_json::Map<String, Value>),
+    /// Re-read `plugins.toml` and apply what changed (admin only).
+    Reload,
+}
+
+impl Command {
+    /// The command's name when it is a control command (one that changes the server),
+    /// which only an admin may run; `None` for the viewer's commands.
+    pub fn control_name(&self) -> Option<&'static str> {
+        match self {
+            Command::SetThreshold { .. } => Some("set_threshold"),
+            Command::ConfigureThresholds(_) => Some("configure_thresholds"),
+            Command::Reload => Some("reload"),
+            Command::Ping | Command::GetStatus | Command::Subscribe(_) | Command::Unsubscribe => {
+                None
+            }
+        }
+    }
+}
+
+fn set_threshold_params(
+    fields: &serde_json::Map<String, Value>,
+) -> Result<Command, ServerMessage<'static>> {
+    let invalid = |message: &str| ServerMessage::error(ErrorCode::InvalidParams, message);
+    let target = fields
+        .get("component")
+        .or_else(|| fields.get("metric"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            invalid("`set_threshold` needs `component` (e.g. \"memory\") or `metric` (e.g. \"disk.free\")")
+        })?;
+    let level = fields
+        .get("level")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid("`set_threshold` needs `level`: \"warning\" or \"critical\""))?;
+    let Some(Value::Number(value)) = fields.get("value") else {
+        return Err(invalid("`set_threshold` needs `value`, a number"));
+    };
+    if target.chars().count() > EXCERPT_CHARS || level.chars().count() > EXCERPT_CHARS {
+        return Err(invalid(&format!(
+            "`set_threshold`: no component, metric or level is that long: {:?}",
+            excerpt(if target.len() > level.len() {
+                target
+            } else {
+                level
+            })
+        )));
+    }
+    Ok(Command::SetThreshold {
+        target: target.to_owned(),
+        level: parse_level(level).map_err(|message| invalid(&message))?,
+        value: value.clone(),
+    })
+}
+
+fn configure_thresholds_params(
+    fields: &serde_json::Map<String, Value>,
+) -> Result<Command, ServerMessage<'static>> {
+    match fields.get("thresholds") {
+        Some(Value::Object(thresholds)) => {
+            // Bounded here, so the alert engine's messages that quote a key or value
+            // never echo more than a short piece of what the client sent.
+            if thresholds.len() > MAX_SECTIONS {
+                return Err(ServerMessage::error(
+                    ErrorCode::InvalidParams,
+                    format!("`thresholds` may hold at most {MAX_SECTIONS} entries"),
+                ));
+            }
+            for (key, value) in thresholds {
+                if key.chars().count() > EXCERPT_CHARS || !value.is_number() {
+                    return Err(ServerMessage::error(
+                        ErrorCode::InvalidParams,
+                        format!(
+                            "`thresholds`: each entry is `<component>_<level>`: number; refused {:?}",
+                            excerpt(key)
+                        ),
+                    ));
+                }
+            }
+            Ok(Command::ConfigureThresholds(thresholds.clone()))
+        }
+        _ => Err(ServerMessage::error(
+            ErrorCode::InvalidParams,
+            "`configure_thresholds` needs `thresholds`, an object such as {\"memory_warning\": 70, \"memory_critical\": 85}",
+        )),
+    }
+}
+
+/// What `subscribe` may carry beyond the seed's bare `{"type":"subscribe"}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscribeParams {
+    /// Only these sections (sorted, without duplicates); `None` means all.
+    pub sections: Option<Vec<String>>,
+    /// Receive a message every this many ms (a multiple of the tick); `None` keeps the
+    /// current rate.
+    pub interval_ms: Option<u64>,
+    /// Fleet hosts (sorted, without duplicates; `["*"]` for all) whose data this client
+    /// receives from a gateway, each message with a `host` field; `None` means this
+    /// server's own stream, as in the seed.
+    pub hosts: Option<Vec<String>>,
+}
+
+/// Most sections a subscription may name.
+const MAX_SECTIONS: usize = 64;
+/// Most hosts a subscription may name (beyond `"*"`, which names them all).
+pub const MAX_HOSTS: usize = 1000;
+
+/// Reads `hosts`: a list of 1 to [`MAX_HOSTS`] subject-token names, or `["*"]`.
+fn hosts_param(value: Option<&Value>) -> Result<Option<Vec<String>>, ServerMessage<'static>> {
+    const USAGE: &str =
+        "`hosts` must be [\"*\"] or a list of 1 to 1000 host names, e.g. [\"web-1\",\"db-1\"]";
+    let items = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(items)) if !items.is_empty() && items.len() <= MAX_HOSTS => items,
+        Some(_) => return Err(ServerMessage::error(ErrorCode::InvalidParams, USAGE)),
+    };
+    let mut names = Vec::with_capacity(items.len());
+    for item in items {
+        let valid = item.as_str().filter(|name| {
+            *name == "*"
+                || (!name.is_empty()
+                    && name.len() <= 64
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        });
+        match valid {
+            Some(name) => names.push(name.to_owned()),
+            None => return Err(ServerMessage::error(ErrorCode::InvalidParams, USAGE)),
+        }
+    }
+    names.sort();
+    names.dedup();
+    if names.len() > 1 && names.iter().any(|name| name == "*") {
+        return Err(ServerMessage::error(ErrorCode::InvalidParams, USAGE));
+    }
+    Ok(Some(names))
+}
+
+fn subscribe_params(
+    fields: &serde_json::Map<String, Value>,
+) -> Result<SubscribeParams, ServerMessage<'static>> {
+    let invalid = |message: &str| ServerMessage::error(ErrorCode::InvalidParams, message);
+    let sections = match fields.get("sections") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => {
+            let mut names = Vec::with_capacity(items.len());
+            for item in items {
+                match item.as_str() {
+                    Some(name) if !name.is_empty() && name.len() <= 64 => names.push(name.to_owned()),
+                    _ => return Err(invalid("`sections` must be a list of section names, e.g. [\"processor\",\"memory\"]")),
+                }
+            }
+            names.sort();
+            names.dedup();
+            if names.is_empty() || names.len() > MAX_SECTIONS {
+                return Err(invalid("`sections` must name between 1 and 64 sections"));
+            }
+            Some(names)
+        }
+        Some(_) => {
+            return Err(invalid(
+                "`sections` must be a list of section names, e.g. [\"processor\",\"memory\"]",
+            ))
+        }
+    };
+    let interval_ms = match fields.get("interval_ms") {
+        None | Some(Value::Null) => None,
+        Some(value) => match value.as_u64() {
+            Some(ms) if ms > 0 => Some(ms),
+            _ => {
+                return Err(invalid(
+                    "`interval_ms` must be a positive whole number of milliseconds",
+                ))
+            }
+        },
+    };
+    Ok(SubscribeParams {
+        sections,
+        interval_ms,
+        hosts: hosts_param(fields.get("hosts"))?,
+    })
+}
+
+/// Parses a client's text frame into a command, or the error to reply with.
+pub fn parse_command(text: &str) -> Result<Command, ServerMessage<'static>> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        ServerMessage::error(
+            ErrorCode::InvalidFormat,
+            format!("Invalid message format: not JSON ({e})"),
+        )
+    })?;
+    let Value::Object(fields) = value else {
+        return Err(ServerMessage::error(
+            ErrorCode::InvalidFormat,
+            "Invalid message format: expected a JSON object",
+        ));
+    };
+    let Some(kind) = fields.get("type").and_then(Value::as_str) else {
+        return Err(ServerMessage::error(
+            ErrorCode::InvalidFormat,
+            "Invalid message format: missing string field `type`",
+        ));
+    };
+    match kind {
+        "ping" => Ok(Command::Ping),
+        "get_status" => Ok(Command::GetStatus),
+        "subscribe" => subscribe_params(&fields).map(Command::Subscribe),
+        "unsubscribe" => Ok(Command::Unsubscribe),
+        "set_threshold" => set_threshold_params(&fields),
+        "configure_thresholds" => configure_thresholds_params(&fields),
+        "reload" => Ok(Command::Reload),
+        other => Err(ServerMessage::error(
+            ErrorCode::UnknownCommand,
+            format!("Unknown command: {}", excerpt(other)),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(text: &str) -> Option<ErrorCode> {
+        match parse_command(text) {
+            Err(ServerMessage::Error { code, .. }) => Some(code),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn parses_the_seed_commands() {
+        assert_eq!(
+            parse_command(r#"{"type":"ping"}"#).ok(),
+            Some(Command::Ping)
+        );
+        assert_eq!(
+            parse_command(r#"{"type":"get_status"}"#).ok(),
+            Some(Command::GetStatus)
+        );
+        assert_eq!(
+            parse_command(r#"{"type":"subscribe"}"#).ok(),
+            Some(Command::Subscribe(SubscribeParams::default()))
+        );
+        assert_eq!(
+            parse_command(r#"{"type":"unsubscribe"}"#).ok(),
+            Some(Command::Unsubscribe)
+        );
+    }
+
+    #[test]
+    fn subscribe_may_choose_fleet_hosts() {
+        let hosts = |text: &str| match parse_command(text) {
+            Ok(Command::Subscribe(params)) => params.hosts,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(hosts(r#"{"type":"subscribe"}"#), None);
+        assert_eq!(
+            hosts(r#"{"type":"subscribe","hosts":["*"]}"#),
+            Some(vec!["*".to_owned()])
+        );
+        assert_eq!(
+            hosts(r#"{"type":"subscribe","hosts":["web-2","db-1","web-2"]}"#),
+            Some(vec!["db-1".to_owned(), "web-2".to_owned()])
+        );
+        for bad in [
+            r#"{"type":"subscribe","hosts":[]}"#,
+            r#"{"type":"subscribe","hosts":"*"}"#,
+            r#"{"type":"subscribe","hosts":["*","web-1"]}"#,
+            r#"{"type":"subscribe","hosts":["a.b"]}"#,
+            r#"{"type":"subscribe","hosts":[1]}"#,
+        ] {
+            assert_eq!(code(bad), Some(ErrorCode::InvalidParams), "{bad}");
+        }
+    }
+
+    #[test]
+    fn subscribe_may_choose_sections_and_rate() {
+        let command = parse_command(
+            r#"{"type":"subscribe","sections":["memory","processor","memory"],"interval_ms":2000}"#,
+        );
+        let expected = SubscribeParams {
+            sections: Some(vec!["memory".into(), "processor".into()]),
+            interval_ms: Some(2000),
+            hosts: None,
+        };
+        assert_eq!(command.ok(), Some(Command::Subscribe(expected)));
+        assert_eq!(
+            code(r#"{"type":"subscribe","sections":"memory"}"#),
+            Some(ErrorCode::InvalidParams)
+        );
+        assert_eq!(
+            code(r#"{"type":"subscribe","sections":[]}"#),
+            Some(ErrorCode::InvalidParams)
+        );
+        assert_eq!(
+            code(r#"{"type":"subscribe","sections":[1]}"#),
+            Some(ErrorCode::InvalidParams)
+        );
+        assert_eq!(
+            code(r#"{"type":"subscribe","interval_ms":-5}"#),
+            Some(ErrorCode::InvalidParams)
+        );
+        assert_eq!(
+            code(r#"{"type":"subscribe","interval_ms":"fast"}"#),
+            Some(ErrorCode::InvalidParams)
+        );
+    }
+
+    #[test]
+    fn threshold_commands() {
+        assert_eq!(
+            parse_command(
+                r#"{"type":"set_threshold","component":"memory","level":"warning","value":75}"#
+            )
+            .ok(),
+            Some(Command::SetThreshold {
+                target: "memory".into(),
+                level: AlertLevel::Warning,
+                value: 75.into()
+            })
+        );
+        assert!(matches!(
+            parse_command(
+                r#"{"type":"set_threshold","component":"disk","level":"CRITICAL","value":97}"#
+            ),
+            Ok(Command::SetThreshold {
+                level: AlertLevel::Critical,
+                ..
+            })
+        ));
+        let Err(ServerMessage::Error {
+            message,
+            code: refused,
+        }) = parse_command(
+            r#"{"type":"set_threshold","component":"memory","level":"fatal","value":50}"#,
+        )
+        else {
+            panic!("an unknown level is refused");
+        };
+        assert_eq!(refused, ErrorCode::InvalidParams);
+        assert_eq!(
+            message,
+            "unknown level `fatal`: expected `warning` or `critical`"
+        );
+        assert!(matches!(
+            parse_command(r#"{"type":"set_threshold","metric":"disk.free","level":"warning","value":2.5}"#),
+            Ok(Command::SetThreshold { target, .. }) if target == "disk.free"
+        ));
+        assert!(matches!(
+            parse_command(r#"{"type":"configure_thresholds","thresholds":{"memory_warning":70}}"#),
+            Ok(Command::ConfigureThresholds(map)) if map.len() == 1
+        ));
+        for bad in [
+            r#"{"type":"set_threshold","level":"warning","value":75}"#,
+            r#"{"type":"set_threshold","component":"memory","value":75}"#,
+            r#"{"type":"set_threshold","component":"memory","level":"warning","value":"75"}"#,
+            r#"{"type":"configure_thresholds","thresholds":[70]}"#,
+            r#"{"type":"configure_thresholds"}"#,
+        ] {
+            assert_eq!(code(bad), Some(ErrorCode::InvalidParams), "{bad}");
+        }
+    }
+
+    #[test]
+    fn errors_quote_a_short_prefix_of_the_input() {
+        assert_eq!(excerpt("short"), "short");
+        let long = "é".repeat(200);
+        assert_eq!(excerpt(&long).chars().count(), EXCERPT_CHARS + 1);
+        let huge = format!(r#"{{"type":"{}"}}"#, "x".repeat(10_000));
+        let Err(ServerMessage::Error { message, .. }) = parse_command(&huge) else {
+            panic!("refused");
+        };
+        assert!(message.len() < 100, "{message}");
+    }
+
+    #[test]
+    fn bad_input_gets_the_right_code() {
+        assert_eq!(code("not json"), Some(ErrorCode::InvalidFormat));
+        assert_eq!(code("[1]"), Some(ErrorCode::InvalidFormat));
+        assert_eq!(code(r#"{"type":3}"#), Some(ErrorCode::InvalidFormat));
+        assert_eq!(
+            code(r#"{"type":"reboot"}"#),
+            Some(ErrorCode::UnknownCommand)
+        );
+    }
+}
