@@ -2,12 +2,10 @@
 //! root module (tests/fixture-plugins/old-minor-*, which lack the `wants_snapshots`
 //! field 1.1 appended) load in today's host and do their work next to today's plugins.
 
-mod support;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::{connect, next_of_type, send_text, Server, Setup};
+use monitoring_test_support::{connect, next_of_type, send_text, Server, Setup};
 
 /// Today's memory collector (for an alert to fire) and the two 1.0 fixtures.
 const PLUGINS: [&str; 3] = [

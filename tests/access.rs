@@ -2,14 +2,12 @@
 //! rules, viewer and admin tokens (raw clients, the published seed client, the
 //! dashboard in headless Chromium), and HTTP/handshake hygiene (JSON 404/405/426/400).
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use monitoring_test_support::{next_of_type, send_text, Peer, Server, Setup, CORE_COLLECTORS};
 use serde_json::{json, Value};
-use support::{next_of_type, send_text, Peer, Server, Setup, CORE_COLLECTORS};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
@@ -132,7 +130,10 @@ fn upgrade_headers<'a>(host: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a 
 }
 
 /// Connects with extra handshake headers; the refusal's HTTP status when refused.
-async fn connect_with(url: &str, headers: &[(&'static str, &str)]) -> Result<support::Client, u16> {
+async fn connect_with(
+    url: &str,
+    headers: &[(&'static str, &str)],
+) -> Result<monitoring_test_support::Client, u16> {
     let mut request = url.into_client_request().expect("a request");
     for (name, value) in headers {
         request
@@ -190,7 +191,7 @@ fn browsers_must_come_from_the_servers_own_origin_and_hosts_from_loopback() {
 #[tokio::test]
 async fn admin_commands_are_refused_until_an_admin_token_is_configured() {
     let server = Server::start_default();
-    let mut ws = support::connect(&server.url("/")).await;
+    let mut ws = monitoring_test_support::connect(&server.url("/")).await;
     let lower =
         json!({"type": "set_threshold", "component": "memory", "level": "warning", "value": 1.0});
     send_text(&mut ws, &lower.to_string()).await;
@@ -353,7 +354,7 @@ fn base64url(text: &str) -> String {
 
 #[test]
 fn the_published_client_cannot_view_a_tokened_server() {
-    let Some(client) = support::require(Peer::PublishedClient) else {
+    let Some(client) = monitoring_test_support::require(Peer::PublishedClient) else {
         return;
     };
     let server = tokened_server();
@@ -470,7 +471,7 @@ async fn the_conformance_echo_needs_the_admin_token_when_there_is_one() {
         .await
         .expect("the admin may use /echo");
     send_text(&mut ws, r#"{"echo":1}"#).await;
-    let echoed = support::next_json(&mut ws, 5 * SECOND).await;
+    let echoed = monitoring_test_support::next_json(&mut ws, 5 * SECOND).await;
     assert_eq!(echoed, Some(json!({"echo": 1})));
     // Viewing stays open: only the admin token is configured.
     assert!(connect_with(&server.url("/"), &[]).await.is_ok());

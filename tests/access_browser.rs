@@ -5,8 +5,8 @@
 
 use serde_json::json;
 
-use super::support::browser::Browser;
 use super::{tokened_server, SECOND, VIEWER};
+use monitoring_test_support::browser::Browser;
 
 const STATE: &str = "const s = window.__dashboard && window.__dashboard.state(); return {
     connection: s && s.connection, samples: s && s.samples, errors: s && s.errors,

@@ -3,13 +3,13 @@
 //! WebSocket client that watches `monitoring_data.alerts`, reads `get_status` and moves
 //! the threshold at run time.
 
-mod support;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use monitoring_test_support::{
+    connect, next_of_type, parse_timestamp, send_text, Client, Server, Setup,
+};
 use serde_json::Value;
-use support::{connect, next_of_type, parse_timestamp, send_text, Client, Server, Setup};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -30,14 +30,14 @@ fn start(log: &Path, extra: &str) -> Server {
         log.display().to_string()
     );
     // Thresholds change over WebSocket: that takes the admin token.
-    let config = format!("{}{config}", support::ADMIN_ACCESS);
+    let config = format!("{}{config}", monitoring_test_support::ADMIN_ACCESS);
     Server::start_with_env(
         Setup {
             plugins: &PLUGINS,
             config: &config,
             extra_files: &[],
         },
-        &support::admin_env(),
+        &monitoring_test_support::admin_env(),
     )
 }
 
@@ -100,7 +100,9 @@ async fn request(ws: &mut Client, command: Value) -> Value {
     let deadline = Instant::now() + 5 * SECOND;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let message = support::next_json(ws, left).await.expect("a reply");
+        let message = monitoring_test_support::next_json(ws, left)
+            .await
+            .expect("a reply");
         if message["type"] != "monitoring_data" {
             return message;
         }
@@ -127,7 +129,11 @@ async fn an_alert_reaches_clients_and_the_file_sink_once_then_resolves() {
     let scratch = tempfile::tempdir().expect("scratch folder");
     let log = scratch.path().join("alerts.log");
     let server = start(&log, "");
-    let mut ws = support::connect_with_token(&server.url("/"), support::ADMIN_TOKEN).await;
+    let mut ws = monitoring_test_support::connect_with_token(
+        &server.url("/"),
+        monitoring_test_support::ADMIN_TOKEN,
+    )
+    .await;
 
     // In every monitoring_data while it fires, with exactly the seed's fields.
     let message = next_data_where(&mut ws, |alerts| alerts.is_array()).await;

@@ -5,16 +5,14 @@
 //! log complaints (a reload error's line, an unavailable plugin on every rescan).
 //! During each attack a client connected before it must receive every tick.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use support::witness::Witness;
-use support::{connect, library, next_of_type, send_text, Client, Server, Setup};
+use monitoring_test_support::witness::Witness;
+use monitoring_test_support::{connect, library, plugin_record, Client, Server, Setup};
 
 /// The default time between ticks, which every server here runs with.
 const INTERVAL: Duration = Duration::from_millis(500);
@@ -27,7 +25,7 @@ const RSS_BOUND_KB: u64 = 400 * 1024;
 
 /// The server binary.
 fn server_binary() -> PathBuf {
-    support::artifacts().join(format!(
+    monitoring_test_support::artifacts().join(format!(
         "monitoring-websocket-server{}",
         std::env::consts::EXE_SUFFIX
     ))
@@ -338,7 +336,7 @@ async fn events_and_ticks(
     let mut ticks = Vec::new();
     while !until(&events) {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let Some(message) = support::next_json(ws, left).await else {
+        let Some(message) = monitoring_test_support::next_json(ws, left).await else {
             break;
         };
         match message["type"].as_str() {
@@ -348,22 +346,6 @@ async fn events_and_ticks(
         }
     }
     (events, ticks)
-}
-
-/// The `get_status` record of the plugin named `name`.
-async fn status_record(server: &Server, name: &str) -> Value {
-    let mut ws = connect(&server.url("/")).await;
-    send_text(&mut ws, r#"{"type":"get_status"}"#).await;
-    let (status, _) = next_of_type(&mut ws, "status", Duration::from_secs(3))
-        .await
-        .expect("status");
-    status["plugins"]
-        .as_array()
-        .expect("plugins")
-        .iter()
-        .find(|p| p["name"] == name)
-        .cloned()
-        .unwrap_or_else(|| panic!("no record of {name}: {status}"))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -415,14 +397,14 @@ async fn a_truncated_copy_over_a_running_collector_keeps_the_running_version() {
             "a tick without processor: {tick}"
         );
     }
-    let record = status_record(&server, "cpu").await;
+    let record = plugin_record(&server, "cpu", None).await;
     assert_eq!(record["state"], "running", "{record}");
 
     // The good file back: still running, and the refusal is gone.
     std::fs::write(&installed, &bytes).expect("the good file back");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let record = status_record(&server, "cpu").await;
+        let record = plugin_record(&server, "cpu", None).await;
         if record["state"] == "running" && record.get("reason").is_none() {
             break;
         }

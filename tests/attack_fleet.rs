@@ -4,8 +4,6 @@
 //! host, and the attacks of `tests/attacks/fleet.rs`. During each, a witness client of
 //! the gateway's own stream must get every tick.
 
-mod support;
-
 #[path = "attacks/fleet.rs"]
 mod attack;
 
@@ -14,11 +12,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use monitoring_test_support::http::get;
+use monitoring_test_support::nats::Nats;
+use monitoring_test_support::witness::Witness;
+use monitoring_test_support::{connect, next_of_type, send_text, Client, Server, Setup};
 use serde_json::Value;
-use support::http::get;
-use support::nats::Nats;
-use support::witness::Witness;
-use support::{connect, next_of_type, send_text, Client, Server, Setup};
 use tokio_tungstenite::tungstenite::Message;
 
 const SECOND: Duration = Duration::from_secs(1);

@@ -9,17 +9,15 @@
 //!   fit its memory bound is refused at start, naming the keys.
 //! - A bad `count` is quoted in part.
 
-mod support;
-
 #[path = "attacks/history.rs"]
 mod attack;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::http::get;
-use support::witness::Witness;
-use support::{Server, Setup, CORE_COLLECTORS};
+use monitoring_test_support::http::get;
+use monitoring_test_support::witness::Witness;
+use monitoring_test_support::{Server, Setup, CORE_COLLECTORS};
 
 const INTERVAL: Duration = Duration::from_millis(100);
 
@@ -138,7 +136,7 @@ fn a_history_past_its_memory_bound_is_refused_at_start() {
          collect_timeout = 0.04\nhistory_size = 100000\n",
     )
     .expect("write config");
-    let mut child = Command::new(support::artifacts().join(format!(
+    let mut child = Command::new(monitoring_test_support::artifacts().join(format!(
         "monitoring-websocket-server{}",
         std::env::consts::EXE_SUFFIX
     )))

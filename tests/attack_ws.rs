@@ -4,11 +4,9 @@
 //! the answers hyper gives on its own (400, 414, 431) have JSON bodies; two `Host`
 //! headers are refused; a burst of wrong tokens from one address is answered 429
 //! after the first few. Through every attack a client connected before it receives
-//! every tick ([`support::witness::Witness`]).
+//! every tick ([`monitoring_test_support::witness::Witness`]).
 //!
 //! Every attack is bounded in count and time and aimed at 127.0.0.0/8 only.
-
-mod support;
 
 #[path = "attacks/ws.rs"]
 mod attack;
@@ -18,8 +16,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use attack::Mode;
-use support::witness::Witness;
-use support::{Server, Setup, ADMIN_ACCESS, ADMIN_TOKEN, CORE_COLLECTORS};
+use monitoring_test_support::witness::Witness;
+use monitoring_test_support::{Server, Setup, ADMIN_ACCESS, ADMIN_TOKEN, CORE_COLLECTORS};
 
 /// The server's default tick (`monitor.interval = 0.5`).
 const INTERVAL: Duration = Duration::from_millis(500);
@@ -291,7 +289,7 @@ const GUESSERS: usize = 8;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_burst_of_wrong_tokens_is_answered_429_after_the_first_few() {
-    let env = support::admin_env();
+    let env = monitoring_test_support::admin_env();
     let server = Server::start_with_env(
         Setup {
             plugins: &CORE_COLLECTORS,

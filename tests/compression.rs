@@ -2,13 +2,11 @@
 //! which offers it by default, and a raw socket that reads the compressed frames
 //! itself and sends a deflate bomb.
 
-mod support;
-
 use std::process::Command;
 use std::time::Duration;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
-use support::{Peer, Server};
+use monitoring_test_support::{Peer, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -44,10 +42,10 @@ asyncio.run(main())
 #[test]
 fn python_websockets_negotiates_deflate_and_streams_both_ways() {
     // The published client's package brings `websockets`; require it by that name.
-    let Some(_) = support::require(Peer::PublishedClient) else {
+    let Some(_) = monitoring_test_support::require(Peer::PublishedClient) else {
         return;
     };
-    let Some(python) = support::require(Peer::Python3) else {
+    let Some(python) = monitoring_test_support::require(Peer::Python3) else {
         return;
     };
     let server = Server::start_default();
@@ -166,7 +164,7 @@ async fn ticks_arrive_compressed_and_a_deflate_bomb_is_closed_with_1009() {
     let mut socket = TcpStream::connect(("127.0.0.1", server.port))
         .await
         .expect("connect");
-    let request = support::raw_upgrade_request(server.port).replace(
+    let request = monitoring_test_support::raw_upgrade_request(server.port).replace(
         "\r\n\r\n",
         "\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n",
     );
@@ -249,7 +247,7 @@ const BROWSER_CLIENT: &str = "
 
 #[tokio::test]
 async fn chromium_negotiates_deflate_and_the_dashboard_streams() {
-    let Some(browser) = support::browser::Browser::start(&[]).await else {
+    let Some(browser) = monitoring_test_support::browser::Browser::start(&[]).await else {
         return;
     };
     let server = Server::start_default();

@@ -1,15 +1,13 @@
 //! A bad plugins.toml stops the server before it listens, with a message naming the
 //! file, the line and the key.
 
-mod support;
-
 use std::process::Command;
 
 fn run_with_config(text: &str) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().expect("scratch folder");
     let path = dir.path().join("plugins.toml");
     std::fs::write(&path, text).expect("write config");
-    let output = Command::new(support::artifacts().join(format!(
+    let output = Command::new(monitoring_test_support::artifacts().join(format!(
         "monitoring-websocket-server{}",
         std::env::consts::EXE_SUFFIX
     )))
@@ -55,7 +53,7 @@ fn a_bad_value_is_refused_naming_file_line_and_key() {
 
 #[test]
 fn a_missing_config_file_is_an_error() {
-    let output = Command::new(support::artifacts().join(format!(
+    let output = Command::new(monitoring_test_support::artifacts().join(format!(
         "monitoring-websocket-server{}",
         std::env::consts::EXE_SUFFIX
     )))
@@ -83,8 +81,8 @@ fn typos_in_plugin_tables_and_rule_metrics_are_warned_about_once_with_file_line_
     let config = "\n[plugins.memroy]\nenabled = true\n\n\
                   [[alerts.rules]]\nmetric = \"memory.percentag\"\nwarning = 80.0\n\n\
                   [[alerts.rules]]\nmetric = \"memory.percentage\"\nwarning = 99.9\n";
-    let server = support::Server::start(support::Setup {
-        plugins: &support::CORE_COLLECTORS,
+    let server = monitoring_test_support::Server::start(monitoring_test_support::Setup {
+        plugins: &monitoring_test_support::CORE_COLLECTORS,
         config,
         extra_files: &[],
     });

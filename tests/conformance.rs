@@ -14,16 +14,14 @@
 //! back UNIMPLEMENTED: the server declines those offers (it compresses once for every
 //! client with a 15-bit window) and talks uncompressed, as RFC 7692 provides.
 
-mod support;
-
 use std::process::Command;
 
+use monitoring_test_support::{Peer, Server, Setup};
 use serde_json::Value;
-use support::{Peer, Server, Setup};
 
 #[test]
 fn autobahn_finds_no_failed_case() {
-    let Some(wstest) = support::require(Peer::Autobahn) else {
+    let Some(wstest) = monitoring_test_support::require(Peer::Autobahn) else {
         return;
     };
     let server = Server::start_with_env(

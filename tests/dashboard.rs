@@ -10,13 +10,11 @@
 //! (`cargo xtask test` does: `apt-get install -y chromium chromium-driver`). `CHROMIUM`
 //! and `CHROMEDRIVER` name other binaries.
 
-mod support;
-
 use std::time::Duration;
 
+use monitoring_test_support::browser::Browser;
+use monitoring_test_support::{send_text, Server, Setup, CORE_COLLECTORS};
 use serde_json::{json, Value};
-use support::browser::Browser;
-use support::{send_text, Server, Setup, CORE_COLLECTORS};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -62,7 +60,7 @@ async fn the_dashboard_shows_the_machine_live_and_highlights_alerts() {
     let config = format!(
         "{}[monitor]\nhistory_size = 100\n\n\
          [alerts]\n[[alerts.rules]]\nmetric = \"memory.percentage\"\nwarning = 100.0\n",
-        support::ADMIN_ACCESS
+        monitoring_test_support::ADMIN_ACCESS
     );
     let server = Server::start_with_env(
         Setup {
@@ -70,7 +68,7 @@ async fn the_dashboard_shows_the_machine_live_and_highlights_alerts() {
             config: &config,
             extra_files: &[],
         },
-        &support::admin_env(),
+        &monitoring_test_support::admin_env(),
     );
     browser
         .client
@@ -140,7 +138,11 @@ async fn the_dashboard_shows_the_machine_live_and_highlights_alerts() {
 
     // An alert set to fire appears, highlighted as a WARNING, and its card with it.
     // The WebSocket upgrade at `/` still works beside the page.
-    let mut ws = support::connect_with_token(&server.url("/"), support::ADMIN_TOKEN).await;
+    let mut ws = monitoring_test_support::connect_with_token(
+        &server.url("/"),
+        monitoring_test_support::ADMIN_TOKEN,
+    )
+    .await;
     let lower =
         json!({"type": "set_threshold", "component": "memory", "level": "warning", "value": 1.0});
     send_text(&mut ws, &lower.to_string()).await;
@@ -469,8 +471,8 @@ async fn the_machine_cards_show_the_demo_machine_wide_and_on_a_phone() {
     );
     // The alert's "since" is where its run of snapshots began (the seeded five minutes
     // of demo history), not the tick the page first drew it in.
-    let since = support::parse_timestamp(&page["since"]);
-    let updated = support::parse_timestamp(&page["updated"]);
+    let since = monitoring_test_support::parse_timestamp(&page["since"]);
+    let updated = monitoring_test_support::parse_timestamp(&page["updated"]);
     assert!(
         (updated - since).num_seconds() >= 240,
         "since {since} vs latest {updated}"
@@ -566,13 +568,13 @@ async fn the_machine_cards_show_this_machine_live_with_their_alerts() {
     // interface, one per sensor (of a recorded hwmon tree: 45 and 47 °C). A history of
     // one snapshot: the page says "1 snapshot".
     let hwmon = tempfile::tempdir().expect("hwmon folder");
-    support::hwmon::two_sockets_and_a_fan(hwmon.path());
+    monitoring_test_support::hwmon::two_sockets_and_a_fan(hwmon.path());
     let config = format!(
         "{}[monitor]\nhistory_size = 1\n\n[alerts]\n\
          [[alerts.rules]]\nmetric = \"load.cpu_count\"\nwarning = 0.0\n\
          [[alerts.rules]]\nmetric = \"network.interfaces[*].rx_bytes\"\nwarning = 0.0\n\
          [[alerts.rules]]\nmetric = \"sensors.temperatures[*].celsius\"\nwarning = 46.0\n",
-        support::hwmon::sensors_config(hwmon.path())
+        monitoring_test_support::hwmon::sensors_config(hwmon.path())
     );
     let server = Server::start(Setup {
         plugins: &plugins,
@@ -603,7 +605,7 @@ async fn the_machine_cards_show_this_machine_live_with_their_alerts() {
         browser.js(MACHINE).await,
         server.log_text()
     );
-    let current = support::http::get(server.port, "/api/current").json();
+    let current = monitoring_test_support::http::get(server.port, "/api/current").json();
     let data = &current["data"];
     let page = browser.js(MACHINE).await;
     eprintln!("this machine as shown: {page}");

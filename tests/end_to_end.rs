@@ -1,14 +1,12 @@
 //! The real binary with the real plugins, through a real WebSocket client: what a new
 //! user sees at `ws://127.0.0.1:PORT/`.
 
-mod support;
-
 use std::time::Duration;
 
-use serde_json::Value;
-use support::{
+use monitoring_test_support::{
     connect, next_json, next_of_type, parse_timestamp, send_text, Server, Setup, CORE_COLLECTORS,
 };
+use serde_json::Value;
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -250,7 +248,7 @@ async fn clients_beyond_max_clients_are_closed_with_1008() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_shipped_config_runs_every_first_party_plugin_without_complaint() {
-    let plugins = support::first_party_plugins();
+    let plugins = monitoring_test_support::first_party_plugins();
     assert!(plugins.len() >= 12, "{plugins:?}");
     let names: Vec<&str> = plugins.iter().map(String::as_str).collect();
     let server = Server::start_shipped(&names);

@@ -3,16 +3,14 @@
 //! distinct host names, one gateway serving them to a real WebSocket client, its
 //! `/api/hosts`, `/health` and its file sink.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use monitoring_test_support::http::get;
+use monitoring_test_support::nats::Nats;
+use monitoring_test_support::{connect, next_json, next_of_type, send_text, Client, Server, Setup};
 use serde_json::Value;
-use support::http::get;
-use support::nats::Nats;
-use support::{connect, next_json, next_of_type, send_text, Client, Server, Setup};
 
 const SECOND: Duration = Duration::from_secs(1);
 /// The token of the test bus.
@@ -450,7 +448,9 @@ async fn a_gateways_dashboard_shows_the_fleet_trouble_first_and_opens_a_host() {
     let Some(nats) = Nats::start(TOKEN) else {
         return;
     };
-    let Some(browser) = support::browser::Browser::start(&["--hide-scrollbars"]).await else {
+    let Some(browser) =
+        monitoring_test_support::browser::Browser::start(&["--hide-scrollbars"]).await
+    else {
         return;
     };
     let scratch = tempfile::tempdir().expect("scratch");

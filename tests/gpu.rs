@@ -9,8 +9,6 @@
 //! checks the default settings, which only runs where there is no NVIDIA driver and
 //! is counted as skipped elsewhere).
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -19,9 +17,11 @@ use monitoring_test_support::smi::{
     self, print, sh_quote, FakeSmi, DUAL_2070_STATIC, DUAL_2070_TICK, RTX_3080_STATIC,
     RTX_3080_TICK,
 };
+use monitoring_test_support::{
+    connect, next_of_type, send_text, Client, Server, Setup, CORE_COLLECTORS,
+};
 use monitoring_test_support::{gpu_section as section, nvml, nvml::FakeNvml, MIB};
 use serde_json::{json, Value};
-use support::{connect, next_of_type, send_text, Client, Server, Setup, CORE_COLLECTORS};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -268,8 +268,9 @@ async fn nvml_serves_two_gpus_and_nvidia_smi_stands_by() {
             .expect("a tick");
         assert_eq!(message["data"]["gpu"]["backend"], "nvml", "{message}");
     }
-    let health: Value = serde_json::from_str(&support::http::get(server.port, "/health").body)
-        .expect("/health is JSON");
+    let health: Value =
+        serde_json::from_str(&monitoring_test_support::http::get(server.port, "/health").body)
+            .expect("/health is JSON");
     let collector = health["collectors"]
         .as_array()
         .and_then(|all| all.iter().find(|c| c["name"] == "gpu-smi"))
@@ -358,7 +359,7 @@ async fn default_settings_on_a_machine_without_nvidia() {
     });
     if driver || smi_on_path {
         // Not a missing peer but this machine: what the test checks cannot happen here.
-        support::skip("this machine has an NVIDIA driver or nvidia-smi");
+        monitoring_test_support::skip("this machine has an NVIDIA driver or nvidia-smi");
         return;
     }
     assert_no_gpu_quietly("").await;

@@ -5,13 +5,11 @@
 //! `host/src/history.rs`: an hour is too long to wait for here; the 400s that say what
 //! is wrong need no plugins and are tested in process, in `host/tests/server.rs`.)
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use monitoring_test_support::http::{encode, get, Reply};
+use monitoring_test_support::{Server, Setup, CORE_COLLECTORS};
 use serde_json::Value;
-use support::http::{encode, get, Reply};
-use support::{Server, Setup, CORE_COLLECTORS};
 
 const HISTORY_SIZE: usize = 5;
 
@@ -52,7 +50,7 @@ fn json_routes_have_the_documented_shapes() {
 
     let current = wait_for(&server, "/api/current", |r| r.status == 200).json();
     assert!(current.get("type").is_none(), "no `type`: {current}");
-    support::parse_timestamp(&current["timestamp"]);
+    monitoring_test_support::parse_timestamp(&current["timestamp"]);
     let percentage = current["data"]["memory"]["percentage"].as_f64();
     assert!(
         percentage.is_some_and(|p| (0.0..=100.0).contains(&p)),
@@ -74,7 +72,7 @@ fn json_routes_have_the_documented_shapes() {
     let snapshots = full["snapshots"].as_array().expect("snapshots array");
     let stamps: Vec<_> = snapshots
         .iter()
-        .map(|s| support::parse_timestamp(&s["timestamp"]))
+        .map(|s| monitoring_test_support::parse_timestamp(&s["timestamp"]))
         .collect();
     assert!(
         stamps.windows(2).all(|w| w[0] < w[1]),
@@ -95,7 +93,7 @@ fn json_routes_have_the_documented_shapes() {
         .as_array()
         .expect("array")
         .iter()
-        .map(|s| support::parse_timestamp(&s["timestamp"]))
+        .map(|s| monitoring_test_support::parse_timestamp(&s["timestamp"]))
         .collect();
     assert!(three_stamps.windows(2).all(|w| w[0] < w[1]));
 
@@ -114,7 +112,7 @@ fn json_routes_have_the_documented_shapes() {
         .as_array()
         .expect("array")
         .iter()
-        .all(|s| support::parse_timestamp(&s["timestamp"]) >= three_stamps[1]));
+        .all(|s| monitoring_test_support::parse_timestamp(&s["timestamp"]) >= three_stamps[1]));
     let with_offset = get(
         server.port,
         "/api/history?since=2000-01-01T00:00:00Z&count=2",

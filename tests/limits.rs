@@ -3,13 +3,13 @@
 //! keeps sending pongs, one address holds only its share, `connected_clients` never
 //! counts a refused client, and absurd sizes are refused at start.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use support::{connect, next_of_type, send_text, Client, Server, Setup, CORE_COLLECTORS};
+use monitoring_test_support::{
+    connect, next_of_type, send_text, Client, Server, Setup, CORE_COLLECTORS,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -53,7 +53,7 @@ async fn greeted(ws: &mut Client) -> Result<(), String> {
 
 /// `connected` as `/health` reports it.
 fn connected(server: &Server) -> u64 {
-    support::http::get(server.port, "/health").json()["clients"]["connected"]
+    monitoring_test_support::http::get(server.port, "/health").json()["clients"]["connected"]
         .as_u64()
         .expect("clients.connected")
 }
@@ -106,7 +106,7 @@ async fn a_client_that_reads_nothing_but_sends_pongs_is_dropped() {
         .connect(SocketAddr::from(([127, 0, 0, 1], server.port)))
         .await
         .expect("connect");
-    let request = support::raw_upgrade_request(server.port);
+    let request = monitoring_test_support::raw_upgrade_request(server.port);
     stream
         .write_all(request.as_bytes())
         .await
@@ -191,7 +191,8 @@ async fn a_burst_never_counts_refused_clients_as_connected() {
     let watcher = std::thread::spawn(move || {
         let mut highest = 0;
         while watch.load(std::sync::atomic::Ordering::Acquire) {
-            let now = support::http::get(port, "/health").json()["clients"]["connected"]
+            let now = monitoring_test_support::http::get(port, "/health").json()["clients"]
+                ["connected"]
                 .as_u64()
                 .expect("clients.connected");
             highest = highest.max(now);
@@ -246,7 +247,7 @@ fn an_absurd_history_size_is_refused_at_start() {
         "[server]\nhost = \"127.0.0.1\"\nport = 0\n\n[monitor]\nhistory_size = 1000000000000\n",
     )
     .expect("write config");
-    let mut child = std::process::Command::new(support::artifacts().join(format!(
+    let mut child = std::process::Command::new(monitoring_test_support::artifacts().join(format!(
         "monitoring-websocket-server{}",
         std::env::consts::EXE_SUFFIX
     )))

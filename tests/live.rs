@@ -4,8 +4,6 @@
 //! while clients stream. What must hold: no client is disconnected, no tick is
 //! missed, nothing crashes, and clients are told (`plugin_event`).
 
-mod support;
-
 #[path = "live/external.rs"]
 mod external;
 
@@ -15,9 +13,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use support::recorder::{worst_arrival_gap, worst_timestamp_gap, Record, Recorder, Tick};
-use support::{
-    connect, connect_with_token, library, next_of_type, send_text, Server, Setup, CORE_COLLECTORS,
+use monitoring_test_support::recorder::{
+    worst_arrival_gap, worst_timestamp_gap, Record, Recorder, Tick,
+};
+use monitoring_test_support::{
+    connect, connect_with_token, library, next_of_type, plugin_record, send_text, Server, Setup,
+    CORE_COLLECTORS,
 };
 
 /// The default time between ticks, which every server here runs with.
@@ -48,7 +49,7 @@ fn hangup(server: &Server) {
 
 /// `/health` as JSON.
 fn health(server: &Server) -> Value {
-    support::http::get(server.port, "/health").json()
+    monitoring_test_support::http::get(server.port, "/health").json()
 }
 
 /// Waits until `/health` satisfies `pred`.
@@ -131,7 +132,11 @@ async fn a_library_that_hangs_while_loading_is_refused_while_the_collectors_stre
         reason.contains("timed out") && reason.contains("while loading"),
         "{event}"
     );
-    support::assert_refused_once(&server.logs(), file, "timed out after 5 s while loading");
+    monitoring_test_support::assert_refused_once(
+        &server.logs(),
+        file,
+        "timed out after 5 s while loading",
+    );
 
     // The probe took its whole deadline; the real collectors streamed all along.
     let during = record.ticks_since(dropped);
@@ -178,7 +183,7 @@ async fn overwriting_every_plugin_in_place_while_five_clients_stream_changes_not
     .await
     .map(|(v1, v2, _scratch)| (v1, v2))
     .expect("build");
-    let first_party = support::first_party_plugins();
+    let first_party = monitoring_test_support::first_party_plugins();
     let plugins: Vec<&str> = first_party.iter().map(String::as_str).collect();
     let external_file = external::file_name();
     let server = Server::start(Setup {
@@ -293,7 +298,7 @@ fn xtask() -> PathBuf {
         .status()
         .expect("cargo build -p xtask");
     assert!(status.success());
-    support::artifacts().join(format!("xtask{}", std::env::consts::EXE_SUFFIX))
+    monitoring_test_support::artifacts().join(format!("xtask{}", std::env::consts::EXE_SUFFIX))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -529,17 +534,20 @@ async fn sighup_applies_a_good_file_and_refuses_a_broken_one_without_dropping_an
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_reload_command_needs_the_admin_token() {
-    let config = memory_rule(99.99, support::ADMIN_ACCESS);
+    let config = memory_rule(99.99, monitoring_test_support::ADMIN_ACCESS);
     let server = Server::start_with_env(
         Setup {
             plugins: &CORE_COLLECTORS,
             config: &config,
             extra_files: &[],
         },
-        &support::admin_env(),
+        &monitoring_test_support::admin_env(),
     );
     let viewers = recorders(&server, 1, false).await;
-    write_config(&server, &memory_rule(1.0, support::ADMIN_ACCESS));
+    write_config(
+        &server,
+        &memory_rule(1.0, monitoring_test_support::ADMIN_ACCESS),
+    );
 
     let mut viewer = connect(&server.url("/")).await;
     send_text(&mut viewer, r#"{"type":"reload"}"#).await;
@@ -561,7 +569,8 @@ async fn the_reload_command_needs_the_admin_token() {
     );
     assert_eq!(health(&server)["config_reload"]["reloads"], 0);
 
-    let mut admin = connect_with_token(&server.url("/"), support::ADMIN_TOKEN).await;
+    let mut admin =
+        connect_with_token(&server.url("/"), monitoring_test_support::ADMIN_TOKEN).await;
     send_text(&mut admin, r#"{"type":"reload"}"#).await;
     let (result, _) = next_of_type(&mut admin, "reload_result", Duration::from_secs(10))
         .await
@@ -586,14 +595,14 @@ async fn a_hundred_reloads_while_two_hundred_clients_stream_miss_no_tick() {
             97.0,
             &format!(
                 "{server_lines}{}[monitor]\nhistory_size = 1000\n",
-                support::ADMIN_ACCESS
+                monitoring_test_support::ADMIN_ACCESS
             ),
         ),
         memory_rule(
             98.0,
             &format!(
                 "{server_lines}{}[monitor]\nhistory_size = 500\n",
-                support::ADMIN_ACCESS
+                monitoring_test_support::ADMIN_ACCESS
             ),
         ),
     ];
@@ -603,10 +612,11 @@ async fn a_hundred_reloads_while_two_hundred_clients_stream_miss_no_tick() {
             config: &files[0],
             extra_files: &[],
         },
-        &support::admin_env(),
+        &monitoring_test_support::admin_env(),
     );
     let clients = recorders(&server, 200, false).await;
-    let mut admin = connect_with_token(&server.url("/"), support::ADMIN_TOKEN).await;
+    let mut admin =
+        connect_with_token(&server.url("/"), monitoring_test_support::ADMIN_TOKEN).await;
     let started = Instant::now();
     for i in 0..100 {
         write_config(&server, &files[(i + 1) % 2]);
@@ -674,22 +684,6 @@ async fn a_hundred_reloads_while_two_hundred_clients_stream_miss_no_tick() {
     assert!(all.len() as f64 >= soak_seconds / INTERVAL.as_secs_f64() - 2.0);
 }
 
-/// The status record of the plugin named `name` that is running.
-async fn running_record(server: &Server, name: &str) -> Value {
-    let mut ws = connect(&server.url("/")).await;
-    send_text(&mut ws, r#"{"type":"get_status"}"#).await;
-    let (status, _) = next_of_type(&mut ws, "status", Duration::from_secs(3))
-        .await
-        .expect("status");
-    status["plugins"]
-        .as_array()
-        .expect("plugins")
-        .iter()
-        .find(|p| p["name"] == name && p["state"] == "running")
-        .cloned()
-        .unwrap_or_else(|| panic!("{name} is not running: {status}"))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_duplicate_name_is_resolved_the_same_way_at_start_and_live() {
     let real = std::fs::read(library("collector-disk")).expect("the real disk collector");
@@ -728,9 +722,9 @@ async fn a_duplicate_name_is_resolved_the_same_way_at_start_and_live() {
 
     for server in [&at_start, &live] {
         let winner = folder(server).join(copy).display().to_string();
-        let disk = running_record(server, "disk").await;
+        let disk = plugin_record(server, "disk", Some("running")).await;
         assert_eq!(disk["path"], winner.as_str(), "{disk}");
-        support::assert_refused_once(
+        monitoring_test_support::assert_refused_once(
             &server.logs(),
             "libcollector_disk.so",
             &format!("is already provided by {winner}"),
@@ -739,7 +733,7 @@ async fn a_duplicate_name_is_resolved_the_same_way_at_start_and_live() {
     // A rescan (the winner's file rewritten with the same bytes) keeps it so.
     std::fs::write(folder(&at_start).join("libcollector_disk.so"), &real).expect("rewrite");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let disk = running_record(&at_start, "disk").await;
+    let disk = plugin_record(&at_start, "disk", Some("running")).await;
     assert_eq!(
         disk["path"],
         folder(&at_start).join(copy).display().to_string().as_str()

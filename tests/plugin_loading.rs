@@ -1,12 +1,10 @@
 //! Broken plugins next to good ones: each bad file is refused or contained with one
 //! clear line, and the good collectors keep producing snapshots on time.
 
-mod support;
-
 use std::time::Duration;
 
+use monitoring_test_support::{connect, next_of_type, send_text, Server, Setup, CORE_COLLECTORS};
 use serde_json::Value;
-use support::{connect, next_of_type, send_text, Server, Setup, CORE_COLLECTORS};
 
 const BROKEN: [&str; 7] = [
     "fixture-panics",
@@ -76,7 +74,7 @@ async fn broken_plugins_are_refused_or_contained_and_the_rest_runs_on_time() {
         ),
     ];
     for (file, reason) in expectations {
-        support::assert_refused_once(&logs, file, reason);
+        monitoring_test_support::assert_refused_once(&logs, file, reason);
     }
     assert!(
         logs.iter().all(|l| l.len() < 600),

@@ -3,12 +3,12 @@
 //! are opened first in a probe child: each is refused with one line naming it and what
 //! happened, and the real plugins beside them load and stream.
 
-mod support;
-
 use std::time::Duration;
 
+use monitoring_test_support::{
+    connect, library, next_of_type, send_text, Server, Setup, CORE_COLLECTORS,
+};
 use serde_json::Value;
-use support::{connect, library, next_of_type, send_text, Server, Setup, CORE_COLLECTORS};
 
 /// Truncated copies of the real CPU collector, and why each must be refused.
 fn truncated_copies(real: &[u8]) -> Vec<(String, Vec<u8>, &'static str)> {
@@ -76,7 +76,7 @@ async fn libraries_that_crash_or_abort_while_loading_are_refused_and_the_rest_st
     ));
     let logs = server.logs();
     for (file, reason) in &expectations {
-        support::assert_refused_once(&logs, file, reason);
+        monitoring_test_support::assert_refused_once(&logs, file, reason);
     }
 
     send_text(&mut ws, r#"{"type":"get_status"}"#).await;
@@ -101,7 +101,7 @@ async fn libraries_that_crash_or_abort_while_loading_are_refused_and_the_rest_st
             "{file}: {record}"
         );
     }
-    let health = support::http::get(server.port, "/health").json();
+    let health = monitoring_test_support::http::get(server.port, "/health").json();
     let refused = health["plugins"]["refused"].as_array().expect("refused");
     assert!(
         refused

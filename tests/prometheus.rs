@@ -6,16 +6,14 @@
 //! Needs Debian's `prometheus` package (`prometheus` and `promtool`); where they are
 //! missing, the tests fail and say how to install them (`cargo xtask test` does).
 
-mod support;
-
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use monitoring_test_support::http::{encode, get, get_with};
+use monitoring_test_support::{Peer, Server, Setup, CORE_COLLECTORS};
 use serde_json::Value;
-use support::http::{encode, get, get_with};
-use support::{Peer, Server, Setup, CORE_COLLECTORS};
 
 /// A Prometheus server scraping one target, stopped on drop.
 struct Prometheus {
@@ -109,7 +107,7 @@ fn value(sample: &Value) -> f64 {
 
 #[test]
 fn promtool_accepts_our_exposition_in_both_formats() {
-    let Some(promtool) = support::require(Peer::Promtool) else {
+    let Some(promtool) = monitoring_test_support::require(Peer::Promtool) else {
         return;
     };
     let server = Server::start_default();
@@ -180,7 +178,7 @@ fn promtool_accepts_our_exposition_in_both_formats() {
 
 #[test]
 fn a_real_prometheus_scrapes_our_series() {
-    let Some(binary) = support::require(Peer::Prometheus) else {
+    let Some(binary) = monitoring_test_support::require(Peer::Prometheus) else {
         return;
     };
     let server = Server::start_default();
@@ -214,7 +212,7 @@ fn a_real_prometheus_scrapes_our_series() {
 
 #[test]
 fn the_example_scrape_config_is_valid() {
-    let Some(promtool) = support::require(Peer::Promtool) else {
+    let Some(promtool) = monitoring_test_support::require(Peer::Promtool) else {
         return;
     };
     let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/prometheus.yml");
@@ -247,7 +245,7 @@ fn machine_server(hwmon: &std::path::Path) -> Server {
         .chain(&MACHINE_COLLECTORS)
         .copied()
         .collect();
-    let config = support::hwmon::sensors_config(hwmon);
+    let config = monitoring_test_support::hwmon::sensors_config(hwmon);
     let server = Server::start(Setup {
         plugins: &plugins,
         config: &config,
@@ -297,11 +295,11 @@ fn promtool_check(promtool: &PathBuf, text: &str) {
 
 #[test]
 fn promtool_accepts_the_machine_sections_series() {
-    let Some(promtool) = support::require(Peer::Promtool) else {
+    let Some(promtool) = monitoring_test_support::require(Peer::Promtool) else {
         return;
     };
     let hwmon = tempfile::tempdir().expect("hwmon folder");
-    support::hwmon::two_sockets_and_a_fan(hwmon.path());
+    monitoring_test_support::hwmon::two_sockets_and_a_fan(hwmon.path());
     let server = machine_server(hwmon.path());
     let data = get(server.port, "/api/current").json()["data"].clone();
     let text = get(server.port, "/metrics").body;
@@ -342,11 +340,11 @@ fn promtool_accepts_the_machine_sections_series() {
 
 #[test]
 fn a_real_prometheus_scrapes_the_machine_series() {
-    let Some(binary) = support::require(Peer::Prometheus) else {
+    let Some(binary) = monitoring_test_support::require(Peer::Prometheus) else {
         return;
     };
     let hwmon = tempfile::tempdir().expect("hwmon folder");
-    support::hwmon::two_sockets_and_a_fan(hwmon.path());
+    monitoring_test_support::hwmon::two_sockets_and_a_fan(hwmon.path());
     let server = machine_server(hwmon.path());
     let prometheus = Prometheus::start(&binary, server.port);
     let timeout = Duration::from_secs(60);

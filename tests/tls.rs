@@ -5,8 +5,6 @@
 //!
 //! The CA and the certificates are made at test time (rcgen) in a scratch folder.
 
-mod support;
-
 #[path = "tls/browser.rs"]
 mod browser;
 #[path = "tls/pki.rs"]
@@ -16,8 +14,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use monitoring_test_support::{Peer, Server, Setup, CORE_COLLECTORS};
 use pki::{presented, tls_connect, Leaf, TestCa};
-use support::{Peer, Server, Setup, CORE_COLLECTORS};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -102,10 +100,10 @@ asyncio.run(main())
 #[test]
 fn the_python_websockets_client_streams_over_wss_with_the_ca() {
     // The published client's package brings `websockets`; require it by that name.
-    let Some(_) = support::require(Peer::PublishedClient) else {
+    let Some(_) = monitoring_test_support::require(Peer::PublishedClient) else {
         return;
     };
-    let Some(python) = support::require(Peer::Python3) else {
+    let Some(python) = monitoring_test_support::require(Peer::Python3) else {
         return;
     };
     let tls = start_tls_server();

@@ -9,14 +9,12 @@
 //! over the wrong interval or a rate of 0 fails the second; a transfer the plugin never
 //! saw fails the first.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use monitoring_test_support::{connect, next_of_type, parse_timestamp, Client, Server, Setup};
 use serde_json::Value;
-use support::{connect, next_of_type, parse_timestamp, Client, Server, Setup};
 
 const SECOND: Duration = Duration::from_secs(1);
 

@@ -3,12 +3,12 @@
 //! against the real binary over real sockets. Bad input and oversized messages need
 //! no plugins and are tested in process, in `host/tests/server.rs`.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use support::{connect, next_of_type, send_text, Client, Peer, Server, Setup, CORE_COLLECTORS};
+use monitoring_test_support::{
+    connect, next_of_type, send_text, Client, Peer, Server, Setup, CORE_COLLECTORS,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -202,7 +202,9 @@ async fn stalled_clients_do_not_delay_healthy_ones() {
             "healthy client waited {apart:?}"
         );
         previous = at;
-        stamps.push(support::parse_timestamp(&message["timestamp"]));
+        stamps.push(monitoring_test_support::parse_timestamp(
+            &message["timestamp"],
+        ));
     }
     for pair in stamps.windows(2) {
         let gap = (pair[1] - pair[0]).num_milliseconds();
@@ -249,7 +251,7 @@ async fn a_client_that_stops_answering_pings_is_closed() {
     let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
         .await
         .expect("connect");
-    let request = support::raw_upgrade_request(server.port);
+    let request = monitoring_test_support::raw_upgrade_request(server.port);
     socket
         .write_all(request.as_bytes())
         .await
@@ -318,7 +320,7 @@ fn server_frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
 
 #[test]
 fn the_published_python_client_works_unchanged() {
-    let Some(client) = support::require(Peer::PublishedClient) else {
+    let Some(client) = monitoring_test_support::require(Peer::PublishedClient) else {
         return;
     };
     let server = Server::start_default();
@@ -361,7 +363,7 @@ fn the_published_python_client_works_unchanged() {
 
 #[test]
 fn the_published_clients_detailed_view_shows_the_mount_point() {
-    let Some(client) = support::require(Peer::PublishedClient) else {
+    let Some(client) = monitoring_test_support::require(Peer::PublishedClient) else {
         return;
     };
     let server = Server::start_default();

@@ -4,7 +4,7 @@
 
 use std::ops::Deref;
 
-use crate::support::browser;
+use monitoring_test_support::browser;
 
 /// A session that accepts one pinned key; everything else is the shared driver's.
 pub struct Browser(browser::Browser);

@@ -10,7 +10,10 @@
 //! snapshots, or an hour of ticks at `interval` if that is fewer, so the pair is
 //! checked against [`MAX_HISTORY_BYTES`] at [`HISTORY_FRAME_BUDGET`] a snapshot.
 
-use super::{line_of_key, Config, ConfigError, ServerConfig};
+use super::error::ConfigError;
+use super::file::Config;
+use super::lines::line_of_key;
+use super::server::ServerConfig;
 
 /// Most WebSocket clients (`server.max_clients`).
 pub const MAX_CLIENTS: usize = 100_000;

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{line_of_key, Config, ConfigError};
+use super::error::ConfigError;
+use super::lines::line_of_key;
 
 /// The longest host name accepted (it is one subject token and a JSON field).
 pub const MAX_HOST_NAME: usize = 64;
@@ -344,11 +345,10 @@ pub fn default_host_name(machine: &str) -> String {
     }
 }
 
-impl Config {
+impl FleetConfig {
     /// Checks `[fleet]` and reads its credentials, naming file, line and key.
-    pub(super) fn check_fleet(&mut self, text: &str, path: &Path) -> Result<(), ConfigError> {
-        self.fleet
-            .resolve(path.parent())
+    pub(super) fn check(&mut self, text: &str, path: &Path) -> Result<(), ConfigError> {
+        self.resolve(path.parent())
             .map_err(|(key, message)| ConfigError::Invalid {
                 path: path.to_owned(),
                 line: line_of_key(text, &key),
@@ -361,6 +361,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new("plugins.toml"))

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::delivery::{DeliveryOptions, HOST_KEYS};
+use super::delivery::{DeliveryOptions, HOST_KEYS};
+use super::lines::line_at;
 
 /// One `[plugins.<name>]` table: `enabled`, plus the plugin's own settings.
 #[derive(Debug, Clone, Default)]
@@ -112,10 +113,4 @@ where
         tables.insert(name, table);
     }
     Ok(tables)
-}
-
-/// 1-based line of a byte offset.
-pub(super) fn line_at(text: &str, offset: usize) -> usize {
-    text.get(..offset)
-        .map_or(0, |head| head.matches('\n').count() + 1)
 }

@@ -10,7 +10,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::ConfigError;
+use super::error::ConfigError;
 
 /// The largest configuration file read (the shipped one is a few kilobytes); a larger
 /// file is refused without reading further.

@@ -14,7 +14,10 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::CertifiedKey;
 
-use super::{line_of_key, Config, ConfigError, ServerConfig};
+use super::error::ConfigError;
+use super::file::Config;
+use super::lines::line_of_key;
+use super::server::ServerConfig;
 
 /// The certificate chain and key files, paths resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,8 +26,6 @@ mod endpoint;
 #[cfg(feature = "http")]
 mod poster;
 mod redact;
-#[cfg(feature = "test-server")]
-pub mod test_server;
 
 #[cfg(feature = "http")]
 pub use classify::{classify_status, parse_retry_after};

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use monitoring_plugin_api::abi_stable::std_types::ROption;
 use monitoring_plugin_api::{Alert, AlertLevel, ErrorKind, Sink, SinkEvent};
+use monitoring_test_support::http_server::{refused_url, Reply, TestServer};
 use serde_json::{json, Value};
-use sink_http_common::test_server::{refused_url, Reply, TestServer};
 use sink_slack::{unix_time, Config, SlackSink};
 
 fn alert(level: AlertLevel) -> Alert {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use monitoring_plugin_api::abi_stable::std_types::{ROption, RStr};
 use monitoring_plugin_api::{ErrorKind, PluginError, Sink, SinkEvent};
 use monitoring_test_support::critical_alert;
-use sink_http_common::test_server::{refused_url, Reply, TestServer};
+use monitoring_test_support::http_server::{refused_url, Reply, TestServer};
 use sink_webhook::{Config, WebhookSink};
 
 fn sink(url: String, timeout_secs: f64) -> WebhookSink {

@@ -1,29 +1,15 @@
-//! The black-box harness: builds the real server and plugin libraries once, starts the
-//! real binary on a free port in a scratch folder, and talks to it with a real
-//! WebSocket client.
-
-#![allow(dead_code, unused_imports)] // Each test binary uses part of the harness.
-
-pub mod browser;
-pub mod http;
-pub mod hwmon;
-pub mod nats;
-pub mod recorder;
-pub mod witness;
-
-pub use monitoring_test_support::{require, skip, Peer};
+//! The server under test: builds the real binary and plugin libraries once, starts the
+//! binary on a free port of 127.0.0.1 in a scratch folder and reads its log.
+//!
+//! The build and the libraries are found from the test executable's own path
+//! (`target/<profile>/deps/<test>`), so a test of any crate in the workspace gets the
+//! binary of its own profile.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-
-use futures_util::{SinkExt, StreamExt};
-use serde_json::Value;
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Every first-party plugin crate: those under plugins/ that build a `cdylib`.
 pub fn first_party_plugins() -> Vec<String> {
@@ -287,10 +273,6 @@ impl Drop for Server {
     }
 }
 
-/// A connected WebSocket client.
-pub type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// Connects to `url`.
 /// Asserts that the log has exactly one "Plugin refused." line for the plugin file
 /// named `file` (matched as a whole path component) and that it gives `reason`.
 pub fn assert_refused_once(logs: &[String], file: &str, reason: &str) {
@@ -320,70 +302,6 @@ pub fn assert_refused_once(logs: &[String], file: &str, reason: &str) {
     );
 }
 
-/// A plain WebSocket upgrade request for `/` on `port`, for raw clients that must
-/// control every byte they read and write (the RFC 6455 sample key).
-pub fn raw_upgrade_request(port: u16) -> String {
-    format!(
-        "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-}
-
-pub async fn connect(url: &str) -> Client {
-    let (ws, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
-    ws
-}
-
-/// The next text message as JSON, or `None` on timeout or close.
-pub async fn next_json(ws: &mut Client, timeout: Duration) -> Option<Value> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let message = tokio::time::timeout_at(deadline, ws.next())
-            .await
-            .ok()??
-            .ok()?;
-        match message {
-            Message::Text(text) => {
-                return Some(serde_json::from_str(text.as_str()).expect("server sends JSON"))
-            }
-            Message::Close(_) => return None,
-            _ => continue,
-        }
-    }
-}
-
-/// The next message of the given `type`, skipping others, with its receipt time.
-pub async fn next_of_type(
-    ws: &mut Client,
-    kind: &str,
-    timeout: Duration,
-) -> Option<(Value, Instant)> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let message = next_json(ws, left).await?;
-        if message["type"] == kind {
-            return Some((message, Instant::now()));
-        }
-    }
-}
-
-/// Sends a text frame.
-pub async fn send_text(ws: &mut Client, text: &str) {
-    ws.send(Message::text(text.to_owned())).await.expect("send");
-}
-
-/// Parses the seed's timestamp format.
-pub fn parse_timestamp(value: &Value) -> chrono::NaiveDateTime {
-    let text = value
-        .as_str()
-        .unwrap_or_else(|| panic!("timestamp is a string: {value}"));
-    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.6f")
-        .unwrap_or_else(|e| panic!("timestamp {text} is not ISO 8601 with microseconds: {e}"))
-}
-
 /// The admin token of servers started with [`ADMIN_ACCESS`] and [`admin_env`].
 pub const ADMIN_TOKEN: &str = "admin-token-of-the-test-harness-0123";
 
@@ -394,16 +312,4 @@ pub const ADMIN_ACCESS: &str = "[access]\nadmin_token_env = \"MONITORING_ADMIN_T
 /// The environment that gives [`ADMIN_ACCESS`] its token.
 pub fn admin_env() -> [(&'static str, &'static str); 1] {
     [("MONITORING_ADMIN_TOKEN", ADMIN_TOKEN)]
-}
-
-/// Connects to `url` presenting `Authorization: Bearer <token>`.
-pub async fn connect_with_token(url: &str, token: &str) -> Client {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut request = url.into_client_request().expect("a WebSocket URL");
-    let value = format!("Bearer {token}").parse().expect("a header value");
-    request.headers_mut().insert("authorization", value);
-    let (ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .unwrap_or_else(|e| panic!("connect {url} with a token: {e}"));
-    ws
 }

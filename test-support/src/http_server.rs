@@ -1,5 +1,5 @@
-//! A scripted HTTP/1.1 server on `127.0.0.1:0` for the HTTP sinks' tests (feature
-//! `test-server`): it records every request and answers each with the same [`Reply`].
+//! A scripted HTTP/1.1 server on `127.0.0.1:0` for the HTTP sinks' tests (webhook,
+//! slack): it records every request and answers each with the same [`Reply`].
 //!
 //! Plain `std::net`, one thread per connection, so a hanging reply does not hold up
 //! the next request. Only what the sinks send is understood: `Content-Length` bodies.

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{parse_timestamp, Client};
+use crate::client::{parse_timestamp, Client};
 
 /// One `monitoring_data` message.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{require, Peer};
+use crate::peer::{require, Peer};
 
 /// A running `nats-server` with its default 1 MB payload limit.
 pub struct Nats {

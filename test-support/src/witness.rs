@@ -5,8 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::recorder::{worst_timestamp_gap, Recorder};
-use super::{connect, Server};
+use crate::client::connect;
+use crate::recorder::{worst_timestamp_gap, Recorder};
+use crate::server::Server;
 
 /// A connected client recording the ticks it receives.
 pub struct Witness {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{json, Value};
 
-use super::Peer;
+use crate::peer::{require, Peer};
 
 /// Flags every session runs with: headless without a sandbox (tests run in
 /// containers), and nothing that reaches the network or updates itself mid-test.
@@ -58,8 +58,8 @@ impl Browser {
     /// [`FLAGS`] plus `extra_flags`. A missing browser or driver fails the test (`None`
     /// only under the missing-peer opt-out).
     pub async fn start(extra_flags: &[&str]) -> Option<Self> {
-        let chromium = super::require(Peer::Chromium)?;
-        let chromedriver = super::require(Peer::ChromeDriver)?;
+        let chromium = require(Peer::Chromium)?;
+        let chromedriver = require(Peer::ChromeDriver)?;
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -148,7 +148,7 @@ impl Browser {
 
 /// `target/test-artifacts`, beside the profile folder the harness builds into.
 pub fn artifacts_dir() -> PathBuf {
-    super::artifacts()
+    crate::server::artifacts()
         .parent()
         .unwrap_or(Path::new("target"))
         .join("test-artifacts")
