@@ -5,10 +5,11 @@
 //! of a real plugin dies of SIGBUS inside the dynamic loader, and a constructor may call
 //! `abort()`. Neither can be caught in-process. So the server re-executes its own binary
 //! as `monitoring-websocket-server --probe-plugin <path>` ([`PROBE_FLAG`]), which loads
-//! the library exactly as [`crate::plugins::loader::load`] does and prints one JSON line with the
-//! plugin's identity; only a file whose probe exited cleanly is then opened in the
-//! server's own process, and only once its plugin is enabled (the identity from the
-//! probe is all the server needs to know of a disabled one).
+//! the library exactly as the loader does (`crate::plugins::probe_child`) and prints
+//! one [`Reply`] line with the plugin's identity; only a file whose probe exited
+//! cleanly is then opened in the server's own process, and only once its plugin is
+//! enabled (the identity from the probe is all the server needs to know of a disabled
+//! one).
 //!
 //! Probes run a few at a time ([`PARALLEL`]) under a deadline ([`DEADLINE`]); a probe
 //! past it is killed.
