@@ -15,11 +15,11 @@
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use monitoring_websocket_server::accept::tls::reload_channel;
 use monitoring_websocket_server::config::Config;
 use monitoring_websocket_server::plugins::probe::Isolation;
 use monitoring_websocket_server::run;
 use monitoring_websocket_server::shutdown::{self, Trigger};
-use monitoring_websocket_server::accept::tls::reload_channel;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

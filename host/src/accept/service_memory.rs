@@ -96,11 +96,23 @@ fn open_files() -> Option<u64> {
     }
 }
 
+/// Whether the samples allow a trend, on the wire in snake case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrendStatus {
+    /// Two samples or more: the growth rate is computed.
+    Ok,
+    /// Under two samples.
+    InsufficientData,
+    /// The platform gives no RSS.
+    Unavailable,
+}
+
 /// What the samples say.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Trend {
-    /// `ok`, `insufficient_data` (under two samples) or `unavailable` (no RSS here).
-    pub status: &'static str,
+    /// Whether the figures below mean anything yet.
+    pub status: TrendStatus,
     /// Samples in the window.
     pub samples: usize,
     /// Time covered by the samples, seconds.
@@ -142,7 +154,7 @@ impl Samples {
     /// The trend of the samples held.
     pub fn trend(&self) -> Trend {
         let mut trend = Trend {
-            status: "ok",
+            status: TrendStatus::Ok,
             samples: self.samples.len(),
             span_seconds: 0.0,
             average_rss_bytes: None,
@@ -153,9 +165,9 @@ impl Samples {
         let (Some(&(first, _)), Some(&(last, _))) = (self.samples.front(), self.samples.back())
         else {
             trend.status = if self.unavailable {
-                "unavailable"
+                TrendStatus::Unavailable
             } else {
-                "insufficient_data"
+                TrendStatus::InsufficientData
             };
             return trend;
         };
@@ -166,7 +178,7 @@ impl Samples {
         trend.span_seconds = last.saturating_duration_since(first).as_secs_f64();
         trend.average_rss_bytes = Some(mean_y);
         if self.samples.len() < 2 {
-            trend.status = "insufficient_data";
+            trend.status = TrendStatus::InsufficientData;
             return trend;
         }
         let (mut sxy, mut sxx) = (0.0, 0.0);
@@ -293,10 +305,10 @@ mod tests {
         );
         assert!(!series(60, |_| 100 * MIB).trend().growing);
         let empty = Samples::default().trend();
-        assert_eq!(empty.status, "insufficient_data");
+        assert_eq!(empty.status, TrendStatus::InsufficientData);
         let mut none = Samples::default();
         none.push(Instant::now(), None);
-        assert_eq!(none.trend().status, "unavailable");
+        assert_eq!(none.trend().status, TrendStatus::Unavailable);
     }
 
     #[test]

@@ -27,10 +27,8 @@ pub enum PluginChange {
 
 /// The `plugin_event` message.
 #[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename = "plugin_event")]
 pub struct PluginEvent {
-    /// Always `plugin_event`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
     /// `loaded`, `replaced`, `removed` or `refused`.
     pub event: PluginChange,
     /// The plugin's name (the file name for a file that never told its name).
@@ -57,7 +55,6 @@ impl PluginEvent {
         reason: Option<String>,
     ) -> Self {
         Self {
-            kind: "plugin_event",
             event,
             name,
             version,
@@ -92,5 +89,26 @@ impl PluginEvents {
     /// A receiver for one session.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
         self.0.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_a_typed_plugin_event_message() {
+        let event = PluginEvent::new(
+            PluginChange::Refused,
+            "cpu".to_owned(),
+            String::new(),
+            PathBuf::from("/plugins/libcpu.so"),
+            Some("not a plugin".to_owned()),
+        );
+        let value = serde_json::to_value(&event).expect("encodes");
+        assert_eq!(value["type"], "plugin_event");
+        assert_eq!(value["event"], "refused");
+        assert_eq!(value["reason"], "not a plugin");
+        assert!(value.get("version").is_none(), "{value}");
     }
 }

@@ -50,11 +50,35 @@ pub struct HealthSources {
     pub fleet: Option<Arc<Fleet>>,
 }
 
+/// The verdict, on the wire in lowercase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Live data, nothing wrong (HTTP 200).
+    Ok,
+    /// Live data, with warnings (HTTP 200).
+    Degraded,
+    /// No snapshot yet (HTTP 503).
+    Starting,
+    /// A problem clients would feel (HTTP 503).
+    Unhealthy,
+}
+
+impl Status {
+    /// Whether a load balancer should keep sending traffic.
+    pub fn healthy(self) -> bool {
+        match self {
+            Status::Ok | Status::Degraded => true,
+            Status::Starting | Status::Unhealthy => false,
+        }
+    }
+}
+
 /// The whole report.
 #[derive(Debug, Serialize)]
 pub struct Report<'a> {
-    /// `ok`, `degraded`, `starting` or `unhealthy`.
-    pub status: &'static str,
+    /// The verdict.
+    pub status: Status,
     /// Why the status is `unhealthy` or `starting`.
     pub problems: Vec<String>,
     /// What is wrong without making the server unhealthy.
@@ -85,7 +109,7 @@ pub struct Report<'a> {
 #[derive(Debug, Serialize)]
 pub struct Service<'a> {
     /// Same as the report's status.
-    pub status: &'static str,
+    pub status: Status,
     /// Seconds since start.
     pub uptime_seconds: f64,
     /// The server's version.
@@ -166,13 +190,13 @@ pub fn report(sources: &HealthSources, now: Instant) -> (bool, Report<'_>) {
     let status = match &reading.frame {
         None => {
             problems.insert(0, "no snapshot has been published yet".to_owned());
-            "starting"
+            Status::Starting
         }
-        Some(_) if !problems.is_empty() => "unhealthy",
-        Some(_) if !warnings.is_empty() => "degraded",
-        Some(_) => "ok",
+        Some(_) if !problems.is_empty() => Status::Unhealthy,
+        Some(_) if !warnings.is_empty() => Status::Degraded,
+        Some(_) => Status::Ok,
     };
-    let healthy = matches!(status, "ok" | "degraded");
+    let healthy = status.healthy();
     let plugins = std::mem::take(&mut reading.plugins);
     let with_state = |wanted: fn(PluginState) -> bool| -> Vec<PluginRecord> {
         plugins
