@@ -20,7 +20,14 @@
 //!
 //! A module imports only modules above it: the two stages do not know each other, the
 //! pipeline composes them and imports no surface, and nothing imports a surface but
-//! [`run`]. A unit test (`layout_rule.rs`) reads every `crate::` path and enforces it.
+//! [`run`]. Inside a room imports run one way too: no file names one that names it back,
+//! however long the chain (a child never imports its parent `mod.rs`; shared items live
+//! in a sibling file below both users). A unit test (`layout_rule.rs`) reads every path
+//! the code names and enforces both rules.
+//!
+//! There is no shared server state: [`run`] builds each part's few handles (the frame
+//! source, the counters, the access policy, …) and hands every surface only what it
+//! reads, as mini-redis hands each connection its `Db` and shutdown listener.
 //!
 //! - [`config`]: `plugins.toml` (server, monitor, `[alerts]`, each plugin's table and
 //!   its host-side delivery keys), with errors that name file, line and key.
@@ -64,8 +71,8 @@
 //! `main.rs` only parses the command line, binds the port and calls [`run`] with the
 //! child-process probe; `host/tests/` drives [`run`] in process on `127.0.0.1:0` (with
 //! plugins loaded in process), the black-box tests in `tests/` start the binary. The
-//! collection loop (scheduler → alerts → bus, history, sinks) runs on a thread and runtime of its own,
-//! so client sessions on the main runtime can never delay a tick.
+//! collection loop (scheduler → alerts → bus, history, sinks) runs on a thread and
+//! runtime of its own, so client sessions on the main runtime can never delay a tick.
 
 pub mod accept;
 pub mod alerts;
