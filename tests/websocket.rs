@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use monitoring_test_support::{
-    connect, next_of_type, send_text, Client, Peer, Server, Setup, CORE_COLLECTORS,
+    close_code, connect, next_of_type, send_text, Peer, Server, Setup, CORE_COLLECTORS,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -20,18 +20,6 @@ fn server_with(config: &str) -> Server {
         config,
         extra_files: &[],
     })
-}
-
-/// Reads until a close frame; its code, or `None` if the stream ended without one.
-async fn close_code(ws: &mut Client, timeout: Duration) -> Option<u16> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
-            Ok(Some(Ok(_))) => continue,
-            _ => return None,
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

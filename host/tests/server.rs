@@ -14,7 +14,8 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
+use monitoring_test_support::{close_code, next_json, next_of_type, send_text, Client};
 use monitoring_websocket_server::accept::tls::reload_channel;
 use monitoring_websocket_server::config::Config;
 use monitoring_websocket_server::plugins::probe::Isolation;
@@ -25,9 +26,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
-
-type Client = WebSocketStream<TcpStream>;
+use tokio_tungstenite::MaybeTlsStream;
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -87,7 +86,7 @@ impl Server {
         let socket = TcpStream::connect(("127.0.0.1", self.port))
             .await
             .expect("connect");
-        let (ws, _) = tokio_tungstenite::client_async(request, socket)
+        let (ws, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(socket))
             .await
             .expect("the WebSocket handshake");
         ws
@@ -129,61 +128,11 @@ impl Server {
     }
 }
 
-/// The next text message as JSON, or `None` on timeout or close.
-async fn next_json(ws: &mut Client, timeout: Duration) -> Option<Value> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next())
-            .await
-            .ok()??
-            .ok()?
-        {
-            Message::Text(text) => return serde_json::from_str(text.as_str()).ok(),
-            Message::Close(_) => return None,
-            _ => continue,
-        }
-    }
-}
-
-/// The next message of type `kind` (others skipped) and when it came.
-async fn next_of_type(ws: &mut Client, kind: &str, timeout: Duration) -> Option<(Value, Instant)> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let message = next_json(ws, left).await?;
-        if message["type"] == kind {
-            return Some((message, Instant::now()));
-        }
-    }
-}
-
-async fn send(ws: &mut Client, message: Value) {
-    ws.send(Message::text(message.to_string()))
-        .await
-        .expect("send");
-}
-
-async fn send_text(ws: &mut Client, text: &str) {
-    ws.send(Message::text(text.to_owned())).await.expect("send");
-}
-
 async fn assert_still_usable(ws: &mut Client) {
     send_text(ws, r#"{"type":"ping"}"#).await;
     next_of_type(ws, "pong", SECOND)
         .await
         .expect("the connection stays usable");
-}
-
-/// Reads until a close frame; its code, or `None` if the stream ended without one.
-async fn close_code(ws: &mut Client, timeout: Duration) -> Option<u16> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
-            Ok(Some(Ok(_))) => continue,
-            _ => return None,
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -216,11 +165,11 @@ async fn a_client_is_greeted_then_fed_every_tick() {
 async fn ping_get_status_and_set_threshold_are_answered() {
     let server = start("").await;
     let mut ws = server.connect().await;
-    send(&mut ws, json!({"type": "ping"})).await;
+    send_text(&mut ws, &json!({"type": "ping"}).to_string()).await;
     let (pong, _) = next_of_type(&mut ws, "pong", SECOND).await.expect("pong");
     assert!(pong["timestamp"].is_string(), "{pong}");
 
-    send(&mut ws, json!({"type": "get_status"})).await;
+    send_text(&mut ws, &json!({"type": "get_status"}).to_string()).await;
     let (status, _) = next_of_type(&mut ws, "status", SECOND)
         .await
         .expect("status");
@@ -228,11 +177,9 @@ async fn ping_get_status_and_set_threshold_are_answered() {
     assert_eq!(status["monitor_interval"], 0.1);
     assert_eq!(status["plugins"], json!([]));
 
-    send(
-        &mut ws,
-        json!({"type": "set_threshold", "component": "memory", "level": "warning", "value": 75.0}),
-    )
-    .await;
+    let set =
+        json!({"type": "set_threshold", "component": "memory", "level": "warning", "value": 75.0});
+    send_text(&mut ws, &set.to_string()).await;
     let (updated, _) = next_of_type(&mut ws, "thresholds_updated", SECOND)
         .await
         .expect("thresholds_updated");

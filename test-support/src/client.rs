@@ -48,6 +48,18 @@ pub async fn next_json(ws: &mut Client, timeout: Duration) -> Option<Value> {
     }
 }
 
+/// Reads until a close frame; its code, or `None` if the stream ended without one.
+pub async fn close_code(ws: &mut Client, timeout: Duration) -> Option<u16> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => continue,
+            _ => return None,
+        }
+    }
+}
+
 /// The next message of the given `type`, skipping others, with its receipt time.
 pub async fn next_of_type(
     ws: &mut Client,

@@ -56,8 +56,8 @@ pub mod witness;
 
 #[cfg(feature = "harness")]
 pub use client::{
-    connect, connect_with_token, next_json, next_of_type, parse_timestamp, plugin_record,
-    raw_upgrade_request, send_text, Client,
+    close_code, connect, connect_with_token, next_json, next_of_type, parse_timestamp,
+    plugin_record, raw_upgrade_request, send_text, Client,
 };
 #[cfg(feature = "harness")]
 pub use server::{
