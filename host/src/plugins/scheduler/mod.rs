@@ -81,29 +81,34 @@ impl Scheduler {
     pub fn start(collectors: Vec<NewCollector>, timing: Timing) -> Self {
         let (answer_tx, answers) = mpsc::unbounded_channel();
         let now = Instant::now();
-        let slots: Vec<Slot> = collectors
-            .into_iter()
-            .enumerate()
-            .map(|(id, new)| {
-                let period = whole_ticks(new.period.unwrap_or(timing.interval), timing.interval);
-                Slot::new(id as u64, new.name, new.collector, period, now)
-            })
-            .collect();
-        let next_slot_id = slots.len() as u64;
-        let scheduler = Self {
-            slots,
+        let mut scheduler = Self {
+            slots: Vec::with_capacity(collectors.len()),
             answers,
             answer_tx,
             timing,
             duplicate_sections_reported: HashSet::new(),
             board: StatusBoard::default(),
-            next_slot_id,
+            next_slot_id: 0,
             providers: Vec::new(),
             #[cfg(test)]
             recorded: std::sync::Arc::default(),
         };
+        for new in collectors {
+            let slot = scheduler.new_slot(new, now);
+            scheduler.slots.push(slot);
+        }
         scheduler.publish_status(now);
         scheduler
+    }
+
+    /// An idle slot for `new`, due at once, with the next id and its period in whole
+    /// ticks.
+    fn new_slot(&mut self, new: NewCollector, now: Instant) -> Slot {
+        let interval = self.timing.interval;
+        let period = whole_ticks(new.period.unwrap_or(interval), interval);
+        let slot = Slot::new(self.next_slot_id, new.name, new.collector, period, now);
+        self.next_slot_id += 1;
+        slot
     }
 
     /// The handle on every collector's status, updated after each tick.
@@ -125,10 +130,7 @@ impl Scheduler {
     /// or, if it is busy now, when its call returns), else last.
     pub fn insert(&mut self, new: NewCollector) {
         let now = Instant::now();
-        let interval = self.timing.interval;
-        let period = whole_ticks(new.period.unwrap_or(interval), interval);
-        let slot = Slot::new(self.next_slot_id, new.name, new.collector, period, now);
-        self.next_slot_id += 1;
+        let slot = self.new_slot(new, now);
         match self.slots.iter().position(|s| s.name == slot.name) {
             Some(index) => self.slots[index] = slot,
             None => self.slots.push(slot),
