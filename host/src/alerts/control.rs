@@ -75,7 +75,7 @@ impl AlertControl {
         level: AlertLevel,
         value: f64,
     ) -> Result<ThresholdChange, String> {
-        self.configure(&[(target.to_owned(), level_word(level).to_owned(), value)])
+        self.configure(&[(target.to_owned(), level, value)])
             .map(|mut changes| changes.remove(0))
     }
 
@@ -98,33 +98,36 @@ impl AlertControl {
             let Some(number) = value.as_f64() else {
                 return Err(format!("`{key}` must be a number, got {value}"));
             };
-            changes.push((target.to_owned(), level.to_owned(), number));
+            changes.push((target.to_owned(), parse_level(level)?, number));
         }
         self.configure(&changes)
     }
 
-    fn configure(&self, changes: &[(String, String, f64)]) -> Result<Vec<ThresholdChange>, String> {
+    fn configure(
+        &self,
+        changes: &[(String, AlertLevel, f64)],
+    ) -> Result<Vec<ThresholdChange>, String> {
         let mut rules = self.rules.write().unwrap_or_else(PoisonError::into_inner);
         let mut updated = rules.rules.clone();
         let mut report = Vec::with_capacity(changes.len());
-        for (target, level_name, value) in changes {
-            let level = parse_level(level_name)?;
-            if !value.is_finite() || *value < 0.0 {
+        for &(ref target, level, value) in changes {
+            if !value.is_finite() || value < 0.0 {
                 return Err(format!(
-                    "threshold for `{target}` {level_name} must be a number, at least 0, got {value}"
+                    "threshold for `{target}` {} must be a number, at least 0, got {value}",
+                    level_word(level)
                 ));
             }
             let index = find_rule(&rules, target)?;
             let rule = &mut updated[index];
             match level {
-                AlertLevel::Warning => rule.warning = Some(*value),
-                AlertLevel::Critical => rule.critical = Some(*value),
+                AlertLevel::Warning => rule.warning = Some(value),
+                AlertLevel::Critical => rule.critical = Some(value),
             }
             report.push(ThresholdChange {
                 component: rule.component.clone(),
                 metric: rule.path.clone(),
                 level: level_word(level),
-                value: *value,
+                value,
             });
         }
         // Checked once all are applied, so a batch may move both thresholds of a rule
