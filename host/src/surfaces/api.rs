@@ -26,7 +26,7 @@ use crate::pipeline::wire::excerpt;
 use crate::surfaces::health::{self, HealthSources};
 use crate::surfaces::history_reply::{self, HistoryReplies, MAX_IN_FLIGHT, RETRY_AFTER_SECONDS};
 use crate::surfaces::metrics::{self, Format, MetricsSources};
-use crate::surfaces::reply::{error, json};
+use crate::surfaces::reply::{error, json, json_bytes};
 
 /// What the API's handlers read.
 pub struct ApiSources {
@@ -55,8 +55,7 @@ pub fn current(sources: &ApiSources) -> Response {
         Some(frame) => {
             let mut body = Vec::with_capacity(frame.data.get().len() + 256);
             frame.write_api_view(&mut body);
-            let reply = warp::reply::with_status(body, StatusCode::OK);
-            warp::reply::with_header(reply, "content-type", "application/json").into_response()
+            json_bytes(StatusCode::OK, body)
         }
         None => error(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -12,10 +12,7 @@ use warp::Reply;
 /// A JSON reply with `status`.
 pub fn json(status: StatusCode, body: &impl Serialize) -> Response {
     match serde_json::to_vec(body) {
-        Ok(bytes) => {
-            let reply = warp::reply::with_status(bytes, status);
-            warp::reply::with_header(reply, "content-type", "application/json").into_response()
-        }
+        Ok(bytes) => json_bytes(status, bytes),
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("cannot encode the reply: {e}"),
@@ -33,6 +30,11 @@ pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
         error: message.into(),
     };
     let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{\"error\":\"\"}".to_vec());
+    json_bytes(status, bytes)
+}
+
+/// JSON already serialized, as a reply with `status`.
+pub fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
     let reply = warp::reply::with_status(bytes, status);
     warp::reply::with_header(reply, "content-type", "application/json").into_response()
 }
