@@ -75,6 +75,20 @@ pub enum ServerMessage<'a> {
         /// Confirmation text.
         message: &'static str,
     },
+    /// Answer to the admin's `reload`: whether `plugins.toml` was applied, and what
+    /// it changed or why it was refused.
+    ReloadResult {
+        /// Whether the file was applied.
+        ok: bool,
+        /// The file's error, `null` when it was applied.
+        error: Option<&'a str>,
+        /// What changed.
+        changed: &'a [String],
+        /// What waits for a restart.
+        needs_restart: &'a [String],
+        /// When.
+        timestamp: String,
+    },
     /// A fleet gateway's hosts: the whole table after a `subscribe` with `hosts`
     /// (`full: true`), then at most one per gateway tick with what changed since the
     /// last one (`full: false`): hosts that appeared, went `stale` or `gone`, came
@@ -210,6 +224,31 @@ impl ServerMessage<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reload_result_says_null_for_no_error() {
+        let changed = ["alert rules".to_owned()];
+        let json = ServerMessage::ReloadResult {
+            ok: true,
+            error: None,
+            changed: &changed,
+            needs_restart: &[],
+            timestamp: "2025-01-03T10:15:30.123456".to_owned(),
+        }
+        .to_json();
+        let value: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "type": "reload_result",
+                "ok": true,
+                "error": null,
+                "changed": ["alert rules"],
+                "needs_restart": [],
+                "timestamp": "2025-01-03T10:15:30.123456",
+            })
+        );
+    }
 
     #[test]
     fn monitoring_data_matches_the_seed_shape() {

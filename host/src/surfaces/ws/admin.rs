@@ -20,15 +20,14 @@ impl Session<'_> {
             None => None,
         };
         match outcome {
-            Some(outcome) => serde_json::json!({
-                "type": "reload_result",
-                "ok": outcome.ok,
-                "error": outcome.error,
-                "changed": outcome.changed,
-                "needs_restart": outcome.needs_restart,
-                "timestamp": now_iso(),
-            })
-            .to_string(),
+            Some(outcome) => ServerMessage::ReloadResult {
+                ok: outcome.ok,
+                error: outcome.error.as_deref(),
+                changed: &outcome.changed,
+                needs_restart: &outcome.needs_restart,
+                timestamp: now_iso(),
+            }
+            .to_json(),
             None => ServerMessage::error(ErrorCode::InvalidParams, "The server cannot reload now")
                 .to_json(),
         }
