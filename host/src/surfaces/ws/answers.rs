@@ -47,7 +47,7 @@ impl Session<'_> {
         };
         self.send(ws, Message::text(reply)).await?;
         if std::mem::take(&mut self.greet_fleet) {
-            let gateway = self.context.fleet.as_ref().and_then(|f| f.gateway.clone());
+            let gateway = self.context.gateway().cloned();
             if let Some(gateway) = gateway {
                 for text in gateway.greeting(|name| self.wants_host(name)) {
                     self.send(ws, Message::Text(text)).await?;
@@ -95,7 +95,7 @@ impl Session<'_> {
                     .fetch_add(missed, Ordering::Relaxed);
                 // `hosts` messages are differences: one may be among the skipped, so
                 // the whole table again (at most once per channel's worth of events).
-                let gateway = self.context.fleet.as_ref().and_then(|f| f.gateway.clone());
+                let gateway = self.context.gateway().cloned();
                 if let (true, Some(gateway)) = (self.subscribed, gateway) {
                     self.send(ws, Message::Text(gateway.table())).await?;
                 }
@@ -171,7 +171,7 @@ impl Session<'_> {
             }
         }
         if params.hosts.is_some() {
-            let Some(gateway) = self.context.fleet.as_ref().and_then(|f| f.gateway.as_ref()) else {
+            let Some(gateway) = self.context.gateway() else {
                 return ServerMessage::error(
                     ErrorCode::InvalidParams,
                     "`hosts` needs a fleet gateway; this server is not one ([fleet] gateway = true)",

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::accept::admission::Admission;
 use crate::alerts::AlertControl;
+use crate::fleet::gateway::Gateway;
 use crate::fleet::Fleet;
 use crate::live::events::PluginEvents;
 use crate::live::LiveHandle;
@@ -49,6 +50,11 @@ pub struct SessionContext {
 }
 
 impl SessionContext {
+    /// A gateway's fleet view; `None` on a server that is not a fleet gateway.
+    pub fn gateway(&self) -> Option<&Arc<Gateway>> {
+        self.fleet.as_ref().and_then(|fleet| fleet.gateway.as_ref())
+    }
+
     /// The tick, in whole milliseconds.
     pub fn tick_ms(&self) -> u64 {
         (self.cadence.seconds() * 1000.0).round() as u64
