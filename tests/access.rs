@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use monitoring_test_support::http::parse_head;
 use monitoring_test_support::{next_of_type, send_text, Peer, Server, Setup, CORE_COLLECTORS};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -85,16 +86,7 @@ fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Rep
         raw.push(byte[0]);
     }
     let head = String::from_utf8_lossy(&raw).into_owned();
-    let mut lines = head.lines();
-    let status: u16 = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad head {head}"));
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
+    let (status, headers) = parse_head(&head);
     let length = headers
         .iter()
         .find(|(n, _)| n == "content-length")

@@ -15,7 +15,10 @@
 use std::time::{Duration, Instant};
 
 use futures_util::SinkExt;
-use monitoring_test_support::{close_code, next_json, next_of_type, send_text, Client};
+use monitoring_test_support::http::parse_head;
+use monitoring_test_support::{
+    close_code, connect_with_token, next_json, next_of_type, send_text, Client,
+};
 use monitoring_websocket_server::accept::tls::reload_channel;
 use monitoring_websocket_server::config::Config;
 use monitoring_websocket_server::plugins::probe::Isolation;
@@ -26,7 +29,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::MaybeTlsStream;
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -77,19 +79,7 @@ async fn start(extra: &str) -> Server {
 impl Server {
     /// Connects a WebSocket client with the admin token.
     async fn connect(&self) -> Client {
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut request = format!("ws://127.0.0.1:{}/", self.port)
-            .into_client_request()
-            .expect("a WebSocket URL");
-        let bearer = format!("Bearer {ADMIN_TOKEN}").parse().expect("a header");
-        request.headers_mut().insert("authorization", bearer);
-        let socket = TcpStream::connect(("127.0.0.1", self.port))
-            .await
-            .expect("connect");
-        let (ws, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(socket))
-            .await
-            .expect("the WebSocket handshake");
-        ws
+        connect_with_token(&format!("ws://127.0.0.1:{}/", self.port), ADMIN_TOKEN).await
     }
 
     /// `GET path` over plain HTTP/1.1: the status code and the body.
@@ -105,16 +95,10 @@ impl Server {
             .await
             .expect("an answer within 5 s")
             .expect("a UTF-8 answer");
-        let status = answer
-            .split(' ')
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .unwrap_or_else(|| panic!("a status line: {answer}"));
-        let body = answer
+        let (head, body) = answer
             .split_once("\r\n\r\n")
-            .map(|(_, body)| body.to_owned())
-            .unwrap_or_default();
-        (status, body)
+            .unwrap_or_else(|| panic!("no header end in {answer}"));
+        (parse_head(head).0, body.to_owned())
     }
 
     /// Fires the shutdown signal and waits for [`run`] to return.
