@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 fn layer(module: &str) -> Option<u8> {
     match module {
         "allocator" | "config" | "shutdown" | "throttle" | "timestamp" => Some(0),
-        "plugins" | "alerts" => Some(1),
+        "plugins" | "alerts" | "store" => Some(1),
         "pipeline" => Some(2),
         "live" => Some(3),
         "fleet" => Some(3),

@@ -83,6 +83,7 @@ pub mod live;
 pub mod pipeline;
 pub mod plugins;
 pub mod shutdown;
+pub mod store;
 pub mod surfaces;
 pub mod throttle;
 pub mod timestamp;
