@@ -21,7 +21,7 @@ mod writer;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -306,16 +306,14 @@ impl Store {
         })
     }
 
+    /// Queues without waiting; false when the queue is full or closed.
     fn send(&self, msg: Msg) -> bool {
         let sender = self
             .inner
             .sender
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        match sender.as_ref().map(|s| s.try_send(msg)) {
-            Some(Ok(())) => true,
-            Some(Err(TrySendError::Full(_) | TrySendError::Disconnected(_))) | None => false,
-        }
+        sender.as_ref().is_some_and(|s| s.try_send(msg).is_ok())
     }
 
     /// Queues one snapshot of `host` ("" = this server) taken at `at_ms`: every number
