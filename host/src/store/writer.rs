@@ -266,3 +266,113 @@ impl Writer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::schema;
+
+    fn tick(n: i64) -> Msg {
+        let samples = (0..200)
+            .map(|s| (format!("test.value[{s}]"), (n * s) as f64))
+            .collect();
+        Msg::Tick(Tick {
+            host: String::new(),
+            at_ms: 1_796_428_800_000 + n * 500,
+            flat: Flat {
+                samples,
+                ..Flat::default()
+            },
+            alerts: Vec::new(),
+        })
+    }
+
+    /// A full disk (SQLite's page limit standing in for it) fails the write without
+    /// losing the batch; the next write after space returns stores all of it.
+    #[test]
+    fn a_full_disk_keeps_the_batch_and_recovers() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = schema::open_writer(dir.path()).expect("opens");
+        let pages: i64 = conn
+            .pragma_query_value(None, "page_count", |r| r.get(0))
+            .expect("pages");
+        conn.pragma_update(None, "max_page_count", pages)
+            .expect("limit set");
+        let shared = Arc::new(Shared::default());
+        let mut writer =
+            Writer::new(conn, dir.path().to_owned(), Arc::clone(&shared)).expect("a writer");
+        for n in 0..50 {
+            writer.push(tick(n));
+        }
+        writer.flush(true);
+        let error = shared.status_mut().write_error.clone();
+        assert!(
+            error.as_deref().is_some_and(|e| e.contains("full")),
+            "{error:?}"
+        );
+        assert_eq!(writer.backlog.len(), 50);
+        assert_eq!(shared.samples_written.load(Ordering::Relaxed), 0);
+
+        writer
+            .conn
+            .pragma_update(None, "max_page_count", 1_000_000)
+            .expect("limit lifted");
+        writer.flush(true);
+        assert_eq!(shared.status_mut().write_error, None);
+        assert!(writer.backlog.is_empty());
+        assert_eq!(shared.samples_written.load(Ordering::Relaxed), 50 * 200);
+        let stored: i64 = writer
+            .conn
+            .query_row("SELECT count(*) FROM pending", [], |r| r.get(0))
+            .expect("counted");
+        assert_eq!(stored, 50);
+
+        // A tick of the next window with other series seals the first window and
+        // keeps only the layout still in use.
+        writer.push(Msg::Tick(Tick {
+            host: String::new(),
+            at_ms: 1_796_428_800_000 + 300_000,
+            flat: Flat {
+                samples: vec![("other".into(), 1.0)],
+                ..Flat::default()
+            },
+            alerts: Vec::new(),
+        }));
+        writer.flush(true);
+        let count = |table: &str| -> i64 {
+            writer
+                .conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .expect("counted")
+        };
+        assert_eq!(
+            (
+                count("pending"),
+                count("layouts"),
+                count("groups"),
+                count("chunks")
+            ),
+            (1, 1, 1, 200)
+        );
+    }
+
+    #[test]
+    fn a_backlog_beyond_its_bound_drops_the_oldest_ticks() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = schema::open_writer(dir.path()).expect("opens");
+        let shared = Arc::new(Shared::default());
+        let mut writer =
+            Writer::new(conn, dir.path().to_owned(), Arc::clone(&shared)).expect("a writer");
+        for n in 0..(MAX_BACKLOG as i64 + 3) {
+            writer.push(Msg::Tick(Tick {
+                host: String::new(),
+                at_ms: n,
+                flat: Flat::default(),
+                alerts: Vec::new(),
+            }));
+        }
+        assert_eq!(writer.backlog.len(), MAX_BACKLOG);
+        assert_eq!(shared.ticks_dropped.load(Ordering::Relaxed), 3);
+        assert!(matches!(writer.backlog.front(), Some(Msg::Tick(t)) if t.at_ms == 3));
+    }
+}
