@@ -8,15 +8,24 @@ use std::io::Write;
 use std::time::Instant;
 
 use flate2::write::ZlibEncoder;
+use monitoring_plugin_api::Alert;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::codec::{self, encode_times, TickChunk};
 use super::events::{self, EpisodeKey};
 use super::paths::unit_of;
+use super::paths::Flat;
 use super::retention::{add_bytes, insert_group, processes_bytes, GROUP_SPAN_MS};
 use super::rollup;
-use super::writer::Tick;
-use super::Fault;
+use super::types::Fault;
+
+/// One recorded snapshot, flattened on the caller's thread.
+pub struct Tick {
+    pub host: String,
+    pub at_ms: i64,
+    pub flat: Flat,
+    pub alerts: Vec<Alert>,
+}
 
 /// What the writer remembers of one host between ticks (reloaded from the database
 /// after a failed write, so it never disagrees with what was committed).

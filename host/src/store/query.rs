@@ -13,7 +13,7 @@ use super::codec::{decode_layout, decode_times, pending_value};
 use super::retention::{GROUP_SPAN_MS, TIER_STEP_MS};
 use super::rollup::{merge, rows, watermark, Row};
 use super::schema::open_reader;
-use super::{Fault, ProcessesAt, QueryError, SeriesInfo, SeriesPoints, Span};
+use super::types::{Fault, ProcessesAt, QueryError, SeriesInfo, SeriesPoints, Span};
 
 /// Idle read connections kept for the next query.
 const POOL_MAX: usize = 4;

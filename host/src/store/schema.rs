@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::OpenError;
+use super::types::OpenError;
 
 /// The database's file name in the store's folder.
 pub const DB_FILE: &str = "history.db";

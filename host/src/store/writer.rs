@@ -10,14 +10,13 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use monitoring_plugin_api::Alert;
 use rusqlite::Connection;
 
-use super::ingest::{self, HostState};
-use super::paths::Flat;
+use super::events;
+use super::ingest::{self, HostState, Tick};
 use super::retention::{self, TIERS};
 use super::schema::DB_FILE;
-use super::{events, Event, Fault, Limits, Status, TierStatus};
+use super::types::{Event, Fault, Limits, Status, TierStatus};
 
 /// Messages queued between `record` and the writer: at 500 hosts × 2 Hz this is about
 /// four seconds; beyond it `record` drops the tick (counted) rather than wait.
@@ -32,14 +31,6 @@ const MAX_BATCH: usize = 2_000;
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 /// A host silent this long gets its pending ticks sealed.
 const IDLE_SEAL_AFTER: Duration = Duration::from_secs(600);
-
-/// One recorded snapshot, flattened on the caller's thread.
-pub struct Tick {
-    pub host: String,
-    pub at_ms: i64,
-    pub flat: Flat,
-    pub alerts: Vec<Alert>,
-}
 
 pub enum Msg {
     Tick(Tick),
@@ -270,6 +261,7 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::paths::Flat;
     use crate::store::schema;
 
     fn tick(n: i64) -> Msg {
