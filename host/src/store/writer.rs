@@ -165,6 +165,22 @@ impl Writer {
                     tracing::warn!(%error, "history store: reading its sizes failed");
                 }
             }
+            Err(error) if !is_transient(&error) => {
+                // Not the disk: retrying the same batch would fail forever and
+                // wedge the store, so it goes (counted) and writing goes on.
+                let dropped = self
+                    .backlog
+                    .iter()
+                    .filter(|m| matches!(m, Msg::Tick(_)))
+                    .count();
+                tracing::error!(%error, dropped, "history store: a batch could not be written and was dropped");
+                self.backlog.clear();
+                self.hosts.clear();
+                self.shared
+                    .ticks_dropped
+                    .fetch_add(dropped as u64, Ordering::Relaxed);
+                self.shared.status_mut().write_error = Some(error.to_string());
+            }
             Err(error) => {
                 if !self.failing {
                     tracing::warn!(%error, queued = self.backlog.len(), "history store: write failed; keeping the batch and retrying");
@@ -255,6 +271,27 @@ impl Writer {
         status.bytes = on_disk;
         status.tiers = tiers;
         Ok(())
+    }
+}
+
+/// Failures that pass when the disk has room again or a lock is released: the
+/// batch is kept and retried.
+fn is_transient(error: &Fault) -> bool {
+    use rusqlite::ErrorCode::{
+        CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, OutOfMemory, ReadOnly, SystemIoFailure,
+    };
+    match error {
+        Fault::Sql(rusqlite::Error::SqliteFailure(failure, _)) => matches!(
+            failure.code,
+            DiskFull
+                | SystemIoFailure
+                | DatabaseBusy
+                | DatabaseLocked
+                | ReadOnly
+                | CannotOpen
+                | OutOfMemory
+        ),
+        Fault::Sql(_) | Fault::Codec(_) => false,
     }
 }
 
