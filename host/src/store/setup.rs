@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::config::{Config, HistoryConfig};
-use crate::store::{Limits, Settings, Tier, TierLimit};
+use super::types::{Limits, Settings, Tier, TierLimit};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
