@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::config::{Config, HistoryConfig};
 use super::types::{Limits, Settings, Tier, TierLimit};
+use crate::config::{Config, HistoryConfig};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
