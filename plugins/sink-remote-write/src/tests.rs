@@ -15,8 +15,22 @@ fn config(value: serde_json::Value) -> Config {
 }
 
 #[test]
-fn wants_snapshots() {
+fn obeys_the_sink_contract_and_asks_for_snapshots() {
+    use monitoring_plugin_api::testing::{check_sink, Delivery};
+
+    let server = TestServer::start(Reply::status(204));
+    let settings = json!({"url": server.url("/api/v1/write"), "instance": "web-1"});
+    // Alerts are not this sink's business: they succeed without a request.
+    check_sink::<RemoteWriteSink>(&settings.to_string(), Delivery::Succeeds);
     assert!(RemoteWriteSink::root_module().wants_snapshots());
+    // The contract's flush sent the snapshot: one request, its series timed.
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    let raw = snap::raw::Decoder::new()
+        .decompress_vec(&requests[0].body)
+        .expect("snappy");
+    let write = WriteRequest::decode(raw.as_slice()).expect("protobuf");
+    assert!(write.timeseries.len() > 5, "{write:?}");
 }
 
 #[test]
