@@ -30,7 +30,7 @@ mod series;
 
 use auth::Auth;
 use sender::{Sender, Settings};
-use series::Target;
+use series::{Interner, Target};
 
 /// How long `flush` (at shutdown) waits for the queue to be sent.
 const FLUSH_WAIT: Duration = Duration::from_secs(5);
@@ -77,8 +77,8 @@ pub struct Config {
     pub batch_max_samples: usize,
     /// Longest a sample waits before its batch is sent, seconds (5).
     pub flush_interval_secs: f64,
-    /// Most samples queued while the receiver is slow or down (200000, about 10
-    /// minutes of a busy machine at 2 Hz); beyond it the oldest are dropped and counted.
+    /// Most samples queued while the receiver is slow or down (200000: about 5 minutes
+    /// of 600 series at 2 Hz, some 10 MB); beyond it the oldest are dropped and counted.
     pub queue_max_samples: usize,
     /// First retry delay, seconds (0.5); doubled per failure.
     pub min_backoff_secs: f64,
@@ -117,6 +117,7 @@ impl Default for Config {
 pub struct RemoteWriteSink {
     sender: Sender,
     target: Target,
+    interner: Interner,
 }
 
 impl RemoteWriteSink {
@@ -159,7 +160,11 @@ impl RemoteWriteSink {
         let sender = Sender::start(settings, post).map_err(|e| {
             PluginError::unavailable(format_args!("cannot start the sending thread: {e}"))
         })?;
-        Ok(Self { sender, target })
+        Ok(Self {
+            sender,
+            target,
+            interner: Interner::default(),
+        })
     }
 }
 
@@ -251,7 +256,8 @@ impl Sink for RemoteWriteSink {
                 sink_http_common::quote(timestamp)
             ))
         })?;
-        self.sender.enqueue(series::samples(data, at, &self.target));
+        self.sender
+            .enqueue(series::samples(data, at, &self.target, &mut self.interner));
         Ok(())
     }
 

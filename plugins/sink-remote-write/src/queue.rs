@@ -4,14 +4,17 @@
 //! of samples and groups those of one series into one `TimeSeries`.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use crate::proto::{Label, Sample, TimeSeries, WriteRequest};
 
-/// One sample of one series. `labels` are sorted by name, `__name__` among them.
+/// One sample of one series. `labels` are sorted by name, `__name__` among them, and
+/// shared by every queued sample of the series (see `series::Interner`), so a sample
+/// costs the queue a few dozen bytes, not a copy of its labels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Queued {
     /// The series.
-    pub labels: Vec<Label>,
+    pub labels: Arc<[Label]>,
     /// The sample.
     pub sample: Sample,
 }
@@ -66,14 +69,14 @@ impl SampleQueue {
     pub fn take_batch(&mut self, max: usize) -> (WriteRequest, usize) {
         let count = self.items.len().min(max);
         let mut timeseries: Vec<TimeSeries> = Vec::new();
-        let mut index: HashMap<Vec<Label>, usize> = HashMap::new();
+        let mut index: HashMap<Arc<[Label]>, usize> = HashMap::new();
         for item in self.items.drain(..count) {
             match index.get(&item.labels) {
                 Some(&at) => timeseries[at].samples.push(item.sample),
                 None => {
                     index.insert(item.labels.clone(), timeseries.len());
                     timeseries.push(TimeSeries {
-                        labels: item.labels,
+                        labels: item.labels.to_vec(),
                         samples: vec![item.sample],
                     });
                 }
@@ -92,7 +95,8 @@ mod tests {
             labels: vec![Label {
                 name: "__name__".into(),
                 value: name.into(),
-            }],
+            }]
+            .into(),
             sample: Sample {
                 value: t as f64,
                 timestamp: t,

@@ -340,7 +340,8 @@ mod tests {
                 labels: vec![Label {
                     name: "__name__".into(),
                     value: format!("s{i}"),
-                }],
+                }]
+                .into(),
                 sample: Sample {
                     value: 1.0,
                     timestamp: 0,

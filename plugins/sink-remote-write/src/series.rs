@@ -4,6 +4,9 @@
 //! series has no label of that name, sorted by name as receivers require. A label with
 //! an empty value is left out: Prometheus treats it as absent anyway.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use chrono::{Local, NaiveDateTime, TimeZone};
 use metric_families::{snapshot_series, Flatten};
 use monitoring_plugin_api::Sections;
@@ -18,8 +21,40 @@ pub struct Target {
     pub labels: Vec<(String, String)>,
 }
 
+/// The label sets of the series seen lately, so that every queued sample of a series
+/// shares one allocation of its labels (a full queue then holds samples, not hundreds
+/// of thousands of label copies).
+#[derive(Debug, Default)]
+pub struct Interner {
+    seen: HashSet<Arc<[Label]>>,
+}
+
+impl Interner {
+    /// Series kept before the set starts over: short-lived series (a top process's
+    /// `pid`) come and go, and must not make it grow without bound. Starting over only
+    /// costs new copies of the labels of the series still current.
+    const MAX_SERIES: usize = 20_000;
+
+    fn intern(&mut self, labels: Vec<Label>) -> Arc<[Label]> {
+        if let Some(shared) = self.seen.get(labels.as_slice()) {
+            return Arc::clone(shared);
+        }
+        if self.seen.len() >= Self::MAX_SERIES {
+            self.seen.clear();
+        }
+        let shared: Arc<[Label]> = labels.into();
+        self.seen.insert(Arc::clone(&shared));
+        shared
+    }
+}
+
 /// Every series of `data` as one sample at `timestamp_ms`.
-pub fn samples(data: &Sections, timestamp_ms: i64, target: &Target) -> Vec<Queued> {
+pub fn samples(
+    data: &Sections,
+    timestamp_ms: i64,
+    target: &Target,
+    interner: &mut Interner,
+) -> Vec<Queued> {
     let mut flat = Flatten::default();
     snapshot_series(&mut flat, data);
     flat.into_series()
@@ -45,7 +80,7 @@ pub fn samples(data: &Sections, timestamp_ms: i64, target: &Target) -> Vec<Queue
             }
             labels.sort_by(|a, b| a.name.cmp(&b.name));
             Queued {
-                labels,
+                labels: interner.intern(labels),
                 sample: Sample {
                     value: series.value,
                     timestamp: timestamp_ms,
@@ -92,7 +127,7 @@ mod tests {
         .as_object()
         .cloned()
         .expect("an object");
-        let all = samples(&data, 1234, &target());
+        let all = samples(&data, 1234, &target(), &mut Interner::default());
         let load1 = all
             .iter()
             .find(|q| q.labels.iter().any(|l| l.value == "node_load1"))
@@ -135,7 +170,7 @@ mod tests {
         .as_object()
         .cloned()
         .expect("an object");
-        let all = samples(&data, 0, &target());
+        let all = samples(&data, 0, &target(), &mut Interner::default());
         for queued in &all {
             let devices: Vec<&str> = queued
                 .labels
@@ -145,6 +180,18 @@ mod tests {
                 .collect();
             assert_eq!(devices, ["eth0"], "{queued:?}");
         }
+    }
+
+    #[test]
+    fn the_samples_of_a_series_share_its_labels() {
+        let data: Sections = json!({"acme": {"temp": 40}})
+            .as_object()
+            .cloned()
+            .expect("an object");
+        let mut interner = Interner::default();
+        let first = samples(&data, 0, &target(), &mut interner);
+        let second = samples(&data, 500, &target(), &mut interner);
+        assert!(Arc::ptr_eq(&first[0].labels, &second[0].labels));
     }
 
     #[test]
