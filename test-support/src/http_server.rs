@@ -1,12 +1,13 @@
 //! A scripted HTTP/1.1 server on `127.0.0.1:0` for the HTTP sinks' tests (webhook,
-//! slack): it records every request and answers each with the same [`Reply`].
+//! slack, remote-write): it records every request and answers each with the same
+//! [`Reply`], or with the replies of a script in turn.
 //!
 //! Plain `std::net`, one thread per connection, so a hanging reply does not hold up
 //! the next request. Only what the sinks send is understood: `Content-Length` bodies.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -103,6 +104,18 @@ impl TestServer {
     /// # Panics
     /// When loopback cannot be bound; this is a test helper.
     pub fn start(reply: Reply) -> Self {
+        Self::start_script(vec![reply])
+    }
+
+    /// Starts a server answering the first request with `replies[0]`, the second with
+    /// `replies[1]`, …, and every later one with the last (e.g. 500, then 204).
+    ///
+    /// # Panics
+    /// When `replies` is empty or loopback cannot be bound; this is a test helper.
+    pub fn start_script(replies: Vec<Reply>) -> Self {
+        assert!(!replies.is_empty(), "a script of at least one reply");
+        let replies = Arc::new(replies);
+        let next = Arc::new(AtomicUsize::new(0));
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -114,7 +127,9 @@ impl TestServer {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                let (log, reply, stopped) = (Arc::clone(&log), reply.clone(), Arc::clone(&stopped));
+                let turn = next.fetch_add(1, Ordering::SeqCst).min(replies.len() - 1);
+                let reply = replies[turn].clone();
+                let (log, stopped) = (Arc::clone(&log), Arc::clone(&stopped));
                 std::thread::spawn(move || serve(stream, &reply, &log, &stopped));
             }
         });

@@ -17,7 +17,7 @@ use crate::redact::Redactor;
 /// secrets in it are seen whole and hidden before the quote is cut.
 const BODY_READ: u64 = 4096;
 
-/// Posts JSON bodies to one URL.
+/// Posts bodies (JSON unless told otherwise) to one URL.
 #[derive(Debug)]
 pub struct JsonPoster {
     client: Client,
@@ -82,11 +82,21 @@ impl JsonPoster {
 
     /// One POST of `body` as `application/json`; no retry.
     pub fn post(&self, body: Vec<u8>) -> Result<(), PluginError> {
-        let response = self
+        self.post_with(body, &[(CONTENT_TYPE.as_str(), "application/json")])
+    }
+
+    /// One POST of `body` with `headers` (name, value) besides the configured ones,
+    /// e.g. another `Content-Type` (remote write sends snappy-compressed protobuf); no
+    /// retry. A header name or value that is not valid is a fatal error.
+    pub fn post_with(&self, body: Vec<u8>, headers: &[(&str, &str)]) -> Result<(), PluginError> {
+        let mut request = self
             .client
             .post(self.url.clone())
-            .headers(self.headers.clone())
-            .header(CONTENT_TYPE, "application/json")
+            .headers(self.headers.clone());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request
             .body(body)
             .send()
             .map_err(|e| self.transport_error(e))?;

@@ -4,13 +4,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
 
+use metric_families::{Emit, Labels, Unit};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::info::Info;
-use prometheus_client::registry::{Registry, Unit};
-
-pub(super) type Labels = Vec<(String, String)>;
+use prometheus_client::registry::{self, Registry};
 type FloatGauge = Gauge<f64, AtomicU64>;
 type FloatCounter = Counter<f64, AtomicU64>;
 
@@ -25,28 +24,26 @@ pub(super) struct Builder {
     infos: HashSet<String>,
 }
 
-pub(super) fn labels(pairs: &[(&str, &str)]) -> Labels {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
-}
-
 impl Builder {
     /// The registry filled so far, for encoding.
     pub(super) fn registry(&self) -> &Registry {
         &self.registry
     }
+}
 
+/// `prometheus-client`'s name for a unit (the same suffix either way).
+fn registry_unit(unit: Unit) -> registry::Unit {
+    match unit {
+        Unit::Bytes => registry::Unit::Bytes,
+        Unit::Seconds => registry::Unit::Seconds,
+        Unit::Celsius => registry::Unit::Celsius,
+        other => registry::Unit::Other(other.as_str().into()),
+    }
+}
+
+impl Emit for Builder {
     /// Sets gauge `name` (+ `_unit`) for `labels`; non-finite values are left out.
-    pub(super) fn gauge(
-        &mut self,
-        name: &str,
-        help: &str,
-        unit: Option<Unit>,
-        labels: Labels,
-        value: f64,
-    ) {
+    fn gauge(&mut self, name: &str, help: &str, unit: Option<Unit>, labels: Labels, value: f64) {
         if !value.is_finite() {
             return;
         }
@@ -54,7 +51,9 @@ impl Builder {
         let family = self.gauges.entry(name.to_owned()).or_insert_with(|| {
             let family = Family::<Labels, FloatGauge>::default();
             match unit {
-                Some(unit) => registry.register_with_unit(name, help, unit, family.clone()),
+                Some(unit) => {
+                    registry.register_with_unit(name, help, registry_unit(unit), family.clone())
+                }
                 None => registry.register(name, help, family.clone()),
             }
             family
@@ -63,7 +62,7 @@ impl Builder {
     }
 
     /// Sets counter `name` (exposed as `name_total`) for `labels`.
-    pub(super) fn counter(&mut self, name: &str, help: &str, labels: Labels, value: u64) {
+    fn counter(&mut self, name: &str, help: &str, labels: Labels, value: u64) {
         let registry = &mut self.registry;
         let family = self.counters.entry(name.to_owned()).or_insert_with(|| {
             let family = Family::<Labels, Counter>::default();
@@ -75,7 +74,7 @@ impl Builder {
 
     /// Sets counter `name` (exposed as `name_total`) for `labels` to a fractional
     /// value (seconds); non-finite or negative values are left out.
-    pub(super) fn float_counter(&mut self, name: &str, help: &str, labels: Labels, value: f64) {
+    fn float_counter(&mut self, name: &str, help: &str, labels: Labels, value: f64) {
         if !(value.is_finite() && value >= 0.0) {
             return;
         }
@@ -92,27 +91,9 @@ impl Builder {
     }
 
     /// An info metric (`name_info{…} 1`); one per name.
-    pub(super) fn info(&mut self, name: &str, help: &str, labels: Labels) {
+    fn info(&mut self, name: &str, help: &str, labels: Labels) {
         if self.infos.insert(name.to_owned()) {
             self.registry.register(name, help, Info::new(labels));
-        }
-    }
-
-    pub(super) fn percent(&mut self, name: &str, help: &str, labels: Labels, value: Option<f64>) {
-        if let Some(value) = value {
-            self.gauge(
-                name,
-                help,
-                Some(Unit::Other("percent".into())),
-                labels,
-                value,
-            );
-        }
-    }
-
-    pub(super) fn bytes(&mut self, name: &str, help: &str, labels: Labels, value: Option<f64>) {
-        if let Some(value) = value {
-            self.gauge(name, help, Some(Unit::Bytes), labels, value);
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The fleet link in `/metrics`: the NATS connection's state, what was published,
 //! dropped and received, and, on a gateway, how many hosts are up, stale and gone.
 
-use super::builder::{labels, Builder};
+use metric_families::{labels, Emit};
+
+use super::builder::Builder;
 use crate::fleet::status::Connection;
 use crate::fleet::Fleet;
 

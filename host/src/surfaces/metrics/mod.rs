@@ -8,13 +8,11 @@
 //! A scrape costs one pass over one snapshot (a few hundred series), which is cheap at
 //! any sane scrape interval.
 //!
-//! Snapshot metrics are named `system_*` after the seed's Prometheus example, in base
-//! units (bytes, hertz, seconds, celsius, watts) with percentages as `_percent`; per-core
-//! series carry `cpu`, disks `path`, GPUs `gpu_id`. Sections from third-party collectors
-//! are flattened: `system_<section>_<field>`, array elements labelled `index`. The
-//! machine sections of issue 14 (network, disk I/O, load, sensors) take node_exporter's
-//! names instead (`node_network_receive_bytes_total{device}`, …; see `machine.rs`). The
-//! server's own numbers are `monitoring_server_*` and the standard `process_*`.
+//! The snapshot's series come from `metric-families`, the one mapping from a snapshot to
+//! names and labels that the `remote-write` sink uses too (its docs list the names):
+//! `system_*` for the core sections, node_exporter's names for the machine sections,
+//! `system_<section>_<field>` for third-party ones. The server's own numbers are
+//! `monitoring_server_*` and the standard `process_*`.
 
 use std::sync::Arc;
 
@@ -24,16 +22,13 @@ use crate::surfaces::status::{Reading, StatusSources};
 
 mod builder;
 mod fleet;
-mod generic;
-mod machine;
 mod server;
-mod snapshot;
+#[cfg(test)]
+mod tests;
 
 use builder::Builder;
-#[cfg(test)]
-use generic::{generic, sanitize};
+use metric_families::snapshot_series;
 use server::server_metrics;
-use snapshot::snapshot_metrics;
 
 /// What a scrape reads: the status every surface reports, the alert log's count and
 /// the fleet link.
@@ -79,7 +74,7 @@ pub fn render(sources: &MetricsSources, format: Format) -> Result<String, std::f
     let mut builder = Builder::default();
     let reading = Reading::of(&sources.status, std::time::Instant::now());
     if let Some(frame) = &reading.frame {
-        snapshot_metrics(&mut builder, frame);
+        snapshot_series(&mut builder, &frame.snapshot.data);
     }
     server_metrics(&mut builder, &reading, &sources.alert_log);
     fleet::fleet_metrics(&mut builder, sources.fleet.as_deref());
@@ -93,40 +88,4 @@ pub fn render(sources: &MetricsSources, format: Format) -> Result<String, std::f
         }
     }
     Ok(text)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accept_picks_the_format() {
-        assert_eq!(Format::from_accept(None), Format::Prometheus);
-        assert_eq!(Format::from_accept(Some("text/plain")), Format::Prometheus);
-        let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-        assert_eq!(Format::from_accept(Some(prometheus)), Format::OpenMetrics);
-    }
-
-    #[test]
-    fn names_are_sanitized() {
-        assert_eq!(sanitize("fan-speed.rpm"), "fan_speed_rpm");
-        assert_eq!(sanitize("3d"), "_3d");
-    }
-
-    #[test]
-    fn third_party_sections_are_flattened_with_index_labels() {
-        let mut b = Builder::default();
-        let value =
-            serde_json::json!({"fans": [{"rpm": 1200}, {"rpm": 900}], "ok": true, "temp": 40.5});
-        generic(&mut b, "system_sensors", &value, &[], 0);
-        let mut text = String::new();
-        prometheus_client::encoding::prometheus_text::encode(&mut text, b.registry())
-            .expect("encodes");
-        assert!(
-            text.contains("system_sensors_fans_rpm{index=\"1\"} 900"),
-            "{text}"
-        );
-        assert!(text.contains("system_sensors_temp 40.5"), "{text}");
-        assert!(!text.contains("_ok"), "{text}");
-    }
 }

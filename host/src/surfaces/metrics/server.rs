@@ -3,10 +3,10 @@
 
 use std::time::Instant;
 
+use metric_families::{labels, Emit, Unit};
 use monitoring_plugin_api::AlertLevel;
-use prometheus_client::registry::Unit;
 
-use super::builder::{labels, Builder};
+use super::builder::Builder;
 use crate::accept::service_memory::read_process;
 use crate::alerts::sink_runner::SinkStatus;
 use crate::alerts::AlertLog;

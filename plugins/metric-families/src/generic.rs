@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
-use super::builder::Builder;
+use crate::Emit;
 
 /// A metric-name-safe version of `text`.
-pub(super) fn sanitize(text: &str) -> String {
+pub fn sanitize(text: &str) -> String {
     let mut out: String = text
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
@@ -18,8 +18,8 @@ pub(super) fn sanitize(text: &str) -> String {
 }
 
 /// Numbers anywhere in a third-party section, as untyped-looking gauges.
-pub(super) fn generic(
-    b: &mut Builder,
+pub(crate) fn generic(
+    b: &mut dyn Emit,
     name: &str,
     value: &Value,
     at: &[(String, String)],

@@ -1,24 +1,19 @@
 //! The snapshot's series: `system_*` from the core sections, node_exporter's names
 //! for issue 14's machine sections (`machine.rs`), flattened third-party sections.
 
+use crate::generic::{generic, sanitize};
+use crate::{labels, machine, Emit, Unit};
 use monitoring_plugin_api::sections::{
     percentage as gpu_percentage, Disk, DiskIo, Disks, Gpu, GpuInfo, Load, Memory, Network,
     Processes, Processor, Section, Sensors, System,
 };
 use monitoring_plugin_api::Sections;
-use prometheus_client::registry::Unit;
-
-use super::builder::{labels, Builder};
-use super::generic::{generic, sanitize};
-use super::machine;
-use crate::pipeline::bus::Frame;
 
 /// Every numeric reading of the snapshot. The built-in sections are read through their
 /// typed schemas (`monitoring_plugin_api::sections`), so renaming a field there is a
 /// compile error here, not a silently missing series; a section that does not match
 /// its schema (a third-party collector reusing the name) is exported generically.
-pub(super) fn snapshot_metrics(b: &mut Builder, frame: &Frame) {
-    let data = &frame.snapshot.data;
+pub fn snapshot_series(b: &mut dyn Emit, data: &Sections) {
     for section in data.keys() {
         let exported = match section.as_str() {
             Processor::NAME => typed::<Processor>(data).map(|p| processor(b, &p)),
@@ -54,7 +49,7 @@ fn typed<S: Section>(data: &Sections) -> Option<S> {
     }
 }
 
-fn processor(b: &mut Builder, p: &Processor) {
+fn processor(b: &mut dyn Emit, p: &Processor) {
     b.percent(
         "system_cpu_usage",
         "CPU usage over all cores",
@@ -98,13 +93,13 @@ fn processor(b: &mut Builder, p: &Processor) {
     ];
     for (mhz, name, help) in frequencies {
         if let Some(mhz) = mhz {
-            let hertz = Some(Unit::Other("hertz".into()));
+            let hertz = Some(Unit::Hertz);
             b.gauge(name, help, hertz, vec![], mhz * 1e6);
         }
     }
 }
 
-fn memory(b: &mut Builder, m: &Memory) {
+fn memory(b: &mut dyn Emit, m: &Memory) {
     b.percent(
         "system_memory_usage",
         "Memory in use",
@@ -124,7 +119,7 @@ fn memory(b: &mut Builder, m: &Memory) {
     }
 }
 
-fn disk(b: &mut Builder, d: &Disk) {
+fn disk(b: &mut dyn Emit, d: &Disk) {
     let at = || labels(&[("path", &d.path)]);
     b.percent(
         "system_disk_usage",
@@ -153,14 +148,14 @@ fn disk(b: &mut Builder, d: &Disk) {
     }
 }
 
-fn gpu(b: &mut Builder, g: &Gpu) {
+fn gpu(b: &mut dyn Emit, g: &Gpu) {
     b.gauge("system_gpus", "GPUs seen", None, vec![], g.count() as f64);
     for each in &g.gpus {
         gpu_device(b, each);
     }
 }
 
-fn gpu_device(b: &mut Builder, each: &GpuInfo) {
+fn gpu_device(b: &mut dyn Emit, each: &GpuInfo) {
     let id = each.id.to_string();
     let at = || labels(&[("gpu_id", &id)]);
     let mut info = at();
@@ -231,13 +226,13 @@ fn gpu_device(b: &mut Builder, each: &GpuInfo) {
         ),
     ] {
         if let Some(watts) = watts {
-            let unit = Some(Unit::Other("watts".into()));
+            let unit = Some(Unit::Watts);
             b.gauge(name, help, unit, at(), watts);
         }
     }
 }
 
-fn system(b: &mut Builder, s: &System) {
+fn system(b: &mut dyn Emit, s: &System) {
     b.gauge(
         "system_processes",
         "Running processes",
@@ -274,95 +269,4 @@ fn system(b: &mut Builder, s: &System) {
         "Identity of the monitored machine; always 1",
         labels(&identity),
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use monitoring_plugin_api::sections::{Disk, Gpu, GpuInfo, Memory, Processor, System};
-    use serde_json::{json, Value};
-
-    use super::*;
-    use crate::pipeline::bus::Bus;
-    use crate::pipeline::snapshot::Snapshot;
-
-    fn exposition(data: Sections) -> String {
-        let frame = Bus::new().publish(Snapshot::now(data), String::new(), &[]);
-        let mut b = Builder::default();
-        snapshot_metrics(&mut b, &frame);
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, b.registry()).expect("encodes");
-        text
-    }
-
-    fn section<S: Section>(value: &S) -> (String, Value) {
-        let json = serde_json::to_value(value).expect("a section serializes");
-        (S::NAME.to_owned(), json)
-    }
-
-    #[test]
-    fn every_built_in_section_has_its_series() {
-        let data: Sections = [
-            section(&Processor {
-                usage_percent: 25.5,
-                per_core_usage: vec![20.0, 31.0],
-                core_count: 1,
-                logical_count: 2,
-                frequency_current: 2400.0,
-                frequency_max: None,
-            }),
-            section(&Memory::from_total_available(1000, 250)),
-            section(&Disk {
-                total: 100,
-                used: 40,
-                free: 60,
-                percentage: 40.0,
-                path: "/".into(),
-            }),
-            section(&Gpu::new(
-                "nvml",
-                vec![GpuInfo {
-                    id: 0,
-                    gpu_usage_percent: Some(65.0),
-                    temperature: Some(70.0),
-                    ..GpuInfo::default()
-                }],
-            )),
-            section(&System {
-                hostname: "web-1".into(),
-                processes: 250,
-                ..System::default()
-            }),
-        ]
-        .into_iter()
-        .collect();
-        let text = exposition(data);
-        for series in [
-            "system_cpu_usage_percent 25.5",
-            "system_cpu_core_usage_percent{cpu=\"1\"} 31.0",
-            "system_cpu_frequency_hertz 2400000000.0",
-            "system_memory_usage_percent 75.0",
-            "system_memory_total_bytes 1000",
-            "system_disk_usage_percent{path=\"/\"} 40.0",
-            "system_gpus 1",
-            "system_gpu_usage_percent{gpu_id=\"0\"} 65.0",
-            "system_gpu_temperature_celsius{gpu_id=\"0\"} 70.0",
-            "system_processes 250",
-            "hostname=\"web-1\"",
-        ] {
-            assert!(text.contains(series), "missing `{series}`:\n{text}");
-        }
-        assert!(
-            !text.contains("system_cpu_frequency_max"),
-            "an unknown maximum is no series:\n{text}"
-        );
-    }
-
-    #[test]
-    fn a_section_off_its_schema_is_exported_as_is() {
-        let data: Sections = [("memory".to_owned(), json!({"swap_percent": 12.5}))]
-            .into_iter()
-            .collect();
-        let text = exposition(data);
-        assert!(text.contains("system_memory_swap_percent 12.5"), "{text}");
-    }
 }
