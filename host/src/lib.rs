@@ -147,6 +147,8 @@ pub async fn run(
         None => None,
     };
     let bound = listener.local_addr()?;
+    // First: a folder another server holds stops this one before any plugin loads.
+    let store = open_store(&config).await?;
     let (plugins, initial) = load_plugins(Arc::clone(&config), isolation).await?;
     let Started { collectors, sinks } = initial.started;
     if collectors.is_empty() {
@@ -164,7 +166,6 @@ pub async fn run(
     scheduler.set_providers(config.provider_chains());
     tracing::info!(collectors = ?scheduler.collector_names(), interval_ms = timing.interval.as_millis() as u64, "Collecting.");
 
-    let store = open_store(&config).await?;
     let bus = Bus::new();
     let started = fleet::start(
         &config.fleet,
