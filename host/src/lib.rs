@@ -7,8 +7,8 @@
 //! ```text
 //! config, shutdown, throttle, timestamp   (read by everyone)
 //!        │
-//! plugins/   alerts/                (stages: files → collectors and sinks; rules → alerts)
-//!        │      │
+//! plugins/   alerts/   store/       (stages: files → collectors and sinks; rules → alerts;
+//!        │      │       │            snapshots → the history on disk)
 //!      pipeline/                    (one snapshot per tick, judged, framed once, published)
 //!           │
 //!    live/     fleet/               (plugins and config changing while it runs; the NATS
@@ -18,7 +18,7 @@
 //!      surfaces/                    (read-only views: WebSocket, HTTP, API, health, metrics)
 //! ```
 //!
-//! A module imports only modules above it: the two stages do not know each other, the
+//! A module imports only modules above it: the three stages do not know each other, the
 //! pipeline composes them and imports no surface, and nothing imports a surface but
 //! [`run`]. Inside a room imports run one way too: no file names one that names it back,
 //! however long the chain (a child never imports its parent `mod.rs`; shared items live
@@ -41,6 +41,9 @@
 //!   ([`alerts::engine`]), run-time threshold changes ([`alerts::control`]), the recent
 //!   notifications ([`alerts::log`]) and delivery to sink plugins
 //!   ([`alerts::sink_runner`]).
+//! - [`store`]: the history on disk: every number of every snapshot as a series by
+//!   its path, in three tiers, with events and each minute's top processes; SQLite,
+//!   samples compressed with pco, written off the tick's path by its own thread.
 //! - [`pipeline`]: the collection loop ([`pipeline::collect`]), the tick's data
 //!   ([`pipeline::snapshot`]), the wire messages ([`pipeline::wire`]), the frame every
 //!   session shares ([`pipeline::bus`]) and the recent frames ([`pipeline::history`]).
@@ -323,7 +326,7 @@ pub async fn run(
     }
     let _ = sampling.await;
     if let Some(store) = store {
-        store.record_event(store_event(EventKind::Stop));
+        store.record_event(Event::now(EventKind::Stop));
         // Writes what is queued; a few milliseconds, on a blocking thread.
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
     }
@@ -362,18 +365,8 @@ async fn open_store(config: &Config) -> std::io::Result<Option<Store>> {
         .map_err(std::io::Error::other)?
         .map_err(|e| std::io::Error::other(format!("{}: [history]: {e}", config.display_path())))?;
     tracing::info!(dir = %dir.display(), "Keeping history on disk.");
-    store.record_event(store_event(EventKind::Start));
+    store.record_event(Event::now(EventKind::Start));
     Ok(Some(store))
-}
-
-/// An event of this server, now.
-fn store_event(kind: EventKind) -> Event {
-    Event {
-        host: String::new(),
-        time: chrono::Utc::now().timestamp_millis() as f64 / 1000.0,
-        end: None,
-        kind,
-    }
 }
 
 /// Compiles the alert rules and starts the sinks' workers.

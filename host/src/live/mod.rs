@@ -265,12 +265,7 @@ impl Out {
     /// Puts `kind` on the history's timeline, now.
     fn record(&self, kind: EventKind) {
         if let Some(store) = &self.store {
-            store.record_event(Event {
-                host: String::new(),
-                time: chrono::Utc::now().timestamp_millis() as f64 / 1000.0,
-                end: None,
-                kind,
-            });
+            store.record_event(Event::now(kind));
         }
     }
 

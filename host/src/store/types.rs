@@ -148,6 +148,18 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+impl Event {
+    /// A moment of this server's timeline: `kind`, now.
+    pub fn now(kind: EventKind) -> Self {
+        Self {
+            host: String::new(),
+            time: chrono::Utc::now().timestamp_millis() as f64 / 1000.0,
+            end: None,
+            kind,
+        }
+    }
+}
+
 /// One minute's top processes as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProcessesAt {
