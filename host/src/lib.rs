@@ -113,10 +113,12 @@ use crate::plugins::probe::Isolation;
 use crate::plugins::registry::PluginBoard;
 use crate::plugins::scheduler::{Scheduler, Timing};
 use crate::shutdown::Shutdown;
+use crate::store::{Event, EventKind, Store};
 use crate::surfaces::access::Access;
 use crate::surfaces::api::ApiSources;
 use crate::surfaces::health::HealthSources;
 use crate::surfaces::http;
+use crate::surfaces::lookback::answer::LookbackSources;
 use crate::surfaces::metrics::MetricsSources;
 use crate::surfaces::status::StatusSources;
 use crate::surfaces::ws::context::SessionContext;
@@ -162,10 +164,16 @@ pub async fn run(
     scheduler.set_providers(config.provider_chains());
     tracing::info!(collectors = ?scheduler.collector_names(), interval_ms = timing.interval.as_millis() as u64, "Collecting.");
 
+    let store = open_store(&config).await?;
     let bus = Bus::new();
-    let started = fleet::start(&config.fleet, timing.interval, shutdown.clone())
-        .await
-        .map_err(std::io::Error::other)?;
+    let started = fleet::start(
+        &config.fleet,
+        timing.interval,
+        store.clone(),
+        shutdown.clone(),
+    )
+    .await
+    .map_err(std::io::Error::other)?;
     let (fleet, outbox, inbox) = match started {
         Some(started) => (Some(started.fleet), started.outbox, started.inbox),
         None => (None, None, None),
@@ -203,11 +211,14 @@ pub async fn run(
             board: board.clone(),
             events: plugin_events.clone(),
             status: reload_status.clone(),
+            store: store.clone(),
         },
         shutdown.clone(),
     );
 
-    // Each surface gets the handles it reads.
+    // Each surface gets the handles it reads; HTTP and WebSocket history queries
+    // share one set of slots.
+    let lookback = LookbackSources::new(store.clone());
     let status = Arc::new(StatusSources {
         start_time: timestamp::now_iso(),
         started: Instant::now(),
@@ -232,12 +243,14 @@ pub async fn run(
             memory,
             reload: reload_status,
             fleet: fleet.clone(),
+            store: store.clone(),
         },
         metrics: MetricsSources {
             status: Arc::clone(&status),
             alert_log: alerting.log.clone(),
             fleet: fleet.clone(),
         },
+        lookback: lookback.clone(),
     });
     let admission = Admission::new(
         config.server.connection_limits(),
@@ -256,6 +269,7 @@ pub async fn run(
         plugin_events,
         live: Some(live.clone()),
         fleet,
+        lookback,
         shutdown: shutdown.clone(),
     });
 
@@ -269,6 +283,7 @@ pub async fn run(
             cadence,
             outbox,
             inbox,
+            store: store.clone(),
         },
         timing.interval,
         shutdown.clone(),
@@ -306,6 +321,11 @@ pub async fn run(
         _ => tracing::error!("The collection loop panicked."),
     }
     let _ = sampling.await;
+    if let Some(store) = store {
+        store.record_event(store_event(EventKind::Stop));
+        // Writes what is queued; a few milliseconds, on a blocking thread.
+        let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    }
     wait_for_clients(&stats).await;
     tracing::info!("Server stopped.");
     Ok(())
@@ -326,6 +346,33 @@ async fn load_plugins(
     })
     .await
     .map_err(std::io::Error::other)
+}
+
+/// Opens the history store `[history]` asks for (on a blocking thread: it may migrate
+/// or set a corrupt file aside) and marks the start on its timeline.
+async fn open_store(config: &Config) -> std::io::Result<Option<Store>> {
+    let Some(settings) = store::Settings::from_config(config) else {
+        tracing::info!("No history is kept on disk ([history] enabled = false).");
+        return Ok(None);
+    };
+    let dir = settings.dir.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open(settings))
+        .await
+        .map_err(std::io::Error::other)?
+        .map_err(|e| std::io::Error::other(format!("{}: [history]: {e}", config.display_path())))?;
+    tracing::info!(dir = %dir.display(), "Keeping history on disk.");
+    store.record_event(store_event(EventKind::Start));
+    Ok(Some(store))
+}
+
+/// An event of this server, now.
+fn store_event(kind: EventKind) -> Event {
+    Event {
+        host: String::new(),
+        time: chrono::Utc::now().timestamp_millis() as f64 / 1000.0,
+        end: None,
+        kind,
+    }
 }
 
 /// Compiles the alert rules and starts the sinks' workers.

@@ -15,6 +15,7 @@ use super::alerts::AlertsConfig;
 use super::delivery::DeliveryOptions;
 use super::error::{parse_error, ConfigError};
 use super::fleet::FleetConfig;
+use super::history::HistoryConfig;
 use super::lines::{line_at, line_of_key};
 use super::monitor::MonitorConfig;
 use super::plugin_table::{deserialize_plugins, PluginTable};
@@ -43,6 +44,9 @@ pub struct Config {
     /// `[fleet]`: the NATS bus this server publishes to and, as a gateway, serves
     /// the whole fleet from. Default: no fleet.
     pub fleet: FleetConfig,
+    /// `[history]`: the on-disk store of every series, events and top processes.
+    /// Default: on, in `data/` next to this file.
+    pub history: HistoryConfig,
     /// Where the file was read from, for error messages and relative paths.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -89,6 +93,7 @@ impl Config {
         config.check_bounds(text)?;
         config.check_tls(text)?;
         config.fleet.check(text, path)?;
+        config.history.check(text, path)?;
         config
             .access
             .resolve(path.parent())
@@ -140,6 +145,12 @@ impl Config {
             Some(base) if dir.is_relative() => base.join(dir),
             _ => dir.clone(),
         }
+    }
+
+    /// The history store's folder, a relative one taken from the config file's folder.
+    pub fn history_dir(&self) -> PathBuf {
+        self.history
+            .dir_from(self.source.as_deref().and_then(Path::parent))
     }
 
     /// The settings table of a plugin (an empty one when the file has none).

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use monitoring_plugin_api::SinkEvent;
 use serde::Serialize;
-use serde_json::value::RawValue;
+use serde_json::value::{RawValue, Value};
 use tokio::sync::{broadcast, mpsc};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -38,6 +38,7 @@ use crate::fleet::link::Link;
 use crate::fleet::status::FleetStatus;
 use crate::pipeline::wire::ServerMessage;
 use crate::shutdown::Shutdown;
+use crate::store::Store;
 use crate::timestamp::now_iso;
 
 /// Fleet messages waiting for the slowest session before it lags: a few ticks of a
@@ -87,11 +88,19 @@ pub struct Gateway {
     events: broadcast::Sender<FleetEvent>,
     /// `[fleet] max_frame_bytes`.
     max_frame_bytes: usize,
+    /// Where every host's series are kept under its name; `None` without history.
+    store: Option<Store>,
 }
 
 impl Gateway {
-    /// A gateway with an empty view, taking frames up to `max_frame_bytes`.
-    pub fn new(stale_after: Duration, gone_after: Duration, max_frame_bytes: usize) -> Self {
+    /// A gateway with an empty view, taking frames up to `max_frame_bytes` and keeping
+    /// each host's history in `store`.
+    pub fn new(
+        stale_after: Duration,
+        gone_after: Duration,
+        max_frame_bytes: usize,
+        store: Option<Store>,
+    ) -> Self {
         let (events, _) = broadcast::channel(EVENTS_CAPACITY);
         Self {
             view: Mutex::new(View {
@@ -102,6 +111,7 @@ impl Gateway {
             }),
             events,
             max_frame_bytes,
+            store,
         }
     }
 
@@ -165,6 +175,11 @@ impl Gateway {
             return;
         };
         FleetStatus::bump(&status.frames_received);
+        if let (Some(store), Value::Object(sections)) = (&self.store, &published.data) {
+            // The gateway's clock, not the host's: a host's timestamp has no offset.
+            let at_ms = chrono::Utc::now().timestamp_millis();
+            store.record(host, at_ms, sections, &published.alerts);
+        }
         let tagged = Utf8Bytes::from(tagged);
         {
             let mut view = self.view();
@@ -378,7 +393,7 @@ mod tests {
     }
 
     fn gateway() -> (Gateway, FleetStatus) {
-        let gateway = Gateway::new(Duration::from_secs(3), Duration::from_secs(60), 1024);
+        let gateway = Gateway::new(Duration::from_secs(3), Duration::from_secs(60), 1024, None);
         let status = FleetStatus::new("gw".into(), "nats://x".into(), "none", true, Arc::default());
         (gateway, status)
     }

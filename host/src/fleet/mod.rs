@@ -29,6 +29,7 @@ use std::time::Duration;
 use crate::config::fleet::FleetConfig;
 use crate::pipeline::relay::{Inbox, Outbox};
 use crate::shutdown::Shutdown;
+use crate::store::Store;
 use gateway::Gateway;
 pub use link::{Link, Subjects};
 use status::FleetStatus;
@@ -60,6 +61,7 @@ pub struct Started {
 pub async fn start(
     config: &FleetConfig,
     interval: Duration,
+    store: Option<Store>,
     shutdown: Shutdown,
 ) -> Result<Option<Started>, connect::ConnectError> {
     let Some(url) = config.nats_url.clone() else {
@@ -90,6 +92,7 @@ pub async fn start(
             config.stale_window(interval),
             config.gone_window(),
             config.max_frame_bytes,
+            store,
         ));
         let (inbox, sinks) = Inbox::new(INBOX_CAPACITY);
         tokio::spawn(gateway::run(

@@ -23,6 +23,7 @@ use crate::config::Config;
 use crate::pipeline::changes::Changes;
 use crate::plugins::registry::PluginBoard;
 use crate::shutdown::Shutdown;
+use crate::store::{Event, EventKind, Store};
 use events::PluginEvents;
 use plugins::{Outcome, Plugins};
 use reload::{ReloadOutcome, ReloadStatus};
@@ -41,6 +42,8 @@ pub struct LiveParts {
     pub events: PluginEvents,
     /// The last reload, for `/health`.
     pub status: ReloadStatus,
+    /// Where plugin events and reloads join the history's timeline.
+    pub store: Option<Store>,
 }
 
 enum Request {
@@ -95,12 +98,14 @@ async fn serve(
         board,
         events,
         status,
+        store,
     } = parts;
     let out = Out {
         changes,
         board,
         events,
         status,
+        store,
     };
     let mut plugins = Some(plugins);
     loop {
@@ -116,6 +121,13 @@ async fn serve(
                 Request::Rescan => reconcile(current, Arc::clone(&config), &out).await,
                 Request::Reload(reply) => {
                     let (kept, outcome) = reload(current, &mut config, &out).await;
+                    out.record(EventKind::Reload {
+                        ok: outcome.ok,
+                        message: outcome
+                            .error
+                            .clone()
+                            .unwrap_or_else(|| outcome.changed.join("; ")),
+                    });
                     if let Some(reply) = reply {
                         let _ = reply.send(outcome);
                     }
@@ -140,6 +152,7 @@ struct Out {
     board: PluginBoard,
     events: PluginEvents,
     status: ReloadStatus,
+    store: Option<Store>,
 }
 
 /// Brings the plugins in line with the folder and `config`, and publishes the result.
@@ -249,12 +262,27 @@ async fn read(path: PathBuf, overrides: crate::config::Overrides) -> Result<Conf
 }
 
 impl Out {
+    /// Puts `kind` on the history's timeline, now.
+    fn record(&self, kind: EventKind) {
+        if let Some(store) = &self.store {
+            store.record_event(Event {
+                host: String::new(),
+                time: chrono::Utc::now().timestamp_millis() as f64 / 1000.0,
+                end: None,
+                kind,
+            });
+        }
+    }
+
     fn publish(&self, mut outcome: Outcome, libraries_mapped: usize) {
         for change in outcome.take_changes() {
             self.changes.send(change);
         }
         for event in &outcome.events {
             self.events.publish(event);
+            if let Ok(detail) = serde_json::to_value(event) {
+                self.record(EventKind::Plugin { detail });
+            }
         }
         self.board.set(outcome.records);
         self.status

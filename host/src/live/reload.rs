@@ -9,6 +9,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::config::Config;
 use crate::pipeline::changes::Change;
+use crate::store::Limits;
 
 /// The last reload, for `/health` and the admin's `reload` reply.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -101,6 +102,11 @@ pub fn difference(old: &Config, new: &Config) -> Result<Difference, String> {
         diff.changes
             .push(Change::HistorySize(new.monitor.history_size));
     }
+    let limits = Limits::from_config(&new.history);
+    if Limits::from_config(&old.history) != limits {
+        diff.described.push("history retention and caps".into());
+        diff.changes.push(Change::HistoryLimits(limits));
+    }
     if old.provider_chains() != new.provider_chains() {
         diff.described
             .push(format!("providers {:?}", new.provider_chains()));
@@ -118,6 +124,10 @@ pub fn difference(old: &Config, new: &Config) -> Result<Difference, String> {
         (
             "monitor.plugins_dir",
             old.plugins_dir() != new.plugins_dir(),
+        ),
+        (
+            "history.dir",
+            old.history.enabled != new.history.enabled || old.history_dir() != new.history_dir(),
         ),
         (
             "monitor.collect_timeout",

@@ -1,5 +1,5 @@
 //! Changes to a running collection loop: plugins added, replaced and removed, and a
-//! reloaded configuration's rules, cadence and history size.
+//! reloaded configuration's rules, cadence, history size and the store's limits.
 //!
 //! The loop owns the scheduler and the sinks, so nothing else touches them: changes
 //! arrive on a channel and are applied between two ticks, never during one. A tick is
@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use crate::alerts::rules::RuleSet;
 use crate::alerts::sink_runner::SinkSpec;
 use crate::plugins::scheduler::NewCollector;
+use crate::store::Limits;
 
 /// One change to apply between ticks.
 pub enum Change {
@@ -28,6 +29,8 @@ pub enum Change {
     Interval(Duration),
     /// A new history size.
     HistorySize(usize),
+    /// New retention and caps for the on-disk history (`[history]`).
+    HistoryLimits(Limits),
     /// New provider chains (`[providers]`).
     Providers(Vec<Vec<String>>),
 }

@@ -24,6 +24,7 @@ use crate::alerts::sink_runner::SinkRunner;
 use crate::alerts::{self, AlertControl, AlertLog, EngineState};
 use crate::plugins::scheduler::Scheduler;
 use crate::shutdown::Shutdown;
+use crate::store::Store;
 use crate::timestamp;
 use bus::Bus;
 use changes::{Change, ChangeReceiver};
@@ -67,6 +68,8 @@ pub struct Parts {
     /// Where the fleet's alert events come in for this server's sinks; `None` unless
     /// this server is a fleet gateway.
     pub inbox: Option<Inbox>,
+    /// The on-disk history; `None` with `[history] enabled = false`.
+    pub store: Option<Store>,
 }
 
 /// Starts the collection loop on a thread and a runtime of its own: thousands of
@@ -105,6 +108,7 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
         cadence,
         outbox,
         mut inbox,
+        store,
     } = parts;
     let mut ticker = ticker(interval);
     // Rules are checked against the first complete snapshot (and again after a reload).
@@ -114,7 +118,7 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
             _ = ticker.tick() => {}
             Some(change) = changes.recv() => {
                 rules_to_check |= matches!(change, Change::Rules(_));
-                let mut parts = Running { scheduler: &mut scheduler, alerting: &mut alerting, history: &history, ticker: &mut ticker, cadence: &cadence };
+                let mut parts = Running { scheduler: &mut scheduler, alerting: &mut alerting, history: &history, store: store.as_ref(), ticker: &mut ticker, cadence: &cadence };
                 parts.apply(change);
                 continue;
             }
@@ -138,6 +142,10 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
         // Clients first: the frame is out before any sink sees the tick.
         let frame = bus.publish(snapshot, timestamp, &evaluation.active);
         history.push(&frame);
+        if let Some(store) = &store {
+            let at_ms = frame.snapshot.taken_at.timestamp_millis();
+            store.record("", at_ms, &frame.snapshot.data, &evaluation.active);
+        }
         let mut notifications = evaluation.notifications;
         if let Some(outbox) = &outbox {
             outbox.offer(Outgoing::Frame(Arc::clone(&frame)));
@@ -191,6 +199,7 @@ struct Running<'a> {
     scheduler: &'a mut Scheduler,
     alerting: &'a mut Alerting,
     history: &'a SharedHistory,
+    store: Option<&'a Store>,
     ticker: &'a mut tokio::time::Interval,
     cadence: &'a cadence::Cadence,
 }
@@ -238,6 +247,11 @@ impl Running<'_> {
                 self.cadence.set(interval);
             }
             Change::HistorySize(size) => self.history.with(|h| h.set_capacity(size)),
+            Change::HistoryLimits(limits) => {
+                if let Some(store) = self.store {
+                    store.set_limits(limits);
+                }
+            }
             Change::Providers(chains) => self.scheduler.set_providers(chains),
         }
     }

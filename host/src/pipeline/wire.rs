@@ -89,6 +89,19 @@ pub enum ServerMessage<'a> {
         /// When.
         timestamp: String,
     },
+    /// Answer to a `query` of the on-disk history: `what` was asked (`query`,
+    /// `series`, `events`, `processes`), the client's `id` if it gave one, and the
+    /// fields the matching `/api/<what>` answer has.
+    QueryResult {
+        /// Which history endpoint answered.
+        what: &'a str,
+        /// The client's own `id`, echoed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<&'a serde_json::Value>,
+        /// The answer's fields.
+        #[serde(flatten)]
+        body: &'a serde_json::Value,
+    },
     /// A fleet gateway's hosts: the whole table after a `subscribe` with `hosts`
     /// (`full: true`), then at most one per gateway tick with what changed since the
     /// last one (`full: false`): hosts that appeared, went `stale` or `gone`, came
@@ -186,6 +199,8 @@ pub enum ErrorCode {
     RateLimited,
     /// A control command from a connection without the admin token.
     Forbidden,
+    /// The server cannot answer now: history is off, or busy answering others.
+    Unavailable,
 }
 
 /// Longest piece of client input an error message quotes.

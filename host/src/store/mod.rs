@@ -5,6 +5,8 @@
 //! SKELETON: the public interface the rest of the server is written against; the
 //! bodies are filled in by the store's own modules.
 
+mod setup;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

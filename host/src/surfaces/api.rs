@@ -25,6 +25,7 @@ use crate::pipeline::history::{SharedHistory, TTL};
 use crate::pipeline::wire::excerpt;
 use crate::surfaces::health::{self, HealthSources};
 use crate::surfaces::history_reply::{self, HistoryReplies, MAX_IN_FLIGHT, RETRY_AFTER_SECONDS};
+use crate::surfaces::lookback::answer::LookbackSources;
 use crate::surfaces::metrics::{self, Format, MetricsSources};
 use crate::surfaces::reply::{error, json, json_bytes};
 
@@ -46,6 +47,9 @@ pub struct ApiSources {
     pub health: HealthSources,
     /// What `/metrics` exposes.
     pub metrics: MetricsSources,
+    /// The on-disk history, for `/api/series`, `/api/query`, `/api/events` and
+    /// `/api/processes`.
+    pub lookback: LookbackSources,
 }
 
 /// `GET /api/current`: the latest snapshot, 503 before the first tick.

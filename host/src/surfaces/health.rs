@@ -13,7 +13,9 @@
 //!
 //! Otherwise the status is `ok` (HTTP 200), or `degraded` (still 200: the server serves
 //! live data) with a warning for each collector failing, hung or disabled, each plugin
-//! refused, and each sink that has failed or dropped alerts.
+//! refused, each sink that has failed or dropped alerts, and the history store failing
+//! to write (a full disk: collection and the stream go on, history waits) or keeping a
+//! tier shorter than configured because a size cap cut it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,6 +32,7 @@ use crate::pipeline::wire::StatsSnapshot;
 use crate::plugins::identity::Kind;
 use crate::plugins::registry::{PluginRecord, PluginState};
 use crate::plugins::scheduler::{CollectorState, CollectorStatus};
+use crate::store::{self, Store};
 use crate::surfaces::status::{Reading, StatusSources, SERVER_VERSION};
 
 /// Intervals without any collector success after which the data counts as stale.
@@ -48,6 +51,8 @@ pub struct HealthSources {
     pub reload: ReloadStatus,
     /// The fleet link; `None` without `[fleet]`.
     pub fleet: Option<Arc<Fleet>>,
+    /// The on-disk history; `None` with `[history] enabled = false`.
+    pub store: Option<Store>,
 }
 
 /// The verdict, on the wire in lowercase.
@@ -103,6 +108,9 @@ pub struct Report<'a> {
     /// The fleet link (`[fleet]`): NATS connection, published, dropped, received.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fleet: Option<FleetReport>,
+    /// The history store: bytes, samples, the last write error, each tier's span.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<store::Status>,
 }
 
 /// The seed's `service` block.
@@ -187,6 +195,10 @@ pub fn report(sources: &HealthSources, now: Instant) -> (bool, Report<'_>) {
     if let Some(warning) = fleet.as_ref().and_then(fleet_warning) {
         warnings.push(warning);
     }
+    let history = sources.store.as_ref().map(Store::status);
+    if let Some(history) = &history {
+        warnings.extend(history_warnings(history));
+    }
     let status = match &reading.frame {
         None => {
             problems.insert(0, "no snapshot has been published yet".to_owned());
@@ -237,8 +249,31 @@ pub fn report(sources: &HealthSources, now: Instant) -> (bool, Report<'_>) {
             trend,
         },
         fleet,
+        history,
     };
     (healthy, report)
+}
+
+/// The store's trouble: a write error (the disk is full: collection and the stream
+/// go on, writes resume when space returns) and tiers a size cap keeps shorter than
+/// configured.
+fn history_warnings(history: &store::Status) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(error) = &history.write_error {
+        warnings.push(format!(
+            "history: cannot write ({error}); collection and the stream go on, {} ticks \
+             dropped so far, retrying",
+            history.ticks_dropped
+        ));
+    }
+    for tier in history.tiers.iter().filter(|tier| tier.cut_short) {
+        warnings.push(format!(
+            "history: the {} tier holds less time than configured: a size cap removed its \
+             oldest data (raise [history] max_size_mb or the tier's own cap)",
+            tier.tier.name()
+        ));
+    }
+    warnings
 }
 
 /// The fleet link's trouble, if any: it degrades the server (its own clients are

@@ -20,6 +20,8 @@ use crate::surfaces::access::{self, Access, Denial, Grant};
 use crate::surfaces::api::{self, ApiSources};
 use crate::surfaces::dashboard;
 use crate::surfaces::history_reply::HistoryReplies;
+use crate::surfaces::lookback::answer;
+use crate::surfaces::lookback::params::{self, Endpoint as Lookback};
 use crate::surfaces::reply;
 use crate::surfaces::ws::{self, context::SessionContext};
 
@@ -35,6 +37,7 @@ pub fn routes(
     // The upgrade is tried first: a WebSocket client at `/` never gets the page.
     let routed = ws::upgrade(sessions)
         .or(dashboard::routes())
+        .or(lookback_routes(Arc::clone(&access), Arc::clone(&api)))
         .or(api_routes(Arc::clone(&access), api))
         .or(fallback());
     access::refusals(access)
@@ -104,12 +107,62 @@ fn api_routes(
         )
 }
 
+/// `/api/series`, `/api/query`, `/api/events` and `/api/processes`: the store's
+/// history, for viewers, answered off the runtime (see [`answer`]).
+fn lookback_routes(
+    access: Arc<Access>,
+    sources: Arc<ApiSources>,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let endpoint = warp::path!("api" / "series")
+        .map(|| Lookback::Series)
+        .or(warp::path!("api" / "query").map(|| Lookback::Query))
+        .unify()
+        .or(warp::path!("api" / "events").map(|| Lookback::Events))
+        .unify()
+        .or(warp::path!("api" / "processes").map(|| Lookback::Processes))
+        .unify();
+    let with_sources = warp::any().map(move || Arc::clone(&sources));
+    endpoint
+        .and(warp::get().or(warp::head()).unify())
+        .and(access::grant(access))
+        .and(with_sources)
+        .and(warp::query::<Vec<(String, String)>>())
+        .then(
+            |endpoint: Lookback,
+             grant: Result<Grant, Denial>,
+             sources: Arc<ApiSources>,
+             query: Vec<(String, String)>| async move {
+                if let Err(denial) = grant {
+                    return denial.into_response();
+                }
+                let now_ms = chrono::Utc::now().timestamp_millis();
+                let request = match params::parse(endpoint, &query, now_ms) {
+                    Ok(request) => request,
+                    Err(message) => return reply::error(StatusCode::BAD_REQUEST, message),
+                };
+                match answer::answer(&sources.lookback, request).await {
+                    Ok(body) => reply::json(StatusCode::OK, &body),
+                    Err(refusal) => {
+                        let mut response = reply::error(refusal.status, refusal.message);
+                        if refusal.status == StatusCode::SERVICE_UNAVAILABLE {
+                            response
+                                .headers_mut()
+                                .insert("retry-after", HeaderValue::from_static("1"));
+                        }
+                        response
+                    }
+                }
+            },
+        )
+}
+
 /// The methods a known path answers; `None` for an unknown path.
 pub fn allowed_methods(path: &str) -> Option<&'static str> {
     match path {
         "/" => Some("GET, HEAD"),
         "/ws" => Some("GET"),
-        "/api/current" | "/api/history" | "/api/alerts" | "/api/hosts" | "/health" | "/metrics" => {
+        "/api/current" | "/api/history" | "/api/alerts" | "/api/hosts" | "/api/series"
+        | "/api/query" | "/api/events" | "/api/processes" | "/health" | "/metrics" => {
             Some("GET, HEAD")
         }
         _ => path

@@ -18,6 +18,7 @@ pub mod dashboard;
 pub mod health;
 pub mod history_reply;
 pub mod http;
+pub mod lookback;
 pub mod metrics;
 pub mod reply;
 pub mod status;

@@ -35,8 +35,7 @@ impl Session<'_> {
         }
         let reply = match text {
             Some(text) => match parse_command(text) {
-                Ok(Command::Reload) => self.reload().await,
-                Ok(command) => self.answer(command),
+                Ok(command) => self.answer(command).await,
                 Err(error) => error.to_json(),
             },
             None => ServerMessage::error(
@@ -105,8 +104,8 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// The reply to every command but `reload`; a control command only for an admin.
-    pub(super) fn answer(&mut self, command: Command) -> String {
+    /// The reply to a command; a control command only for an admin.
+    pub(super) async fn answer(&mut self, command: Command) -> String {
         let context = self.context;
         if let Some(name) = command.control_name() {
             if let Err(refusal) = self.admit_control(name) {
@@ -129,9 +128,8 @@ impl Session<'_> {
                 value,
             } => self.set_threshold(&target, level, &value),
             Command::ConfigureThresholds(thresholds) => self.configure_thresholds(&thresholds),
-            Command::Reload => {
-                ServerMessage::error(ErrorCode::InvalidParams, "reload is answered apart").to_json()
-            }
+            Command::Reload => self.reload().await,
+            Command::Query(query) => self.query(query).await,
             Command::Unsubscribe => {
                 self.subscribed = false;
                 self.outlet.set_wants(Wants {

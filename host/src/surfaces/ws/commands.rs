@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::alerts::control::parse_level;
 use crate::pipeline::wire::{excerpt, ErrorCode, ServerMessage, EXCERPT_CHARS};
+use crate::surfaces::lookback::params::{Endpoint, MAX_SERIES};
 
 /// Commands a client may send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,20 @@ pub enum Command {
     ConfigureThresholds(serde_json::Map<String, Value>),
     /// Re-read `plugins.toml` and apply what changed (admin only).
     Reload,
+    /// Ask the on-disk history, as `GET /api/<what>` would.
+    Query(HistoryQuery),
+}
+
+/// A `query` message: which history endpoint, its parameters as a query string would
+/// carry them, and the client's `id` to echo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// `query` (the default), `series`, `events` or `processes`.
+    pub what: Endpoint,
+    /// Every other field, as `key=value` pairs (`series` once per name).
+    pub params: Vec<(String, String)>,
+    /// Echoed in `query_result`: a string or a number.
+    pub id: Option<Value>,
 }
 
 impl Command {
@@ -46,9 +61,11 @@ impl Command {
             Command::SetThreshold { .. } => Some("set_threshold"),
             Command::ConfigureThresholds(_) => Some("configure_thresholds"),
             Command::Reload => Some("reload"),
-            Command::Ping | Command::GetStatus | Command::Subscribe(_) | Command::Unsubscribe => {
-                None
-            }
+            Command::Ping
+            | Command::GetStatus
+            | Command::Subscribe(_)
+            | Command::Unsubscribe
+            | Command::Query(_) => None,
         }
     }
 }
@@ -217,6 +234,66 @@ fn subscribe_params(
     })
 }
 
+/// Reads a `query`: `what` names the endpoint; strings and numbers become parameters,
+/// a list of strings one parameter each (`"series": ["a", "b"]`); `id` is echoed.
+fn query_params(
+    fields: &serde_json::Map<String, Value>,
+) -> Result<HistoryQuery, ServerMessage<'static>> {
+    let invalid = |message: String| ServerMessage::error(ErrorCode::InvalidParams, message);
+    let what = match fields.get("what") {
+        None => Endpoint::Query,
+        Some(value) => value.as_str().and_then(Endpoint::named).ok_or_else(|| {
+            invalid("`what` must be \"query\", \"series\", \"events\" or \"processes\"".into())
+        })?,
+    };
+    let id = match fields.get("id") {
+        None => None,
+        Some(id @ Value::Number(_)) => Some(id.clone()),
+        Some(Value::String(id)) if id.chars().count() <= EXCERPT_CHARS => {
+            Some(Value::String(id.clone()))
+        }
+        Some(_) => {
+            return Err(invalid(format!(
+                "`id` must be a number or a string of at most {EXCERPT_CHARS} characters"
+            )))
+        }
+    };
+    let mut params = Vec::new();
+    let text = |key: &str, value: &Value| -> Result<String, ServerMessage<'static>> {
+        match value {
+            Value::String(text) if text.chars().count() <= MAX_PARAM_CHARS => Ok(text.clone()),
+            Value::Number(number) => Ok(number.to_string()),
+            _ => Err(invalid(format!(
+                "`{}` must be a string of at most {MAX_PARAM_CHARS} characters or a number",
+                excerpt(key)
+            ))),
+        }
+    };
+    for (key, value) in fields {
+        if matches!(key.as_str(), "type" | "what" | "id") {
+            continue;
+        }
+        match value {
+            Value::Array(items) if key == "series" && items.len() <= MAX_SERIES => {
+                for item in items {
+                    params.push((key.clone(), text(key, item)?));
+                }
+            }
+            Value::Array(_) => {
+                return Err(invalid(format!(
+                    "`{}`: at most {MAX_SERIES} series in one query",
+                    excerpt(key)
+                )))
+            }
+            value => params.push((key.clone(), text(key, value)?)),
+        }
+    }
+    Ok(HistoryQuery { what, params, id })
+}
+
+/// Longest parameter of a `query` (a series name, a time).
+const MAX_PARAM_CHARS: usize = 256;
+
 /// Parses a client's text frame into a command, or the error to reply with.
 pub fn parse_command(text: &str) -> Result<Command, ServerMessage<'static>> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
@@ -245,6 +322,7 @@ pub fn parse_command(text: &str) -> Result<Command, ServerMessage<'static>> {
         "set_threshold" => set_threshold_params(&fields),
         "configure_thresholds" => configure_thresholds_params(&fields),
         "reload" => Ok(Command::Reload),
+        "query" => query_params(&fields).map(Command::Query),
         other => Err(ServerMessage::error(
             ErrorCode::UnknownCommand,
             format!("Unknown command: {}", excerpt(other)),

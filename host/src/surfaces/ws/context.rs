@@ -13,6 +13,7 @@ use crate::pipeline::bus::FrameReceiver;
 use crate::pipeline::cadence::Cadence;
 use crate::shutdown::Shutdown;
 use crate::surfaces::access::Access;
+use crate::surfaces::lookback::answer::LookbackSources;
 use crate::surfaces::status::StatusSources;
 
 use super::fanout::Fanout;
@@ -46,6 +47,8 @@ pub struct SessionContext {
     /// A gateway's fleet stream; `None` without `[fleet]`.
     pub fleet: Option<Arc<Fleet>>,
     /// Server shutdown: every session closes with 1001.
+    /// The on-disk history, for `query`.
+    pub lookback: LookbackSources,
     pub shutdown: Shutdown,
 }
 

@@ -21,6 +21,7 @@ pub mod fanout;
 pub mod frame_gate;
 pub mod handshake;
 pub mod limits;
+pub mod lookup;
 pub mod outlet;
 pub mod rate_limit;
 pub mod session;

@@ -85,6 +85,7 @@ fn server(limits: Limits) -> Server {
         plugin_events: Default::default(),
         live: None,
         fleet: None,
+        lookback: crate::surfaces::lookback::answer::LookbackSources::new(None),
         shutdown: shutdown.clone(),
     });
     // The ticks reach the sessions through the fan-out, on the test's runtime here.
