@@ -2,10 +2,10 @@
 // moment, from `/api/processes?at=` (the store keeps them at a coarser step than the
 // plots, so the answer names the moment it has, which is shown).
 
-import { authHeaders } from "./auth.js";
+import { getJson } from "./api.js";
 import { moment, setText } from "./format.js";
 import { applyTable } from "./machine.js";
-import { apiUrl, seconds } from "./past.js";
+import { historyUrl, seconds } from "./past.js";
 
 const $ = (id) => document.getElementById(id);
 const panel = $("moment");
@@ -45,27 +45,20 @@ export async function showMoment(t) {
   panel.hidden = false;
   setText(title, when(t));
   setText(note, "loading…");
-  let response;
-  let body = null;
+  let body;
   try {
-    response = await fetch(apiUrl("/api/processes", { at: seconds(t) }), {
-      headers: authHeaders({ accept: "application/json" }),
-    });
-    body = await response.json();
-  } catch {
-    // Unreachable or not JSON: told below by the status.
-  }
-  if (mine !== asked) return;
-  if (!response?.ok) {
+    body = await getJson(historyUrl("/api/processes", { at: seconds(t) }));
+  } catch (error) {
+    if (mine !== asked) return;
     fill(null);
-    const why = response?.status === 404 ? "No processes were recorded near this moment." : `Unavailable (HTTP ${response?.status ?? "—"}).`;
-    setText(note, `${why}${body?.error ? ` ${body.error}` : ""}`);
+    setText(note, error.status === 404 ? "No processes were recorded at or before this moment." : String(error.message));
     return;
   }
+  if (mine !== asked) return;
   fill(body);
   const at = typeof body?.time === "number" ? body.time * 1000 : t;
   setText(title, when(at));
-  setText(note, Math.abs(at - t) >= 1000 ? `the record nearest to ${moment(t, 0)}` : "");
+  setText(note, Math.abs(at - t) >= 1000 ? `the last record before ${moment(t, 0)}` : "");
 }
 
 /** Closes the panel. */

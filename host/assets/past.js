@@ -3,7 +3,7 @@
 // when the range changes (or a plot first shows in it), never polled. Answers for a
 // range no longer shown are dropped.
 
-import { authHeaders } from "./auth.js";
+import { apiUrl, getJson } from "./api.js";
 
 /** `?host=NAME` on a fleet gateway: that host's history; null for this server's own. */
 let host = null;
@@ -32,30 +32,11 @@ export function resetPast() {
   eventsAsked = false;
 }
 
-/** A URL of the API with `params` (arrays repeat the key) plus `host` when set. */
-export function apiUrl(path, params) {
-  const query = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) {
-    for (const v of Array.isArray(value) ? value : [value]) query.append(key, String(v));
-  }
-  if (host) query.set("host", host);
-  return `${path}?${query}`;
-}
+/** A URL of the history API with `params`, for this page's host. */
+export const historyUrl = (path, params) => apiUrl(path, { ...params, host });
 
-/** Unix seconds, as the API takes them. */
-export const seconds = (ms) => Math.round(ms / 1000);
-
-async function getJson(url) {
-  const response = await fetch(url, { headers: authHeaders({ accept: "application/json" }) });
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    // An answer that is not JSON: the status says what went wrong.
-  }
-  if (!response.ok) throw new Error(`${url.split("?")[0]}: HTTP ${response.status}${body?.error ? ` (${body.error})` : ""}`);
-  return body;
-}
+/** Unix seconds, as the API takes them (to the millisecond: a zoom may be narrow). */
+export const seconds = (ms) => (ms / 1000).toFixed(3);
 
 /**
  * The answer for `canvas` showing `series` over `range` at about `points` points:
@@ -70,7 +51,7 @@ export function plotData(canvas, series, range, points) {
   plots.set(canvas, entry);
   const asked = generation;
   stats.queries += 1;
-  const url = apiUrl("/api/query", {
+  const url = historyUrl("/api/query", {
     series, from: seconds(range.from), to: seconds(range.to), points: Math.max(10, Math.min(1000, Math.round(points))),
   });
   getJson(url).then((body) => {
@@ -97,7 +78,7 @@ export function rangeEvents(range) {
     eventsAsked = true;
     const asked = generation;
     stats.events += 1;
-    getJson(apiUrl("/api/events", { from: seconds(range.from), to: seconds(range.to) })).then((body) => {
+    getJson(historyUrl("/api/events", { from: seconds(range.from), to: seconds(range.to) })).then((body) => {
       if (asked !== generation) return;
       events = Array.isArray(body?.events) ? body.events.filter((e) => e && typeof e === "object") : [];
       loaded();

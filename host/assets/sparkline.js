@@ -1,9 +1,9 @@
 // The last hour of CPU and memory on each fleet tile, from the gateway's store
 // (`/api/query?host=NAME&…&from=-1h&points=60`). However many hosts there are, one
-// request is in flight at a time: tiles queue up, and each asks again a minute after
+// tile's request is in flight at a time: tiles queue up, and each asks again a minute after
 // its last answer, so 100 hosts are under two small requests a second.
 
-import { authHeaders } from "./auth.js";
+import { apiUrl, getJson } from "./api.js";
 import { canvasContext, colors, watch } from "./plot.js";
 
 /** What a sparkline shows: CPU (with its min–max band) and memory. */
@@ -43,19 +43,13 @@ async function pump() {
     const name = queue.shift();
     const spark = sparks.get(name);
     if (!spark) continue;
-    const query = new URLSearchParams({ host: name });
-    for (const series of SERIES) query.append("series", series);
-    query.set("from", "-1h");
-    query.set("points", String(POINTS));
+    const url = apiUrl("/api/query", { host: name, series: SERIES, from: "-1h", points: POINTS });
     try {
-      const response = await fetch(`/api/query?${query}`, { headers: authHeaders({ accept: "application/json" }) });
-      if (response.ok) {
-        const body = await response.json();
-        const results = Array.isArray(body?.results) ? body.results : [body];
-        draw(spark.canvas, results.map((r) => (Array.isArray(r?.points) ? r.points : [])));
-      }
+      const body = await getJson(url);
+      const results = Array.isArray(body?.results) ? body.results : [body];
+      draw(spark.canvas, results.map((r) => (Array.isArray(r?.points) ? r.points : [])));
     } catch {
-      // The gateway is away: the WebSocket's reconnection tells; the next round retries.
+      // No history for this host yet, or the gateway is away: the next round asks again.
     }
     if (sparks.get(name) === spark) spark.timer = setTimeout(() => enqueue(name), REFRESH_MS);
   }

@@ -1,11 +1,12 @@
-//! The dashboard a browser gets at `GET /`: a page, a stylesheet and fourteen
+//! The dashboard a browser gets at `GET /`: a page, a stylesheet and fifteen
 //! JavaScript modules (`app.js`: state, frames, connection; `auth.js`: the access
 //! token, when the server asks for one; `view.js`: the DOM; `machine.js`: the network,
 //! disk I/O, load, sensors and processes cards; `fleet.js`: a gateway's fleet overview;
 //! `sparkline.js`: its tiles' last hour; `plot.js`: canvas drawing; `range.js`: the
 //! range picker; `past.js`: a past range's data; `timeline.js`: drawing it;
 //! `zoom.js`: drag-to-zoom and picking a moment; `moment.js`: that moment's processes;
-//! `format.js`: units; `demo.js`: a synthetic machine), embedded in the binary
+//! `api.js`: history requests, a few at a time; `format.js`: units; `demo.js`: a
+//! synthetic machine), embedded in the binary
 //! (`host/assets/`), so it works offline, needs no CDN and no build step.
 //!
 //! The page talks to the server only through what every client has: the WebSocket at
@@ -81,7 +82,8 @@ macro_rules! asset {
 pub const INDEX: Asset = asset!("index.html", "text/html; charset=utf-8");
 
 /// Everything under `/assets/`.
-pub const ASSETS: [Asset; 15] = [
+pub const ASSETS: [Asset; 16] = [
+    asset!("api.js", "text/javascript; charset=utf-8"),
     asset!("app.js", "text/javascript; charset=utf-8"),
     asset!("auth.js", "text/javascript; charset=utf-8"),
     asset!("demo.js", "text/javascript; charset=utf-8"),
