@@ -11,17 +11,22 @@ const SERIES = ["processor.usage_percent", "memory.percentage"];
 /** One point a minute over the hour. */
 const POINTS = 60;
 const REFRESH_MS = 60000;
+/** A host with nothing stored yet (just joined) is asked again sooner, backing off to REFRESH_MS. */
+const FIRST_RETRY_MS = 5000;
 
-/** host name → { canvas, timer }; a host forgotten is dropped from here and skipped in the queue. */
+/**
+ * host name → { canvas, timer, retry }; a host forgotten is dropped from here and
+ * skipped in the queue.
+ */
 const sparks = new Map();
 const queue = [];
 let busy = false;
-let drawn = 0;
+let drawnCount = 0;
 
 /** Gives `name`'s tile its sparkline on `canvas`. */
 export function wantSparkline(name, canvas) {
   watch(canvas);
-  sparks.set(name, { canvas, timer: 0 });
+  sparks.set(name, { canvas, timer: 0, retry: FIRST_RETRY_MS });
   enqueue(name);
 }
 
@@ -44,19 +49,22 @@ async function pump() {
     const spark = sparks.get(name);
     if (!spark) continue;
     const url = apiUrl("/api/query", { host: name, series: SERIES, from: "-1h", points: POINTS });
+    let drawn = false;
     try {
       const body = await getJson(url);
       const results = Array.isArray(body?.results) ? body.results : [body];
-      draw(spark.canvas, results.map((r) => (Array.isArray(r?.points) ? r.points : [])));
+      drawn = draw(spark.canvas, results.map((r) => (Array.isArray(r?.points) ? r.points : []))) > 0;
     } catch {
-      // No history for this host yet, or the gateway is away: the next round asks again.
+      // No history for this host yet, or the gateway is away: asked again below.
     }
-    if (sparks.get(name) === spark) spark.timer = setTimeout(() => enqueue(name), REFRESH_MS);
+    const delay = drawn ? REFRESH_MS : spark.retry;
+    spark.retry = drawn ? FIRST_RETRY_MS : Math.min(REFRESH_MS, spark.retry * 2);
+    if (sparks.get(name) === spark) spark.timer = setTimeout(() => enqueue(name), delay);
   }
   busy = false;
 }
 
-/** CPU as a band (min–max) and line (avg), memory as a line, 0–100 %, over the last hour. */
+/** CPU as a band (min–max) and line (avg), memory as a line, 0–100 %, over the last hour; returns the points drawn. */
 function draw(canvas, [cpu = [], memory = []]) {
   const { ctx, w, h } = canvasContext(canvas);
   const to = Date.now() / 1000;
@@ -87,8 +95,9 @@ function draw(canvas, [cpu = [], memory = []]) {
   const memPoints = valid(memory);
   if (memPoints.length > 0) line(memPoints, palette.mem, (p) => p[2]);
   canvas.dataset.points = String(cpuPoints.length + memPoints.length);
-  drawn += 1;
+  drawnCount += 1;
+  return cpuPoints.length + memPoints.length;
 }
 
 /** Sparklines drawn so far, for the test hook. */
-export const sparklineCount = () => drawn;
+export const sparklineCount = () => drawnCount;
