@@ -537,3 +537,49 @@ async fn a_gateways_dashboard_shows_the_fleet_trouble_first_and_opens_a_host() {
     );
     browser.close().await;
 }
+
+/// Issue 22: a gateway keeps every host's series under the host's name, and its own
+/// apart; `host=` picks them on every history route.
+#[test]
+fn a_gateway_keeps_every_hosts_history_under_its_name() {
+    let Some(nats) = Nats::start(TOKEN) else {
+        return;
+    };
+    let scratch = tempfile::tempdir().expect("scratch");
+    let gateway = gateway(&nats, &scratch.path().join("alerts.jsonl"));
+    let _web = publisher(&nats, "web-1", TOKEN, QUIET);
+    let deadline = Instant::now() + 20 * SECOND;
+    let points = |host: &str| -> usize {
+        let reply = get(
+            gateway.port,
+            &format!("/api/query?host={host}&series=memory.percentage&from=-5m"),
+        );
+        match reply.status {
+            200 => reply.json()["points"].as_array().map_or(0, Vec::len),
+            _ => 0,
+        }
+    };
+    while points("web-1") < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        points("web-1") >= 3,
+        "web-1's memory on the gateway; log:\n{}",
+        gateway.log_text()
+    );
+    let listed = get(gateway.port, "/api/series?host=web-1&prefix=processor.").json();
+    assert_eq!(listed["host"], "web-1");
+    assert!(
+        listed["series"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| s["name"] == "processor.usage_percent")),
+        "{listed}"
+    );
+    let unknown = get(
+        gateway.port,
+        "/api/query?host=nobody&series=memory.percentage&from=-5m",
+    );
+    assert_eq!(unknown.status, 400, "{}", unknown.body);
+    // The gateway's own series stay its own.
+    assert!(points("") >= 1, "the gateway's own history");
+}

@@ -166,6 +166,33 @@ impl Server {
 
     fn launch(dir: tempfile::TempDir, config: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         std::fs::write(dir.path().join("plugins.toml"), config).expect("plugins.toml");
+        Self::launch_in(dir, args, env)
+    }
+
+    /// Starts a server again in the scratch folder a stopped one left (see
+    /// [`Server::stop_keeping_dir`]), with its plugins.toml, plugins and data.
+    pub fn restart_in(dir: tempfile::TempDir) -> Self {
+        Self::launch_in(dir, &[], &[])
+    }
+
+    /// Stops the server with `signal` (`TERM`, `KILL`) and hands back its scratch
+    /// folder, for a restart on the same data.
+    #[cfg(unix)]
+    pub fn stop_keeping_dir(mut self, signal: &str) -> tempfile::TempDir {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args([&format!("-{signal}"), &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // `Drop` kills what is left; an empty folder takes the kept one's place.
+        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("scratch folder"))
+    }
+
+    fn launch_in(dir: tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(artifacts().join(format!(
             "monitoring-websocket-server{}",
             std::env::consts::EXE_SUFFIX
