@@ -92,7 +92,9 @@ fn event_kinds(server: &Server) -> Vec<String> {
 fn history_is_kept_with_no_configuration_and_answered_after_a_restart() {
     let server = start("");
     assert!(
-        wait_until(10 * SECOND, || points(&server, "memory.percentage", "-5m").len() >= 4),
+        wait_until(10 * SECOND, || points(&server, "memory.percentage", "-5m")
+            .len()
+            >= 4),
         "no points of memory.percentage; log:\n{}",
         server.log_text()
     );
@@ -103,7 +105,11 @@ fn history_is_kept_with_no_configuration_and_answered_after_a_restart() {
         .iter()
         .filter_map(|s| s["name"].as_str())
         .collect();
-    for wanted in ["memory.percentage", "processor.usage_percent", "disk.percentage"] {
+    for wanted in [
+        "memory.percentage",
+        "processor.usage_percent",
+        "disk.percentage",
+    ] {
         assert!(names.contains(&wanted), "{wanted} not in {names:?}");
     }
     let memory = series["series"]
@@ -126,7 +132,10 @@ fn history_is_kept_with_no_configuration_and_answered_after_a_restart() {
         before.len()
     );
     for point in &after {
-        assert!(point[1] <= point[2] && point[2] <= point[3], "min <= avg <= max: {point:?}");
+        assert!(
+            point[1] <= point[2] && point[2] <= point[3],
+            "min <= avg <= max: {point:?}"
+        );
         assert!((0.0..=100.0).contains(&point[2]), "a percentage: {point:?}");
     }
     let kinds = event_kinds(&server);
@@ -140,7 +149,13 @@ fn history_is_kept_with_no_configuration_and_answered_after_a_restart() {
 #[test]
 fn kill_9_loses_at_most_the_last_second() {
     let server = start("[monitor]\ninterval = 0.1\n");
-    assert!(wait_until(10 * SECOND, || points(&server, "memory.percentage", "-1m").len() >= 20));
+    assert!(wait_until(10 * SECOND, || points(
+        &server,
+        "memory.percentage",
+        "-1m"
+    )
+    .len()
+        >= 20));
     std::thread::sleep(2 * SECOND);
     let seen = points(&server, "memory.percentage", "-1m");
     let last_seen = seen.last().expect("points")[0];
@@ -189,22 +204,33 @@ async fn every_number_is_a_series_by_path_and_processes_are_kept() {
         .to_owned();
     let interfaces = listed("network.interfaces[");
     let wanted = format!("network.interfaces[{interface}].rx_bytes_per_sec");
-    assert!(interfaces.contains(&wanted), "{wanted} not in {interfaces:?}");
+    assert!(
+        interfaces.contains(&wanted),
+        "{wanted} not in {interfaces:?}"
+    );
     assert!(
         listed("processor.per_core_usage[").contains(&"processor.per_core_usage[0]".to_owned()),
         "per-core usage by index"
     );
     let processes = listed("processes.");
     assert!(
-        processes.iter().all(|name| !name.contains("top_cpu") && !name.contains("pid")),
+        processes
+            .iter()
+            .all(|name| !name.contains("top_cpu") && !name.contains("pid")),
         "the process lists are not series: {processes:?}"
     );
     let series = format!("network.interfaces[{interface}].rx_bytes");
     let body = ok_json(
         &server,
-        &format!("/api/query?series={}&from=-5m", monitoring_test_support::http::encode(&series)),
+        &format!(
+            "/api/query?series={}&from=-5m",
+            monitoring_test_support::http::encode(&series)
+        ),
     );
-    assert!(!body["points"].as_array().expect("points").is_empty(), "{body}");
+    assert!(
+        !body["points"].as_array().expect("points").is_empty(),
+        "{body}"
+    );
 
     let top = ok_json(&server, "/api/processes?at=now");
     let names: Vec<&str> = top["top_cpu"]
@@ -242,10 +268,19 @@ async fn every_number_is_a_series_by_path_and_processes_are_kept() {
         .await
         .expect("events");
     assert_eq!(events["events"][0]["kind"], "start", "{events}");
-    send_text(&mut ws, r#"{"type":"query","series":"memory.percentage","from":"yesterday"}"#).await;
-    let (error, _) = next_of_type(&mut ws, "error", 5 * SECOND).await.expect("an error");
+    send_text(
+        &mut ws,
+        r#"{"type":"query","series":"memory.percentage","from":"yesterday"}"#,
+    )
+    .await;
+    let (error, _) = next_of_type(&mut ws, "error", 5 * SECOND)
+        .await
+        .expect("an error");
     assert_eq!(error["code"], "invalid_params", "{error}");
-    assert!(error["message"].as_str().unwrap_or_default().contains("`from` must be a time"));
+    assert!(error["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("`from` must be a time"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -267,13 +302,26 @@ async fn queries_are_checked_and_need_the_viewer_token() {
         "/api/events",
         "/api/processes",
     ] {
-        assert_eq!(get(server.port, path).status, 401, "{path} without the token");
+        assert_eq!(
+            get(server.port, path).status,
+            401,
+            "{path} without the token"
+        );
     }
     let cases = [
         ("/api/query", "`series` must name a series"),
-        ("/api/query?series=memory.percentage&points=0", "`points` must be"),
-        ("/api/query?series=memory.percentage&from=-1h&to=-2h", "before `to`"),
-        ("/api/query?series=memory.percentage&from=soon", "`from` must be a time"),
+        (
+            "/api/query?series=memory.percentage&points=0",
+            "`points` must be",
+        ),
+        (
+            "/api/query?series=memory.percentage&from=-1h&to=-2h",
+            "before `to`",
+        ),
+        (
+            "/api/query?series=memory.percentage&from=soon",
+            "`from` must be a time",
+        ),
         ("/api/query?series=no.such.series", "no series"),
         ("/api/events?limit=3", "unknown parameter `limit`"),
     ];
@@ -283,15 +331,25 @@ async fn queries_are_checked_and_need_the_viewer_token() {
     for (path, expected) in cases {
         let reply = get_with(server.port, path, &auth);
         assert_eq!(reply.status, 400, "{path}: {}", reply.body);
-        let message = reply.json()["error"].as_str().unwrap_or_default().to_owned();
+        let message = reply.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         assert!(message.contains(expected), "{path}: {message}");
     }
     let mut ws = connect_with_token(&server.url("/"), VIEWER).await;
-    send_text(&mut ws, r#"{"type":"query","what":"series","prefix":"memory."}"#).await;
+    send_text(
+        &mut ws,
+        r#"{"type":"query","what":"series","prefix":"memory."}"#,
+    )
+    .await;
     let (answer, _) = next_of_type(&mut ws, "query_result", 5 * SECOND)
         .await
         .expect("a query_result");
-    assert!(answer["series"].as_array().is_some_and(|s| !s.is_empty()), "{answer}");
+    assert!(
+        answer["series"].as_array().is_some_and(|s| !s.is_empty()),
+        "{answer}"
+    );
 }
 
 /// A tmpfs of `size` mounted on `at` (root only), unmounted on drop.
@@ -357,7 +415,12 @@ async fn a_full_disk_never_stops_collection_or_the_stream_and_writes_resume() {
         "[monitor]\ninterval = 0.1\n\n[history]\ndir = \"{}\"\n",
         data.display()
     ));
-    assert!(wait_until(10 * SECOND, || !points(&server, "memory.percentage", "-1m").is_empty()));
+    assert!(wait_until(10 * SECOND, || !points(
+        &server,
+        "memory.percentage",
+        "-1m"
+    )
+    .is_empty()));
     let filler = mount.join("filler");
     let full_from = now();
     assert!(fill(&filler) > 0);
@@ -375,12 +438,22 @@ async fn a_full_disk_never_stops_collection_or_the_stream_and_writes_resume() {
     let started = Instant::now();
     let mut frames = 0;
     while started.elapsed() < 2 * SECOND {
-        if next_of_type(&mut ws, "monitoring_data", SECOND).await.is_some() {
+        if next_of_type(&mut ws, "monitoring_data", SECOND)
+            .await
+            .is_some()
+        {
             frames += 1;
         }
     }
-    assert!(frames >= 10, "{frames} frames in 2 s while the disk is full");
-    assert_eq!(get(server.port, "/health").status, 200, "degraded, still serving");
+    assert!(
+        frames >= 10,
+        "{frames} frames in 2 s while the disk is full"
+    );
+    assert_eq!(
+        get(server.port, "/health").status,
+        200,
+        "degraded, still serving"
+    );
 
     std::fs::remove_file(&filler).expect("free the disk");
     let freed_at = now();
@@ -425,8 +498,11 @@ fn a_corrupt_store_is_moved_aside_and_a_fresh_one_started() {
         |plugins| {
             let data = plugins.parent().expect("scratch").join("data");
             std::fs::create_dir_all(&data).expect("data");
-            std::fs::write(data.join("history.db"), "not a database at all\n".repeat(500))
-                .expect("garbage");
+            std::fs::write(
+                data.join("history.db"),
+                "not a database at all\n".repeat(500),
+            )
+            .expect("garbage");
         },
     );
     let data = server.dir.path().join("data");
@@ -444,7 +520,12 @@ fn a_corrupt_store_is_moved_aside_and_a_fresh_one_started() {
         .collect();
     assert_eq!(lines.len(), 1, "one log line names it: {lines:?}");
     assert!(lines[0].contains("WARN"), "{}", lines[0]);
-    assert!(wait_until(10 * SECOND, || !points(&server, "memory.percentage", "-5m").is_empty()));
+    assert!(wait_until(10 * SECOND, || !points(
+        &server,
+        "memory.percentage",
+        "-5m"
+    )
+    .is_empty()));
 }
 
 /// Runs the binary with `config` (written next to a fresh plugins folder) until it
@@ -501,7 +582,12 @@ fn a_folder_that_cannot_be_made_is_an_error_naming_it() {
 #[test]
 fn a_reload_changes_the_limits_live_and_joins_the_timeline() {
     let server = start("");
-    assert!(wait_until(10 * SECOND, || !points(&server, "memory.percentage", "-5m").is_empty()));
+    assert!(wait_until(10 * SECOND, || !points(
+        &server,
+        "memory.percentage",
+        "-5m"
+    )
+    .is_empty()));
     let path = server.dir.path().join("plugins.toml");
     let text = std::fs::read_to_string(&path).expect("config");
     std::fs::write(&path, format!("{text}\n[history]\ntick_days = 2\n")).expect("config");
@@ -509,7 +595,9 @@ fn a_reload_changes_the_limits_live_and_joins_the_timeline() {
         .args(["-HUP", &server.pid().to_string()])
         .status();
     assert!(
-        wait_until(10 * SECOND, || event_kinds(&server).iter().any(|k| k == "reload")),
+        wait_until(10 * SECOND, || event_kinds(&server)
+            .iter()
+            .any(|k| k == "reload")),
         "a reload event; log:\n{}",
         server.log_text()
     );

@@ -180,7 +180,9 @@ impl Server {
     #[cfg(unix)]
     pub fn stop_keeping_dir(mut self, signal: &str) -> tempfile::TempDir {
         let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args([&format!("-{signal}"), &pid]).status();
+        let _ = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use monitoring_plugin_api::{Alert, AlertLevel};
 use rusqlite::{params, Connection};
 
-use super::{Event, EventKind, Span};
+use super::types::{Event, EventKind, Span};
 
 /// What makes two ticks' alerts one episode: component, metric, level and the
 /// instance the message names (its text before the value, e.g. `High disk usage

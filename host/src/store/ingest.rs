@@ -8,15 +8,24 @@ use std::io::Write;
 use std::time::Instant;
 
 use flate2::write::ZlibEncoder;
+use monitoring_plugin_api::Alert;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::codec::{self, encode_times, TickChunk};
 use super::events::{self, EpisodeKey};
 use super::paths::unit_of;
+use super::paths::Flat;
 use super::retention::{add_bytes, insert_group, processes_bytes, GROUP_SPAN_MS};
 use super::rollup;
-use super::writer::Tick;
-use super::Fault;
+use super::types::Fault;
+
+/// One recorded snapshot, flattened on the caller's thread.
+pub struct Tick {
+    pub host: String,
+    pub at_ms: i64,
+    pub flat: Flat,
+    pub alerts: Vec<Alert>,
+}
 
 /// What the writer remembers of one host between ticks (reloaded from the database
 /// after a failed write, so it never disagrees with what was committed).
@@ -67,12 +76,6 @@ fn window_of(at_ms: i64) -> i64 {
 /// Writes one tick; returns its sample count.
 pub fn write_tick(conn: &Connection, state: &mut HostState, tick: &Tick) -> Result<u64, Fault> {
     state.last_seen = Instant::now();
-    let window = window_of(tick.at_ms);
-    if state.window.is_some_and(|w| w != window) {
-        seal(conn, &tick.host)?;
-        rollup::advance(conn, &tick.host, window.max(state.window.unwrap_or(window)))?;
-    }
-    state.window = Some(window);
     let mut ids = Vec::with_capacity(tick.flat.samples.len());
     let mut values = Vec::with_capacity(tick.flat.samples.len());
     for (name, value) in &tick.flat.samples {
@@ -101,6 +104,14 @@ pub fn write_tick(conn: &Connection, state: &mut HostState, tick: &Tick) -> Resu
             layout
         }
     };
+    // A new window: the host's pending ticks are complete; seal them (keeping the
+    // layout this tick uses) and roll what that completes.
+    let window = window_of(tick.at_ms);
+    if state.window.is_some_and(|w| w != window) {
+        seal(conn, &tick.host, Some(layout))?;
+        rollup::advance(conn, &tick.host, window.max(state.window.unwrap_or(window)))?;
+    }
+    state.window = Some(window);
     conn.prepare_cached(
         "INSERT OR REPLACE INTO pending(host, at_ms, layout, vals) VALUES (?1, ?2, ?3, ?4)",
     )?
@@ -151,8 +162,9 @@ fn write_processes(conn: &Connection, state: &mut HostState, tick: &Tick) -> rus
 }
 
 /// Seals `host`'s pending ticks into one group: a shared time column and one chunk
-/// per series, the pending rows deleted in the same transaction.
-pub fn seal(conn: &Connection, host: &str) -> Result<Option<(i64, i64)>, Fault> {
+/// per series, the pending rows deleted in the same transaction, and their layouts
+/// but `keep` (the one the host's next ticks use).
+pub fn seal(conn: &Connection, host: &str, keep: Option<i64>) -> Result<Option<(i64, i64)>, Fault> {
     let mut stmt = conn
         .prepare_cached("SELECT at_ms, layout, vals FROM pending WHERE host = ?1 ORDER BY at_ms")?;
     let pending: Vec<(i64, i64, Vec<u8>)> = stmt
@@ -194,6 +206,10 @@ pub fn seal(conn: &Connection, host: &str) -> Result<Option<(i64, i64)>, Fault> 
     }
     conn.prepare_cached("DELETE FROM pending WHERE host = ?1")?
         .execute([host])?;
+    let mut drop_layout = conn.prepare_cached("DELETE FROM layouts WHERE id = ?1")?;
+    for layout in layouts.keys().filter(|&&id| Some(id) != keep) {
+        drop_layout.execute([layout])?;
+    }
     Ok(Some(span))
 }
 
@@ -201,7 +217,8 @@ pub fn seal(conn: &Connection, host: &str) -> Result<Option<(i64, i64)>, Fault> 
 /// what that completes.
 pub fn seal_idle(conn: &Connection, host: &str, state: &mut HostState) -> Result<(), Fault> {
     if let Some(window) = state.window.take() {
-        seal(conn, host)?;
+        seal(conn, host, None)?;
+        state.layout = None;
         rollup::advance(conn, host, window + GROUP_SPAN_MS[0])?;
     }
     Ok(())

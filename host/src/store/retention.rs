@@ -4,7 +4,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{Limits, Tier};
+use super::types::{Limits, Tier};
 
 /// Milliseconds between two rows of a tier (the tick tier's nominal 0.5 s).
 pub const TIER_STEP_MS: [i64; 3] = [500, 60_000, 3_600_000];

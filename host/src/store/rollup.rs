@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::codec::{decode_times, RollupChunk, TickChunk};
 use super::retention::{insert_group, GROUP_SPAN_MS, TIER_STEP_MS};
-use super::Fault;
+use super::types::Fault;
 
 /// One row of any tier: a tick is `min == max == sum`, `count == 1`.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::OpenError;
+use super::types::OpenError;
 
 /// The database's file name in the store's folder.
 pub const DB_FILE: &str = "history.db";
@@ -21,6 +21,8 @@ const QUICK_CHECK_MAX_BYTES: u64 = 64 << 20;
 /// edit a released step; append a new one.
 pub const MIGRATIONS: &[&str] = &[
     // 1: series, pending ticks, sealed chunks, rollup watermarks, tier sizes, events.
+    // Chunks are a rowid table, appended in time order (full pages), found through
+    // the small (series, tier, start) index; keyed by series they split pages.
     "CREATE TABLE series(id INTEGER PRIMARY KEY, host TEXT NOT NULL, name TEXT NOT NULL,
          unit TEXT, first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL, UNIQUE(host, name));
      CREATE TABLE layouts(id INTEGER PRIMARY KEY, ids BLOB NOT NULL);
@@ -30,9 +32,9 @@ pub const MIGRATIONS: &[&str] = &[
          start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, times BLOB, bytes INTEGER NOT NULL);
      CREATE INDEX groups_by_age ON groups(tier, start_ms);
      CREATE INDEX groups_by_host ON groups(host, tier, start_ms);
-     CREATE TABLE chunks(series_id INTEGER NOT NULL, tier INTEGER NOT NULL,
-         start_ms INTEGER NOT NULL, group_id INTEGER NOT NULL, data BLOB NOT NULL,
-         PRIMARY KEY(series_id, tier, start_ms)) WITHOUT ROWID;
+     CREATE TABLE chunks(id INTEGER PRIMARY KEY, series_id INTEGER NOT NULL, tier INTEGER NOT NULL,
+         start_ms INTEGER NOT NULL, group_id INTEGER NOT NULL, data BLOB NOT NULL);
+     CREATE UNIQUE INDEX chunks_by_series ON chunks(series_id, tier, start_ms);
      CREATE INDEX chunks_by_group ON chunks(group_id);
      CREATE TABLE watermarks(host TEXT NOT NULL, tier INTEGER NOT NULL, upto_ms INTEGER NOT NULL,
          PRIMARY KEY(host, tier)) WITHOUT ROWID;

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use super::types::{Limits, Settings, Tier, TierLimit};
 use crate::config::{Config, HistoryConfig};
-use crate::store::{Limits, Settings, Tier, TierLimit};
 
 const MIB: f64 = 1024.0 * 1024.0;
 

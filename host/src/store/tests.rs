@@ -108,8 +108,8 @@ fn days_roll_into_minutes_and_hours_and_old_ticks_go() {
     assert_eq!(oldest[2], Some((T0 / 1000) as f64));
     assert!(status.tiers.iter().all(|t| !t.cut_short));
 
-    // Two days back: the tick tier no longer reaches, the minute tier answers, and
-    // the last hours (not rolled yet) come from the ticks.
+    // Two days back at hourly points: the tick tier no longer reaches, the hour
+    // tier answers, and the time not rolled yet comes from minutes and ticks.
     let end = T0 + 3 * DAY - 1;
     let got = store
         .query("", "test.value", span(T0 + DAY, end), 48)
@@ -177,8 +177,10 @@ fn size_caps_trim_the_oldest_and_mark_the_tier_cut_short() {
     assert!(!after.tiers[1].cut_short);
 
     // Only the total cap: the finest tier gives way first.
-    let mut limits = Limits::default();
-    limits.max_bytes = after.tiers.iter().map(|t| t.bytes).sum::<u64>() - after.tiers[0].bytes / 2;
+    let limits = Limits {
+        max_bytes: after.tiers.iter().map(|t| t.bytes).sum::<u64>() - after.tiers[0].bytes / 2,
+        ..Limits::default()
+    };
     store.set_limits(limits);
     replay(
         &store,

@@ -10,14 +10,13 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use monitoring_plugin_api::Alert;
 use rusqlite::Connection;
 
-use super::ingest::{self, HostState};
-use super::paths::Flat;
+use super::events;
+use super::ingest::{self, HostState, Tick};
 use super::retention::{self, TIERS};
 use super::schema::DB_FILE;
-use super::{events, Event, Fault, Limits, Status, TierStatus};
+use super::types::{Event, Fault, Limits, Status, TierStatus};
 
 /// Messages queued between `record` and the writer: at 500 hosts × 2 Hz this is about
 /// four seconds; beyond it `record` drops the tick (counted) rather than wait.
@@ -32,14 +31,6 @@ const MAX_BATCH: usize = 2_000;
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 /// A host silent this long gets its pending ticks sealed.
 const IDLE_SEAL_AFTER: Duration = Duration::from_secs(600);
-
-/// One recorded snapshot, flattened on the caller's thread.
-pub struct Tick {
-    pub host: String,
-    pub at_ms: i64,
-    pub flat: Flat,
-    pub alerts: Vec<Alert>,
-}
 
 pub enum Msg {
     Tick(Tick),
@@ -127,6 +118,12 @@ impl Writer {
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     self.flush(true);
+                    // Fold the journal back so a closed store is one file of its size.
+                    if let Err(error) = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+                        tracing::warn!(%error, "history store: final checkpoint failed");
+                    }
+                    // Sizes only; a failure here changes nothing on disk.
+                    let _ = self.refresh_status();
                     return;
                 }
             }
@@ -167,6 +164,22 @@ impl Writer {
                 if let Err(error) = self.refresh_status() {
                     tracing::warn!(%error, "history store: reading its sizes failed");
                 }
+            }
+            Err(error) if !is_transient(&error) => {
+                // Not the disk: retrying the same batch would fail forever and
+                // wedge the store, so it goes (counted) and writing goes on.
+                let dropped = self
+                    .backlog
+                    .iter()
+                    .filter(|m| matches!(m, Msg::Tick(_)))
+                    .count();
+                tracing::error!(%error, dropped, "history store: a batch could not be written and was dropped");
+                self.backlog.clear();
+                self.hosts.clear();
+                self.shared
+                    .ticks_dropped
+                    .fetch_add(dropped as u64, Ordering::Relaxed);
+                self.shared.status_mut().write_error = Some(error.to_string());
             }
             Err(error) => {
                 if !self.failing {
@@ -258,5 +271,137 @@ impl Writer {
         status.bytes = on_disk;
         status.tiers = tiers;
         Ok(())
+    }
+}
+
+/// Failures that pass when the disk has room again or a lock is released: the
+/// batch is kept and retried.
+fn is_transient(error: &Fault) -> bool {
+    use rusqlite::ErrorCode::{
+        CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, OutOfMemory, ReadOnly, SystemIoFailure,
+    };
+    match error {
+        Fault::Sql(rusqlite::Error::SqliteFailure(failure, _)) => matches!(
+            failure.code,
+            DiskFull
+                | SystemIoFailure
+                | DatabaseBusy
+                | DatabaseLocked
+                | ReadOnly
+                | CannotOpen
+                | OutOfMemory
+        ),
+        Fault::Sql(_) | Fault::Codec(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::paths::Flat;
+    use crate::store::schema;
+
+    fn tick(n: i64) -> Msg {
+        let samples = (0..200)
+            .map(|s| (format!("test.value[{s}]"), (n * s) as f64))
+            .collect();
+        Msg::Tick(Tick {
+            host: String::new(),
+            at_ms: 1_796_428_800_000 + n * 500,
+            flat: Flat {
+                samples,
+                ..Flat::default()
+            },
+            alerts: Vec::new(),
+        })
+    }
+
+    /// A full disk (SQLite's page limit standing in for it) fails the write without
+    /// losing the batch; the next write after space returns stores all of it.
+    #[test]
+    fn a_full_disk_keeps_the_batch_and_recovers() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = schema::open_writer(dir.path()).expect("opens");
+        let pages: i64 = conn
+            .pragma_query_value(None, "page_count", |r| r.get(0))
+            .expect("pages");
+        conn.pragma_update(None, "max_page_count", pages)
+            .expect("limit set");
+        let shared = Arc::new(Shared::default());
+        let mut writer =
+            Writer::new(conn, dir.path().to_owned(), Arc::clone(&shared)).expect("a writer");
+        for n in 0..50 {
+            writer.push(tick(n));
+        }
+        writer.flush(true);
+        let error = shared.status_mut().write_error.clone();
+        assert!(
+            error.as_deref().is_some_and(|e| e.contains("full")),
+            "{error:?}"
+        );
+        assert_eq!(writer.backlog.len(), 50);
+        assert_eq!(shared.samples_written.load(Ordering::Relaxed), 0);
+
+        writer
+            .conn
+            .pragma_update(None, "max_page_count", 1_000_000)
+            .expect("limit lifted");
+        writer.flush(true);
+        assert_eq!(shared.status_mut().write_error, None);
+        assert!(writer.backlog.is_empty());
+        assert_eq!(shared.samples_written.load(Ordering::Relaxed), 50 * 200);
+        let stored: i64 = writer
+            .conn
+            .query_row("SELECT count(*) FROM pending", [], |r| r.get(0))
+            .expect("counted");
+        assert_eq!(stored, 50);
+
+        // A tick of the next window with other series seals the first window and
+        // keeps only the layout still in use.
+        writer.push(Msg::Tick(Tick {
+            host: String::new(),
+            at_ms: 1_796_428_800_000 + 300_000,
+            flat: Flat {
+                samples: vec![("other".into(), 1.0)],
+                ..Flat::default()
+            },
+            alerts: Vec::new(),
+        }));
+        writer.flush(true);
+        let count = |table: &str| -> i64 {
+            writer
+                .conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .expect("counted")
+        };
+        assert_eq!(
+            (
+                count("pending"),
+                count("layouts"),
+                count("groups"),
+                count("chunks")
+            ),
+            (1, 1, 1, 200)
+        );
+    }
+
+    #[test]
+    fn a_backlog_beyond_its_bound_drops_the_oldest_ticks() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = schema::open_writer(dir.path()).expect("opens");
+        let shared = Arc::new(Shared::default());
+        let mut writer =
+            Writer::new(conn, dir.path().to_owned(), Arc::clone(&shared)).expect("a writer");
+        for n in 0..(MAX_BACKLOG as i64 + 3) {
+            writer.push(Msg::Tick(Tick {
+                host: String::new(),
+                at_ms: n,
+                flat: Flat::default(),
+                alerts: Vec::new(),
+            }));
+        }
+        assert_eq!(writer.backlog.len(), MAX_BACKLOG);
+        assert_eq!(shared.ticks_dropped.load(Ordering::Relaxed), 3);
+        assert!(matches!(writer.backlog.front(), Some(Msg::Tick(t)) if t.at_ms == 3));
     }
 }

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Local, NaiveDateTime};
+use chrono::{DateTime, Local};
 use monitoring_plugin_api::Alert;
 use serde::Serialize;
 use warp::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
@@ -26,6 +26,7 @@ use crate::pipeline::wire::excerpt;
 use crate::surfaces::health::{self, HealthSources};
 use crate::surfaces::history_reply::{self, HistoryReplies, MAX_IN_FLIGHT, RETRY_AFTER_SECONDS};
 use crate::surfaces::lookback::answer::LookbackSources;
+use crate::surfaces::lookback::times::parse_since;
 use crate::surfaces::metrics::{self, Format, MetricsSources};
 use crate::surfaces::reply::{error, json, json_bytes};
 
@@ -117,32 +118,6 @@ pub fn parse_history_query(
         }
     }
     Ok(query)
-}
-
-/// An ISO 8601 time: with an offset (`Z`, `+02:00`) it is that instant; without one
-/// it is local time, as snapshot timestamps are (the earlier one in a DST fold).
-pub fn parse_since(text: &str) -> Result<DateTime<Local>, String> {
-    let trimmed = text.trim();
-    // An unencoded `+` in a query string arrives as a space.
-    let candidates = [trimmed.to_owned(), trimmed.replace(' ', "+")];
-    for candidate in &candidates {
-        if let Ok(at) = DateTime::parse_from_rfc3339(candidate) {
-            return Ok(at.with_timezone(&Local));
-        }
-        for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
-            let local = NaiveDateTime::parse_from_str(candidate, format)
-                .ok()
-                .and_then(|at| at.and_local_timezone(Local).earliest());
-            if let Some(at) = local {
-                return Ok(at);
-            }
-        }
-    }
-    Err(format!(
-        "`since` must be an ISO 8601 time such as 2025-01-03T10:15:30 (local time) or \
-         2025-01-03T10:15:30Z (encode `+` in an offset as %2B), got `{}`",
-        excerpt(text)
-    ))
 }
 
 /// `GET /api/history?count=N&since=T`: oldest first, streamed from the history's own

@@ -3,8 +3,9 @@
 //! `-1y`). All become milliseconds since the Unix epoch; `now` is passed in so the
 //! relative forms are tested without a clock.
 
+use chrono::{DateTime, Local, NaiveDateTime};
+
 use crate::pipeline::wire::excerpt;
-use crate::surfaces::api::parse_since;
 
 /// Milliseconds in one unit of a relative time.
 fn unit_ms(unit: &str) -> Option<i64> {
@@ -49,6 +50,32 @@ pub fn parse_time(key: &str, text: &str, now_ms: i64) -> Result<i64, String> {
     Err(format!(
         "`{key}` must be a time: `now`, relative such as `-30m`, `-24h` or `-7d`, Unix seconds, \
          or ISO 8601 such as 2025-01-03T10:15:30 (local) or 2025-01-03T10:15:30Z; got `{}`",
+        excerpt(text)
+    ))
+}
+
+/// An ISO 8601 time: with an offset (`Z`, `+02:00`) it is that instant; without one
+/// it is local time, as snapshot timestamps are (the earlier one in a DST fold).
+pub fn parse_since(text: &str) -> Result<DateTime<Local>, String> {
+    let trimmed = text.trim();
+    // An unencoded `+` in a query string arrives as a space.
+    let candidates = [trimmed.to_owned(), trimmed.replace(' ', "+")];
+    for candidate in &candidates {
+        if let Ok(at) = DateTime::parse_from_rfc3339(candidate) {
+            return Ok(at.with_timezone(&Local));
+        }
+        for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+            let local = NaiveDateTime::parse_from_str(candidate, format)
+                .ok()
+                .and_then(|at| at.and_local_timezone(Local).earliest());
+            if let Some(at) = local {
+                return Ok(at);
+            }
+        }
+    }
+    Err(format!(
+        "`since` must be an ISO 8601 time such as 2025-01-03T10:15:30 (local time) or \
+         2025-01-03T10:15:30Z (encode `+` in an offset as %2B), got `{}`",
         excerpt(text)
     ))
 }
