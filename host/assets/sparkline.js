@@ -25,9 +25,14 @@ let drawnCount = 0;
 
 /** Gives `name`'s tile its sparkline on `canvas`. */
 export function wantSparkline(name, canvas) {
-  watch(canvas);
   sparks.set(name, { canvas, timer: 0, retry: FIRST_RETRY_MS });
-  enqueue(name);
+  // After the frame that makes the tile: drawing 100 new tiles observes nothing and
+  // starts no request.
+  setTimeout(() => {
+    if (sparks.get(name)?.canvas !== canvas) return;
+    watch(canvas);
+    enqueue(name);
+  }, 0);
 }
 
 /** The host's tile is gone: no more requests for it. */
