@@ -490,6 +490,35 @@ async fn a_gateways_dashboard_shows_the_fleet_trouble_first_and_opens_a_host() {
         shown[1]["text"].as_str().is_some_and(|t| t.contains('%')),
         "{shown}"
     );
+    // Each tile's last hour, from the gateway's store under the host's name.
+    assert!(
+        browser
+            .wait_for(
+                "return ['pub-1', 'pub-2'].every((h) => Number(document \
+                   .querySelector(`[data-host=\"${h}\"] canvas.spark`).dataset.points || 0) > 0);",
+                30 * SECOND,
+            )
+            .await,
+        "no sparklines; asked: {}",
+        browser
+            .js(
+                "return performance.getEntriesByType('resource').map((e) => e.name) \
+                 .filter((n) => n.includes('/api/query'));"
+            )
+            .await
+    );
+    let asked = browser
+        .js(
+            "return performance.getEntriesByType('resource').map((e) => e.name) \
+             .filter((n) => n.includes('/api/query') && n.includes('host=pub-1'));",
+        )
+        .await;
+    assert!(
+        asked[0].as_str().is_some_and(|url| url.contains("from=-1h")
+            && url.contains("points=60")
+            && url.contains("series=processor.usage_percent&series=memory.percentage")),
+        "one query for both series of the hour: {asked}"
+    );
     assert_eq!(
         browser
             .js("return document.querySelector('main.grid').offsetParent === null;")

@@ -1,5 +1,7 @@
 // The live dashboard: one WebSocket to this server's /ws, plots seeded from
 // /api/history when the server has it, active alerts, and reconnection with back-off.
+// A past range (range.js) draws the same plots from the history API instead (past.js,
+// timeline.js) while the cards' numbers stay live.
 //
 // Messages only record data; the screen is brought up to date at most once per
 // animation frame (requestAnimationFrame), however fast messages come, and the DOM
@@ -11,10 +13,15 @@ import { demoMessage } from "./demo.js";
 import { drawFleet, fleetCounts, fleetMessage } from "./fleet.js";
 import { bytesPerSecond, num, parseTime, percent, setText } from "./format.js";
 import { ioNames, ioPlot, loadCpus, loadPlot, machineCounts, machineSample, netPlots, seriesColor } from "./machine.js";
-import { colors, coreAt, drawCores, drawSeries, onResize, watch } from "./plot.js";
+import { hideMoment, momentCounts, momentShown, onMomentChange, showMoment } from "./moment.js";
+import { initPast, pastCounts, plotData, rangeEvents, resetPast } from "./past.js";
+import { colors, coreAt, drawCores, drawSeries, onResize, sizeOf, watch } from "./plot.js";
+import { currentRange, describe, onRangeChange, zoomTo } from "./range.js";
+import { drawRange } from "./timeline.js";
 import {
-  apply, coreUsage, counts, diskList, diskPaths, el, gpuList, gpuPlots, seedAlertStarts, SERIES, trackAlerts,
+  apply, coreUsage, counts, diskList, diskPaths, diskSeries, el, gpuList, gpuSeries, seedAlertStarts, SERIES, trackAlerts,
 } from "./view.js";
+import { enableZoom } from "./zoom.js";
 
 /** How far back the plots reach; a young server's plots zoom out from the minimum. */
 const WINDOW_MS = 5 * 60 * 1000;
@@ -47,6 +54,8 @@ addEventListener("unhandledrejection", (event) => errors.push(String(event.reaso
 const samples = [];
 let pending = null; // the newest monitoring_data not yet on screen
 let plotsDirty = true;
+/** A past range's plots need drawing again (an answer came, the layout or size changed). */
+let pastDirty = true;
 let framePending = false;
 let lastFrameMs = 0;
 let lastDataAt = 0;
@@ -97,7 +106,7 @@ function ingest(message) {
     merge([sample]);
   }
   pending = message;
-  plotsDirty = true;
+  plotsDirty = true; // the live plots move; a past range's stay (only the cores bars redraw)
   lastDataAt = performance.now();
   return true;
 }
@@ -116,7 +125,7 @@ function frame() {
   const started = performance.now();
   if (fleetView) drawFleet();
   if (pending) {
-    if (apply(pending)) plotsDirty = true;
+    if (apply(pending)) redraw();
     pending = null;
   }
   if (plotsDirty) {
@@ -126,36 +135,107 @@ function frame() {
   lastFrameMs = performance.now() - started;
 }
 
-function draw() {
-  const end = samples.length > 0 ? samples[samples.length - 1].t : Date.now();
-  const span = samples.length > 0 ? end - samples[0].t : 0;
-  const windowMs = Math.min(WINDOW_MS, Math.max(MIN_WINDOW_MS, span));
+/** Every plot (live or past) is drawn again at the next frame. */
+function redraw() {
+  plotsDirty = true;
+  pastDirty = true;
+  schedule();
+}
+
+/**
+ * Every time plot with its lines; each line has its getter for live samples and its
+ * stored series (the alert rules' path syntax) for a past range.
+ */
+function plotSpecs() {
   const c = colors();
-  const plot = (canvas, lines, scale) => drawSeries(canvas, samples, lines, end, windowMs, GAP_MS, scale);
-  plot(el.cpuPlot, [{ color: c.cpu, fill: true, get: (s) => s.cpu }]);
-  plot(el.memPlot, [{ color: c.mem, fill: true, get: (s) => s.mem }]);
-  plot(el.diskPlot, diskPaths().map((path, i) => ({
-    color: c[SERIES[i % SERIES.length]], fill: i === 0, get: (s) => s.disks.get(path) ?? null,
-  })));
-  gpuPlots().forEach((canvas, i) => {
-    plot(canvas, [
-      { color: c.gpu, fill: true, get: (s) => s.gpus[i]?.u ?? null },
-      { color: c.mem, get: (s) => s.gpus[i]?.m ?? null },
-    ]);
-  });
-  drawCores(el.cores, coreUsage());
+  const bytesScale = { base: 1024, min: 1024, label: bytesPerSecond };
+  const specs = [
+    { canvas: el.cpuPlot, lines: [{ color: c.cpu, fill: true, get: (s) => s.cpu, series: "processor.usage_percent" }] },
+    { canvas: el.memPlot, lines: [{ color: c.mem, fill: true, get: (s) => s.mem, series: "memory.percentage" }] },
+    {
+      canvas: el.diskPlot,
+      lines: diskPaths().map((path, i) => ({
+        color: c[SERIES[i % SERIES.length]], fill: i === 0, get: (s) => s.disks.get(path) ?? null, series: diskSeries(path),
+      })),
+    },
+  ];
+  gpuSeries().forEach(({ plot, path }, i) => specs.push({
+    canvas: plot,
+    lines: [
+      { color: c.gpu, fill: true, get: (s) => s.gpus[i]?.u ?? null, series: `${path}.gpu_usage_percent` },
+      { color: c.mem, get: (s) => s.gpus[i]?.m ?? null, series: `${path}.memory_percentage` },
+    ],
+  }));
   for (const { canvas, name } of netPlots()) {
-    plot(canvas, [
-      { color: c.cpu, fill: true, get: (s) => s.net?.get(name)?.rx ?? null },
-      { color: c.gpu, get: (s) => s.net?.get(name)?.tx ?? null },
-    ], { base: 1024, min: 1024, label: bytesPerSecond });
+    const path = `network.interfaces[${name}]`;
+    specs.push({
+      canvas,
+      scale: bytesScale,
+      lines: [
+        { color: c.cpu, fill: true, get: (s) => s.net?.get(name)?.rx ?? null, series: `${path}.rx_bytes_per_sec` },
+        { color: c.gpu, get: (s) => s.net?.get(name)?.tx ?? null, series: `${path}.tx_bytes_per_sec` },
+      ],
+    });
   }
-  plot(ioPlot, ioNames().map((name, i) => ({
-    color: c[seriesColor(i)], fill: i === 0, get: (s) => s.io?.get(name) ?? null,
-  })));
+  specs.push({
+    canvas: ioPlot,
+    lines: ioNames().map((name, i) => ({
+      color: c[seriesColor(i)], fill: i === 0, get: (s) => s.io?.get(name) ?? null,
+      series: `disk_io.devices[${name}].busy_percent`,
+    })),
+  });
   const cpus = loadCpus();
-  plot(loadPlot, [{ color: c.mem, fill: true, get: (s) => s.load ?? null }],
-    { reference: cpus ?? undefined, min: 1, label: (top) => `load ${top}` });
+  specs.push({
+    canvas: loadPlot,
+    scale: { reference: cpus ?? undefined, min: 1, label: (top) => `load ${top}` },
+    lines: [{ color: c.mem, fill: true, get: (s) => s.load ?? null, series: "load.load1" }],
+  });
+  return specs;
+}
+
+function draw() {
+  const range = currentRange();
+  if (range.live) {
+    const end = samples.length > 0 ? samples[samples.length - 1].t : Date.now();
+    const span = samples.length > 0 ? end - samples[0].t : 0;
+    const windowMs = Math.min(WINDOW_MS, Math.max(MIN_WINDOW_MS, span));
+    for (const { canvas, lines, scale } of plotSpecs()) {
+      drawSeries(canvas, samples, lines, end, windowMs, GAP_MS, scale ?? null);
+    }
+  } else if (pastDirty) {
+    pastDirty = false;
+    drawPast(range);
+  }
+  drawCores(el.cores, coreUsage());
+}
+
+/** The seconds between two snapshots, from the live samples (0.5 s until there are some). */
+function tickSeconds() {
+  const n = Math.min(10, samples.length - 1);
+  if (n < 1) return 0.5;
+  return (samples[samples.length - 1].t - samples[samples.length - 1 - n].t) / n / 1000;
+}
+
+/** Draws every plot over a past `range` from what the history API answered (asking once per plot). */
+function drawPast(range) {
+  const events = rangeEvents(range);
+  const marker = momentShown();
+  const tick = tickSeconds();
+  for (const { canvas, lines, scale } of plotSpecs()) {
+    if (lines.length === 0) {
+      drawRange(canvas, { lines: [], from: range.from, to: range.to, events, scale, marker });
+      continue;
+    }
+    const entry = plotData(canvas, lines.map((line) => line.series), range, sizeOf(canvas).w);
+    const past = lines.map((line, i) => {
+      const result = entry.results[i] ?? { step: 0, points: [] };
+      // A band only where a point stands for several snapshots.
+      return { ...line, points: result.points, step: result.step, band: result.step > tick * 1.5 };
+    });
+    const note = entry.state === "loading" ? "loading…" : entry.state === "error" ? "history unavailable" : "";
+    canvas.title = entry.error;
+    drawRange(canvas, { lines: past, from: range.from, to: range.to, events, scale, marker, note });
+  }
 }
 
 // ---- Connection ---------------------------------------------------------------
@@ -353,17 +433,24 @@ window.__dashboard = {
   demoMessage,
   state: () => ({
     connection: state, samples: samples.length, ...counts(), ...machineCounts(), fleet: fleetCounts(), lastFrameMs,
-    errors: errors.slice(),
+    errors: errors.slice(), range: { ...currentRange(), label: describe(currentRange()) }, past: pastCounts(),
+    moment: momentCounts(),
   }),
 };
 
 // ---- Start --------------------------------------------------------------------
 
 for (const canvas of [el.cpuPlot, el.memPlot, el.diskPlot, el.cores, ioPlot, loadPlot]) watch(canvas);
-onResize(() => {
-  plotsDirty = true;
-  schedule();
+onResize(redraw);
+initPast(fleetHost, redraw);
+onMomentChange(redraw);
+onRangeChange((range) => {
+  resetPast();
+  el.windowNote.hidden = !range.live;
+  if (range.live) hideMoment();
+  redraw();
 });
+enableZoom({ onZoom: zoomTo, onPick: showMoment });
 el.cores.addEventListener("mousemove", (event) => {
   const index = coreAt(el.cores, event.offsetX, event.offsetY);
   el.cores.title = index < 0 ? "" : `Core ${index}: ${percent(coreUsage()[index])}`;

@@ -1,6 +1,7 @@
 // The fleet overview a gateway's dashboard shows (issue 12): one tile per host with
-// CPU, memory, worst disk and alert state, live, trouble first; a click opens that
-// host's full view (`/?host=NAME`, the usual page fed by the gateway).
+// CPU, memory, worst disk and alert state, live, trouble first, and its last hour as
+// a sparkline (sparkline.js); a click opens that host's full view (`/?host=NAME`, the
+// usual page fed by the gateway).
 //
 // Like the single-host page, messages only record; tiles are brought up to date at
 // most once per animation frame, each tile made once and then only its text, classes
@@ -8,6 +9,7 @@
 // hundred text updates per frame at most.
 
 import { num, percent, setText } from "./format.js";
+import { forgetSparkline, sparklineCount, wantSparkline } from "./sparkline.js";
 
 /** The newest record per host: { name, state, cpu, mem, disk, alerts: [levels], dirty }. */
 const hosts = new Map();
@@ -54,6 +56,7 @@ function forget(name) {
   hosts.delete(name);
   tiles.get(name)?.root.remove();
   tiles.delete(name);
+  forgetSparkline(name);
 }
 
 /** Records one message of the gateway's fleet stream; whether it was one. */
@@ -125,8 +128,12 @@ function makeTile(name) {
     return dd;
   };
   const tile = { root, state, cpu: fact("CPU"), mem: fact("Memory"), disk: fact("Worst disk"), alerts: fact("Alerts") };
-  root.append(title, facts);
+  const spark = document.createElement("canvas");
+  spark.className = "spark";
+  spark.setAttribute("aria-label", `${name}: CPU and memory, last hour`);
+  root.append(title, facts, spark);
   tiles.set(name, tile);
+  wantSparkline(name, spark);
   return tile;
 }
 
@@ -163,4 +170,4 @@ export function drawFleet() {
 }
 
 /** Tiles shown, for the browser test hook. */
-export const fleetCounts = () => ({ hosts: hosts.size, tiles: tiles.size });
+export const fleetCounts = () => ({ hosts: hosts.size, tiles: tiles.size, sparklines: sparklineCount() });

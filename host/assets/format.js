@@ -103,3 +103,27 @@ export function setText(element, text) {
     element.textContent = text;
   }
 }
+
+/**
+ * A moment (ms) as a time axis of `spanMs` needs it: seconds for a few minutes,
+ * the clock for a day or two, the date beyond that (in the browser's time zone).
+ */
+export function moment(ms, spanMs) {
+  const d = new Date(ms);
+  const p = (n) => String(n).padStart(2, "0");
+  const clockText = `${p(d.getHours())}:${p(d.getMinutes())}`;
+  if (spanMs <= 15 * 60000) return `${clockText}:${p(d.getSeconds())}`;
+  if (spanMs <= 36 * 3600000) return clockText;
+  const date = d.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+  return spanMs <= 10 * 86400000 ? `${date} ${clockText}` : date;
+}
+
+/** A span of time for a label: `45 s`, `12 min`, `6 h`, `1.5 h`, `30 d`. */
+export function span(ms) {
+  const s = Math.round(ms / 1000);
+  const unit = (value, name) => `${Number.isInteger(value) || value >= 10 ? Math.round(value) : value.toFixed(1)} ${name}`;
+  if (s < 120) return `${s} s`;
+  if (s < 3600) return unit(s / 60, "min");
+  if (s < 2 * 86400) return unit(s / 3600, "h");
+  return unit(s / 86400, "d");
+}

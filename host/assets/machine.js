@@ -311,9 +311,10 @@ function makeProcessRow(pid) {
 
 /**
  * Brings `tbody` to `processes`' order, one row per pid: a row that stays is moved (if
- * at all) rather than rebuilt, so nothing flickers and a selection survives.
+ * at all) rather than rebuilt, so nothing flickers and a selection survives. (The
+ * panel of a past moment, moment.js, fills its tables with it too.)
  */
-function applyTable(tbody, rows, processes) {
+export function applyTable(tbody, rows, processes) {
   const seen = new Set();
   processes.forEach((p, index) => {
     const pid = num(p.pid);

@@ -42,7 +42,8 @@ matchMedia("(prefers-color-scheme: light)").addEventListener("change", () => {
   resized();
 });
 
-function sizeOf(canvas) {
+/** A canvas's size in CSS pixels, as last observed. */
+export function sizeOf(canvas) {
   let size = sizes.get(canvas);
   if (!size) {
     // Before the observer's first report (e.g. the very first frame): measure once.
@@ -50,6 +51,15 @@ function sizeOf(canvas) {
     sizes.set(canvas, size);
   }
   return size;
+}
+
+/**
+ * A cleared canvas of the size it is shown at, scaled for devicePixelRatio:
+ * `{ ctx, w, h }` in CSS pixels (timeline.js and sparkline.js draw on it too).
+ */
+export function canvasContext(canvas) {
+  const size = sizeOf(canvas);
+  return { ctx: prepare(canvas, size), w: size.w, h: size.h };
 }
 
 function prepare(canvas, size) {
@@ -79,7 +89,20 @@ function firstFrom(samples, t) {
 }
 
 /** Height of the strip under a plot that holds its time label: lines never reach it. */
-const AXIS_H = 12;
+export const AXIS_H = 12;
+
+/** The horizontal grid lines every time plot has, over a plotted area `h` high. */
+export function drawGrid(ctx, w, h) {
+  ctx.lineWidth = 1;
+  ctx.strokeStyle = colors().grid;
+  ctx.beginPath();
+  for (const f of [0.25, 0.5, 0.75, 1]) {
+    const y = Math.min(h - 0.5, Math.round(h * f) + 0.5);
+    ctx.moveTo(0, y);
+    ctx.lineTo(w, y);
+  }
+  ctx.stroke();
+}
 
 /** A round number at or above `v`: 1, 2 or 5 times a power of ten (or of 1024 for bytes). */
 export function niceCeiling(v, base = 10) {
@@ -125,15 +148,9 @@ export function drawSeries(canvas, samples, lines, end, windowMs, gapMs, scale =
     const floor = Math.max(scale.min ?? 0, scale.reference ?? 0);
     top = scale.max ?? niceCeiling(Math.max(floor, peak(samples, from, lines)), scale.base ?? 10);
   }
-  ctx.lineWidth = 1;
-  ctx.strokeStyle = colors().grid;
-  ctx.beginPath();
-  for (const f of [0.25, 0.5, 0.75, 1]) {
-    const y = Math.min(h - 0.5, Math.round(h * f) + 0.5);
-    ctx.moveTo(0, y);
-    ctx.lineTo(w, y);
-  }
-  ctx.stroke();
+  drawGrid(ctx, w, h);
+  // The span shown, for drag-to-zoom and a click on a moment (zoom.js).
+  canvas.__span = { from: start, to: end };
   ctx.font = "10px system-ui, sans-serif";
   ctx.fillStyle = colors().muted;
   ctx.textBaseline = "bottom";

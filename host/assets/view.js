@@ -23,7 +23,7 @@ export const el = {
   sysHostname: $("sys-hostname"), sysPlatform: $("sys-platform"), sysProcessor: $("sys-processor"),
   sysArch: $("sys-arch"), sysProcesses: $("sys-processes"), sysBoot: $("sys-boot"), sysUptime: $("sys-uptime"),
   gpuSection: $("gpu-section"), gpuSummary: $("gpu-summary"), gpuList: $("gpu-list"),
-  windowMin: $("window-min"), historyNote: $("history-note"),
+  windowMin: $("window-min"), windowNote: $("window-note"), historyNote: $("history-note"),
 };
 
 const diskRows = new Map(); // path → row elements
@@ -33,6 +33,9 @@ const alertRows = new Map(); // component|metric|instance|n → row elements
 const alertStarts = new Map();
 let coreValues = [];
 let layoutChanged = false; // a disk or GPU came or went: the plots' set changed
+/** Whether the newest snapshot listed `disks` and `gpu.gpus` (else the single `disk`, `gpu`). */
+let disksListed = false;
+let gpusListed = false;
 
 export function diskList(data) {
   if (Array.isArray(data.disks) && data.disks.length > 0) return data.disks;
@@ -48,8 +51,14 @@ export function gpuList(data) {
 
 /** Disk paths in the order their rows (and plot lines) appear. */
 export const diskPaths = () => [...diskRows.keys()];
-/** GPU plot canvases, in the order of the snapshot's `gpus`. */
-export const gpuPlots = () => [...gpuCards.values()].map((card) => card.plot);
+/**
+ * The stored series of a disk's percentage, in the store's (and alert rules') path
+ * syntax: `disks[/var].percentage`, or `disk.percentage` for a single-disk snapshot.
+ */
+export const diskSeries = (path) => (disksListed ? `disks[${path}].percentage` : "disk.percentage");
+/** Each GPU plot with the path of its GPU's series: `gpu.gpus[0]` (its id), or `gpu`. */
+export const gpuSeries = () =>
+  [...gpuCards].map(([id, card]) => ({ plot: card.plot, path: gpusListed ? `gpu.gpus[${id}]` : "gpu" }));
 /** The newest per-core usage. */
 export const coreUsage = () => coreValues;
 /** How many of each thing are shown. */
@@ -75,6 +84,8 @@ export function apply(message) {
   layoutChanged = false;
   const data = message.data;
   const alerts = alertsOf(message);
+  disksListed = Array.isArray(data.disks) && data.disks.length > 0;
+  gpusListed = Array.isArray(data.gpu?.gpus);
   setText(el.lastUpdate, clock(message.timestamp));
   el.lastUpdate.dateTime = String(message.timestamp ?? "");
   applyCpu(data.processor);

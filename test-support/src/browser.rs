@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
 use crate::peer::{require, Peer};
@@ -127,6 +128,47 @@ impl Browser {
             }
             tokio::time::sleep(POLL).await;
         }
+    }
+
+    /// Presses the left button on the element `selector` at `from` (a fraction of its
+    /// width, at half its height), moves to `to` in a few steps and releases: real
+    /// pointer input, as a person drags (`from == to` is a click at that spot).
+    pub async fn drag(&self, selector: &str, from: f64, to: f64) {
+        let element = self
+            .client
+            .find(Locator::Css(selector))
+            .await
+            .unwrap_or_else(|e| panic!("no element {selector}: {e}"));
+        self.js(&format!(
+            "document.querySelector({selector:?}).scrollIntoView({{block: 'center'}}); return true;"
+        ))
+        .await;
+        let (_, _, width, _) = element.rectangle().await.expect("the element's size");
+        // Offsets are from the element's centre.
+        let at = |fraction: f64| PointerAction::MoveToElement {
+            element: element.clone(),
+            duration: Some(Duration::from_millis(50)),
+            x: (fraction - 0.5) * width,
+            y: 0.0,
+        };
+        let mut mouse =
+            MouseActions::new("mouse".into())
+                .then(at(from))
+                .then(PointerAction::Down {
+                    button: MOUSE_BUTTON_LEFT,
+                });
+        if from != to {
+            for step in 1..=4 {
+                mouse = mouse.then(at(from + (to - from) * f64::from(step) / 4.0));
+            }
+        }
+        mouse = mouse.then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+        self.client
+            .perform_actions(mouse)
+            .await
+            .unwrap_or_else(|e| panic!("drag on {selector}: {e}"));
     }
 
     /// Saves a PNG of the viewport under `target/test-artifacts/` and prints its path.

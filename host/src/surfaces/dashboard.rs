@@ -1,12 +1,17 @@
-//! The live dashboard a browser gets at `GET /`: a page, a stylesheet and eight
+//! The dashboard a browser gets at `GET /`: a page, a stylesheet and fifteen
 //! JavaScript modules (`app.js`: state, frames, connection; `auth.js`: the access
 //! token, when the server asks for one; `view.js`: the DOM; `machine.js`: the network,
 //! disk I/O, load, sensors and processes cards; `fleet.js`: a gateway's fleet overview;
-//! `plot.js`: canvas drawing; `format.js`: units; `demo.js`: a synthetic machine), embedded in the binary
+//! `sparkline.js`: its tiles' last hour; `plot.js`: canvas drawing; `range.js`: the
+//! range picker; `past.js`: a past range's data; `timeline.js`: drawing it;
+//! `zoom.js`: drag-to-zoom and picking a moment; `moment.js`: that moment's processes;
+//! `api.js`: history requests, a few at a time; `format.js`: units; `demo.js`: a
+//! synthetic machine), embedded in the binary
 //! (`host/assets/`), so it works offline, needs no CDN and no build step.
 //!
 //! The page talks to the server only through what every client has: the WebSocket at
-//! `/ws` and, when it answers, `GET /api/history` to seed its plots. It is served
+//! `/ws`, `GET /api/history` to seed its live plots and the history API
+//! (`/api/query`, `/api/events`, `/api/processes`) for a past range. It is served
 //! after the WebSocket upgrade filter, so an upgrade at `/` never reaches it.
 //!
 //! Caching: the file names carry no content hash, so a browser must pick up a new
@@ -77,15 +82,22 @@ macro_rules! asset {
 pub const INDEX: Asset = asset!("index.html", "text/html; charset=utf-8");
 
 /// Everything under `/assets/`.
-pub const ASSETS: [Asset; 9] = [
+pub const ASSETS: [Asset; 16] = [
+    asset!("api.js", "text/javascript; charset=utf-8"),
     asset!("app.js", "text/javascript; charset=utf-8"),
     asset!("auth.js", "text/javascript; charset=utf-8"),
     asset!("demo.js", "text/javascript; charset=utf-8"),
     asset!("fleet.js", "text/javascript; charset=utf-8"),
     asset!("format.js", "text/javascript; charset=utf-8"),
     asset!("machine.js", "text/javascript; charset=utf-8"),
+    asset!("moment.js", "text/javascript; charset=utf-8"),
+    asset!("past.js", "text/javascript; charset=utf-8"),
     asset!("plot.js", "text/javascript; charset=utf-8"),
+    asset!("range.js", "text/javascript; charset=utf-8"),
+    asset!("sparkline.js", "text/javascript; charset=utf-8"),
+    asset!("timeline.js", "text/javascript; charset=utf-8"),
     asset!("view.js", "text/javascript; charset=utf-8"),
+    asset!("zoom.js", "text/javascript; charset=utf-8"),
     asset!("style.css", "text/css; charset=utf-8"),
 ];
 
