@@ -4,22 +4,7 @@
 use std::process::Command;
 
 fn run_with_config(text: &str) -> (Option<i32>, String) {
-    let dir = tempfile::tempdir().expect("scratch folder");
-    let path = dir.path().join("plugins.toml");
-    std::fs::write(&path, text).expect("write config");
-    let output = Command::new(monitoring_test_support::artifacts().join(format!(
-        "monitoring-websocket-server{}",
-        std::env::consts::EXE_SUFFIX
-    )))
-    .arg("--config")
-    .arg(&path)
-    .env("NO_COLOR", "1")
-    .output()
-    .expect("run the server");
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    monitoring_test_support::run_to_exit(text)
 }
 
 #[test]

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use monitoring_test_support::http::{get, get_with};
 use monitoring_test_support::{
-    connect, connect_with_token, next_of_type, send_text, Server, Setup, CORE_COLLECTORS,
+    connect, connect_with_token, next_of_type, run_to_exit, send_text, Server, Setup,
+    CORE_COLLECTORS,
 };
 use serde_json::Value;
 
@@ -546,33 +547,11 @@ fn a_corrupt_store_is_moved_aside_and_a_fresh_one_started() {
     .is_empty()));
 }
 
-/// Runs the binary with `config` (written next to a fresh plugins folder) until it
-/// exits; its exit code and log.
-fn run_expecting_exit(config: &str) -> (Option<i32>, String) {
-    let dir = tempfile::tempdir().expect("scratch");
-    std::fs::create_dir(dir.path().join("plugins")).expect("plugins");
-    let path = dir.path().join("plugins.toml");
-    std::fs::write(&path, config).expect("config");
-    let output = Command::new(monitoring_test_support::artifacts().join(format!(
-        "monitoring-websocket-server{}",
-        std::env::consts::EXE_SUFFIX
-    )))
-    .arg("--config")
-    .arg(&path)
-    .env("NO_COLOR", "1")
-    .output()
-    .expect("run the server");
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn a_second_server_on_the_same_folder_refuses_to_start_naming_it() {
     let first = start("");
     let data = first.dir.path().join("data");
-    let (code, log) = run_expecting_exit(&format!(
+    let (code, log) = run_to_exit(&format!(
         "[server]\nhost = \"127.0.0.1\"\nport = 0\n\n[history]\ndir = \"{}\"\n",
         data.display()
     ));
@@ -589,7 +568,7 @@ fn a_second_server_on_the_same_folder_refuses_to_start_naming_it() {
 
 #[test]
 fn a_folder_that_cannot_be_made_is_an_error_naming_it() {
-    let (code, log) = run_expecting_exit(
+    let (code, log) = run_to_exit(
         "[server]\nhost = \"127.0.0.1\"\nport = 0\n\n[history]\ndir = \"plugins.toml/data\"\n",
     );
     assert_ne!(code, Some(0), "{log}");

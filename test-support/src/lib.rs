@@ -61,8 +61,8 @@ pub use client::{
 };
 #[cfg(feature = "harness")]
 pub use server::{
-    admin_env, artifacts, assert_refused_once, first_party_plugins, library, Server, Setup,
-    ADMIN_ACCESS, ADMIN_TOKEN, CORE_COLLECTORS,
+    admin_env, artifacts, assert_refused_once, first_party_plugins, library, run_to_exit, Server,
+    Setup, ADMIN_ACCESS, ADMIN_TOKEN, CORE_COLLECTORS,
 };
 
 pub use peer::{require, skip, Peer};

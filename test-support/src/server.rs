@@ -295,6 +295,28 @@ impl Server {
     }
 }
 
+/// Runs the binary with `config` (written next to an empty plugins folder in a
+/// scratch folder) until it exits, for a start that must fail: its exit code and log.
+pub fn run_to_exit(config: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().expect("scratch folder");
+    std::fs::create_dir(dir.path().join("plugins")).expect("plugins folder");
+    let path = dir.path().join("plugins.toml");
+    std::fs::write(&path, config).expect("write config");
+    let output = Command::new(artifacts().join(format!(
+        "monitoring-websocket-server{}",
+        std::env::consts::EXE_SUFFIX
+    )))
+    .arg("--config")
+    .arg(&path)
+    .env("NO_COLOR", "1")
+    .output()
+    .expect("run the server");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
