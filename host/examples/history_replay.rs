@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p monitoring-websocket-server --example history_replay -- \
-//!     /work/rec/snapshots.jsonl.gz [hours, default 24] [store folder, default a temp dir]
+//!     host/tests/fixtures/snapshots-30min.jsonl.gz [hours, default 24] [store folder, default a temp dir]
 //! ```
 //!
 //! The snapshots (gzipped JSON lines of `data` objects) are cycled at 2 Hz with

@@ -38,7 +38,12 @@ pub struct HostState {
     pub last_seen: Instant,
     last_processes_minute: Option<i64>,
     episodes: HashMap<EpisodeKey, i64>,
+    /// Whether the cap of [`MAX_SERIES_PER_HOST`] was met (and said so once).
+    series_capped: bool,
 }
+
+/// Most series one host keeps: a hundred times what a busy machine has.
+pub const MAX_SERIES_PER_HOST: usize = 20_000;
 
 impl HostState {
     pub fn load(conn: &Connection, host: &str) -> rusqlite::Result<Self> {
@@ -61,6 +66,7 @@ impl HostState {
             last_seen: Instant::now(),
             last_processes_minute: last_processes.map(|at| at.div_euclid(60_000)),
             episodes: events::load_open(conn, host)?,
+            series_capped: false,
         })
     }
 
@@ -81,6 +87,15 @@ pub fn write_tick(conn: &Connection, state: &mut HostState, tick: &Tick) -> Resu
     for (name, value) in &tick.flat.samples {
         let id = match state.series.get(name) {
             Some(&id) => id,
+            None if state.series.len() >= MAX_SERIES_PER_HOST => {
+                // A host (or plugin) inventing names every tick would grow the
+                // series table without end: past the cap, new names are not kept.
+                if !state.series_capped {
+                    state.series_capped = true;
+                    tracing::warn!(host = %tick.host, cap = MAX_SERIES_PER_HOST, series = %name, "history store: this host has as many series as one may; new ones are not kept");
+                }
+                continue;
+            }
             None => {
                 conn.prepare_cached(
                     "INSERT INTO series(host, name, unit, first_ms, last_ms) VALUES (?1, ?2, ?3, ?4, ?4)",
