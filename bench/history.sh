@@ -54,7 +54,7 @@ config() { # port dir
 # utime + stime of a process (or one of its threads), in seconds.
 cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "$1"; }
 # The stat file of PID's thread named NAME.
-thread_stat() { for t in /proc/"$1"/task/*; do [ "$(cat "$t/comm")" = "$2" ] && echo "$t/stat"; done; }
+thread_stat() { for t in /proc/"$1"/task/*; do if [ "$(cat "$t/comm")" = "$2" ]; then echo "$t/stat"; fi; done; }
 
 if has record && [ -z "${RECORDING_GIVEN:-}" ] && [ ! -s "$RECORDING" ]; then
     echo "== record: $RECORD_SECONDS s of this machine's snapshots into $RECORDING"
@@ -139,7 +139,7 @@ if has gateway; then
         if [ $state = on ]; then
             W1=$(cpu_of "$WRITER")
             LINE="$LINE, writer thread $(echo "($W1 - $W0) / $GATEWAY_SECONDS * 100" | bc -l | xargs printf '%.1f') %"
-            LINE="$LINE, hosts stored $(curl -s 'http://127.0.0.1:18973/api/series?host=synthetic-0000&prefix=memory.' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["series"]))') memory series of synthetic-0000"
+            LINE="$LINE, hosts stored $(curl -s 'http://127.0.0.1:18973/api/series?host=synthetic-0001&prefix=memory.' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["series"]))') memory series of synthetic-0001"
             LINE="$LINE, ticks dropped $(curl -s http://127.0.0.1:18973/health | python3 -c 'import json,sys; print(json.load(sys.stdin)["history"]["ticks_dropped"])')"
         fi
         echo "$LINE" | tee -a "$OUT/gateway.txt"
