@@ -342,6 +342,70 @@ mod tests {
     }
 
     #[test]
+    fn a_query_carries_its_parameters_as_a_query_string_would() {
+        let parsed = parse_command(
+            r#"{"type":"query","series":["a","b"],"from":"-1h","points":50,"id":"x"}"#,
+        );
+        let Ok(Command::Query(query)) = parsed else {
+            panic!("a query: {parsed:?}");
+        };
+        assert_eq!(query.what, Endpoint::Query);
+        assert_eq!(query.id, Some(Value::String("x".into())));
+        let mut params = query.params;
+        params.sort();
+        let pairs: Vec<(&str, &str)> = params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("from", "-1h"),
+                ("points", "50"),
+                ("series", "a"),
+                ("series", "b")
+            ]
+        );
+        let events = parse_command(r#"{"type":"query","what":"events"}"#);
+        assert!(matches!(
+            events,
+            Ok(Command::Query(HistoryQuery {
+                what: Endpoint::Events,
+                ..
+            }))
+        ));
+        assert_eq!(
+            code(r#"{"type":"query","what":"everything"}"#),
+            Some(ErrorCode::InvalidParams)
+        );
+        assert_eq!(
+            code(r#"{"type":"query","from":{"a":1}}"#),
+            Some(ErrorCode::InvalidParams)
+        );
+        assert_eq!(
+            code(r#"{"type":"query","id":[1]}"#),
+            Some(ErrorCode::InvalidParams)
+        );
+        let many = format!(
+            r#"{{"type":"query","series":{:?}}}"#,
+            vec!["s"; MAX_SERIES + 1]
+        );
+        assert_eq!(code(&many), Some(ErrorCode::InvalidParams));
+        let long = format!(
+            r#"{{"type":"query","series":"{}"}}"#,
+            "x".repeat(MAX_PARAM_CHARS + 1)
+        );
+        assert_eq!(code(&long), Some(ErrorCode::InvalidParams));
+        // A query changes nothing: any viewer may ask.
+        assert_eq!(
+            parse_command(r#"{"type":"query","series":"a"}"#)
+                .map(|c| c.control_name())
+                .ok(),
+            Some(None)
+        );
+    }
+
+    #[test]
     fn parses_the_seed_commands() {
         assert_eq!(
             parse_command(r#"{"type":"ping"}"#).ok(),
