@@ -8,94 +8,13 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use monitoring_test_support::http::{encode, get, get_with};
+use monitoring_test_support::http::{get, get_with};
+use monitoring_test_support::prometheus::{free_port, Prometheus};
 use monitoring_test_support::{Peer, Server, Setup, CORE_COLLECTORS};
 use serde_json::Value;
-
-/// A Prometheus server scraping one target, stopped on drop.
-struct Prometheus {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Prometheus {
-    fn start(binary: &PathBuf, target_port: u16) -> Self {
-        let dir = tempfile::tempdir().expect("scratch folder");
-        let port = free_port();
-        let config = format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
-             scrape_configs:\n  - job_name: monitoring\n    static_configs:\n\
-             \x20     - targets: ['127.0.0.1:{target_port}']\n"
-        );
-        let config_path = dir.path().join("prometheus.yml");
-        std::fs::write(&config_path, config).expect("write prometheus.yml");
-        let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log file");
-        let child = Command::new(binary)
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start prometheus");
-        Self {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self._dir.path().join("prometheus.log")).unwrap_or_default()
-    }
-
-    /// The instant vector of `query`, once Prometheus answers.
-    fn query(&self, query: &str) -> Option<Vec<Value>> {
-        let path = format!("/api/v1/query?query={}", encode(query));
-        let reply = std::panic::catch_unwind(|| get(self.port, &path)).ok()?;
-        if reply.status != 200 {
-            return None;
-        }
-        reply.json()["data"]["result"].as_array().cloned()
-    }
-
-    /// Waits until `query` returns at least one series.
-    fn wait_for(&self, query: &str, timeout: Duration) -> Vec<Value> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(result) = self.query(query).filter(|r| !r.is_empty()) {
-                return result;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "Prometheus never returned `{query}`; its log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// A sample's value, from Prometheus's `[time, "value"]`.
 fn value(sample: &Value) -> f64 {
@@ -182,7 +101,7 @@ fn a_real_prometheus_scrapes_our_series() {
         return;
     };
     let server = Server::start_default();
-    let prometheus = Prometheus::start(&binary, server.port);
+    let prometheus = Prometheus::start(&binary, free_port(), "monitoring", server.port, &[]);
     let timeout = Duration::from_secs(60);
 
     let up = prometheus.wait_for("up{job=\"monitoring\"} == 1", timeout);
@@ -346,7 +265,7 @@ fn a_real_prometheus_scrapes_the_machine_series() {
     let hwmon = tempfile::tempdir().expect("hwmon folder");
     monitoring_test_support::hwmon::two_sockets_and_a_fan(hwmon.path());
     let server = machine_server(hwmon.path());
-    let prometheus = Prometheus::start(&binary, server.port);
+    let prometheus = Prometheus::start(&binary, free_port(), "monitoring", server.port, &[]);
     let timeout = Duration::from_secs(60);
     // Rates from two scrapes of the counters, as a Prometheus user computes them.
     let received = prometheus.wait_for("rate(node_network_receive_bytes_total[10s])", timeout);

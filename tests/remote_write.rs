@@ -9,112 +9,51 @@
 //! naming it (`cargo xtask test` installs it).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use monitoring_test_support::client::{connect, next_of_type};
 use monitoring_test_support::http::{encode, get};
 use monitoring_test_support::http_server::{Reply, TestServer};
+use monitoring_test_support::prometheus::{free_port, Prometheus};
 use monitoring_test_support::{Peer, Server, Setup, CORE_COLLECTORS};
 use prost::Message;
-use serde_json::Value;
 use sink_remote_write::proto::WriteRequest;
 
 /// A series' labels without `job` and `instance` (which differ by design between the
 /// scraped and the remote-written copy).
 type LabelSet = BTreeMap<String, String>;
 
-/// A Prometheus server that receives remote writes and scrapes `scrape_port` as job
-/// `scrape`; stopped on drop.
-struct Prometheus {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
+/// The label sets of the series `selector` matches in `prometheus`, by metric name
+/// (`job` and `instance` left out).
+fn series(prometheus: &Prometheus, selector: &str) -> BTreeMap<String, BTreeSet<LabelSet>> {
+    let path = format!("/api/v1/series?match[]={}", encode(selector));
+    let mut by_name: BTreeMap<String, BTreeSet<LabelSet>> = BTreeMap::new();
+    for series in prometheus
+        .api(&path)
+        .and_then(|d| d.as_array().cloned())
+        .unwrap_or_default()
+    {
+        let mut labels: LabelSet = series
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let name = labels.remove("__name__").unwrap_or_default();
+        labels.remove("job");
+        labels.remove("instance");
+        by_name.entry(name).or_default().insert(labels);
+    }
+    by_name
 }
 
-impl Prometheus {
-    /// Starts on `port` (reserved with [`free_port`]), scraping `scrape_port`.
-    fn start(binary: &Path, port: u16, scrape_port: u16) -> Self {
-        let dir = tempfile::tempdir().expect("scratch folder");
-        let config = format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
-             scrape_configs:\n  - job_name: scrape\n    static_configs:\n\
-             \x20     - targets: ['127.0.0.1:{scrape_port}']\n"
-        );
-        let config_path = dir.path().join("prometheus.yml");
-        std::fs::write(&config_path, config).expect("write prometheus.yml");
-        let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log file");
-        let child = Command::new(binary)
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--web.enable-remote-write-receiver")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start prometheus");
-        Self { child, port, dir }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
-    }
-
-    /// `data` of an API answer, once Prometheus answers.
-    fn api(&self, path: &str) -> Option<Value> {
-        let reply = std::panic::catch_unwind(|| get(self.port, path)).ok()?;
-        (reply.status == 200).then(|| reply.json()["data"].clone())
-    }
-
-    /// The label sets of the series `selector` matches, by metric name.
-    fn series(&self, selector: &str) -> BTreeMap<String, BTreeSet<LabelSet>> {
-        let path = format!("/api/v1/series?match[]={}", encode(selector));
-        let mut by_name: BTreeMap<String, BTreeSet<LabelSet>> = BTreeMap::new();
-        for series in self
-            .api(&path)
-            .and_then(|d| d.as_array().cloned())
-            .unwrap_or_default()
-        {
-            let mut labels: LabelSet = series
-                .as_object()
-                .map(|o| {
-                    o.iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let name = labels.remove("__name__").unwrap_or_default();
-            labels.remove("job");
-            labels.remove("instance");
-            by_name.entry(name).or_default().insert(labels);
-        }
-        by_name
-    }
-
-    /// The value of the one series `query` selects.
-    fn value(&self, query: &str) -> Option<f64> {
-        let path = format!("/api/v1/query?query={}", encode(query));
-        let result = self.api(&path)?;
-        result["result"][0]["value"][1].as_str()?.parse().ok()
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+/// The value of the one series `query` selects.
+fn value(prometheus: &Prometheus, query: &str) -> Option<f64> {
+    let path = format!("/api/v1/query?query={}", encode(query));
+    let result = prometheus.api(&path)?;
+    result["result"][0]["value"][1].as_str()?.parse().ok()
 }
 
 /// A server with the core and machine collectors and the sink pointed at `url`.
@@ -152,12 +91,21 @@ fn prometheus_holds_the_series_of_our_metrics_scrape() {
         &format!("http://127.0.0.1:{prometheus_port}/api/v1/write"),
         "",
     );
-    let prometheus = Prometheus::start(&binary, prometheus_port, server.port);
+    let prometheus = Prometheus::start(
+        &binary,
+        prometheus_port,
+        "scrape",
+        server.port,
+        &["--web.enable-remote-write-receiver"],
+    );
 
     let deadline = Instant::now() + Duration::from_secs(90);
     let (written, scraped) = loop {
-        let written = prometheus.series("{job=\"monitoring\",instance=\"rw-test\"}");
-        let scraped = prometheus.series("{job=\"scrape\",__name__=~\"system_.*|node_.*\"}");
+        let written = series(&prometheus, "{job=\"monitoring\",instance=\"rw-test\"}");
+        let scraped = series(
+            &prometheus,
+            "{job=\"scrape\",__name__=~\"system_.*|node_.*\"}",
+        );
         if !written.is_empty() && written == scraped {
             break (written, scraped);
         }
@@ -197,8 +145,12 @@ fn prometheus_holds_the_series_of_our_metrics_scrape() {
         "{written:#?}"
     );
     // A value that does not move: the same in both copies.
-    let total =
-        |job: &str| prometheus.value(&format!("system_memory_total_bytes{{job=\"{job}\"}}"));
+    let total = |job: &str| {
+        value(
+            &prometheus,
+            &format!("system_memory_total_bytes{{job=\"{job}\"}}"),
+        )
+    };
     assert_eq!(total("monitoring"), total("scrape"));
     assert!(total("monitoring").is_some_and(|bytes| bytes > 0.0));
 }

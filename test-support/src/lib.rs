@@ -45,7 +45,9 @@ pub mod hwmon;
 pub mod nats;
 pub mod nvml;
 pub mod peer;
+
 pub mod permissions;
+pub mod prometheus;
 #[cfg(feature = "harness")]
 pub mod recorder;
 #[cfg(feature = "harness")]
