@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::types::{Limits, Settings, Tier, TierLimit};
+use super::types::{Limits, Settings, TierLimit};
 use crate::config::{Config, HistoryConfig};
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -13,17 +13,6 @@ fn days(days: f64) -> Duration {
 
 fn bytes(mb: f64) -> u64 {
     (mb * MIB) as u64
-}
-
-impl Tier {
-    /// Its name, as `/health` and the config say it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Tier::Tick => "tick",
-            Tier::Minute => "minute",
-            Tier::Hour => "hour",
-        }
-    }
 }
 
 impl Limits {

@@ -29,6 +29,17 @@ pub enum Tier {
     Hour,
 }
 
+impl Tier {
+    /// Its name, as `/health` and the config say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Tick => "tick",
+            Tier::Minute => "minute",
+            Tier::Hour => "hour",
+        }
+    }
+}
+
 /// How long and how much one tier keeps.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TierLimit {
