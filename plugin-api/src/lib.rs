@@ -97,7 +97,10 @@
 //!   against the old major version are then refused at load with a clear reason.
 //!
 //! History: 1.0 had `metadata`, `new_collector`, `new_sink`; 1.1 appended
-//! `wants_snapshots`.
+//! `wants_snapshots`; 1.2 added JSON only: `Alert`'s `host`, `labels`, `starts_at`,
+//! `fingerprint`, `state` and `ends_at`, and the `notification` event, which the host
+//! sends only to plugins whose `api_version` is 1.2 or later (older ones get its alerts
+//! one by one, as before), with [`Sink::notify`] to receive it.
 //!
 //! That is why the host loads through [`PluginMod`], the 1.0 layout, frozen; plugins
 //! export a [`FullPluginMod`], and the host reads the appended fields with accessors
@@ -124,7 +127,8 @@ pub use collector::{
 pub use error::{ErrorKind, ErrorKind_NE, PluginError};
 pub use sink::{sink_metadata, sink_module, Sink, SinkAbi, SinkAbi_TO, SinkBox};
 pub use types::{
-    Alert, AlertLevel, AlertRecord, PluginKind, PluginKind_NE, PluginMetadata, Sections, SinkEvent,
+    Alert, AlertLevel, AlertRecord, AlertState, Notification, PluginKind, PluginKind_NE,
+    PluginMetadata, Sections, SinkEvent,
 };
 
 use abi_stable::{

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{guard, parse_config};
 use crate::{
-    FullPluginMod, PluginError, PluginKind, PluginKind_NE, PluginMetadata, PluginModRef, SinkEvent,
-    API_VERSION,
+    FullPluginMod, Notification, PluginError, PluginKind, PluginKind_NE, PluginMetadata,
+    PluginModRef, SinkEvent, API_VERSION,
 };
 
 /// What the host sees of a sink. Called from one thread at a time.
@@ -50,6 +50,16 @@ pub trait Sink: Send + Sized + 'static {
     /// Handles one event. Events this sink does not care about return `Ok(())`.
     fn deliver(&mut self, event: &SinkEvent) -> Result<(), PluginError>;
 
+    /// Handles one grouped [`Notification`] (since 1.2). By default each of its alerts
+    /// goes to [`Sink::deliver`] as an `Alert` or `Resolved` event, as a 1.1 sink gets
+    /// them; sinks that can say several alerts in one message (`notify`) override it.
+    fn notify(&mut self, notification: &Notification) -> Result<(), PluginError> {
+        for event in notification.events() {
+            self.deliver(&event)?;
+        }
+        Ok(())
+    }
+
     /// Writes out anything buffered.
     fn flush(&mut self) -> Result<(), PluginError> {
         Ok(())
@@ -65,6 +75,7 @@ impl<S: Sink> SinkAbi for SinkAdapter<S> {
                 .map_err(|e| PluginError::fatal(format_args!("cannot decode event: {e}")))?;
             match event {
                 SinkEvent::Unknown => Ok(()),
+                SinkEvent::Notification { notification } => self.0.notify(&notification),
                 known => self.0.deliver(&known),
             }
         })

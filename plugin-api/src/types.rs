@@ -1,6 +1,8 @@
 //! Plain data shared by host and plugins: plugin identity, snapshot sections, and the
 //! alert events sinks receive.
 
+use std::collections::BTreeMap;
+
 use abi_stable::{std_types::RStr, StableAbi};
 use serde::{Deserialize, Serialize};
 
@@ -38,17 +40,35 @@ pub struct PluginMetadata {
 pub type Sections = serde_json::Map<String, serde_json::Value>;
 
 /// Severity of an alert, spelled as on the wire (`"WARNING"`, `"CRITICAL"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum AlertLevel {
     /// The warning threshold was crossed.
+    #[default]
     Warning,
     /// The critical threshold was crossed.
     Critical,
 }
 
-/// One alert, with exactly the fields of the seed's wire format.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Whether an alert is firing or has cleared (Alertmanager's `status`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertState {
+    /// Its threshold is crossed now.
+    #[default]
+    Firing,
+    /// It has cleared.
+    Resolved,
+}
+
+/// One alert: the seed's wire fields, then (since 1.2) its identity and life.
+///
+/// The fields added in 1.2 are optional in JSON (`#[serde(default)]`), so an alert
+/// written by an older host still reads, and a sink built against 1.1, whose `Alert`
+/// lacks them, reads a 1.2 alert by ignoring them (serde ignores unknown fields).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// When it was raised, ISO 8601.
     pub timestamp: String,
@@ -64,6 +84,87 @@ pub struct Alert {
     pub level: AlertLevel,
     /// Human-readable text, e.g. `High memory usage: 85.5% (threshold: 80.0%)`.
     pub message: String,
+    /// Since 1.2. The machine it is about: the fleet `host_name`, else the OS's host
+    /// name. Empty from older hosts.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub host: String,
+    /// Since 1.2. What routes and silences match besides the fields above: the rule's
+    /// `labels`, `instance` for one element of an array rule (`/data`), `alertname`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Since 1.2. When this episode began firing (ISO 8601), as the engine saw it: a
+    /// repeat or an escalation keeps it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub starts_at: String,
+    /// Since 1.2. Stable identity of (rule, host, instance), 16 hex digits: the same
+    /// alert across ticks, levels and restarts; acknowledgements name it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
+    /// Since 1.2. Firing, or resolved in a notification's list of cleared alerts.
+    #[serde(default)]
+    pub state: AlertState,
+    /// Since 1.2. When it cleared (ISO 8601), for a resolved alert.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ends_at: String,
+}
+
+/// Since 1.2: one notification for one receiver (a sink), Alertmanager's way: the
+/// alerts of one group that fired or cleared together, sent once, then again only when
+/// the group changes (after `group_interval`) or is still firing (`repeat_interval`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    /// `firing` if any alert in it fires, else `resolved`.
+    pub status: AlertState,
+    /// The sink it is for.
+    pub receiver: String,
+    /// Identity of the group (route and grouping labels), stable across sends; the
+    /// dedup key of services that have one (PagerDuty, Opsgenie).
+    pub group_key: String,
+    /// The labels the group was formed by, e.g. `{"host": "web-1"}`.
+    pub group_labels: BTreeMap<String, String>,
+    /// Firing alerts first (most severe first), then the resolved ones, each with its
+    /// `state`.
+    pub alerts: Vec<Alert>,
+    /// Where the dashboard is, from `[server] public_url`, for a link back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// When it was sent, ISO 8601.
+    pub timestamp: String,
+}
+
+impl Notification {
+    /// The firing alerts.
+    pub fn firing(&self) -> impl Iterator<Item = &Alert> {
+        self.alerts
+            .iter()
+            .filter(|alert| alert.state == AlertState::Firing)
+    }
+
+    /// The resolved alerts.
+    pub fn resolved(&self) -> impl Iterator<Item = &Alert> {
+        self.alerts
+            .iter()
+            .filter(|alert| alert.state == AlertState::Resolved)
+    }
+
+    /// Its alerts as the one-alert events of plugin-api 1.1: `Alert` for each firing
+    /// one, `Resolved` (at the notification's time) for each cleared one. What sinks
+    /// that do not group receive.
+    pub fn events(&self) -> impl Iterator<Item = SinkEvent> + '_ {
+        self.alerts.iter().map(|alert| match alert.state {
+            AlertState::Firing => SinkEvent::Alert {
+                alert: alert.clone(),
+            },
+            AlertState::Resolved => SinkEvent::Resolved {
+                alert: alert.clone(),
+                resolved_at: if alert.ends_at.is_empty() {
+                    self.timestamp.clone()
+                } else {
+                    alert.ends_at.clone()
+                },
+            },
+        })
+    }
 }
 
 /// What the host hands a sink. Unknown events (from a newer host) deserialize to
@@ -83,6 +184,13 @@ pub enum SinkEvent {
         alert: Alert,
         /// When it cleared, ISO 8601.
         resolved_at: String,
+    },
+    /// Since 1.2: a grouped notification. The host sends it only to sinks built
+    /// against 1.2 or later; older ones get each of its alerts as an `Alert` or
+    /// `Resolved` event instead. [`crate::Sink::notify`] receives it.
+    Notification {
+        /// The notification.
+        notification: Notification,
     },
     /// A full snapshot, for exporters.
     Snapshot {
@@ -144,6 +252,7 @@ mod tests {
             threshold: 80.0,
             level: AlertLevel::Warning,
             message: "High memory usage: 85.5% (threshold: 80.0%)".into(),
+            ..Default::default()
         };
         let fired = SinkEvent::Alert {
             alert: alert.clone(),

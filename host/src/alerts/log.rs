@@ -107,6 +107,7 @@ mod tests {
             threshold: 80.0,
             level: AlertLevel::Warning,
             message: "High memory usage".into(),
+            ..Default::default()
         }
     }
 

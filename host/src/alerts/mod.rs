@@ -1,6 +1,8 @@
 //! Alerts: rules as data ([`rules`]), the pure evaluation of a snapshot against them
 //! ([`engine`]), the run-time handle that changes thresholds ([`control`]), and the
-//! recent notifications for `GET /api/alerts` ([`log`]).
+//! recent notifications for `GET /api/alerts` ([`log`]); then an alert's life after
+//! it fired ([`lifecycle`]: routes, grouping, repeats, inhibition), with [`silences`]
+//! and acknowledgements, both matching labels with [`matchers`].
 //!
 //! Evaluation is a stage on the data path, after collection and before broadcasting,
 //! as collectd's thresholds are: collectors never judge their own values, and the
@@ -8,9 +10,12 @@
 
 pub mod control;
 pub mod engine;
+pub mod lifecycle;
 pub mod log;
+pub mod matchers;
 pub mod path;
 pub mod rules;
+pub mod silences;
 pub mod sink_runner;
 
 pub use control::AlertControl;

@@ -180,6 +180,7 @@ fn seed_rules() -> Vec<Rule> {
         critical,
         hold: 0.0,
         hysteresis: 0.0,
+        labels: Default::default(),
     };
     [
         // Paths from the section schemas: renaming a field there fails to compile here.
@@ -313,6 +314,7 @@ impl Rule {
                 "{lead} {subject}: {:.1}{unit} (threshold: {threshold:.1}{unit})",
                 reading.value
             ),
+            ..Default::default()
         }
     }
 }

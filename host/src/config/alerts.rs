@@ -1,6 +1,8 @@
 //! `[alerts]`: the rules as the operator writes them. The alerts stage compiles them
 //! (`crate::alerts::rules`); here they are only read and defaulted.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -8,10 +10,27 @@ use toml::Spanned;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlertsConfig {
-    /// Seconds before the same rule instance notifies the sinks again at the same level
-    /// (the seed's `ALERT_COOLDOWN`). Default 300.
+    /// The seed's `ALERT_COOLDOWN`, now an alias of `repeat_interval`. Default 300.
     #[serde(default = "default_cooldown")]
     pub cooldown: f64,
+    /// Seconds before a still-firing, unacknowledged group is notified again
+    /// (Alertmanager's `repeat_interval`). Default: `cooldown`, 300.
+    pub repeat_interval: Option<f64>,
+    /// Seconds a new group waits for more alerts before its first notification, so
+    /// alerts that fire together go out as one. Default 30.
+    #[serde(default = "default_group_wait")]
+    pub group_wait: f64,
+    /// Seconds between two notifications of one group when it changed (an alert added,
+    /// escalated or resolved). Default 300.
+    #[serde(default = "default_group_interval")]
+    pub group_interval: f64,
+    /// The labels that split alerts into groups, each group one notification per
+    /// receiver. Default `["host"]`: one message per machine.
+    #[serde(default = "default_group_by")]
+    pub group_by: Vec<String>,
+    /// `[[alerts.routes]]`: which sinks receive which alerts, first match wins unless
+    /// `continue = true`. None: every sink gets everything (its own filters apply).
+    pub routes: Vec<Spanned<RouteConfig>>,
     /// `[[alerts.rules]]`. None in the file means the seed's: memory WARNING 80 /
     /// CRITICAL 90, disk WARNING 85 / CRITICAL 95, disk free below 1 GB WARNING.
     pub rules: Vec<Spanned<RuleConfig>>,
@@ -28,10 +47,27 @@ fn default_cooldown() -> f64 {
     DEFAULT_COOLDOWN
 }
 
+fn default_group_wait() -> f64 {
+    30.0
+}
+
+fn default_group_interval() -> f64 {
+    300.0
+}
+
+fn default_group_by() -> Vec<String> {
+    vec!["host".to_owned()]
+}
+
 impl Default for AlertsConfig {
     fn default() -> Self {
         Self {
             cooldown: default_cooldown(),
+            repeat_interval: None,
+            group_wait: default_group_wait(),
+            group_interval: default_group_interval(),
+            group_by: default_group_by(),
+            routes: Vec::new(),
             rules: Vec::new(),
             lines: Vec::new(),
         }
@@ -85,4 +121,38 @@ pub struct RuleConfig {
     /// that level clears, so a value hovering at the threshold does not flap. Default 0.
     #[serde(default)]
     pub hysteresis: f64,
+    /// Labels the alert carries, for routes and silences, e.g. `{team = "db"}`.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// One `[[alerts.routes]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Exact matches, all of which must hold: `{level = "CRITICAL", host = "web-1"}`.
+    /// Names: `level`, `component`, `metric`, `host`, `tags` (any tag of the host),
+    /// and the alert's labels.
+    #[serde(default)]
+    pub matchers: BTreeMap<String, String>,
+    /// Regex matches (anchored at both ends): `{host = "web-.*"}`.
+    #[serde(default)]
+    pub matchers_regex: BTreeMap<String, String>,
+    /// The sinks that receive what this route matches (names of `[plugins.*]` sinks).
+    pub sinks: Vec<String>,
+    /// Whether later routes are tried too after this one matched. Default false.
+    #[serde(rename = "continue", default)]
+    pub continue_matching: bool,
+    /// This route's own `group_by`, else `[alerts]`'s.
+    #[serde(default)]
+    pub group_by: Option<Vec<String>>,
+    /// This route's own `group_wait`, seconds.
+    #[serde(default)]
+    pub group_wait: Option<f64>,
+    /// This route's own `group_interval`, seconds.
+    #[serde(default)]
+    pub group_interval: Option<f64>,
+    /// This route's own `repeat_interval`, seconds.
+    #[serde(default)]
+    pub repeat_interval: Option<f64>,
 }

@@ -269,6 +269,7 @@ fn alert(level: AlertLevel, value: f64) -> Alert {
         threshold: 80.0,
         level,
         message: format!("High memory usage: {value:.1}% (threshold: 80.0%)"),
+        ..Default::default()
     }
 }
 

@@ -30,6 +30,7 @@ pub fn sample_alert() -> Alert {
         threshold: 80.0,
         level: AlertLevel::Warning,
         message: "High memory usage: 85.5% (threshold: 80.0%)".into(),
+        ..Default::default()
     }
 }
 

@@ -141,6 +141,7 @@ mod tests {
             threshold: 80.0,
             level,
             message: "High memory usage: 85.5% (threshold: 80.0%)".into(),
+            ..Default::default()
         }
     }
 

@@ -100,6 +100,7 @@ mod tests {
             threshold: 80.0,
             level: AlertLevel::Warning,
             message: "High gpu reading".into(),
+            ..Default::default()
         }
     }
 

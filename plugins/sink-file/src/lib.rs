@@ -140,6 +140,7 @@ mod tests {
             threshold: 95.0,
             level: AlertLevel::Critical,
             message: format!("Critical disk usage: {value}% (threshold: 95.0%)"),
+            ..Default::default()
         }
     }
 

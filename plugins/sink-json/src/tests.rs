@@ -100,6 +100,7 @@ fn plain_files_hold_one_snapshot_per_interval_and_flush_writes_the_last() {
             threshold: 1.0,
             level: AlertLevel::Warning,
             message: "m".into(),
+            ..Default::default()
         },
     })
     .unwrap();

@@ -24,6 +24,7 @@ fn alert(level: AlertLevel) -> Alert {
         threshold,
         level,
         message: format!("{word} memory usage: 96.2% (threshold: {threshold:.1}%)"),
+        ..Default::default()
     }
 }
 

@@ -101,6 +101,7 @@ fn alert(component: &str, level: AlertLevel) -> SinkEvent {
             threshold: 80.0,
             level,
             message: "High memory usage: 85.5% (threshold: 80.0%)".into(),
+            ..Default::default()
         },
     }
 }
