@@ -105,6 +105,8 @@ use crate::accept::server;
 use crate::accept::service_memory::ServiceMemoryMonitor;
 use crate::accept::tls::{ReloadRequests, Tls};
 use crate::alerts::sink_runner::{Backoff, SinkRunner, SinkSpec};
+use crate::alerts::lifecycle::{Board, Lifecycle, Policy};
+use crate::alerts::silences::{Memory, Silences};
 use crate::alerts::{AlertControl, AlertLog, EngineState};
 use crate::config::Config;
 use crate::live::events::PluginEvents;
@@ -159,7 +161,9 @@ pub async fn run(
     }
     let board = PluginBoard::default();
     board.set(initial.records);
-    let alerting = start_alerting(&config, sinks)?;
+    let silences = open_silences(&config, store.as_ref())?;
+    let alert_board = Board::default();
+    let alerting = start_alerting(&config, sinks, silences.clone(), alert_board.clone())?;
     let timing = Timing {
         interval: config.interval(),
         collect_timeout: Duration::from_secs_f64(config.monitor.collect_timeout),
@@ -369,20 +373,45 @@ async fn open_store(config: &Config) -> std::io::Result<Option<Store>> {
     Ok(Some(store))
 }
 
-/// Compiles the alert rules and starts the sinks' workers.
-fn start_alerting(config: &Config, sinks: Vec<SinkSpec>) -> std::io::Result<pipeline::Alerting> {
+/// Where silences and acknowledgements are kept: with the history, else in a file of
+/// their own in the history's folder.
+fn open_silences(config: &Config, store: Option<&Store>) -> std::io::Result<Silences> {
+    let memory = match store {
+        Some(store) => Memory::Store(Arc::new(store.clone())),
+        None => Memory::File(config.history_dir().join("alerts-state.json")),
+    };
+    Silences::open(memory).map_err(std::io::Error::other)
+}
+
+/// Compiles the alert rules and their notification policy, and starts the sinks'
+/// workers.
+fn start_alerting(
+    config: &Config,
+    sinks: Vec<SinkSpec>,
+    silences: Silences,
+    board: Board,
+) -> std::io::Result<pipeline::Alerting> {
     let rules = config
         .alerts
         .compile()
         .map_err(|(_, e)| std::io::Error::other(format!("[alerts]: `{}`: {}", e.key, e.message)))?;
+    let policy = Policy::from_config(&config.alerts).map_err(|e| {
+        std::io::Error::other(format!("[alerts]: `{}`: {}", e.key, e.message))
+    })?;
     tracing::info!(
         rules = rules.rules.len(),
-        cooldown_s = rules.cooldown.as_secs_f64(),
+        routes = policy.routes.len(),
+        group_wait_s = policy.group_wait.as_secs_f64(),
+        repeat_interval_s = policy.repeat_interval.as_secs_f64(),
         "Alert rules loaded."
     );
+    let host = config.fleet.host();
     Ok(pipeline::Alerting {
         control: AlertControl::new(rules),
-        engine: EngineState::default(),
+        engine: EngineState::for_host(host.clone()),
+        host,
+        lifecycle: Lifecycle::new(policy, silences, board),
+        public_url: config.server.public_url.clone(),
         sinks: SinkRunner::start(sinks, Backoff::default())?,
         log: AlertLog::default(),
         config_path: config.display_path(),

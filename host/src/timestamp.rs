@@ -4,7 +4,7 @@
 //! `datetime.now().isoformat()`, local time with microseconds and no offset
 //! (`2025-01-03T10:15:30.123456`), which the seed's clients parse.
 
-use chrono::{DateTime, Local};
+use chrono::{DateTime, Local, SecondsFormat, Utc};
 use serde::Serializer;
 
 /// The seed's format.
@@ -18,6 +18,13 @@ pub fn iso(at: &DateTime<Local>) -> String {
 /// Now, in the seed's format.
 pub fn now_iso() -> String {
     iso(&Local::now())
+}
+
+/// `at` as RFC 3339 in UTC with milliseconds (`2025-01-03T09:15:30.123Z`): the format of
+/// what is newer than the seed's wire (an alert's `starts_at`/`ends_at`, silences), so
+/// that a time read on another machine or in another zone means one instant.
+pub fn rfc3339(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// `#[serde(serialize_with = "crate::timestamp::serialize_option")]` for an optional

@@ -1,55 +1,92 @@
 //! The alert engine: a pure function of (rules, state, snapshot, time) that says which
-//! alerts are active in this tick and which notifications the sinks should get.
+//! alerts are active in this tick and which ones started, escalated or cleared.
 //!
-//! Time is passed in, never read, so `for`, hysteresis and cooldown are tested by
-//! moving an `Instant` forward rather than by sleeping. State is kept per rule instance
-//! (rule index + array element), so `disks[*]` tracks each disk on its own.
+//! Time is passed in, never read, so `for` and hysteresis are tested by moving an
+//! `Instant` forward rather than by sleeping. State is kept per rule instance (rule
+//! index + array element), so `disks[*]` tracks each disk on its own.
 //!
 //! - A level fires once its threshold has been crossed continuously for `for`.
 //! - A firing level clears only when the value is back past its threshold by
 //!   `hysteresis`.
-//! - Notifications are subject to a cooldown per instance and level: a persistent alert
-//!   is re-sent once per cooldown, and an escalation to CRITICAL is not held back by
-//!   the WARNING's cooldown.
-//! - When a firing alert clears, `Resolved` goes out, if the sinks were told about it.
 //! - A missing value (section absent, null reading) neither fires nor clears: a
-//!   collector that fails for a tick is not a recovery.
+//!   collector that fails for a tick is not a recovery, and the alert stays active. An
+//!   instance unseen for [`READING_GRACE`] (a disk unmounted) has cleared.
+//!
+//! Each alert carries its identity: the host, a fingerprint of (rule, host, instance),
+//! its labels and `starts_at`, the tick its episode began. When to tell whom, and how
+//! often, is the lifecycle's business ([`super::lifecycle`]), not the engine's.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use monitoring_plugin_api::{Alert, AlertLevel, Sections, SinkEvent};
+use chrono::{DateTime, Utc};
+use monitoring_plugin_api::{Alert, AlertLevel, AlertState, Sections, SinkEvent};
 
-use super::rules::{RuleSet, LEVELS};
+use super::lifecycle::fingerprint;
+use super::rules::{Rule, RuleSet, LEVELS};
+use super::path::Reading;
+use crate::timestamp;
+
+/// How long a firing instance without a reading stays active before it counts as
+/// cleared: a collector's hiccup is not a recovery, a disk gone for a minute is.
+pub const READING_GRACE: Duration = Duration::from_secs(60);
 
 /// What the engine remembers between ticks.
 #[derive(Debug, Default)]
 pub struct EngineState {
+    /// The machine the alerts are about (`Alert::host`).
+    host: String,
     instances: HashMap<(usize, String), Instance>,
 }
 
+impl EngineState {
+    /// A fresh state for the alerts of `host`.
+    pub fn for_host(host: impl Into<String>) -> Self {
+        Self {
+            host: host.into(),
+            instances: HashMap::new(),
+        }
+    }
+
+    /// Forgets every instance (the rules changed), keeping the host.
+    pub fn reset(&mut self) {
+        self.instances.clear();
+    }
+}
+
 /// One rule instance.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Instance {
     /// Per level (WARNING, CRITICAL): since when its threshold has been crossed.
     since: [Option<Instant>; 2],
     /// The level firing now.
     firing: Option<AlertLevel>,
-    /// The alert as it last fired, for `Resolved`.
+    /// The alert as it last fired, for ticks without a reading and for the resolve.
     last: Option<Alert>,
-    /// Per level: when the sinks were last notified.
-    sent: [Option<Instant>; 2],
-    /// Whether the sinks heard of the current episode, so `Resolved` means something.
-    notified: bool,
+    /// When its reading was last seen.
+    seen: Instant,
 }
 
 /// One tick's outcome.
 #[derive(Debug, Default, PartialEq)]
 pub struct Evaluation {
-    /// Alerts active in this tick, for `monitoring_data.alerts`.
+    /// Alerts active in this tick, for `monitoring_data.alerts` and the lifecycle.
     pub active: Vec<Alert>,
-    /// What the sinks get: `Alert` and `Resolved` events.
+    /// What changed: an `Alert` for each alert that started or escalated, a `Resolved`
+    /// for each one that cleared. Published to the fleet and logged.
     pub notifications: Vec<SinkEvent>,
+}
+
+/// When a tick was taken: the monotonic instant for durations, the wall time for
+/// `starts_at`/`ends_at`, and the tick's timestamp in the seed's format.
+#[derive(Debug, Clone, Copy)]
+pub struct Tick<'a> {
+    /// For `for` and the reading grace.
+    pub now: Instant,
+    /// For `starts_at` and `ends_at`.
+    pub wall: DateTime<Utc>,
+    /// The alert's `timestamp`.
+    pub timestamp: &'a str,
 }
 
 fn slot(level: AlertLevel) -> usize {
@@ -59,76 +96,114 @@ fn slot(level: AlertLevel) -> usize {
     }
 }
 
-/// Evaluates every rule against one snapshot taken at `now` (stamped `timestamp`).
-pub fn evaluate(
-    rules: &RuleSet,
-    state: &mut EngineState,
-    data: &Sections,
-    now: Instant,
-    timestamp: &str,
-) -> Evaluation {
+/// Evaluates every rule against one snapshot.
+pub fn evaluate(rules: &RuleSet, state: &mut EngineState, data: &Sections, tick: Tick<'_>) -> Evaluation {
     let mut out = Evaluation::default();
+    let host = state.host.clone();
     for (index, rule) in rules.rules.iter().enumerate() {
         for reading in rule.select(data) {
             let instance = state
                 .instances
                 .entry((index, reading.key.clone()))
-                .or_default();
-            let held = instance.firing;
-            for level in LEVELS {
-                let since = &mut instance.since[slot(level)];
-                let Some(threshold) = rule.threshold(level) else {
-                    *since = None;
-                    continue;
-                };
-                let margin = if held >= Some(level) {
-                    rule.hysteresis
-                } else {
-                    0.0
-                };
-                if rule.direction.crossed(reading.value, threshold, margin) {
-                    since.get_or_insert(now);
-                } else {
-                    *since = None;
-                }
-            }
-            let firing = LEVELS.into_iter().rev().find(|level| {
-                instance.since[slot(*level)]
-                    .is_some_and(|since| now.saturating_duration_since(since) >= rule.hold)
-            });
-            match firing {
-                Some(level) => {
-                    let alert = rule.alert(level, &reading, timestamp);
-                    let sent = &mut instance.sent[slot(level)];
-                    let due =
-                        sent.is_none_or(|at| now.saturating_duration_since(at) >= rules.cooldown);
-                    if due {
-                        *sent = Some(now);
-                        instance.notified = true;
-                        out.notifications.push(SinkEvent::Alert {
-                            alert: alert.clone(),
-                        });
-                    }
-                    out.active.push(alert.clone());
-                    instance.firing = Some(level);
-                    instance.last = Some(alert);
-                }
-                None => {
-                    if let (Some(_), Some(alert)) = (held, instance.last.take()) {
-                        if instance.notified {
-                            out.notifications.push(SinkEvent::Resolved {
-                                alert,
-                                resolved_at: timestamp.to_owned(),
-                            });
-                        }
-                    }
-                    instance.firing = None;
-                    instance.notified = false;
-                }
-            }
+                .or_insert_with(|| Instance {
+                    since: [None; 2],
+                    firing: None,
+                    last: None,
+                    seen: tick.now,
+                });
+            instance.seen = tick.now;
+            judge(rule, instance, &reading, &host, tick, &mut out);
         }
     }
+    // Instances without a reading this tick: still active within the grace, then
+    // cleared; quiet ones are forgotten.
+    state.instances.retain(|_, instance| {
+        if instance.seen == tick.now {
+            return true;
+        }
+        let fresh = tick.now.saturating_duration_since(instance.seen) < READING_GRACE;
+        match (&instance.last, fresh) {
+            (Some(last), true) => {
+                out.active.push(last.clone());
+                true
+            }
+            (Some(last), false) => {
+                out.notifications.push(resolved(last.clone(), tick));
+                false
+            }
+            (None, _) => fresh,
+        }
+    });
     out
+}
+
+/// Moves one instance on by one reading.
+fn judge(
+    rule: &Rule,
+    instance: &mut Instance,
+    reading: &Reading,
+    host: &str,
+    tick: Tick<'_>,
+    out: &mut Evaluation,
+) {
+    let held = instance.firing;
+    for level in LEVELS {
+        let since = &mut instance.since[slot(level)];
+        let Some(threshold) = rule.threshold(level) else {
+            *since = None;
+            continue;
+        };
+        let margin = if held >= Some(level) {
+            rule.hysteresis
+        } else {
+            0.0
+        };
+        if rule.direction.crossed(reading.value, threshold, margin) {
+            since.get_or_insert(tick.now);
+        } else {
+            *since = None;
+        }
+    }
+    let firing = LEVELS.into_iter().rev().find(|level| {
+        instance.since[slot(*level)]
+            .is_some_and(|since| tick.now.saturating_duration_since(since) >= rule.hold)
+    });
+    match firing {
+        Some(level) => {
+            let mut alert = rule.alert(level, reading, tick.timestamp);
+            alert.host = host.to_owned();
+            alert.labels = rule.labels_for(reading);
+            alert.fingerprint = fingerprint(&rule.alertname(), host, &reading.key);
+            alert.starts_at = match (&instance.last, held) {
+                (Some(last), Some(_)) => last.starts_at.clone(),
+                _ => timestamp::rfc3339(&tick.wall),
+            };
+            if held.is_none_or(|held| level > held) {
+                out.notifications.push(SinkEvent::Alert {
+                    alert: alert.clone(),
+                });
+            }
+            out.active.push(alert.clone());
+            instance.firing = Some(level);
+            instance.last = Some(alert);
+        }
+        None => {
+            if let (Some(_), Some(alert)) = (held, instance.last.take()) {
+                out.notifications.push(resolved(alert, tick));
+            }
+            instance.firing = None;
+        }
+    }
+}
+
+/// The `Resolved` event of an alert that cleared at `tick`.
+fn resolved(mut alert: Alert, tick: Tick<'_>) -> SinkEvent {
+    alert.state = AlertState::Resolved;
+    alert.ends_at = timestamp::rfc3339(&tick.wall);
+    SinkEvent::Resolved {
+        alert,
+        resolved_at: tick.timestamp.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -152,7 +227,7 @@ mod tests {
             let config: AlertsConfig = toml::from_str(alerts).expect("valid [alerts]");
             Self {
                 rules: config.compile().expect("valid rules"),
-                state: EngineState::default(),
+                state: EngineState::for_host("web-1"),
                 start: Instant::now(),
             }
         }
@@ -163,13 +238,15 @@ mod tests {
                 _ => Sections::new(),
             };
             let now = self.start + Duration::from_secs_f64(seconds);
-            evaluate(
-                &self.rules,
-                &mut self.state,
-                &data,
+            let wall = chrono::DateTime::<Utc>::UNIX_EPOCH
+                + chrono::Duration::milliseconds((seconds * 1000.0) as i64);
+            let timestamp = format!("t={seconds}");
+            let tick = Tick {
                 now,
-                &format!("t={seconds}"),
-            )
+                wall,
+                timestamp: &timestamp,
+            };
+            evaluate(&self.rules, &mut self.state, &data, tick)
         }
 
         fn memory(&mut self, seconds: f64, percentage: f64) -> Evaluation {
@@ -219,18 +296,12 @@ mod tests {
         assert_eq!(alert.timestamp, "t=0");
         let second = h.memory(0.5, 85.6);
         assert_eq!(levels(&second), [AlertLevel::Warning]);
-        assert!(second.notifications.is_empty(), "cooldown holds the repeat");
-    }
-
-    #[test]
-    fn cooldown_resends_a_persistent_alert_once_per_period() {
-        let mut h = Harness::new(MEMORY);
-        let mut count = 0;
-        for tick in 0..1300 {
-            count += h.memory(f64::from(tick) * 0.5, 85.0).notifications.len();
-        }
-        // Ticks from 0 to 649.5 s: sent at 0, 300 and 600.
-        assert_eq!(count, 3);
+        assert!(second.notifications.is_empty(), "nothing changed");
+        assert_eq!(second.active[0].starts_at, "1970-01-01T00:00:00.000Z");
+        assert_eq!(second.active[0].host, "web-1");
+        assert_eq!(second.active[0].labels["alertname"], "memory_usage_percent");
+        assert_eq!(second.active[0].fingerprint, alert.fingerprint);
+        assert_eq!(alert.fingerprint.len(), 16);
     }
 
     #[test]
@@ -244,13 +315,15 @@ mod tests {
             escalated.active[0].message,
             "Critical memory usage: 95.0% (threshold: 90.0%)"
         );
-        // Back to WARNING within the warning's cooldown: active, not re-sent.
+        // One alert through its levels: same fingerprint, same start.
+        assert_eq!(escalated.active[0].starts_at, "1970-01-01T00:00:00.000Z");
+        // Back to WARNING: active, not news (the lifecycle re-sends what changed).
         let down = h.memory(20.0, 85.0);
         assert_eq!(levels(&down), [AlertLevel::Warning]);
         assert!(down.notifications.is_empty());
-        // Up again within the critical's cooldown: not re-sent either.
-        assert!(h.memory(30.0, 95.0).notifications.is_empty());
-        assert_eq!(sent(&h.memory(310.0, 95.0)), ["A:Critical"]);
+        // Up again: an escalation again.
+        assert_eq!(sent(&h.memory(30.0, 95.0)), ["A:Critical"]);
+        assert!(h.memory(310.0, 95.0).notifications.is_empty());
     }
 
     #[test]
@@ -274,17 +347,21 @@ mod tests {
     }
 
     #[test]
-    fn an_episode_hidden_by_the_cooldown_is_not_resolved() {
+    fn every_episode_fires_and_resolves_with_its_own_start() {
         let mut h = Harness::new(MEMORY);
         h.memory(0.0, 85.0);
         assert_eq!(sent(&h.memory(1.0, 50.0)), ["R:Warning"]);
         let again = h.memory(2.0, 85.0);
-        assert_eq!(levels(&again), [AlertLevel::Warning]);
-        assert!(again.notifications.is_empty(), "within the cooldown");
-        assert!(
-            h.memory(3.0, 50.0).notifications.is_empty(),
-            "nothing to resolve"
-        );
+        assert_eq!(sent(&again), ["A:Warning"]);
+        assert_eq!(again.active[0].starts_at, "1970-01-01T00:00:02.000Z");
+        let cleared = h.memory(3.0, 50.0);
+        match &cleared.notifications[..] {
+            [SinkEvent::Resolved { alert, .. }] => {
+                assert_eq!(alert.state, monitoring_plugin_api::AlertState::Resolved);
+                assert_eq!(alert.ends_at, "1970-01-01T00:00:03.000Z");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -339,11 +416,9 @@ mod tests {
             "High disk usage (/data): 90.0% (threshold: 85.0%)"
         );
         let both = h.at(1.0, disks(96.0, 90.0));
-        assert_eq!(
-            sent(&both),
-            ["A:Critical"],
-            "/ is new, /data is in cooldown"
-        );
+        assert_eq!(sent(&both), ["A:Critical"], "/ is new, /data unchanged");
+        assert_ne!(both.active[0].fingerprint, both.active[1].fingerprint);
+        assert_eq!(both.active[1].labels["instance"], "/data");
         assert_eq!(levels(&both), [AlertLevel::Critical, AlertLevel::Warning]);
         let cleared = h.at(2.0, disks(96.0, 10.0));
         assert_eq!(sent(&cleared), ["R:Warning"]);
@@ -355,12 +430,19 @@ mod tests {
         let mut h = Harness::new(MEMORY);
         h.memory(0.0, 85.0);
         let gap = h.at(1.0, json!({"processor": {"usage_percent": 3.0}}));
-        assert_eq!(gap, Evaluation::default());
+        assert!(gap.notifications.is_empty());
+        assert_eq!(levels(&gap), [AlertLevel::Warning], "still active in the gap");
         let gap = h.at(1.5, json!({"memory": {"percentage": null}}));
-        assert_eq!(gap, Evaluation::default());
+        assert!(gap.notifications.is_empty());
+        assert_eq!(levels(&gap), [AlertLevel::Warning]);
         let back = h.memory(2.0, 85.0);
         assert_eq!(levels(&back), [AlertLevel::Warning]);
         assert!(back.notifications.is_empty(), "no duplicate after the gap");
+        // Unseen past the grace: it has cleared.
+        let gone = h.at(62.0, json!({}));
+        assert_eq!(sent(&gone), ["R:Warning"]);
+        assert!(gone.active.is_empty());
+        assert!(h.at(63.0, json!({})).notifications.is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! reports what it sees, and the host decides what is alarming. A file without rules
 //! gets the seed's: memory 80/90 %, disk 85/95 %, and less than 1 GB free on the disk.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use monitoring_plugin_api::field_path;
@@ -82,6 +83,8 @@ pub struct Rule {
     pub hold: Duration,
     /// Margin a firing level must come back by before it clears.
     pub hysteresis: f64,
+    /// Labels its alerts carry besides `alertname` and `instance`.
+    pub labels: BTreeMap<String, String>,
     /// Its line in the config file (1-based); 0 for the seed's built-in rules.
     pub line: usize,
 }
@@ -254,6 +257,7 @@ impl Rule {
             critical: config.critical,
             hold: Duration::from_secs_f64(config.hold),
             hysteresis: config.hysteresis,
+            labels: config.labels.clone(),
             line: 0,
         };
         check_thresholds(direction, rule.warning, rule.critical)?;
@@ -287,6 +291,23 @@ impl Rule {
             reading.value *= self.scale;
         }
         readings
+    }
+
+    /// What names this rule in an alert's `alertname` label and fingerprint:
+    /// `memory_usage_percent`, `disk_free_space`.
+    pub fn alertname(&self) -> String {
+        format!("{}_{}", self.component, self.name)
+    }
+
+    /// The alert's labels for a reading: the rule's own, `alertname`, and `instance`
+    /// for one element of an array rule.
+    pub fn labels_for(&self, reading: &Reading) -> BTreeMap<String, String> {
+        let mut labels = self.labels.clone();
+        labels.insert("alertname".to_owned(), self.alertname());
+        if let Some(instance) = &reading.instance {
+            labels.insert("instance".to_owned(), instance.clone());
+        }
+        labels
     }
 
     /// The alert for a reading at a level, with the seed's fields and wording.

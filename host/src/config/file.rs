@@ -206,6 +206,17 @@ impl Config {
         if !(self.server.rate_burst.is_finite() && self.server.rate_burst >= 1.0) {
             return Err(invalid("server.rate_burst", "must be at least 1"));
         }
+        if let Some(url) = &self.server.public_url {
+            let web = ["http://", "https://"]
+                .iter()
+                .any(|scheme| url.len() > scheme.len() && url.starts_with(scheme));
+            if !web || url.len() > 512 || url.chars().any(char::is_whitespace) {
+                return Err(invalid(
+                    "server.public_url",
+                    "must be an http:// or https:// address of at most 512 characters, without spaces",
+                ));
+            }
+        }
         if self.server.max_message_size < 1024 {
             return Err(invalid(
                 "server.max_message_size",

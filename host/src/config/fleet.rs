@@ -21,6 +21,9 @@ use super::lines::line_of_key;
 /// The longest host name accepted (it is one subject token and a JSON field).
 pub const MAX_HOST_NAME: usize = 64;
 
+/// Most `[fleet] tags` a host carries.
+pub const MAX_TAGS: usize = 16;
+
 /// The bounds of `max_frame_bytes`: a real frame is a few kB; NATS's own default
 /// payload limit is 1 MiB.
 pub const FRAME_BYTES_RANGE: std::ops::RangeInclusive<usize> = 1024..=1_048_576;
@@ -39,6 +42,9 @@ pub struct FleetConfig {
     pub host_name: Option<String>,
     /// The first subject token of every fleet subject. Default `monitoring`.
     pub subject_prefix: String,
+    /// Tags that travel with this host's frames (`["db", "eu"]`), which alert routes
+    /// and silences match as `tags`. Default none.
+    pub tags: Vec<String>,
     /// Also subscribe to the whole fleet and serve it (`/api/hosts`, `hosts` in
     /// `subscribe`, the fleet's alerts to this server's sinks). Default false.
     pub gateway: bool,
@@ -86,6 +92,7 @@ impl Default for FleetConfig {
             nats_url: None,
             host_name: None,
             subject_prefix: "monitoring".into(),
+            tags: Vec::new(),
             gateway: false,
             publish: true,
             stale_after: 6,
@@ -200,6 +207,15 @@ impl FleetConfig {
                     format!("must be 1 to {MAX_HOST_NAME} letters, digits, `-` or `_` (it is a NATS subject token), got {name:?}"),
                 );
             }
+        }
+        if self.tags.len() > MAX_TAGS {
+            return err("tags", format!("at most {MAX_TAGS} tags, got {}", self.tags.len()));
+        }
+        if let Some(tag) = self.tags.iter().find(|tag| !is_subject_token(tag)) {
+            return err(
+                "tags",
+                format!("each tag must be 1 to {MAX_HOST_NAME} letters, digits, `-` or `_`, got {tag:?}"),
+            );
         }
         if !self.subject_prefix.split('.').all(is_subject_token) {
             return err(

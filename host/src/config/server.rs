@@ -47,6 +47,9 @@ pub struct ServerConfig {
     /// PEM file of the certificate's private key (PKCS#8, PKCS#1 or SEC1), relative to
     /// this file. Default: none.
     pub tls_key: Option<PathBuf>,
+    /// The dashboard's address as people reach it (`https://mon.example.org/`), for the
+    /// link in alert notifications. Default: none, no link.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +69,7 @@ impl Default for ServerConfig {
             max_connections: None,
             max_connections_per_ip: None,
             tls_cert: None,
+            public_url: None,
             tls_key: None,
         }
     }

@@ -17,15 +17,21 @@
 //! on, as one `hosts` message holding only what changed: a viewer pays for changes,
 //! not for the table times the changes. The whole table goes to a session when it
 //! subscribes and when it lagged (it may have missed a difference). The log gets a
-//! summary line per period ([`Digest`]), never a line per host. Alert events of other
-//! hosts go, their host named in the message, to this server's sinks through the
-//! collection loop's inbox.
+//! summary line per period ([`Digest`]), never a line per host.
+//!
+//! The fleet's alerts reach this server's alert lifecycle (routes, grouping, silences)
+//! through the collection loop's inbox as news: after each sweep, the alert set of each
+//! host whose set changed (read from its frames, so a lost alert event is never a lost
+//! alert), and which hosts went down, came back or were forgotten. The per-event
+//! `<prefix>.*.alert` subject is still counted, for other consumers of the bus.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use monitoring_plugin_api::SinkEvent;
+
+use crate::pipeline::relay::FleetNews;
 use serde::Serialize;
 use serde_json::value::{RawValue, Value};
 use tokio::sync::{broadcast, mpsc};
@@ -199,12 +205,13 @@ impl Gateway {
 
     /// The gateway's tick: moves silent hosts on, tells sessions what changed since
     /// the last tick in one message, and logs the summaries that are due.
-    pub fn sweep(&self, now: Instant) {
-        let (changes, infos, changes_line, oversize_line) = {
+    pub fn sweep(&self, now: Instant) -> Vec<FleetNews> {
+        let (changes, infos, changes_line, oversize_line, mut news) = {
             let mut view = self.view();
             for change in view.hosts.sweep(now) {
                 view.note(change);
             }
+            let news = view.hosts.news();
             let changes = view.batch.take();
             let infos: Vec<HostInfo> = changes
                 .iter()
@@ -215,8 +222,10 @@ impl Gateway {
                 infos,
                 view.changes_log.due(now),
                 view.oversize_log.due(now),
+                news,
             )
         };
+        news.extend(changes.iter().filter_map(down_news));
         if let Some(line) = changes_line {
             tracing::info!(changes = line.total, counts = %line.counts, examples = %line.examples, "Fleet hosts changed state.");
         }
@@ -228,6 +237,28 @@ impl Gateway {
                 .events
                 .send(FleetEvent::Hosts(hosts_message(&infos, &changes, false)));
         }
+        news
+    }
+
+    /// `host`'s news did not fit in the inbox: the next sweep reports it again.
+    pub fn unreport(&self, host: &str) {
+        self.view().hosts.unreport(host);
+    }
+}
+
+/// What a host's change of state tells the lifecycle: stale or gone is down, up again
+/// is back, forgotten is forgotten; a new host is no news.
+fn down_news(change: &Change) -> Option<FleetNews> {
+    let host = change.host.clone();
+    match (change.from, change.to) {
+        (_, None) => Some(FleetNews::Forgotten { host }),
+        (Some(HostState::Up), Some(HostState::Stale | HostState::Gone)) => {
+            Some(FleetNews::Down { host, down: true })
+        }
+        (Some(HostState::Stale | HostState::Gone), Some(HostState::Up)) => {
+            Some(FleetNews::Down { host, down: false })
+        }
+        _ => None,
     }
 }
 
@@ -309,14 +340,14 @@ pub async fn run(
     link: Link,
     gateway: Arc<Gateway>,
     interval: Duration,
-    sinks: mpsc::Sender<SinkEvent>,
+    lifecycle: mpsc::Sender<FleetNews>,
     mut shutdown: Shutdown,
 ) {
     let Link {
         client,
         subjects,
         status,
-        publishing: own_alerts_published,
+        ..
     } = link;
     let (mut frames, mut alerts) = match (
         client.subscribe(subjects.all_data()).await,
@@ -340,40 +371,43 @@ pub async fn run(
                 }
             }
             Some(message) = alerts.next() => {
-                let Some(host) = subjects.host_of(&message.subject) else { continue };
-                if own_alerts_published && host == status.host {
-                    continue; // Already handed to the sinks by this server's own loop.
+                if subjects.host_of(&message.subject).is_none() {
+                    continue;
                 }
                 match serde_json::from_slice::<SinkEvent>(&message.payload) {
-                    Ok(event) => {
-                        FleetStatus::bump(&status.alerts_received);
-                        if sinks.try_send(name_host(event, host)).is_err() {
-                            tracing::warn!(host, "The sinks' inbox is full; a fleet alert was dropped.");
-                        }
-                    }
+                    Ok(_) => FleetStatus::bump(&status.alerts_received),
                     Err(_) => FleetStatus::bump(&status.malformed),
                 }
             }
-            _ = sweep.tick() => gateway.sweep(Instant::now()),
+            _ = sweep.tick() => {
+                for news in gateway.sweep(Instant::now()) {
+                    deliver(&lifecycle, &gateway, news, &status.host);
+                }
+            }
             () = shutdown.wait() => break,
         }
     }
 }
 
-/// The event with its host named in the alert's message (`[web-1] High memory…`),
-/// which every sink (file, e-mail, webhook) carries as it is.
-pub fn name_host(event: SinkEvent, host: &str) -> SinkEvent {
-    let tag = |mut alert: monitoring_plugin_api::Alert| {
-        alert.message = format!("[{host}] {}", alert.message);
-        alert
+/// Hands one piece of news to the lifecycle, never waiting; this server's own alerts
+/// (heard back from the bus) are its loop's business. A host's alert set that does not
+/// fit is reported again on the next sweep.
+fn deliver(lifecycle: &mpsc::Sender<FleetNews>, gateway: &Gateway, news: FleetNews, own: &str) {
+    let host = match &news {
+        FleetNews::Alerts { host, .. }
+        | FleetNews::Down { host, .. }
+        | FleetNews::Forgotten { host } => host.clone(),
     };
-    match event {
-        SinkEvent::Alert { alert } => SinkEvent::Alert { alert: tag(alert) },
-        SinkEvent::Resolved { alert, resolved_at } => SinkEvent::Resolved {
-            alert: tag(alert),
-            resolved_at,
-        },
-        other => other,
+    if host == own {
+        return;
+    }
+    let retried = matches!(news, FleetNews::Alerts { .. });
+    if lifecycle.try_send(news).is_err() {
+        if retried {
+            gateway.unreport(&host);
+        } else {
+            tracing::warn!(host, "The alert lifecycle's inbox is full; a host's up/down change was dropped.");
+        }
     }
 }
 
@@ -487,16 +521,31 @@ mod tests {
     }
 
     #[test]
-    fn a_fleet_alert_names_its_host() {
-        let event: SinkEvent = serde_json::from_value(serde_json::json!({
-            "event": "alert",
-            "alert": {"timestamp": "t", "component": "memory", "metric": "percentage",
-                      "value": 50.0, "threshold": 1.0, "level": "WARNING", "message": "High memory usage"}
-        }))
-        .expect("an alert event");
-        let SinkEvent::Alert { alert } = name_host(event, "web-2") else {
-            panic!("still an alert");
+    fn sweeps_tell_the_lifecycle_what_changed_in_each_hosts_alerts_and_state() {
+        let (gateway, status) = gateway();
+        let frame = |level: &str| {
+            serde_json::json!({"type": "monitoring_data", "timestamp": "t", "tags": ["db"],
+                "data": {}, "alerts": [{"timestamp": "t", "component": "memory",
+                "metric": "usage_percent", "value": 91.0, "threshold": 90.0, "level": level,
+                "message": "High memory usage", "host": "someone-else"}]})
+            .to_string()
         };
-        assert_eq!(alert.message, "[web-2] High memory usage");
+        let start = Instant::now();
+        gateway.on_frame("web-2", frame("WARNING").as_bytes(), &status);
+        let news = gateway.sweep(start);
+        let [FleetNews::Alerts { host, tags, active }] = &news[..] else {
+            panic!("{news:?}");
+        };
+        assert_eq!((host.as_str(), tags.as_slice()), ("web-2", ["db".to_owned()].as_slice()));
+        assert_eq!(active[0].host, "web-2", "the subject names the host, not the payload");
+        assert_eq!(active[0].fingerprint.len(), 16);
+        gateway.on_frame("web-2", frame("WARNING").as_bytes(), &status);
+        assert!(gateway.sweep(start).is_empty(), "same alerts: no news");
+        gateway.on_frame("web-2", frame("CRITICAL").as_bytes(), &status);
+        assert_eq!(gateway.sweep(start).len(), 1, "escalated");
+        gateway.unreport("web-2");
+        assert_eq!(gateway.sweep(start).len(), 1, "reported again");
+        let stale = gateway.sweep(Instant::now() + Duration::from_secs(4));
+        assert_eq!(stale, [FleetNews::Down { host: "web-2".into(), down: true }]);
     }
 }

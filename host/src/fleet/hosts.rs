@@ -12,10 +12,15 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use std::hash::{Hash, Hasher};
+
 use monitoring_plugin_api::Alert;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::alerts::lifecycle::fingerprint;
+use crate::pipeline::relay::FleetNews;
 
 /// Most hosts a gateway follows; frames from more are counted and ignored.
 pub const MAX_HOSTS: usize = 10_000;
@@ -76,6 +81,9 @@ pub struct Published {
     /// Alerts active on the host.
     #[serde(default)]
     pub alerts: Vec<Alert>,
+    /// The host's `[fleet] tags`.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 /// One host, as `/api/hosts` and the `hosts` message show it.
@@ -113,6 +121,10 @@ struct Entry {
     received: Instant,
     last_seen: String,
     alerts: Vec<Alert>,
+    tags: Vec<String>,
+    /// Identity of the alert set (fingerprints, levels) and tags last reported to the
+    /// lifecycle; news goes out when the current one differs.
+    reported: Option<u64>,
     summary: Summary,
     /// The newest `monitoring_data` message with its `host` field, for a client that
     /// starts watching this host; at most `[fleet] max_frame_bytes` plus the name.
@@ -150,12 +162,16 @@ impl Hosts {
         now: Instant,
     ) -> Option<Change> {
         let summary = Summary::of(&published.data);
+        let mut published = published;
+        identify(host, &mut published.alerts);
+        published.tags.truncate(crate::config::fleet::MAX_TAGS);
         if let Some(entry) = self.entries.get_mut(host) {
             let from = entry.state;
             entry.state = HostState::Up;
             entry.received = now;
             entry.last_seen = published.timestamp;
             entry.alerts = published.alerts;
+            entry.tags = published.tags;
             entry.summary = summary;
             entry.latest = tagged;
             return (from != HostState::Up).then(|| Change {
@@ -175,6 +191,8 @@ impl Hosts {
                 received: now,
                 last_seen: published.timestamp,
                 alerts: published.alerts,
+                tags: published.tags,
+                reported: None,
                 summary,
                 latest: tagged,
                 frames_oversize: 0,
@@ -218,6 +236,31 @@ impl Hosts {
             }
         });
         changes
+    }
+
+    /// The hosts whose alerts or tags changed since they were last reported, as news
+    /// for the alert lifecycle; each is counted as reported.
+    pub fn news(&mut self) -> Vec<FleetNews> {
+        let mut news = Vec::new();
+        for (host, entry) in &mut self.entries {
+            let key = alert_set_key(&entry.alerts, &entry.tags);
+            if entry.reported != Some(key) {
+                entry.reported = Some(key);
+                news.push(FleetNews::Alerts {
+                    host: host.clone(),
+                    tags: entry.tags.clone(),
+                    active: entry.alerts.clone(),
+                });
+            }
+        }
+        news
+    }
+
+    /// `host`'s news could not be delivered: report it again on the next sweep.
+    pub fn unreport(&mut self, host: &str) {
+        if let Some(entry) = self.entries.get_mut(host) {
+            entry.reported = None;
+        }
     }
 
     /// Counts a refused oversize frame of `host`; whether the host is one the view
@@ -275,6 +318,33 @@ fn info(name: &str, entry: &Entry, now: Instant) -> HostInfo {
         summary: entry.summary,
         frames_oversize: entry.frames_oversize,
     }
+}
+
+/// Makes `alerts` name `host`, whatever the payload said (the subject is what NATS
+/// authenticated), and gives a fingerprint to those from hosts older than fingerprints.
+fn identify(host: &str, alerts: &mut [Alert]) {
+    for alert in alerts {
+        if alert.host != host || alert.fingerprint.is_empty() {
+            let instance = alert.labels.get("instance").cloned().unwrap_or_default();
+            let name = format!("{}_{}", alert.component, alert.metric);
+            alert.fingerprint = fingerprint(&name, host, &instance);
+            alert.host = host.to_owned();
+        }
+    }
+}
+
+/// What identifies an alert set for the lifecycle: which alerts fire at which level,
+/// and the tags; values move every frame and are not news.
+fn alert_set_key(alerts: &[Alert], tags: &[String]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut identities: Vec<(&str, u8)> = alerts
+        .iter()
+        .map(|alert| (alert.fingerprint.as_str(), alert.level as u8))
+        .collect();
+    identities.sort_unstable();
+    identities.hash(&mut hasher);
+    tags.hash(&mut hasher);
+    hasher.finish()
 }
 
 #[cfg(test)]

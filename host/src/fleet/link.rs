@@ -60,6 +60,8 @@ pub struct Link {
     pub status: Arc<FleetStatus>,
     /// Whether this server publishes its own frames and alerts.
     pub publishing: bool,
+    /// `[fleet] tags`, spliced into every frame published.
+    pub tags: Vec<String>,
 }
 
 #[cfg(test)]

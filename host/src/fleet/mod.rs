@@ -81,6 +81,7 @@ pub async fn start(
         subjects: Subjects::new(&config.subject_prefix),
         status: Arc::clone(&status),
         publishing: config.publish,
+        tags: config.tags.clone(),
     };
     tracing::info!(url = %status.url, host = %status.host, auth = status.auth, gateway = config.gateway, publish = config.publish, "Joining the fleet.");
     let outbox = config.publish.then(|| {

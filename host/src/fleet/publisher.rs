@@ -24,8 +24,12 @@ pub async fn run(link: Link, mut outbox: mpsc::Receiver<Outgoing>, mut shutdown:
         client,
         subjects,
         status,
+        tags,
         ..
     } = link;
+    let tags = (!tags.is_empty())
+        .then(|| serde_json::to_string(&tags).ok())
+        .flatten();
     let data = subjects.data(&status.host);
     let alert = subjects.alert(&status.host);
     loop {
@@ -39,7 +43,11 @@ pub async fn run(link: Link, mut outbox: mpsc::Receiver<Outgoing>, mut shutdown:
                 FleetStatus::bump(&status.dropped_disconnected);
             }
             Outgoing::Frame(frame) => {
-                let payload = bytes::Bytes::from(frame.message.text_bytes().clone());
+                let text = frame.message.text_bytes();
+                let payload = match &tags {
+                    Some(tags) => with_tags(text.as_str().as_bytes(), tags),
+                    None => bytes::Bytes::from(text.clone()),
+                };
                 publish(&client, &data, payload, &status, &status.frames_published).await;
             }
             Outgoing::Alerts(events) => {
@@ -56,6 +64,21 @@ pub async fn run(link: Link, mut outbox: mpsc::Receiver<Outgoing>, mut shutdown:
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), client.flush()).await;
 }
 
+/// `{"type":…}` as `{"tags":["db","eu"],"type":…}`: the host's tags travel with each
+/// frame, so a gateway routes and silences by them. One copy of the frame per tick,
+/// only for a host that has tags.
+fn with_tags(text: &[u8], tags: &str) -> bytes::Bytes {
+    let rest = text.strip_prefix(b"{").unwrap_or(text);
+    let mut tagged = Vec::with_capacity(text.len() + tags.len() + 10);
+    tagged.extend_from_slice(b"{\"tags\":");
+    tagged.extend_from_slice(tags.as_bytes());
+    if !rest.starts_with(b"}") {
+        tagged.push(b',');
+    }
+    tagged.extend_from_slice(rest);
+    tagged.into()
+}
+
 async fn publish(
     client: &async_nats::Client,
     subject: &str,
@@ -69,5 +92,17 @@ async fn publish(
             FleetStatus::bump(&status.publish_errors);
             status.set_error(format!("publish to {subject} failed: {error}"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tags_are_spliced_in_front() {
+        let tagged = super::with_tags(br#"{"type":"monitoring_data","data":{}}"#, r#"["db","eu"]"#);
+        let value: serde_json::Value = serde_json::from_slice(&tagged).unwrap_or_default();
+        assert_eq!(value["tags"][1], "eu");
+        assert_eq!(value["type"], "monitoring_data");
+        assert_eq!(&super::with_tags(b"{}", "[]")[..], br#"{"tags":[]}"#);
     }
 }

@@ -291,6 +291,7 @@ impl Plugins {
                 name: sink.name,
                 sink: sink.sink,
                 wants_snapshots: sink.wants_snapshots,
+                takes_notifications: sink.takes_notifications,
             });
         }
         for name in started {

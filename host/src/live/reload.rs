@@ -7,6 +7,7 @@
 use serde::Serialize;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use crate::alerts::lifecycle::Policy;
 use crate::config::Config;
 use crate::pipeline::changes::Change;
 use crate::store::Limits;
@@ -80,12 +81,16 @@ pub fn difference(old: &Config, new: &Config) -> Result<Difference, String> {
                 e.message
             )
         })?;
+        let policy = Policy::from_config(&new.alerts).map_err(|e| {
+            format!("{}: [alerts]: `{}`: {}", new.display_path(), e.key, e.message)
+        })?;
         diff.described.push(format!(
-            "alert rules ({} rules, cooldown {} s)",
+            "alert rules ({} rules, {} routes, repeat every {} s)",
             rules.rules.len(),
-            rules.cooldown.as_secs_f64()
+            policy.routes.len(),
+            policy.repeat_interval.as_secs_f64()
         ));
-        diff.changes.push(Change::Rules(rules));
+        diff.changes.push(Change::Rules(rules, policy));
     }
     if old.monitor.interval != new.monitor.interval {
         diff.described.push(format!(

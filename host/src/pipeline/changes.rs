@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use crate::alerts::rules::RuleSet;
 use crate::alerts::sink_runner::SinkSpec;
 use crate::plugins::scheduler::NewCollector;
+use crate::alerts::lifecycle::Policy;
 use crate::store::Limits;
 
 /// One change to apply between ticks.
@@ -23,8 +24,8 @@ pub enum Change {
     Sink(SinkSpec),
     /// Stops the collector or sink of this name.
     Remove(String),
-    /// New alert rules and cooldown.
-    Rules(RuleSet),
+    /// New alert rules, and how their alerts are notified (grouping, repeats, routes).
+    Rules(RuleSet, Policy),
     /// A new time between ticks.
     Interval(Duration),
     /// A new history size.

@@ -6,6 +6,7 @@
 //! The pipeline composes the two stages upstream of it (plugins, alerts) and imports
 //! no surface: WebSocket sessions and HTTP handlers only read what it publishes.
 
+pub mod alert_memory;
 pub mod bus;
 pub mod cadence;
 pub mod changes;
@@ -21,6 +22,8 @@ use std::time::{Duration, Instant};
 use chrono::Local;
 
 use crate::alerts::sink_runner::SinkRunner;
+use crate::alerts::engine::Tick;
+use crate::alerts::lifecycle::{Lifecycle, Receiver};
 use crate::alerts::{self, AlertControl, AlertLog, EngineState};
 use crate::plugins::scheduler::Scheduler;
 use crate::shutdown::Shutdown;
@@ -29,7 +32,7 @@ use crate::timestamp;
 use bus::Bus;
 use changes::{Change, ChangeReceiver};
 use history::SharedHistory;
-use relay::{Inbox, Outbox, Outgoing};
+use relay::{FleetNews, Inbox, Outbox, Outgoing};
 use snapshot::Snapshot;
 
 /// How long shutdown lets sinks drain their queues and flush.
@@ -41,6 +44,12 @@ pub struct Alerting {
     pub control: AlertControl,
     /// Per-rule state between ticks.
     pub engine: EngineState,
+    /// This server's name in alerts (`Alert::host`).
+    pub host: String,
+    /// Routes, grouping, repeats, inhibition, silences: who is told what, when.
+    pub lifecycle: Lifecycle,
+    /// The dashboard's address for links in notifications, `[server] public_url`.
+    pub public_url: Option<String>,
     /// Delivery to the sink plugins.
     pub sinks: SinkRunner,
     /// The recent notifications, for `/api/alerts`.
@@ -117,7 +126,7 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
         tokio::select! {
             _ = ticker.tick() => {}
             Some(change) = changes.recv() => {
-                rules_to_check |= matches!(change, Change::Rules(_));
+                rules_to_check |= matches!(change, Change::Rules(..));
                 let mut parts = Running { scheduler: &mut scheduler, alerting: &mut alerting, history: &history, store: store.as_ref(), ticker: &mut ticker, cadence: &cadence };
                 parts.apply(change);
                 continue;
@@ -127,12 +136,16 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
         let asked_at = Local::now();
         let snapshot = Snapshot::taken(asked_at, scheduler.tick().await);
         let timestamp = timestamp::iso(&snapshot.taken_at);
+        let tick = Tick {
+            now: Instant::now(),
+            wall: snapshot.taken_at.with_timezone(&chrono::Utc),
+            timestamp: &timestamp,
+        };
         let evaluation = alerts::evaluate(
             &alerting.control.rules(),
             &mut alerting.engine,
             &snapshot.data,
-            Instant::now(),
-            &timestamp,
+            tick,
         );
         alerting.control.set_active(evaluation.active.clone());
         if rules_to_check && scheduler.all_answered() {
@@ -140,35 +153,74 @@ pub async fn collect(parts: Parts, interval: Duration, mut shutdown: Shutdown) {
             warn_unmatched_rules(&alerting, &snapshot.data);
         }
         // Clients first: the frame is out before any sink sees the tick.
-        let frame = bus.publish(snapshot, timestamp, &evaluation.active);
+        let frame = bus.publish(snapshot, timestamp.clone(), &evaluation.active);
         history.push(&frame);
         if let Some(store) = &store {
             let at_ms = frame.snapshot.taken_at.timestamp_millis();
             store.record("", at_ms, &frame.snapshot.data, &evaluation.active);
         }
-        let mut notifications = evaluation.notifications;
+        let changes = evaluation.notifications;
         if let Some(outbox) = &outbox {
             outbox.offer(Outgoing::Frame(Arc::clone(&frame)));
-            if !notifications.is_empty() {
-                outbox.offer(Outgoing::Alerts(Arc::from(notifications.clone())));
+            if !changes.is_empty() {
+                outbox.offer(Outgoing::Alerts(Arc::from(changes.clone())));
             }
         }
-        // The fleet's alerts join this host's own after they were published, so a
-        // gateway never sends another host's alert back onto the bus.
-        if let Some(inbox) = &mut inbox {
-            notifications.extend(inbox.drain());
-        }
+        let news = inbox.as_mut().map(Inbox::drain).unwrap_or_default();
+        let notifications = alerting.notify(&evaluation.active, news, tick);
         let snapshot_event = alerting
             .sinks
             .wants_snapshots()
             .then(|| Arc::<str>::from(frame.sink_event()));
-        alerting
-            .sinks
-            .dispatch(&notifications, snapshot_event, chrono::Utc::now());
-        alerting.log.record(&notifications);
+        alerting.sinks.dispatch(&notifications, snapshot_event);
+        alerting.log.record(&changes);
     }
     let sinks = alerting.sinks;
     let _ = tokio::task::spawn_blocking(move || sinks.shutdown(SINK_FLUSH_DEADLINE)).await;
+}
+
+impl Alerting {
+    /// Hands this tick's alerts (this server's `active`, the fleet's `news`) to the
+    /// lifecycle and returns the notifications due for the sinks.
+    fn notify(
+        &mut self,
+        active: &[monitoring_plugin_api::Alert],
+        news: Vec<FleetNews>,
+        tick: Tick<'_>,
+    ) -> Vec<monitoring_plugin_api::Notification> {
+        let lifecycle = &mut self.lifecycle;
+        lifecycle.sync(&self.host, active, tick.now, tick.wall);
+        for item in news {
+            match item {
+                FleetNews::Alerts { host, tags, active } => {
+                    lifecycle.set_tags(&host, &tags);
+                    lifecycle.sync(&host, &active, tick.now, tick.wall);
+                }
+                FleetNews::Down { host, down } => {
+                    lifecycle.host_state(&host, down, tick.now, tick.wall);
+                }
+                FleetNews::Forgotten { host } => lifecycle.forget_host(&host, tick.now, tick.wall),
+            }
+        }
+        let filters: Vec<_> = self
+            .sinks
+            .receivers()
+            .map(|(name, options)| {
+                let accepts = move |alert: &monitoring_plugin_api::Alert| {
+                    options.accepts(alert, tick.wall)
+                };
+                (name, accepts)
+            })
+            .collect();
+        let receivers: Vec<Receiver<'_>> = filters
+            .iter()
+            .map(|(name, accepts)| Receiver {
+                name,
+                accepts,
+            })
+            .collect();
+        lifecycle.flush(tick.now, tick.wall, &receivers, self.public_url.as_deref())
+    }
 }
 
 /// One WARN line per rule of the file that selects no number in a complete snapshot:
@@ -224,7 +276,8 @@ impl Running<'_> {
                     tracing::debug!(plugin = %name, "Nothing running under that name to stop.");
                 }
             }
-            Change::Rules(rules) => {
+            Change::Rules(rules, policy) => {
+                self.alerting.lifecycle.set_policy(policy);
                 let same_rules = {
                     let old = self.alerting.control.rules();
                     old.rules.len() == rules.rules.len()
@@ -236,7 +289,7 @@ impl Running<'_> {
                 };
                 if !same_rules {
                     // Rule indices name engine state: other rules start afresh.
-                    self.alerting.engine = EngineState::default();
+                    self.alerting.engine.reset();
                 }
                 self.alerting.control.replace(rules);
             }

@@ -4,19 +4,46 @@
 //! channel; `try_send` never waits, so a slow or absent bus costs the tick nothing.
 //! What does not fit is dropped and counted ([`RelayCounters`]).
 //!
-//! [`Inbox`]: alert events of other hosts (a gateway's fleet) come in through another
-//! bounded channel, drained once per tick and handed to this server's sinks with its
-//! own, so the fleet gets one e-mail, not one per host.
+//! [`Inbox`]: news of other hosts (a gateway's fleet: the alerts firing on each, which
+//! hosts went down) comes in through another bounded channel, drained once per tick into
+//! this server's alert lifecycle with its own alerts, so the fleet's alerts are grouped,
+//! routed and silenced as one.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use monitoring_plugin_api::SinkEvent;
+use monitoring_plugin_api::{Alert, SinkEvent};
 use tokio::sync::mpsc;
 
 use crate::pipeline::bus::Frame;
 
-/// Most alert events an inbox hands the sinks per tick; the rest wait for the next.
+/// What the fleet tells the collection loop's alert lifecycle.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FleetNews {
+    /// The alerts firing on `host` now (its newest frame's), and its tags.
+    Alerts {
+        /// The host.
+        host: String,
+        /// Its `[fleet] tags`.
+        tags: Vec<String>,
+        /// Its active alerts, each with `host` and `fingerprint` set.
+        active: Vec<Alert>,
+    },
+    /// `host` stopped publishing (`down`), or is back.
+    Down {
+        /// The host.
+        host: String,
+        /// Whether it is down now.
+        down: bool,
+    },
+    /// `host` was forgotten: gone for long.
+    Forgotten {
+        /// The host.
+        host: String,
+    },
+}
+
+/// Most news an inbox hands the lifecycle per tick; the rest wait for the next.
 pub const MAX_INBOX_PER_TICK: usize = 256;
 
 /// What leaves the loop for the fleet.
@@ -83,17 +110,17 @@ impl Outbox {
 
 /// The loop's side of the way in.
 #[derive(Debug)]
-pub struct Inbox(mpsc::Receiver<SinkEvent>);
+pub struct Inbox(mpsc::Receiver<FleetNews>);
 
 impl Inbox {
-    /// An inbox of at most `capacity` waiting events, and the sender the fleet holds.
-    pub fn new(capacity: usize) -> (Self, mpsc::Sender<SinkEvent>) {
+    /// An inbox of at most `capacity` waiting news, and the sender the fleet holds.
+    pub fn new(capacity: usize) -> (Self, mpsc::Sender<FleetNews>) {
         let (sender, receiver) = mpsc::channel(capacity.max(1));
         (Self(receiver), sender)
     }
 
-    /// The events waiting now, at most [`MAX_INBOX_PER_TICK`].
-    pub fn drain(&mut self) -> Vec<SinkEvent> {
+    /// The news waiting now, at most [`MAX_INBOX_PER_TICK`].
+    pub fn drain(&mut self) -> Vec<FleetNews> {
         let mut events = Vec::new();
         while events.len() < MAX_INBOX_PER_TICK {
             match self.0.try_recv() {
@@ -133,7 +160,7 @@ mod tests {
         assert!(inbox.drain().is_empty());
         for _ in 0..3 {
             sender
-                .try_send(SinkEvent::Unknown)
+                .try_send(FleetNews::Forgotten { host: "web-1".into() })
                 .expect("room in the inbox");
         }
         assert_eq!(inbox.drain().len(), 3);

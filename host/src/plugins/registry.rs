@@ -94,6 +94,19 @@ pub struct LoadedSink {
     pub sink: SinkBox,
     /// Whether it wants a snapshot every tick (`true` for plugins older than the field).
     pub wants_snapshots: bool,
+    /// Whether it takes grouped notifications (built against plugin-api 1.2 or later);
+    /// older sinks get their alerts one event each.
+    pub takes_notifications: bool,
+}
+
+/// Whether a plugin built against `api_version` knows the `notification` event: 1.2
+/// and later. An unreadable version is taken as older, so it still gets its alerts.
+pub fn takes_notifications(api_version: &str) -> bool {
+    let mut parts = api_version.split('.').map(str::parse::<u64>);
+    match (parts.next(), parts.next()) {
+        (Some(Ok(major)), Some(Ok(minor))) => (major, minor) >= (1, 2),
+        _ => false,
+    }
 }
 
 enum Instance {
@@ -199,6 +212,7 @@ impl Registry {
                 name,
                 sink,
                 wants_snapshots: library.module.is_some_and(|m| m.wants_snapshots()),
+                takes_notifications: takes_notifications(&library.metadata.api_version),
             }),
         }
     }
@@ -301,6 +315,21 @@ fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notifications_go_to_plugins_of_1_2_and_later() {
+        for (version, takes) in [
+            ("1.2.0", true),
+            ("1.10.3", true),
+            ("2.0.0", true),
+            ("1.1.0", false),
+            ("1.0.0", false),
+            ("", false),
+            ("one.two", false),
+        ] {
+            assert_eq!(takes_notifications(version), takes, "{version}");
+        }
+    }
 
     #[test]
     fn states_keep_their_wire_words() {

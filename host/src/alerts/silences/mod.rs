@@ -21,7 +21,6 @@ use monitoring_plugin_api::Alert;
 use serde::{Deserialize, Serialize};
 
 use super::matchers::Matchers;
-use crate::store::Store;
 
 /// Most silences kept (active, pending and expired together); creating one more is
 /// refused until old ones expire and are swept.
@@ -33,11 +32,20 @@ pub const MAX_ACKS: usize = 10_000;
 /// How long an expired silence is still listed.
 pub const EXPIRED_KEPT: chrono::Duration = chrono::Duration::hours(24);
 
+/// Something that keeps one text document across restarts: the history store (its
+/// implementation lives above both stages, in `pipeline`, as a stage names no other).
+pub trait Keeper: Send + Sync {
+    /// The document as last saved, `None` if none was.
+    fn load(&self) -> Result<Option<String>, String>;
+    /// Replaces the document, durably, before returning.
+    fn save(&self, document: &str) -> Result<(), String>;
+}
+
 /// Where silences and acknowledgements are kept.
 #[derive(Clone)]
 pub enum Memory {
     /// In the history store (a key-value row of its own).
-    Store(Store),
+    Store(Arc<dyn Keeper>),
     /// In this JSON file (history disabled), replaced atomically on each change.
     File(PathBuf),
     /// Nowhere (tests).

@@ -17,8 +17,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-use monitoring_plugin_api::{SinkBox, SinkEvent};
+use monitoring_plugin_api::{Notification, SinkBox, SinkEvent};
 
 pub use crate::config::delivery::{ActiveHours, DeliveryOptions, HOST_KEYS};
 
@@ -48,12 +47,16 @@ pub struct SinkSpec {
     /// Whether it asked for a snapshot every tick (exporters do; notifiers do not, and
     /// are spared parsing one twice a second).
     pub wants_snapshots: bool,
+    /// Whether it takes grouped notifications (plugin-api 1.2 and later); older sinks
+    /// get each alert of a notification as its own event.
+    pub takes_notifications: bool,
 }
 
 struct Worker {
     shared: Arc<Shared>,
     options: DeliveryOptions,
     wants_snapshots: bool,
+    takes_notifications: bool,
     /// Reported by the worker thread when it has finished.
     done: mpsc::Receiver<()>,
 }
@@ -91,6 +94,7 @@ impl SinkRunner {
             sink,
             options,
             wants_snapshots,
+            takes_notifications,
         } = spec;
         let shared = Arc::new(Shared {
             name: name.clone(),
@@ -115,6 +119,7 @@ impl SinkRunner {
             shared,
             options,
             wants_snapshots,
+            takes_notifications,
             done,
         });
         self.publish_stats();
@@ -157,42 +162,36 @@ impl SinkRunner {
         self.workers.iter().any(|w| w.wants_snapshots)
     }
 
-    /// Queues this tick's notifications for the sinks whose filters accept them, and
-    /// `snapshot` (the tick's [`SinkEvent::Snapshot`], already serialized) for every
-    /// sink that wants snapshots. Never blocks on a sink.
-    pub fn dispatch(
-        &self,
-        notifications: &[SinkEvent],
-        snapshot: Option<Arc<str>>,
-        now: DateTime<Utc>,
-    ) {
+    /// Each running sink's name and filters (`level`, `components`, active hours), which
+    /// the lifecycle applies before grouping.
+    pub fn receivers(&self) -> impl Iterator<Item = (&str, &DeliveryOptions)> {
+        self.workers
+            .iter()
+            .map(|w| (w.shared.name.as_str(), &w.options))
+    }
+
+    /// Queues each notification for its receiver (as one event for sinks that take
+    /// notifications, as one event per alert for older ones), and `snapshot` (the
+    /// tick's [`SinkEvent::Snapshot`], already serialized) for every sink that wants
+    /// snapshots. Never blocks on a sink.
+    pub fn dispatch(&self, notifications: &[Notification], snapshot: Option<Arc<str>>) {
         if self.workers.is_empty() {
             return;
         }
-        let encoded: Vec<_> = notifications
-            .iter()
-            .filter_map(|event| {
-                let alert = match event {
-                    SinkEvent::Alert { alert } | SinkEvent::Resolved { alert, .. } => alert,
-                    _ => return None,
-                };
-                let text = serde_json::to_string(event).ok()?;
-                Some((alert, Arc::<str>::from(text)))
-            })
-            .collect();
         for worker in &self.workers {
             let shared = &worker.shared;
+            let encoded = notifications
+                .iter()
+                .filter(|n| n.receiver == shared.name)
+                .flat_map(|n| encode(n, worker.takes_notifications));
             let mut queue = shared.lock();
             let mut dropped = 0;
-            for (alert, text) in &encoded {
-                if !worker.options.accepts(alert, now) {
-                    continue;
-                }
+            for text in encoded {
                 if queue.events.len() >= shared.capacity {
                     queue.events.pop_front();
                     dropped += 1;
                 }
-                queue.events.push_back(Arc::clone(text));
+                queue.events.push_back(text);
             }
             if dropped > 0 {
                 bump(&shared.counters.dropped, dropped);
@@ -243,6 +242,23 @@ impl SinkRunner {
             tracing::warn!(sink = %shared.name, grace_ms = grace.as_millis() as u64, abandoned = left, "Sink did not finish before the shutdown deadline; abandoning it.");
         }
     }
+}
+
+/// A notification as its receiver reads it: one `notification` event, or (for a sink
+/// built before 1.2) one `alert`/`resolved` event per alert.
+fn encode(notification: &Notification, whole: bool) -> Vec<Arc<str>> {
+    let events: Vec<SinkEvent> = if whole {
+        vec![SinkEvent::Notification {
+            notification: notification.clone(),
+        }]
+    } else {
+        notification.events().collect()
+    };
+    events
+        .iter()
+        .filter_map(|event| serde_json::to_string(event).ok())
+        .map(Arc::from)
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,9 +7,8 @@ use std::time::{Duration, Instant};
 
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RResult, RStr};
-use chrono::Utc;
 use monitoring_plugin_api::{
-    Alert, AlertLevel, PluginError, SinkAbi, SinkAbi_TO, SinkBox, SinkEvent,
+    Alert, AlertLevel, AlertState, Notification, PluginError, SinkAbi, SinkAbi_TO, SinkBox,
 };
 use serde_json::json;
 
@@ -91,18 +90,29 @@ const FAST: Backoff = Backoff {
     max: Duration::from_millis(200),
 };
 
-fn alert(component: &str, level: AlertLevel) -> SinkEvent {
-    SinkEvent::Alert {
-        alert: Alert {
-            timestamp: "2025-01-03T10:15:30.123456".into(),
-            component: component.into(),
-            metric: "usage_percent".into(),
-            value: 85.5,
-            threshold: 80.0,
-            level,
-            message: "High memory usage: 85.5% (threshold: 80.0%)".into(),
-            ..Default::default()
-        },
+fn alert(component: &str, level: AlertLevel) -> Alert {
+    Alert {
+        timestamp: "2025-01-03T10:15:30.123456".into(),
+        component: component.into(),
+        metric: "usage_percent".into(),
+        value: 85.5,
+        threshold: 80.0,
+        level,
+        message: "High memory usage: 85.5% (threshold: 80.0%)".into(),
+        ..Default::default()
+    }
+}
+
+/// One notification of `alerts` for `receiver`.
+fn note(receiver: &str, alerts: Vec<Alert>) -> Notification {
+    Notification {
+        status: AlertState::Firing,
+        receiver: receiver.into(),
+        group_key: format!("{receiver}/0/host=web-1"),
+        group_labels: Default::default(),
+        alerts,
+        public_url: None,
+        timestamp: "2025-01-03T10:15:30.123456".into(),
     }
 }
 
@@ -115,11 +125,12 @@ fn snapshot() -> Option<Arc<str>> {
 
 /// Hands every sink one memory WARNING, as the collection loop would.
 fn fire_memory_warning(runner: &SinkRunner) {
-    runner.dispatch(
-        &[alert("memory", AlertLevel::Warning)],
-        snapshot(),
-        Utc::now(),
-    );
+    let notes: Vec<_> = runner
+        .names()
+        .iter()
+        .map(|name| note(name, vec![alert("memory", AlertLevel::Warning)]))
+        .collect();
+    runner.dispatch(&notes, snapshot());
 }
 
 fn start(fakes: &[(&str, &Fake, DeliveryOptions)]) -> SinkRunner {
@@ -134,6 +145,8 @@ fn start_wanting(fakes: &[(&str, &Fake, DeliveryOptions)], wants_snapshots: bool
             sink: fake.sink(),
             options: options.clone(),
             wants_snapshots,
+            // Named `new…` takes notifications whole; the others are 1.1 sinks.
+            takes_notifications: name.starts_with("new"),
         })
         .collect();
     SinkRunner::start(sinks, FAST).expect("threads start")
@@ -307,10 +320,10 @@ fn shutdown_drains_the_queue_in_time() {
     let slow = Fake::default();
     slow.answer([Err(PluginError::retryable("busy"))]);
     let runner = start(&[("slow", &slow, DeliveryOptions::default())]);
-    let events: Vec<_> = (0..5)
+    let alerts: Vec<_> = (0..5)
         .map(|_| alert("disk", AlertLevel::Critical))
         .collect();
-    runner.dispatch(&events, snapshot(), Utc::now());
+    runner.dispatch(&[note("slow", alerts)], snapshot());
     let stats = runner.stats();
     runner.shutdown(Duration::from_secs(5));
     let s = stats.all().remove(0);
@@ -319,51 +332,28 @@ fn shutdown_drains_the_queue_in_time() {
 }
 
 #[test]
-fn filters_choose_what_each_sink_gets() {
-    let critical_only = Fake::default();
-    let memory_only = Fake::default();
+fn each_receiver_gets_its_notifications_whole_or_one_alert_at_a_time() {
+    let old = Fake::default();
+    let new = Fake::default();
     let runner = start(&[
-        (
-            "critical",
-            &critical_only,
-            DeliveryOptions {
-                min_level: Some(AlertLevel::Critical),
-                ..DeliveryOptions::default()
-            },
-        ),
-        (
-            "memory",
-            &memory_only,
-            DeliveryOptions {
-                components: Some(vec!["memory".into()]),
-                ..DeliveryOptions::default()
-            },
-        ),
+        ("old", &old, DeliveryOptions::default()),
+        ("new", &new, DeliveryOptions::default()),
     ]);
-    let events = [
-        alert("memory", AlertLevel::Warning),
-        alert("disk", AlertLevel::Critical),
-        SinkEvent::Resolved {
-            alert: match alert("memory", AlertLevel::Critical) {
-                SinkEvent::Alert { alert } => alert,
-                _ => unreachable!(),
-            },
-            resolved_at: "2025-01-03T10:20:00.000000".into(),
-        },
+    let mut cleared = alert("memory", AlertLevel::Critical);
+    cleared.state = AlertState::Resolved;
+    let both = vec![alert("disk", AlertLevel::Critical), cleared];
+    let notes = [
+        note("old", both.clone()),
+        note("new", both),
+        note("nobody", vec![alert("cpu", AlertLevel::Warning)]),
     ];
-    runner.dispatch(&events, snapshot(), Utc::now());
+    runner.dispatch(&notes, snapshot());
     let stats = runner.stats();
     runner.shutdown(Duration::from_secs(5));
     let handled: Vec<u64> = stats.all().iter().map(|s| s.handled).collect();
-    assert_eq!(handled, [2, 2]);
-    assert_eq!(
-        critical_only.calls(),
-        ["alert", "resolved", "snapshot", "flush"]
-    );
-    assert_eq!(
-        memory_only.calls(),
-        ["alert", "resolved", "snapshot", "flush"]
-    );
+    assert_eq!(handled, [2, 1]);
+    assert_eq!(old.calls(), ["alert", "resolved", "snapshot", "flush"]);
+    assert_eq!(new.calls(), ["notification", "snapshot", "flush"]);
 }
 
 #[test]
