@@ -1,17 +1,21 @@
 //! ABI evolution, proven with the real binary: plugins built against plugin-api 1.0's
 //! root module (tests/fixture-plugins/old-minor-*, which lack the `wants_snapshots`
-//! field 1.1 appended) load in today's host and do their work next to today's plugins.
+//! field 1.1 appended) load in today's host and do their work next to today's plugins;
+//! a sink that decodes events with 1.1's types (tests/fixture-plugins/sink-api-1-1,
+//! before 1.2's alert identity and notifications) gets its alerts in a form it reads.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use monitoring_test_support::{connect, next_of_type, send_text, Server, Setup};
 
-/// Today's memory collector (for an alert to fire) and the two 1.0 fixtures.
-const PLUGINS: [&str; 3] = [
+/// Today's memory collector (for an alert to fire), the two 1.0 fixtures and the 1.1
+/// sink.
+const PLUGINS: [&str; 4] = [
     "collector-memory",
     "fixture-old-minor-collector",
     "fixture-old-minor-sink",
+    "fixture-sink-api-1-1",
 ];
 
 /// The lines the old sink has written so far.
@@ -25,11 +29,15 @@ fn recorded(path: &Path) -> Vec<String> {
 async fn plugins_built_against_the_previous_minor_version_load_and_work() {
     let scratch = tempfile::tempdir().expect("scratch folder");
     let events = scratch.path().join("events.log");
-    // Memory use is always above 1 %, so the rule fires on the first tick.
+    let events_1_1 = scratch.path().join("events-1-1.log");
+    // Memory use is always above 1 %, so the rule fires on the first tick, and is
+    // notified at once (no group wait).
     let config = format!(
-        "[alerts]\n[[alerts.rules]]\nmetric = \"memory.percentage\"\ncomponent = \"memory\"\n\
-         warning = 1.0\n\n[plugins.old-minor-sink]\nenabled = true\npath = {:?}\n",
-        events.display().to_string()
+        "[alerts]\ngroup_wait = 0.0\n[[alerts.rules]]\nmetric = \"memory.percentage\"\ncomponent = \"memory\"\n\
+         warning = 1.0\n\n[plugins.old-minor-sink]\nenabled = true\npath = {:?}\n\n\
+         [plugins.sink-api-1-1]\nenabled = true\npath = {:?}\n",
+        events.display().to_string(),
+        events_1_1.display().to_string()
     );
     let server = Server::start(Setup {
         plugins: &PLUGINS,
@@ -82,4 +90,19 @@ async fn plugins_built_against_the_previous_minor_version_load_and_work() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         lines = recorded(&events);
     }
+
+    // The 1.1 sink decodes what it gets with 1.1's types: one `alert` per alert, never
+    // the `notification` event it does not know.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut lines = recorded(&events_1_1);
+    while !lines.iter().any(|l| l.starts_with("alert Warning High memory usage")) {
+        assert!(
+            Instant::now() < deadline,
+            "the 1.1 sink got {lines:?}; log:\n{}",
+            server.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        lines = recorded(&events_1_1);
+    }
+    assert!(!lines.iter().any(|l| l == "unknown"), "{lines:?}");
 }

@@ -24,7 +24,7 @@ const PLUGINS: [&str; 5] = [
 
 fn start(log: &Path, extra: &str) -> Server {
     let config = format!(
-        "[alerts]\ncooldown = 300.0\n\n[[alerts.rules]]\nmetric = \"memory.percentage\"\n\
+        "[alerts]\ncooldown = 300.0\ngroup_wait = 0.0\ngroup_interval = 1.0\n\n[[alerts.rules]]\nmetric = \"memory.percentage\"\n\
          component = \"memory\"\nwarning = 1.0\n\n\
          [plugins.file]\nenabled = true\npath = {:?}\n{extra}",
         log.display().to_string()

@@ -62,6 +62,7 @@ fn gateway(nats: &Nats, log: &Path) -> Server {
     let config = format!(
         "[fleet]\nnats_url = \"{}\"\nhost_name = \"gateway\"\ntoken_env = \"{TOKEN_ENV}\"\n\
          gateway = true\npublish = false\nstale_after = {STALE_AFTER}\n\n\
+         [alerts]\ngroup_wait = 0.0\ngroup_interval = 1.0\n\n\
          [plugins.file]\nenabled = true\npath = {:?}\n",
         nats.url(),
         log.display().to_string()
@@ -233,12 +234,9 @@ async fn a_gateway_serves_three_publishers_and_their_alerts() {
     // pub-1's alert reaches the gateway's file sink, naming pub-1.
     let deadline = Instant::now() + 15 * SECOND;
     let alert = loop {
-        let found = sink_lines(&log).into_iter().find(|line| {
-            line["event"] == "alert"
-                && line["message"]
-                    .as_str()
-                    .is_some_and(|m| m.starts_with("[pub-1] "))
-        });
+        let found = sink_lines(&log)
+            .into_iter()
+            .find(|line| line["event"] == "alert" && line["host"] == "pub-1");
         if let Some(found) = found {
             break found;
         }
@@ -252,10 +250,11 @@ async fn a_gateway_serves_three_publishers_and_their_alerts() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(alert["component"], "memory");
+    assert_eq!(alert["fingerprint"].as_str().map(str::len), Some(16), "{alert}");
     assert!(
-        !sink_lines(&log).iter().any(|line| line["message"]
-            .as_str()
-            .is_some_and(|m| m.starts_with("[pub-2] ") || m.starts_with("[pub-3] "))),
+        !sink_lines(&log)
+            .iter()
+            .any(|line| line["host"] == "pub-2" || line["host"] == "pub-3"),
         "only pub-1 has a rule that fires"
     );
 
@@ -285,6 +284,21 @@ async fn a_gateway_serves_three_publishers_and_their_alerts() {
     assert!(host_states(&gateway)
         .iter()
         .all(|(name, state)| name == "pub-2" || state == "up"));
+    // The gateway's sinks hear that pub-2 is down.
+    let down = |event: &'static str| {
+        move |line: &Value| {
+            line["event"] == event && line["host"] == "pub-2" && line["component"] == "host_down"
+        }
+    };
+    let deadline = Instant::now() + 5 * SECOND;
+    while !sink_lines(&log).iter().any(down("alert")) {
+        assert!(
+            Instant::now() < deadline,
+            "no host_down for pub-2: {:?}",
+            sink_lines(&log)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     // Start it again: `up`.
     publishers.push(publisher(&nats, "pub-2", TOKEN, QUIET));
@@ -296,6 +310,16 @@ async fn a_gateway_serves_three_publishers_and_their_alerts() {
     next_hosts_change(&mut ws, "pub-2", "up", 5 * SECOND)
         .await
         .expect("clients hear that pub-2 is back");
+    // And that it is back: the host_down they were sent is resolved.
+    let deadline = Instant::now() + 5 * SECOND;
+    while !sink_lines(&log).iter().any(down("resolved")) {
+        assert!(
+            Instant::now() < deadline,
+            "host_down of pub-2 not resolved: {:?}",
+            sink_lines(&log)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// The next `hosts` message telling that `host` moved `to`; the change and the list.

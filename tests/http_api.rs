@@ -17,7 +17,7 @@ const HISTORY_SIZE: usize = 5;
 fn start() -> Server {
     let config = format!(
         "[monitor]\ninterval = 0.1\ncollect_timeout = 0.08\nhistory_size = {HISTORY_SIZE}\n\n\
-         [alerts]\ncooldown = 300.0\n\n[[alerts.rules]]\nmetric = \"memory.percentage\"\n\
+         [alerts]\ncooldown = 300.0\ngroup_wait = 0.0\ngroup_interval = 1.0\n\n[[alerts.rules]]\nmetric = \"memory.percentage\"\n\
          component = \"memory\"\nwarning = 1.0\n"
     );
     Server::start(Setup {

@@ -408,7 +408,7 @@ async fn a_collector_built_outside_the_workspace_is_added_replaced_and_removed_l
 /// A config with one memory rule at `warning`, and `rest`.
 fn memory_rule(warning: f64, rest: &str) -> String {
     format!(
-        "{rest}\n[alerts]\ncooldown = 300.0\n\n[[alerts.rules]]\nmetric = \"memory.percentage\"\n\
+        "{rest}\n[alerts]\ncooldown = 300.0\ngroup_wait = 0.0\ngroup_interval = 1.0\n\n[[alerts.rules]]\nmetric = \"memory.percentage\"\n\
          warning = {warning:?}\n"
     )
 }
