@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use monitoring_plugin_api::PluginError;
 use serde::Deserialize;
 
+use crate::list::{split_list, MAX_URLS};
 use crate::services::Target;
-use crate::urls::{split_list, AppriseUrl, MAX_URLS};
+use crate::urls::AppriseUrl;
 
 /// The largest `urls_file` read, in bytes.
 pub const MAX_FILE: u64 = 1 << 20;
@@ -107,8 +108,8 @@ pub fn targets(
         .into_iter()
         .enumerate()
         .map(|(i, listed)| {
-            let url = AppriseUrl::parse(&listed.url, i + 1, listed.tags)
-                .map_err(PluginError::config)?;
+            let url =
+                AppriseUrl::parse(&listed.url, i + 1, listed.tags).map_err(PluginError::config)?;
             let target = Target::parse(&url).map_err(PluginError::config)?;
             Ok(Configured {
                 shown: format!("url #{} ({})", url.position, url.describe()),

@@ -13,6 +13,7 @@
 //! fatal failure at one URL does not stop the others.
 
 pub mod config;
+pub mod list;
 pub mod message;
 mod progress;
 pub mod send;
