@@ -302,6 +302,9 @@ mod tests {
             err.to_string(),
             "url #4 (not a URL): not a URL (no `scheme://`)"
         );
+        let v6 = AppriseUrl::parse("json://[::1]:8080/x", 1, vec![]).unwrap();
+        assert_eq!(v6.host_port().unwrap(), ("[::1]".to_owned(), Some(8080)));
+        assert_eq!(v6.describe(), "json://[::1]:8080…");
         let bad_port = AppriseUrl::parse("gotify://h:SECRET/t", 1, vec![]).unwrap();
         let err = bad_port.host_port().unwrap_err().to_string();
         assert!(!err.contains("SECRET"), "{err}");

@@ -418,3 +418,41 @@ fn an_older_hosts_alert_event_is_one_alert_notification() {
         .unwrap()
         .contains("Resolved: 2025-01-03T10:30:00Z"));
 }
+
+/// The shared sink contract through the exported module (URLs from `urls_file`),
+/// against a live peer and a refused port; then a grouped notification through the
+/// ABI, as a 1.2 host sends it.
+#[test]
+fn obeys_the_sink_contract_and_takes_notifications_through_the_abi() {
+    use monitoring_plugin_api::abi_stable::std_types::RStr;
+    use monitoring_plugin_api::testing::{check_sink, Delivery};
+    use monitoring_plugin_api::Exported;
+    use monitoring_test_support::http_server::refused_url;
+
+    let dir = monitoring_test_support::tempfile::tempdir().unwrap();
+    let server = TestServer::start(Reply::status(200));
+    let file = dir.path().join("urls.txt");
+    std::fs::write(
+        &file,
+        format!("# ours\nops = json://{}/in\n", addr(&server)),
+    )
+    .unwrap();
+    let settings = serde_json::json!({ "urls_file": file }).to_string();
+    check_sink::<NotifySink>(&settings, Delivery::Succeeds);
+    assert_eq!(server.requests().len(), 2, "the alert and the resolution");
+
+    let new = NotifySink::root_module().new_sink().unwrap();
+    let mut sink = new(RStr::from_str(&settings)).into_result().unwrap();
+    let event = serde_json::json!({"event": "notification", "notification": notification(AlertState::Firing)});
+    sink.deliver(RStr::from_str(&event.to_string()))
+        .into_result()
+        .unwrap();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    assert_eq!(requests[2].json()["title"], TITLE);
+
+    let refused = dir.path().join("refused.txt");
+    std::fs::write(&refused, refused_url().replace("http://", "json://")).unwrap();
+    let settings = serde_json::json!({ "urls_file": refused, "timeout_secs": 5.0 }).to_string();
+    check_sink::<NotifySink>(&settings, Delivery::FailsWith(ErrorKind::Retryable));
+}

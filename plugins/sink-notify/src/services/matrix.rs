@@ -206,6 +206,11 @@ mod tests {
         assert!(sent[0]
             .url
             .starts_with("http://h/_matrix/client/v3/rooms/%21abc%3Aexample.org/send/"));
+        let literal = requests("matrixs://tok@h/#ops", &resolved());
+        assert_eq!(
+            literal[0].url,
+            "https://h/_matrix/client/v3/join/%23ops%3Ah"
+        );
         assert!(refusal("matrix://u:SECRET@h/%23r").contains("not supported"));
         assert!(refusal("matrix://tok@h").contains("at least one room"));
     }
