@@ -43,6 +43,8 @@ pub struct Message<'a> {
     pub link: Option<&'a str>,
     /// The notification itself, for services that send one event per alert.
     pub notification: &'a Notification,
+    /// The name given to alerts that do not say their host (from an older host).
+    pub local_host: &'a str,
 }
 
 impl<'a> Message<'a> {
@@ -51,7 +53,7 @@ impl<'a> Message<'a> {
     pub fn render(
         notification: &'a Notification,
         title_prefix: Option<&str>,
-        local_host: &str,
+        local_host: &'a str,
     ) -> Self {
         let severity = severity(notification);
         let firing = notification.firing().count();
@@ -98,6 +100,7 @@ impl<'a> Message<'a> {
             severity,
             link,
             notification,
+            local_host,
         }
     }
 }

@@ -80,7 +80,7 @@ impl Opsgenie {
 
     /// Per alert: create (firing) or close by alias (resolved).
     pub fn requests(&self, message: &Message<'_>) -> Vec<Request> {
-        let local = "unknown host";
+        let local = message.local_host;
         let auth = format!("GenieKey {}", self.api_key);
         message
             .notification

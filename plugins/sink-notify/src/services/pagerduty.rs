@@ -59,13 +59,13 @@ impl PagerDuty {
 
     /// One event per alert of the notification.
     pub fn requests(&self, message: &Message<'_>) -> Vec<Request> {
-        let local = hostname_fallback(message);
+        let local = message.local_host;
         message
             .notification
             .alerts
             .iter()
             .map(|alert| {
-                let host = host_of(alert, &local);
+                let host = host_of(alert, local);
                 let action = match alert.state {
                     AlertState::Firing => "trigger",
                     AlertState::Resolved => "resolve",
@@ -79,7 +79,7 @@ impl PagerDuty {
                     "event_action": action,
                     "dedup_key": dedup_key(alert, &message.notification.group_key),
                     "payload": {
-                        "summary": alert_title(alert, &local).chars().take(1024).collect::<String>(),
+                        "summary": alert_title(alert, local).chars().take(1024).collect::<String>(),
                         "severity": severity,
                         "source": self.source.as_deref().unwrap_or(host),
                         "component": self.component.as_deref().unwrap_or(&alert.component),
@@ -120,16 +120,6 @@ pub fn dedup_key(alert: &monitoring_plugin_api::Alert, group_key: &str) -> Strin
     }
 }
 
-/// The name an alert without a host is given.
-fn hostname_fallback(message: &Message<'_>) -> String {
-    message
-        .notification
-        .group_labels
-        .get("host")
-        .cloned()
-        .unwrap_or_else(|| "unknown host".to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use monitoring_plugin_api::{AlertLevel, AlertState};
@@ -160,6 +150,12 @@ mod tests {
         let us = requests("pagerduty://R@A/mysource", &resolved());
         assert_eq!(us[0].url, "https://events.pagerduty.com/v2/enqueue");
         assert_eq!(json(&us[0])["payload"]["source"], "mysource");
+        let older = notification(vec![alert("", AlertLevel::Warning, AlertState::Firing)]);
+        let older = json(&requests("pagerduty://R@A", &older)[0]);
+        assert_eq!(
+            older["payload"]["source"], "local",
+            "an older host's alert is this machine's"
+        );
         assert!(refusal("pagerduty://SECRET").starts_with("url #1 (pagerduty://…): needs"));
         assert!(refusal("pagerduty://R@A?region=mars").contains("`region`"));
     }
