@@ -54,6 +54,9 @@ fn both(url: &str, apprise_extra: &str) -> Option<(Vec<Captured>, Vec<Captured>)
     let n = notification();
     let message = Message::render(&n, None, "unused");
     assert_eq!(message.title, TITLE);
+    // A home of its own: Apprise's persistent store (Matrix room ids, transaction ids)
+    // and config files from the user's home would change what it sends.
+    let home = monitoring_test_support::tempfile::tempdir().unwrap();
     let output = Command::new(apprise)
         .args([
             "-vv",
@@ -65,10 +68,7 @@ fn both(url: &str, apprise_extra: &str) -> Option<(Vec<Captured>, Vec<Captured>)
             &message.body,
         ])
         .arg(format!("{url}{apprise_extra}"))
-        .env(
-            "HOME",
-            monitoring_test_support::tempfile::tempdir().unwrap().path(),
-        )
+        .env("HOME", home.path())
         .output()
         .unwrap();
     assert!(
