@@ -25,6 +25,8 @@ pub const SKIP_LOG: &str = "MONITORING_TEST_SKIP_LOG";
 pub const AIOSMTPD: &str = "aiosmtpd==1.4.6";
 /// The published Python client of the seed protocol.
 pub const PUBLISHED_CLIENT: &str = "monitoring-websocket-client==1.0.83.90";
+/// Apprise, whose CLI the notify sink's requests are compared with.
+pub const APPRISE: &str = "apprise==1.9.3";
 /// Autobahn|Testsuite (needs Python 2.7).
 pub const AUTOBAHN: &str = "autobahntestsuite";
 
@@ -55,6 +57,9 @@ pub enum Peer {
     /// `nats-server`, the bus of the fleet tests (`NATS_SERVER` names another binary;
     /// Debian installs it in `/usr/sbin`, often not on a user's `PATH`).
     NatsServer,
+    /// The `apprise` command (pinned [`APPRISE`]), the reference for the notify sink's
+    /// Apprise URLs.
+    Apprise,
 }
 
 /// How a missing peer is installed.
@@ -70,7 +75,7 @@ pub enum Install {
 
 impl Peer {
     /// Every peer, in the order `xtask` checks them.
-    pub const ALL: [Peer; 11] = [
+    pub const ALL: [Peer; 12] = [
         Peer::CCompiler,
         Peer::Gzip,
         Peer::Python3,
@@ -82,6 +87,7 @@ impl Peer {
         Peer::PublishedClient,
         Peer::Autobahn,
         Peer::NatsServer,
+        Peer::Apprise,
     ];
 
     /// The name a failure or a skip gives it.
@@ -98,6 +104,7 @@ impl Peer {
             Peer::Python3 => "Python 3 (`python3`)",
             Peer::Gzip => "`gzip`",
             Peer::NatsServer => "the NATS server (`nats-server`)",
+            Peer::Apprise => "Apprise (`apprise`)",
         }
     }
 
@@ -114,6 +121,7 @@ impl Peer {
             Peer::Python3 => Install::Apt(&["python3"]),
             Peer::Gzip => Install::Apt(&["gzip"]),
             Peer::NatsServer => Install::Apt(&["nats-server"]),
+            Peer::Apprise => Install::Pip(APPRISE),
         }
     }
 
@@ -169,6 +177,11 @@ impl Peer {
                 on_path("python3").filter(|python| runs(Command::new(python).args(["-c", ""])))
             }
             Peer::Gzip => on_path("gzip"),
+            Peer::Apprise => {
+                let apprise = on_path("apprise")?;
+                // A pyenv shim exists for every version's commands; ask it to run.
+                runs(Command::new(&apprise).arg("--version")).then_some(apprise)
+            }
             Peer::NatsServer => from_env("NATS_SERVER").unwrap_or_else(|| {
                 on_path("nats-server").or_else(|| {
                     Some(PathBuf::from("/usr/sbin/nats-server")).filter(|p| p.is_file())
