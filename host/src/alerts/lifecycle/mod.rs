@@ -5,100 +5,97 @@
 //! every alert's state (firing, resolved), and on each [`Lifecycle::flush`] decides
 //! which notifications are due for which receiver (sink):
 //!
-//! - **routes**: `[[alerts.routes]]` pick the receivers, first match wins unless
-//!   `continue`; without routes every receiver gets everything;
-//! - **inhibition**: a host that is down suppresses its own metric alerts; (a CRITICAL
-//!   suppresses the WARNING of the same alert by being the same alert, one fingerprint);
+//! - **routes** ([`routes`]): `[[alerts.routes]]` pick the receivers, first match wins
+//!   unless `continue`; without routes every receiver gets everything; a receiver only
+//!   gets what its own filters (level, components, hours) accept;
+//! - **inhibition** ([`inhibit`]): a host that is down suppresses its own metric
+//!   alerts; a CRITICAL suppresses the WARNING of the same alert by being the same
+//!   alert (one fingerprint per rule, host and instance, whatever its level);
 //! - **silences** and **acknowledgements** ([`super::silences`]): a silenced alert is
 //!   not notified, an acknowledged one is not repeated;
-//! - **grouping**: per receiver, alerts with the same `group_by` labels form a group; a
-//!   new group waits `group_wait`, a changed one `group_interval`, an unchanged firing
-//!   one `repeat_interval`, then goes out as one [`Notification`];
+//! - **grouping** ([`groups`]): per receiver and route, alerts with the same `group_by`
+//!   labels form a group; a new group waits `group_wait`, a changed one
+//!   `group_interval`, an unchanged firing one `repeat_interval`, then goes out as one
+//!   [`Notification`];
 //! - a resolve is never lost or suppressed once its firing was sent to that receiver.
 //!
 //! Pure: time comes in as arguments, nothing is read from clocks, so every rule above
 //! is a unit test that moves an `Instant` forward.
-//! SKELETON: the interface is fixed; the bodies are to be written.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use monitoring_plugin_api::{Alert, Notification};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
-use super::matchers::Matchers;
 use super::silences::{AckView, Silences};
-use crate::config::alerts::AlertsConfig;
+
+mod book;
+mod groups;
+mod inhibit;
+mod members;
+mod policy;
+mod routes;
+mod view;
+
+#[cfg(test)]
+mod tests;
+
+pub use book::MAX_ALERTS;
+pub use groups::MAX_GROUPS;
+pub use policy::{Policy, PolicyError, Route, MAX_ROUTES, MAX_SECONDS};
 
 /// The component, metric and `alertname` of the alert a gateway fires for a host that
 /// stopped publishing.
 pub const HOST_DOWN: &str = "host_down";
 
-/// What `[alerts]` says about notifying: grouping, repeats and routes.
-#[derive(Debug, Clone)]
-pub struct Policy {
-    /// Wait of a new group before its first notification.
-    pub group_wait: Duration,
-    /// Wait between two notifications of a group that changed.
-    pub group_interval: Duration,
-    /// Wait before a still-firing, unchanged, unacknowledged group is sent again.
-    pub repeat_interval: Duration,
-    /// Labels that split alerts into groups.
-    pub group_by: Vec<String>,
-    /// The routes, in file order; empty: every receiver gets every alert.
-    pub routes: Vec<Route>,
-}
-
-/// One compiled `[[alerts.routes]]` entry.
-#[derive(Debug, Clone)]
-pub struct Route {
-    /// What the alert must match.
-    pub matchers: Matchers,
-    /// The receivers (sink names).
-    pub sinks: Vec<String>,
-    /// Whether later routes are tried after this one matched.
-    pub continue_matching: bool,
-    /// Overrides of the policy's grouping and timing for this route.
-    pub group_by: Option<Vec<String>>,
-    /// Override of `group_wait`.
-    pub group_wait: Option<Duration>,
-    /// Override of `group_interval`.
-    pub group_interval: Option<Duration>,
-    /// Override of `repeat_interval`.
-    pub repeat_interval: Option<Duration>,
-}
-
-/// What is wrong with `[alerts]`'s notification keys: the route's index (`None` for a
-/// top-level key), the key, what is wrong.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PolicyError {
-    /// Which `[[alerts.routes]]` entry, `None` for `[alerts]` itself.
-    pub route: Option<usize>,
-    /// The key, e.g. `group_wait`, `matchers_regex.host`.
-    pub key: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl Policy {
-    /// Checks and compiles `[alerts]`'s grouping, timing and routes.
-    pub fn from_config(config: &AlertsConfig) -> Result<Self, PolicyError> {
-        let _ = config;
-        Ok(Self::default())
+/// The stable identity of an alert: the first 16 hex digits of the SHA-256 of
+/// `rule\0host\0instance` (`instance` empty for a rule on one value). The same alert
+/// across ticks, levels and restarts, so acknowledgements and silences can name it.
+pub fn fingerprint(rule: &str, host: &str, instance: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in [rule, host, instance] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
     }
+    hasher
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
-impl Default for Policy {
-    /// Alertmanager's defaults but for `repeat_interval`, which is the seed's cooldown.
-    fn default() -> Self {
-        Self {
-            group_wait: Duration::from_secs(30),
-            group_interval: Duration::from_secs(300),
-            repeat_interval: Duration::from_secs(300),
-            group_by: vec!["host".to_owned()],
-            routes: Vec::new(),
-        }
+/// A wall-clock time as the lifecycle writes it (`ends_at`, a notification's
+/// `timestamp`, `host_down`'s `starts_at`): RFC 3339 in UTC, as Alertmanager does.
+fn iso(wall: DateTime<Utc>) -> String {
+    wall.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// What silences and acknowledgements say about an alert. [`Silences`] is the real
+/// one; the seam lets the lifecycle's tests stand in for it.
+trait Quieting: Send + Sync {
+    /// The ids of the active silences matching `alert`, whose host has `tags`.
+    fn silencing(&self, alert: &Alert, tags: &[String], now: DateTime<Utc>) -> Vec<String>;
+    /// The acknowledgement of `alert`'s current episode.
+    fn acked(&self, alert: &Alert) -> Option<AckView>;
+    /// `fingerprint` resolved: its acknowledgement ends.
+    fn resolved(&self, fingerprint: &str);
+}
+
+impl Quieting for Silences {
+    fn silencing(&self, alert: &Alert, tags: &[String], now: DateTime<Utc>) -> Vec<String> {
+        Silences::silencing(self, alert, tags, now)
+    }
+
+    fn acked(&self, alert: &Alert) -> Option<AckView> {
+        Silences::acked(self, alert)
+    }
+
+    fn resolved(&self, fingerprint: &str) {
+        Silences::resolved(self, fingerprint);
     }
 }
 
@@ -167,17 +164,25 @@ impl Board {
 /// The alerts' states and the groups' timers.
 pub struct Lifecycle {
     policy: Policy,
-    silences: Silences,
+    quiet: Box<dyn Quieting>,
     board: Board,
+    book: book::Book,
+    groups: groups::Groups,
 }
 
 impl Lifecycle {
     /// An empty lifecycle with this policy, reading `silences`, publishing to `board`.
     pub fn new(policy: Policy, silences: Silences, board: Board) -> Self {
+        Self::with_quieting(policy, Box::new(silences), board)
+    }
+
+    fn with_quieting(policy: Policy, quiet: Box<dyn Quieting>, board: Board) -> Self {
         Self {
             policy,
-            silences,
+            quiet,
             board,
+            book: book::Book::default(),
+            groups: groups::Groups::default(),
         }
     }
 
@@ -188,25 +193,30 @@ impl Lifecycle {
 
     /// The tags of `host` (its `[fleet] tags`), which `tags` matchers see.
     pub fn set_tags(&mut self, host: &str, tags: &[String]) {
-        let _ = (host, tags);
+        self.book.set_tags(host, tags);
     }
 
     /// The alerts firing on `host` now (an engine's `active` list, each with its
     /// fingerprint and `starts_at`): new ones start firing, changed ones (value, level)
     /// are updated, and the host's alerts that are missing have resolved at `wall`.
+    /// A fingerprint that fires again after resolving starts a new episode.
     pub fn sync(&mut self, host: &str, active: &[Alert], now: Instant, wall: DateTime<Utc>) {
-        let _ = (host, active, now, wall, &self.silences);
+        let changes = self.book.sync(host, active, now, wall);
+        self.apply(changes, wall);
     }
 
     /// A fleet host went stale (`down`) or came back: fires or resolves its
     /// [`HOST_DOWN`] alert. While it is down its other alerts are inhibited.
     pub fn host_state(&mut self, host: &str, down: bool, now: Instant, wall: DateTime<Utc>) {
-        let _ = (host, down, now, wall);
+        let changes = self.book.host_state(host, down, now, wall);
+        self.apply(changes, wall);
     }
 
     /// A fleet host was forgotten (gone): its alerts, `host_down` included, resolve.
     pub fn forget_host(&mut self, host: &str, now: Instant, wall: DateTime<Utc>) {
-        let _ = (host, now, wall);
+        let _ = now;
+        let changes = self.book.forget_host(host, wall);
+        self.apply(changes, wall);
     }
 
     /// The notifications due now, one per receiver and group, stamped `wall`, linking to
@@ -218,8 +228,40 @@ impl Lifecycle {
         receivers: &[Receiver<'_>],
         public_url: Option<&str>,
     ) -> Vec<Notification> {
-        let _ = (now, wall, receivers, public_url, &self.policy);
-        self.board.publish(AlertsView::default());
-        Vec::new()
+        let forming = members::form(
+            &self.book,
+            &self.policy,
+            self.quiet.as_ref(),
+            receivers,
+            wall,
+        );
+        let live = receivers.iter().map(|receiver| receiver.name).collect();
+        let out = self.groups.flush(forming, &live, now, wall, public_url);
+        self.publish(wall);
+        out
+    }
+
+    /// New alerts that were not notified because a bound was reached: the book's
+    /// [`MAX_ALERTS`] (dropped alerts) plus the groups' [`MAX_GROUPS`] (counted once
+    /// per flush they were left out of).
+    pub fn dropped(&self) -> u64 {
+        self.book.dropped() + self.groups.dropped()
+    }
+
+    /// Hands the resolves to the groups that owe them and to the acknowledgements,
+    /// and publishes the view if anything changed.
+    fn apply(&mut self, changes: book::Changes, wall: DateTime<Utc>) {
+        for alert in &changes.resolved {
+            self.groups.resolved(alert);
+            self.quiet.resolved(&alert.fingerprint);
+        }
+        if changes.changed {
+            self.publish(wall);
+        }
+    }
+
+    fn publish(&self, wall: DateTime<Utc>) {
+        self.board
+            .publish(view::build(&self.book, self.quiet.as_ref(), wall));
     }
 }
