@@ -36,12 +36,16 @@ pub(super) struct Entry {
     pub alert: Alert,
     /// Who reported it.
     pub source: Source,
+    /// When this episode first reached the lifecycle: a new group's `group_wait`
+    /// counts from its first alert's arrival, not from the next flush.
+    pub arrived: Instant,
 }
 
 /// What a change to the book did.
 #[derive(Debug, Default)]
 pub(super) struct Changes {
-    /// Whether anything the view shows changed.
+    /// Whether the set of alerts changed (one fired, resolved or changed level), so
+    /// the view is published now; a mere new value shows at the next flush.
     pub changed: bool,
     /// The alerts that resolved, `state` resolved and `ends_at` set.
     pub resolved: Vec<Alert>,
@@ -194,13 +198,11 @@ impl Book {
     }
 
     /// Records a firing alert: new, or an update of a known one (value, level,
-    /// message; `starts_at` stays the episode's). Whether anything changed.
+    /// message; `starts_at` stays the episode's). Whether it is new or changed level.
     fn fire(&mut self, alert: Alert, source: Source, now: Instant) -> bool {
         if let Some(entry) = self.firing.get_mut(&alert.fingerprint) {
             let starts_at = std::mem::take(&mut entry.alert.starts_at);
-            let changed = entry.alert.value != alert.value
-                || entry.alert.level != alert.level
-                || entry.alert.message != alert.message;
+            let changed = entry.alert.level != alert.level;
             entry.alert = Alert {
                 starts_at,
                 state: AlertState::Firing,
@@ -232,7 +234,14 @@ impl Book {
             ends_at: String::new(),
             ..alert
         };
-        self.firing.insert(fp, Entry { alert, source });
+        self.firing.insert(
+            fp,
+            Entry {
+                alert,
+                source,
+                arrived: now,
+            },
+        );
         true
     }
 

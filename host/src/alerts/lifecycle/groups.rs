@@ -40,6 +40,7 @@ struct Group {
     receiver: String,
     labels: BTreeMap<String, String>,
     timing: Timing,
+    /// When its first alert arrived: its first notification is due `wait` after.
     formed: Instant,
     last_sent: Option<Instant>,
     /// Sent as firing (and not resolved since), with the level as sent.
@@ -99,7 +100,7 @@ impl Groups {
             if let Some(group) = self.groups.get_mut(key) {
                 group.timing = form.timing;
             } else if self.groups.len() < MAX_GROUPS {
-                self.groups.insert(key.clone(), Group::new(form, now));
+                self.groups.insert(key.clone(), Group::new(form));
             } else {
                 self.dropped += form.alerts.len() as u64;
                 if let Some(suppressed) = self.full_warning.allow(now) {
@@ -163,12 +164,12 @@ enum Decision {
 }
 
 impl Group {
-    fn new(form: &Forming<'_>, now: Instant) -> Self {
+    fn new(form: &Forming<'_>) -> Self {
         Self {
             receiver: form.receiver.to_owned(),
             labels: form.labels.clone(),
             timing: form.timing,
-            formed: now,
+            formed: form.arrived,
             last_sent: None,
             sent_firing: HashMap::new(),
             owed: BTreeMap::new(),

@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use std::time::Instant;
+
 use chrono::{DateTime, Utc};
 use monitoring_plugin_api::{Alert, AlertLevel};
 
@@ -34,6 +36,8 @@ pub(super) struct Forming<'a> {
     pub labels: BTreeMap<String, String>,
     /// The timings of the route that formed it.
     pub timing: Timing,
+    /// When its first alert arrived.
+    pub arrived: Instant,
     /// Its firing alerts.
     pub alerts: Vec<Member<'a>>,
 }
@@ -63,20 +67,19 @@ pub(super) fn form<'a>(
             for receiver in chosen {
                 let labels = group_labels(taken.group_by, alert, tags);
                 let key = group_key(receiver.name, taken.route, &labels);
-                forming
-                    .entry(key)
-                    .or_insert_with(|| Forming {
-                        receiver: receiver.name,
-                        labels,
-                        timing: taken.timing,
-                        alerts: Vec::new(),
-                    })
-                    .alerts
-                    .push(Member {
-                        alert,
-                        notifiable,
-                        acked,
-                    });
+                let group = forming.entry(key).or_insert_with(|| Forming {
+                    receiver: receiver.name,
+                    labels,
+                    timing: taken.timing,
+                    arrived: entry.arrived,
+                    alerts: Vec::new(),
+                });
+                group.arrived = group.arrived.min(entry.arrived);
+                group.alerts.push(Member {
+                    alert,
+                    notifiable,
+                    acked,
+                });
             }
         }
     }

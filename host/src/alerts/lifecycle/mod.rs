@@ -56,10 +56,11 @@ pub const HOST_DOWN: &str = "host_down";
 /// across ticks, levels and restarts, so acknowledgements and silences can name it.
 pub fn fingerprint(rule: &str, host: &str, instance: &str) -> String {
     let mut hasher = Sha256::new();
-    for part in [rule, host, instance] {
-        hasher.update(part.as_bytes());
-        hasher.update([0]);
-    }
+    hasher.update(rule.as_bytes());
+    hasher.update([0]);
+    hasher.update(host.as_bytes());
+    hasher.update([0]);
+    hasher.update(instance.as_bytes());
     hasher
         .finalize()
         .iter()
