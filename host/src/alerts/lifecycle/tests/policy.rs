@@ -117,10 +117,12 @@ fn too_many_routes_are_refused() {
         group_interval: None,
         repeat_interval: None,
     };
-    let mut many = AlertsConfig::default();
-    many.routes = (0..=MAX_ROUTES)
-        .map(|_| toml::Spanned::new(0..0, route.clone()))
-        .collect();
+    let many = AlertsConfig {
+        routes: (0..=MAX_ROUTES)
+            .map(|_| toml::Spanned::new(0..0, route.clone()))
+            .collect(),
+        ..AlertsConfig::default()
+    };
     assert_eq!(
         Policy::from_config(&many).expect_err("refused").key,
         "routes"
