@@ -213,7 +213,9 @@ impl Lifecycle {
         self.apply(changes, wall);
     }
 
-    /// A fleet host was forgotten (gone): its alerts, `host_down` included, resolve.
+    /// A fleet host was forgotten (gone): its alerts, `host_down` included, resolve,
+    /// and its tags and down state are forgotten. (`now` is not needed: resolving
+    /// starts no timer; the owed resolves go out at their groups' next due flush.)
     pub fn forget_host(&mut self, host: &str, now: Instant, wall: DateTime<Utc>) {
         let _ = now;
         let changes = self.book.forget_host(host, wall);

@@ -177,3 +177,10 @@ fn host_down_fingerprint_is_sha256_of_rule_host_instance() {
     assert_eq!(fingerprint(HOST_DOWN, "web-1", ""), "dc367fe589f876ff");
     assert_ne!(fingerprint("a", "b", "c"), fingerprint("a", "bc", ""));
 }
+
+#[test]
+fn the_lifecycle_can_move_to_the_collection_task() {
+    fn is_send<T: Send + 'static>() {}
+    is_send::<Lifecycle>();
+    is_send::<Board>();
+}
