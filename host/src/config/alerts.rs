@@ -10,7 +10,6 @@ use toml::Spanned;
 
 use super::error::ConfigError;
 use super::lines::{line_at, line_of_key};
-use crate::alerts::lifecycle::Policy;
 
 /// `[alerts]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -107,7 +106,8 @@ impl AlertsConfig {
             };
             invalid(line, key, error.message)
         })?;
-        Policy::from_config(self).map_err(|error| {
+        // `policy` is `alerts::lifecycle::Policy::from_config`, downstream of here.
+        self.policy().map_err(|error| {
             let (line, key) = match error.route {
                 Some(index) => (
                     self.routes
@@ -221,7 +221,6 @@ pub struct RouteConfig {
 mod tests {
     use std::time::Duration;
 
-    use crate::alerts::lifecycle::Policy;
     use crate::config::Config;
 
     fn refused(text: &str) -> String {
@@ -236,7 +235,7 @@ mod tests {
         let text = "[alerts]\ngroup_wait = 10.0\ncooldown = 120.0\n\n[[alerts.routes]]\n\
                     matchers = { level = \"CRITICAL\" }\nsinks = [\"pager\"]\ncontinue = true\n";
         let config = Config::parse(text, std::path::Path::new("plugins.toml")).expect("valid");
-        let policy = Policy::from_config(&config.alerts).expect("valid");
+        let policy = config.alerts.policy().expect("valid");
         assert_eq!(policy.group_wait, Duration::from_secs(10));
         assert_eq!(
             policy.repeat_interval,

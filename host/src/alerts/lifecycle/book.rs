@@ -10,8 +10,11 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use monitoring_plugin_api::{Alert, AlertLevel, AlertState};
 
-use super::{fingerprint, iso, HOST_DOWN, RESOLVED_KEPT};
+use super::identity::{fingerprint, iso, HOST_DOWN};
 use crate::throttle::Throttle;
+
+/// Resolved alerts kept for the view.
+pub const RESOLVED_KEPT: usize = 100;
 
 /// Most firing alerts kept.
 pub const MAX_ALERTS: usize = 50_000;

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use monitoring_plugin_api::{Alert, AlertLevel, AlertState, Notification};
 
-use super::iso;
+use super::identity::iso;
 use super::members::{Forming, Member};
 use super::routes::Timing;
 use crate::throttle::Throttle;
@@ -252,19 +252,4 @@ impl Group {
             timestamp: iso(wall),
         }
     }
-}
-
-/// The stable identity of a group: receiver, route (`*` without routes) and grouping
-/// labels, e.g. `slack/0/{host="web-1"}`.
-pub(super) fn group_key(
-    receiver: &str,
-    route: Option<usize>,
-    labels: &BTreeMap<String, String>,
-) -> String {
-    let route = route.map_or_else(|| "*".to_owned(), |index| index.to_string());
-    let labels: Vec<String> = labels
-        .iter()
-        .map(|(name, value)| format!("{name}={value:?}"))
-        .collect();
-    format!("{receiver}/{route}/{{{}}}", labels.join(","))
 }

@@ -10,7 +10,7 @@
 //!   is never a WARNING and a CRITICAL of it to choose between.
 
 use super::book::{Book, Entry, Source};
-use super::HOST_DOWN;
+use super::identity::HOST_DOWN;
 
 /// Why `entry` is inhibited now, e.g. `host web-1 is down`; `None` when it is not.
 pub(super) fn inhibited_by(book: &Book, entry: &Entry) -> Option<String> {

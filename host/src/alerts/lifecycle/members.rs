@@ -11,11 +11,19 @@ use chrono::{DateTime, Utc};
 use monitoring_plugin_api::{Alert, AlertLevel};
 
 use super::book::Book;
-use super::groups::group_key;
 use super::inhibit::inhibited_by;
 use super::policy::Policy;
+use super::quieting::Quieting;
 use super::routes::{routes_of, Timing};
-use super::{Quieting, Receiver};
+
+/// A receiver as the flush sees it: its name and its own filter (the sink's `level`,
+/// `components` and active hours).
+pub struct Receiver<'a> {
+    /// The sink's name.
+    pub name: &'a str,
+    /// Whether the sink's own filters let this alert through now.
+    pub accepts: &'a dyn Fn(&Alert) -> bool,
+}
 
 /// One firing alert in one group at this flush.
 pub(super) struct Member<'a> {
@@ -111,4 +119,19 @@ pub(super) fn group_labels(
             (!value.is_empty()).then(|| (name.clone(), value))
         })
         .collect()
+}
+
+/// The stable identity of a group: receiver, route (`*` without routes) and grouping
+/// labels, e.g. `slack/0/{host="web-1"}`.
+pub(super) fn group_key(
+    receiver: &str,
+    route: Option<usize>,
+    labels: &BTreeMap<String, String>,
+) -> String {
+    let route = route.map_or_else(|| "*".to_owned(), |index| index.to_string());
+    let labels: Vec<String> = labels
+        .iter()
+        .map(|(name, value)| format!("{name}={value:?}"))
+        .collect();
+    format!("{receiver}/{route}/{{{}}}", labels.join(","))
 }

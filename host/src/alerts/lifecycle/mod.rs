@@ -22,145 +22,34 @@
 //! Pure: time comes in as arguments, nothing is read from clocks, so every rule above
 //! is a unit test that moves an `Instant` forward.
 
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use monitoring_plugin_api::{Alert, Notification};
-use serde::Serialize;
-use sha2::{Digest, Sha256};
 
-use super::silences::{AckView, Silences};
+use super::silences::Silences;
 
 mod book;
 mod groups;
+mod identity;
 mod inhibit;
 mod members;
 mod policy;
+mod quieting;
 mod routes;
 mod view;
 
 #[cfg(test)]
 mod tests;
 
-pub use book::MAX_ALERTS;
+pub use book::{MAX_ALERTS, RESOLVED_KEPT};
 pub use groups::MAX_GROUPS;
+pub use identity::{fingerprint, HOST_DOWN};
+pub use members::Receiver;
 pub use policy::{Policy, PolicyError, Route, MAX_ROUTES, MAX_SECONDS};
+pub use view::{AlertView, AlertsView, Board};
 
-/// The component, metric and `alertname` of the alert a gateway fires for a host that
-/// stopped publishing.
-pub const HOST_DOWN: &str = "host_down";
-
-/// The stable identity of an alert: the first 16 hex digits of the SHA-256 of
-/// `rule\0host\0instance` (`instance` empty for a rule on one value). The same alert
-/// across ticks, levels and restarts, so acknowledgements and silences can name it.
-pub fn fingerprint(rule: &str, host: &str, instance: &str) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(rule.as_bytes());
-    hasher.update([0]);
-    hasher.update(host.as_bytes());
-    hasher.update([0]);
-    hasher.update(instance.as_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .take(8)
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-/// A wall-clock time as the lifecycle writes it (`ends_at`, a notification's
-/// `timestamp`, `host_down`'s `starts_at`): RFC 3339 in UTC, as Alertmanager does.
-fn iso(wall: DateTime<Utc>) -> String {
-    wall.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// What silences and acknowledgements say about an alert. [`Silences`] is the real
-/// one; the seam lets the lifecycle's tests stand in for it.
-trait Quieting: Send + Sync {
-    /// The ids of the active silences matching `alert`, whose host has `tags`.
-    fn silencing(&self, alert: &Alert, tags: &[String], now: DateTime<Utc>) -> Vec<String>;
-    /// The acknowledgement of `alert`'s current episode.
-    fn acked(&self, alert: &Alert) -> Option<AckView>;
-    /// `fingerprint` resolved: its acknowledgement ends.
-    fn resolved(&self, fingerprint: &str);
-}
-
-impl Quieting for Silences {
-    fn silencing(&self, alert: &Alert, tags: &[String], now: DateTime<Utc>) -> Vec<String> {
-        Silences::silencing(self, alert, tags, now)
-    }
-
-    fn acked(&self, alert: &Alert) -> Option<AckView> {
-        Silences::acked(self, alert)
-    }
-
-    fn resolved(&self, fingerprint: &str) {
-        Silences::resolved(self, fingerprint);
-    }
-}
-
-/// A receiver as the flush sees it: its name and its own filter (the sink's `level`,
-/// `components` and active hours).
-pub struct Receiver<'a> {
-    /// The sink's name.
-    pub name: &'a str,
-    /// Whether the sink's own filters let this alert through now.
-    pub accepts: &'a dyn Fn(&Alert) -> bool,
-}
-
-/// One alert as the dashboard and `GET /api/alerts` show it.
-#[derive(Debug, Clone, Serialize)]
-pub struct AlertView {
-    /// The alert, as it last fired (or as it was when it resolved).
-    #[serde(flatten)]
-    pub alert: Alert,
-    /// The ids of the silences that match it now.
-    pub silenced_by: Vec<String>,
-    /// Its acknowledgement, if this episode has one.
-    pub acked: Option<AckView>,
-    /// Why it is not notified though firing and not silenced, e.g. `host web-1 is down`.
-    pub inhibited_by: Option<String>,
-}
-
-/// Every alert the lifecycle knows: firing (silenced, acknowledged or not) and recently
-/// resolved.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct AlertsView {
-    /// Firing now, most severe first, then oldest first.
-    pub firing: Vec<AlertView>,
-    /// Resolved lately, newest first (at most [`RESOLVED_KEPT`]).
-    pub resolved: Vec<AlertView>,
-}
-
-/// Resolved alerts kept for the view.
-pub const RESOLVED_KEPT: usize = 100;
-
-/// A cloneable handle on the latest [`AlertsView`], written by the lifecycle after each
-/// change and read by the surfaces.
-#[derive(Debug, Clone, Default)]
-pub struct Board(Arc<Mutex<Arc<AlertsView>>>);
-
-impl Board {
-    /// The view as last published.
-    pub fn view(&self) -> Arc<AlertsView> {
-        Arc::clone(&self.0.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    /// Publishes a new view.
-    pub fn publish(&self, view: AlertsView) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(view);
-    }
-
-    /// The firing alert with this fingerprint, if any.
-    pub fn firing(&self, fingerprint: &str) -> Option<Alert> {
-        self.view()
-            .firing
-            .iter()
-            .find(|view| view.alert.fingerprint == fingerprint)
-            .map(|view| view.alert.clone())
-    }
-}
+use quieting::Quieting;
 
 /// The alerts' states and the groups' timers.
 pub struct Lifecycle {

@@ -113,6 +113,15 @@ impl Policy {
     }
 }
 
+impl AlertsConfig {
+    /// [`Policy::from_config`] as a method, so `config` checks a file's policy at
+    /// start without naming this module, which lies downstream of it (as
+    /// `AlertsConfig::compile` does for the rules).
+    pub fn policy(&self) -> Result<Policy, PolicyError> {
+        Policy::from_config(self)
+    }
+}
+
 impl Route {
     /// One route, or the key that is wrong and why.
     fn compile(config: &RouteConfig) -> Result<Self, (String, String)> {

@@ -12,6 +12,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use monitoring_plugin_api::{Alert, AlertLevel, AlertState, Notification};
 
 use super::*;
+use crate::alerts::silences::AckView;
 
 mod grouping;
 mod hosts;
