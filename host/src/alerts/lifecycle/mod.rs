@@ -5,15 +5,17 @@
 //! every alert's state (firing, resolved), and on each [`Lifecycle::flush`] decides
 //! which notifications are due for which receiver (sink):
 //!
-//! - **routes** ([`routes`]): `[[alerts.routes]]` pick the receivers, first match wins
-//!   unless `continue`; without routes every receiver gets everything; a receiver only
-//!   gets what its own filters (level, components, hours) accept;
-//! - **inhibition** ([`inhibit`]): a host that is down suppresses its own metric
+//! - **routes** (`routes.rs`): `[[alerts.routes]]` pick the receivers, first match wins
+//!   unless `continue`; without routes every receiver gets everything, with routes an
+//!   alert no route matches goes to nobody (a last route without matchers is the
+//!   catch-all); a receiver only gets what its own filters (level, components, hours)
+//!   accept;
+//! - **inhibition** (`inhibit.rs`): a host that is down suppresses its own metric
 //!   alerts; a CRITICAL suppresses the WARNING of the same alert by being the same
 //!   alert (one fingerprint per rule, host and instance, whatever its level);
 //! - **silences** and **acknowledgements** ([`super::silences`]): a silenced alert is
 //!   not notified, an acknowledged one is not repeated;
-//! - **grouping** ([`groups`]): per receiver and route, alerts with the same `group_by`
+//! - **grouping** (`groups.rs`): per receiver and route, alerts with the same `group_by`
 //!   labels form a group; a new group waits `group_wait`, a changed one
 //!   `group_interval`, an unchanged firing one `repeat_interval`, then goes out as one
 //!   [`Notification`];

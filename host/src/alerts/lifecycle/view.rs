@@ -33,7 +33,7 @@ pub struct AlertView {
 pub struct AlertsView {
     /// Firing now, most severe first, then oldest first.
     pub firing: Vec<AlertView>,
-    /// Resolved lately, newest first (at most [`RESOLVED_KEPT`]).
+    /// Resolved lately, newest first (at most [`super::RESOLVED_KEPT`]).
     pub resolved: Vec<AlertView>,
 }
 
