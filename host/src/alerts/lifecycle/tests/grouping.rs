@@ -188,3 +188,30 @@ fn flapping_twenty_times_in_ten_minutes_sends_at_most_two_per_receiver() {
         }
     }
 }
+
+#[test]
+fn a_new_episode_listed_firing_folds_the_old_episodes_resolve() {
+    let mut run = Run::new(Policy::default());
+    let first = alert("web-1", "memory", WARN, 85.0);
+    run.sync(0, "web-1", std::slice::from_ref(&first));
+    assert_eq!(run.flush(30, &["chat"]).len(), 1);
+    run.sync(40, "web-1", &[]);
+    let second = Alert {
+        starts_at: "2026-01-02T03:04:55.000Z".into(),
+        ..first.clone()
+    };
+    run.sync(50, "web-1", std::slice::from_ref(&second));
+    let sent = run.flush(330, &["chat"]);
+    assert_eq!(
+        listed(&sent[0]),
+        [(first.fingerprint.clone(), AlertState::Firing)],
+        "one alert per fingerprint: the receiver's last word is firing"
+    );
+    assert_eq!(sent[0].alerts[0].starts_at, second.starts_at);
+    run.sync(400, "web-1", &[]);
+    let sent = run.flush(630, &["chat"]);
+    assert_eq!(
+        listed(&sent[0]),
+        [(first.fingerprint, AlertState::Resolved)]
+    );
+}
