@@ -1,10 +1,15 @@
-//! `[alerts]`: the rules as the operator writes them. The alerts stage compiles them
-//! (`crate::alerts::rules`); here they are only read and defaulted.
+//! `[alerts]`: the rules, grouping and routes as the operator writes them. The alerts
+//! stage compiles them (`crate::alerts::rules`, `crate::alerts::lifecycle::Policy`);
+//! here they are read, defaulted, and compiled once to refuse a bad key at start.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
+
+use super::error::ConfigError;
+use super::lines::{line_at, line_of_key};
 
 /// `[alerts]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -70,6 +75,61 @@ impl Default for AlertsConfig {
             routes: Vec::new(),
             rules: Vec::new(),
             lines: Vec::new(),
+        }
+    }
+}
+
+impl AlertsConfig {
+    /// Compiles the rules and the notification policy once, so a bad key is refused at
+    /// start naming `path`, its line and its dotted key (`alerts.rules[1].warning`,
+    /// `alerts.routes[0].matchers_regex.host`, `alerts.group_wait`).
+    pub(super) fn check(&self, text: &str, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |line: usize, key: String, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            line,
+            key,
+            message,
+        };
+        let top = |key: &str| {
+            let key = format!("alerts.{key}");
+            (line_of_key(text, &key), key)
+        };
+        self.compile().map_err(|(index, error)| {
+            let (line, key) = match index {
+                Some(index) => (
+                    self.rules
+                        .get(index)
+                        .map_or(0, |rule| line_at(text, rule.span().start)),
+                    format!("alerts.rules[{index}].{}", error.key),
+                ),
+                None => top("cooldown"),
+            };
+            invalid(line, key, error.message)
+        })?;
+        // `policy` is `alerts::lifecycle::Policy::from_config`, downstream of here.
+        self.policy().map_err(|error| {
+            let (line, key) = match error.route {
+                Some(index) => (
+                    self.routes
+                        .get(index)
+                        .map_or(0, |route| line_at(text, route.span().start)),
+                    format!("alerts.routes[{index}].{}", error.key),
+                ),
+                None => top(&error.key),
+            };
+            invalid(line, key, error.message)
+        })?;
+        // `cooldown` is `repeat_interval`'s old name: both written, they must agree.
+        match self.repeat_interval {
+            Some(repeat) if repeat != self.cooldown && top("cooldown").0 != 0 => {
+                let (line, key) = top("repeat_interval");
+                let message = format!(
+                    "`cooldown` ({}) is its old name; give one of them, or the same value",
+                    self.cooldown
+                );
+                Err(invalid(line, key, message))
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -155,4 +215,81 @@ pub struct RouteConfig {
     /// This route's own `repeat_interval`, seconds.
     #[serde(default)]
     pub repeat_interval: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::config::Config;
+
+    fn refused(text: &str) -> String {
+        Config::parse(text, std::path::Path::new("plugins.toml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn grouping_and_routes_are_read() {
+        let text = "[alerts]\ngroup_wait = 10.0\ncooldown = 120.0\n\n[[alerts.routes]]\n\
+                    matchers = { level = \"CRITICAL\" }\nsinks = [\"pager\"]\ncontinue = true\n";
+        let config = Config::parse(text, std::path::Path::new("plugins.toml")).expect("valid");
+        let policy = config.alerts.policy().expect("valid");
+        assert_eq!(policy.group_wait, Duration::from_secs(10));
+        assert_eq!(
+            policy.repeat_interval,
+            Duration::from_secs(120),
+            "cooldown is its alias"
+        );
+        assert!(policy.routes[0].continue_matching);
+    }
+
+    #[test]
+    fn a_bad_grouping_key_names_file_line_and_key() {
+        let err = refused("[server]\nport = 1\n\n[alerts]\n\ngroup_wait = -1.0\n");
+        assert!(
+            err.starts_with("plugins.toml: line 6: `alerts.group_wait`: "),
+            "{err}"
+        );
+        let err = refused("[alerts]\ngroup_interval = 0.0\n");
+        assert!(err.contains("line 2: `alerts.group_interval`"), "{err}");
+        let err = refused("[alerts]\ngroup_by = [\"\"]\n");
+        assert!(err.contains("line 2: `alerts.group_by`"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_route_names_its_index_and_line() {
+        let err = refused(
+            "[alerts]\n\n[[alerts.routes]]\nsinks = [\"chat\"]\n\n[[alerts.routes]]\n\
+             matchers_regex = { host = \"web-(\" }\nsinks = [\"pager\"]\n",
+        );
+        assert!(
+            err.starts_with("plugins.toml: line 6: `alerts.routes[1].matchers_regex.host`: "),
+            "{err}"
+        );
+        assert!(err.contains("regex"), "{err}");
+        let err = refused("[[alerts.routes]]\nsinks = []\n");
+        assert!(err.contains("line 1: `alerts.routes[0].sinks`"), "{err}");
+        let err = refused("[[alerts.routes]]\nsinks = [\"a\"]\nrepeat_interval = -3.0\n");
+        assert!(err.contains("`alerts.routes[0].repeat_interval`"), "{err}");
+        let err = refused("[[alerts.routes]]\nsinks = [\"a\"]\nmatcher = {}\n");
+        assert!(err.contains("matcher"), "an unknown key: {err}");
+    }
+
+    #[test]
+    fn cooldown_and_repeat_interval_must_agree() {
+        let err = refused("[alerts]\ncooldown = 60.0\nrepeat_interval = 90.0\n");
+        assert!(
+            err.starts_with("plugins.toml: line 3: `alerts.repeat_interval`: "),
+            "{err}"
+        );
+        let same = "[alerts]\ncooldown = 60.0\nrepeat_interval = 60.0\n";
+        assert!(refused(same).is_empty(), "{}", refused(same));
+        let only = "[alerts]\nrepeat_interval = 90.0\n";
+        assert!(
+            refused(only).is_empty(),
+            "the default cooldown is not written"
+        );
+    }
 }

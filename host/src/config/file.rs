@@ -283,29 +283,11 @@ impl Config {
         Ok(())
     }
 
-    /// Compiles `[alerts]` once to refuse bad rules at start, naming line and key.
+    /// Compiles `[alerts]` once (rules, grouping, routes) to refuse a bad key at start,
+    /// naming line and key (see [`AlertsConfig::check`]).
     fn check_alerts(&self, text: &str) -> Result<(), ConfigError> {
-        self.alerts.compile().map(drop).map_err(|(index, error)| {
-            let (line, key) = match index {
-                Some(index) => (
-                    self.alerts
-                        .rules
-                        .get(index)
-                        .map_or(0, |rule| line_at(text, rule.span().start)),
-                    format!("alerts.rules[{index}].{}", error.key),
-                ),
-                None => (
-                    line_of_key(text, "alerts.cooldown"),
-                    "alerts.cooldown".to_owned(),
-                ),
-            };
-            ConfigError::Invalid {
-                path: self.source.clone().unwrap_or_default(),
-                line,
-                key,
-                message: error.message,
-            }
-        })
+        let path = self.source.clone().unwrap_or_default();
+        self.alerts.check(text, &path)
     }
 
     /// The monitor interval.

@@ -1,0 +1,33 @@
+//! An alert's identity and the lifecycle's way of writing a time: the fingerprint the
+//! engine and the fleet both stamp, and RFC 3339 for what the lifecycle dates.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sha2::{Digest, Sha256};
+
+/// The component, metric and `alertname` of the alert a gateway fires for a host that
+/// stopped publishing.
+pub const HOST_DOWN: &str = "host_down";
+
+/// The stable identity of an alert: the first 16 hex digits of the SHA-256 of
+/// `rule\0host\0instance` (`instance` empty for a rule on one value). The same alert
+/// across ticks, levels and restarts, so acknowledgements and silences can name it.
+pub fn fingerprint(rule: &str, host: &str, instance: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(rule.as_bytes());
+    hasher.update([0]);
+    hasher.update(host.as_bytes());
+    hasher.update([0]);
+    hasher.update(instance.as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// A wall-clock time as the lifecycle writes it (`ends_at`, a notification's
+/// `timestamp`, `host_down`'s `starts_at`): RFC 3339 in UTC, as Alertmanager does.
+pub(super) fn iso(wall: DateTime<Utc>) -> String {
+    wall.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
