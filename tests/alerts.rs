@@ -146,11 +146,19 @@ async fn an_alert_reaches_clients_and_the_file_sink_once_then_resolves() {
         .keys()
         .map(String::as_str)
         .collect();
+    // The seed's seven fields, then the alert's identity (since plugin-api 1.2).
+    let mut fields = fields;
+    fields.sort_unstable();
     assert_eq!(
-        fields.len(),
-        7,
-        "exactly the seed's seven fields: {fields:?}"
+        fields,
+        [
+            "component", "fingerprint", "host", "labels", "level", "message", "metric",
+            "starts_at", "state", "threshold", "timestamp", "value"
+        ],
+        "the seed's fields and the identity: {fields:?}"
     );
+    assert_eq!(alerts[0]["state"], "firing");
+    assert_eq!(alerts[0]["labels"]["alertname"], "memory_usage_percent");
 
     // In the file, once within the cooldown, however many ticks go by.
     let first = wait_for_line(&log, |l| l["event"] == "alert", 10 * SECOND)
@@ -272,8 +280,11 @@ impl HungSink {
         let log = scratch.path().join("alerts.log");
         let mut plugins = PLUGINS.to_vec();
         plugins.push(sink_crate);
+        // One group per component and metric, sent at once: each alert is its own
+        // notification, as the queue test below needs.
         let config = format!(
-            "[alerts]\n[[alerts.rules]]\nmetric = \"memory.percentage\"\nwarning = 1.0\n\n\
+            "[alerts]\ngroup_wait = 0.0\ngroup_by = [\"component\", \"metric\"]\n\
+             [[alerts.rules]]\nmetric = \"memory.percentage\"\nwarning = 1.0\n\n\
              [plugins.file]\nenabled = true\npath = {:?}\n\n{}",
             log.display().to_string(),
             table(address)
@@ -371,8 +382,9 @@ async fn a_hung_smtp_server_does_not_stall_the_broadcast() {
 
 #[tokio::test]
 async fn a_full_sink_queue_says_so_in_the_log_once() {
-    // Four rules fire on the first tick; the hung webhook takes the first alert and
-    // hangs on it, and its queue holds one more: the rest are dropped in that tick.
+    // Four rules fire on the first tick, four groups (by component and metric); the
+    // hung webhook takes the first notification and hangs on it, and its queue holds
+    // one more: the rest are dropped in that tick.
     let hung = HungSink::start("sink-webhook", |address| {
         let rules: String = ["disk.percentage", "disk.total", "memory.total"]
             .iter()

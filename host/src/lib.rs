@@ -405,6 +405,10 @@ fn start_alerting(
         repeat_interval_s = policy.repeat_interval.as_secs_f64(),
         "Alert rules loaded."
     );
+    let enabled: Vec<String> = sinks.iter().map(|sink| sink.name.clone()).collect();
+    for warning in policy.warnings(&enabled) {
+        tracing::warn!("{}: {warning}", config.display_path());
+    }
     let host = config.fleet.host();
     Ok(pipeline::Alerting {
         control: AlertControl::new(rules),

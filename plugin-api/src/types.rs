@@ -128,7 +128,8 @@ pub struct Notification {
     /// Where the dashboard is, from `[server] public_url`, for a link back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
-    /// When it was sent, ISO 8601.
+    /// When it was sent, in the seed's format (local time, microseconds), as every
+    /// `timestamp` sinks see; `starts_at`/`ends_at` of its alerts are RFC 3339.
     pub timestamp: String,
 }
 
@@ -148,8 +149,9 @@ impl Notification {
     }
 
     /// Its alerts as the one-alert events of plugin-api 1.1: `Alert` for each firing
-    /// one, `Resolved` (at the notification's time) for each cleared one. What sinks
-    /// that do not group receive.
+    /// one, `Resolved` for each cleared one, its `resolved_at` the notification's
+    /// `timestamp` (the seed's format, which 1.1 sinks expect; the alert's `ends_at`
+    /// says when it cleared). What sinks that do not group receive.
     pub fn events(&self) -> impl Iterator<Item = SinkEvent> + '_ {
         self.alerts.iter().map(|alert| match alert.state {
             AlertState::Firing => SinkEvent::Alert {
@@ -157,11 +159,7 @@ impl Notification {
             },
             AlertState::Resolved => SinkEvent::Resolved {
                 alert: alert.clone(),
-                resolved_at: if alert.ends_at.is_empty() {
-                    self.timestamp.clone()
-                } else {
-                    alert.ends_at.clone()
-                },
+                resolved_at: self.timestamp.clone(),
             },
         })
     }

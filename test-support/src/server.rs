@@ -175,6 +175,12 @@ impl Server {
         Self::launch_in(dir, &[], &[])
     }
 
+    /// [`Server::restart_in`] with environment variables (tokens, secrets), which a
+    /// restarted process does not inherit from the stopped one.
+    pub fn restart_in_with_env(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Self {
+        Self::launch_in(dir, &[], env)
+    }
+
     /// Stops the server with `signal` (`TERM`, `KILL`) and hands back its scratch
     /// folder, for a restart on the same data.
     #[cfg(unix)]

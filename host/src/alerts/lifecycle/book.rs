@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use monitoring_plugin_api::{Alert, AlertLevel, AlertState};
 
-use super::identity::{fingerprint, iso, HOST_DOWN};
+use super::identity::{fingerprint, iso, seed, HOST_DOWN};
 use crate::throttle::Throttle;
 
 /// Resolved alerts kept for the view.
@@ -273,7 +273,7 @@ impl Book {
 /// The alert of a host that stopped publishing.
 fn host_down(host: &str, fingerprint: String, wall: DateTime<Utc>) -> Alert {
     Alert {
-        timestamp: iso(wall),
+        timestamp: seed(wall),
         component: HOST_DOWN.to_owned(),
         metric: HOST_DOWN.to_owned(),
         value: 0.0,

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use monitoring_plugin_api::{Alert, AlertLevel, AlertState, Notification};
 
-use super::identity::iso;
+use super::identity::seed;
 use super::members::{Forming, Member};
 use super::routes::Timing;
 use crate::throttle::Throttle;
@@ -249,7 +249,7 @@ impl Group {
             group_labels: self.labels.clone(),
             alerts,
             public_url: public_url.map(str::to_owned),
-            timestamp: iso(wall),
+            timestamp: seed(wall),
         }
     }
 }

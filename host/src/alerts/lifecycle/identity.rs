@@ -1,7 +1,7 @@
 //! An alert's identity and the lifecycle's way of writing a time: the fingerprint the
 //! engine and the fleet both stamp, and RFC 3339 for what the lifecycle dates.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 /// The component, metric and `alertname` of the alert a gateway fires for a host that
@@ -26,8 +26,14 @@ pub fn fingerprint(rule: &str, host: &str, instance: &str) -> String {
         .collect()
 }
 
-/// A wall-clock time as the lifecycle writes it (`ends_at`, a notification's
-/// `timestamp`, `host_down`'s `starts_at`): RFC 3339 in UTC, as Alertmanager does.
+/// A wall-clock time in the lifecycle's own fields (`ends_at`, `host_down`'s
+/// `starts_at`): RFC 3339 in UTC, as Alertmanager does.
 pub(super) fn iso(wall: DateTime<Utc>) -> String {
-    wall.to_rfc3339_opts(SecondsFormat::Millis, true)
+    crate::timestamp::rfc3339(&wall)
+}
+
+/// A wall-clock time in the seed's `timestamp` fields (a notification's, an alert's):
+/// local time in the seed's format, as every other `timestamp` the sinks see.
+pub(super) fn seed(wall: DateTime<Utc>) -> String {
+    crate::timestamp::iso(&wall.with_timezone(&chrono::Local))
 }

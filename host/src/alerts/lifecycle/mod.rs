@@ -159,19 +159,3 @@ impl Lifecycle {
             .publish(view::build(&self.book, self.quiet.as_ref(), wall));
     }
 }
-
-/// The stable identity of a rule instance on a host: the first 16 hex digits of
-/// SHA-256 over `rule`, `host` and `instance`, each ended by a NUL. Stable across
-/// restarts and versions (acknowledgements and silences name it), unlike std's hasher.
-pub fn fingerprint(rule: &str, host: &str, instance: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    for part in [rule, host, instance] {
-        hasher.update(part.as_bytes());
-        hasher.update([0]);
-    }
-    hasher.finalize()[..8]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}

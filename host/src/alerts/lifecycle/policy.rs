@@ -111,6 +111,30 @@ impl Policy {
             .collect::<Result<_, _>>()?;
         Ok(Self { routes, ..policy })
     }
+
+    /// What an operator should hear about these routes, given the sinks that are
+    /// configured: a route naming a sink that is not one, and routes without a last
+    /// catch-all (an alert that no route matches reaches no sink, as in Alertmanager).
+    pub fn warnings(&self, sinks: &[String]) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for (index, route) in self.routes.iter().enumerate() {
+            for name in route.sinks.iter().filter(|name| !sinks.contains(name)) {
+                warnings.push(format!(
+                    "`alerts.routes[{index}].sinks` names `{name}`, which is no enabled sink \
+                     (enabled: {}); that route's alerts reach nobody there",
+                    sinks.join(", ")
+                ));
+            }
+        }
+        if self.routes.last().is_some_and(|last| !last.matchers.is_empty()) {
+            warnings.push(
+                "every `[[alerts.routes]]` has matchers: an alert that no route matches reaches \
+                 no sink; end with a route without matchers to catch the rest"
+                    .to_owned(),
+            );
+        }
+        warnings
+    }
 }
 
 impl AlertsConfig {

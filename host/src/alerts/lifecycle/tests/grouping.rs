@@ -36,7 +36,12 @@ fn two_alerts_firing_together_make_one_notification_per_receiver() {
             notification.public_url.as_deref(),
             Some("https://mon.example")
         );
-        assert_eq!(notification.timestamp, "2026-01-02T03:04:35.000Z");
+        // The seed's format, in local time, as every `timestamp` sinks see.
+        let sent_at = "2026-01-02T03:04:35Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .map(|at| crate::timestamp::iso(&at.with_timezone(&chrono::Local)))
+            .unwrap_or_default();
+        assert_eq!(notification.timestamp, sent_at);
     }
     assert_ne!(sent[0].group_key, sent[1].group_key);
     assert!(

@@ -128,3 +128,23 @@ fn too_many_routes_are_refused() {
         "routes"
     );
 }
+
+#[test]
+fn warnings_name_unknown_sinks_and_a_missing_catch_all() {
+    let sinks = ["chat".to_owned(), "pager".to_owned()];
+    let caught = Policy::from_config(&config(
+        "[[routes]]\nmatchers = { level = \"CRITICAL\" }\nsinks = [\"pager\"]\n\
+         [[routes]]\nsinks = [\"chat\"]\n",
+    ))
+    .expect("valid");
+    assert!(caught.warnings(&sinks).is_empty());
+    let uncaught = Policy::from_config(&config(
+        "[[routes]]\nmatchers = { level = \"CRITICAL\" }\nsinks = [\"pagr\"]\n",
+    ))
+    .expect("valid");
+    let warnings = uncaught.warnings(&sinks);
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].contains("`alerts.routes[0].sinks` names `pagr`"), "{warnings:?}");
+    assert!(warnings[1].contains("catch the rest"), "{warnings:?}");
+    assert!(Policy::default().warnings(&sinks).is_empty(), "no routes: everyone");
+}
