@@ -104,6 +104,7 @@ use crate::accept::admission::Admission;
 use crate::accept::server;
 use crate::accept::service_memory::ServiceMemoryMonitor;
 use crate::accept::tls::{ReloadRequests, Tls};
+use crate::alerts::silences::{Keeper, Memory, Silences};
 use crate::alerts::sink_runner::{Backoff, SinkRunner, SinkSpec};
 use crate::alerts::{AlertControl, AlertLog, EngineState};
 use crate::config::Config;
@@ -123,6 +124,7 @@ use crate::surfaces::health::HealthSources;
 use crate::surfaces::http;
 use crate::surfaces::lookback::answer::LookbackSources;
 use crate::surfaces::metrics::MetricsSources;
+use crate::surfaces::silences::{Grouping, Silencing};
 use crate::surfaces::status::StatusSources;
 use crate::surfaces::ws::context::SessionContext;
 use crate::surfaces::ws::fanout::{self, Fanout, FanoutParts};
@@ -160,6 +162,8 @@ pub async fn run(
     let board = PluginBoard::default();
     board.set(initial.records);
     let alerting = start_alerting(&config, sinks)?;
+    let silences = open_silences(&config, store.as_ref()).await?;
+    let alert_board = alerts::lifecycle::Board::default();
     let timing = Timing {
         interval: config.interval(),
         collect_timeout: Duration::from_secs_f64(config.monitor.collect_timeout),
@@ -223,6 +227,12 @@ pub async fn run(
     // Each surface gets the handles it reads; HTTP and WebSocket history queries
     // share one set of slots.
     let lookback = LookbackSources::new(store.clone());
+    let silencing = Silencing {
+        silences: silences.clone(),
+        board: alert_board.clone(),
+        rules: alerting.control.clone(),
+        grouping: Grouping::from_config(&config.alerts),
+    };
     let status = Arc::new(StatusSources {
         start_time: timestamp::now_iso(),
         started: Instant::now(),
@@ -255,6 +265,7 @@ pub async fn run(
             fleet: fleet.clone(),
         },
         lookback: lookback.clone(),
+        silencing: silencing.clone(),
     });
     let admission = Admission::new(
         config.server.connection_limits(),
@@ -274,6 +285,7 @@ pub async fn run(
         live: Some(live.clone()),
         fleet,
         lookback,
+        silencing,
         shutdown: shutdown.clone(),
     });
 
@@ -367,6 +379,38 @@ async fn open_store(config: &Config) -> std::io::Result<Option<Store>> {
     tracing::info!(dir = %dir.display(), "Keeping history on disk.");
     store.record_event(Event::now(EventKind::Start));
     Ok(Some(store))
+}
+
+/// The silences and acknowledgements kept so far: in the history store's state table,
+/// or, with `[history] enabled = false`, in `alerts-state.json` in its folder.
+async fn open_silences(config: &Config, store: Option<&Store>) -> std::io::Result<Silences> {
+    let memory = match store {
+        Some(store) => Memory::Store(Arc::new(store.clone())),
+        None => Memory::File(config.history_dir().join("alerts-state.json")),
+    };
+    let place = memory.place();
+    let silences = tokio::task::spawn_blocking(move || Silences::open(memory))
+        .await
+        .map_err(std::io::Error::other)?
+        .map_err(|e| std::io::Error::other(format!("silences: {e}")))?;
+    tracing::info!(place = %place, silences = silences.list(chrono::Utc::now()).len(), "Silences loaded.");
+    Ok(silences)
+}
+
+/// The history store keeps the silences in its state table: the alerts stage does
+/// not know the store, so the two meet here, at the root.
+impl Keeper for Store {
+    fn put(&self, key: &str, value: &str) -> Result<(), String> {
+        self.put_state(key, value).map_err(|e| e.to_string())
+    }
+
+    fn get(&self, key: &str) -> Result<Option<String>, String> {
+        self.get_state(key).map_err(|e| e.to_string())
+    }
+
+    fn place(&self) -> String {
+        "the history store's state table".to_owned()
+    }
 }
 
 /// Compiles the alert rules and starts the sinks' workers.

@@ -84,6 +84,8 @@ pub struct Rule {
     pub hysteresis: f64,
     /// Its line in the config file (1-based); 0 for the seed's built-in rules.
     pub line: usize,
+    /// The labels its alerts carry (`[[alerts.rules]] labels`).
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// Every rule plus the cooldown.
@@ -255,6 +257,7 @@ impl Rule {
             hold: Duration::from_secs_f64(config.hold),
             hysteresis: config.hysteresis,
             line: 0,
+            labels: config.labels.clone(),
         };
         check_thresholds(direction, rule.warning, rule.critical)?;
         Ok(rule)

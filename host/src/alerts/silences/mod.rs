@@ -32,7 +32,9 @@ use sha2::{Digest, Sha256};
 
 pub use book::{AckView, SilenceView, EXPIRED_KEPT, MAX_ACKS, MAX_SILENCES};
 pub use memory::{Keeper, Memory, STATE_KEY};
-pub use request::{Refused, SilenceRequest, MAX_COMMENT_BYTES};
+pub use request::{
+    field, unknown_field, Refused, SilenceRequest, MAX_COMMENT_BYTES, REQUEST_FIELDS,
+};
 
 use book::Book;
 

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Local, NaiveDateTime, TimeZone, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use super::duration;
 use super::quote::excerpt;
@@ -20,7 +22,7 @@ pub const MAX_AUTHOR_BYTES: usize = 128;
 pub const MAX_LENGTH: chrono::Duration = chrono::Duration::days(366);
 
 /// A silence as asked for (the REST body and the WebSocket command's fields).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SilenceRequest {
     /// Exact matchers, e.g. `{"component": "disk", "host": "web-1"}`.
@@ -40,6 +42,79 @@ pub struct SilenceRequest {
     pub comment: String,
     /// Who (default: the role and peer that asked).
     pub created_by: Option<String>,
+}
+
+/// The fields a silence request may have.
+pub const REQUEST_FIELDS: [&str; 7] = [
+    "matchers",
+    "matchers_regex",
+    "duration",
+    "starts_at",
+    "ends_at",
+    "comment",
+    "created_by",
+];
+
+impl SilenceRequest {
+    /// Reads a request from a JSON object's `fields` (but those named in `skip`, such
+    /// as a WebSocket message's `type`), naming the field that is unknown or of the
+    /// wrong type, which serde's own messages do not.
+    pub fn from_fields(fields: &Map<String, Value>, skip: &[&str]) -> Result<Self, Refused> {
+        let mut request = SilenceRequest::default();
+        for (key, value) in fields {
+            match key.as_str() {
+                key if skip.contains(&key) => {}
+                "matchers" => request.matchers = matchers(key, value)?,
+                "matchers_regex" => request.matchers_regex = matchers(key, value)?,
+                "duration" => request.duration = field(key, value, "a string such as \"2h\"")?,
+                "starts_at" => request.starts_at = field(key, value, "an ISO 8601 time")?,
+                "ends_at" => request.ends_at = field(key, value, "an ISO 8601 time")?,
+                "comment" => request.comment = field(key, value, "a string")?,
+                "created_by" => request.created_by = field(key, value, "a string")?,
+                other => return Err(unknown_field(other, &REQUEST_FIELDS)),
+            }
+        }
+        Ok(request)
+    }
+}
+
+/// The refusal of a field nobody asked for, naming it and what is known.
+pub fn unknown_field(name: &str, known: &[&str]) -> Refused {
+    Refused::Invalid(format!(
+        "unknown field `{}`: expected {}",
+        excerpt(name),
+        known
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+/// One field of type `T`, or a refusal naming it and saying what it takes.
+pub fn field<T: DeserializeOwned>(key: &str, value: &Value, takes: &str) -> Result<T, Refused> {
+    serde_json::from_value(value.clone())
+        .map_err(|_| Refused::Invalid(format!("`{key}` must be {takes}")))
+}
+
+/// A matcher map: an object of names to strings, each wrong value named.
+fn matchers(key: &str, value: &Value) -> Result<BTreeMap<String, String>, Refused> {
+    let Value::Object(entries) = value else {
+        return Err(Refused::Invalid(format!(
+            "`{key}` must be an object of label names to values, e.g. \
+             {{\"component\": \"disk\", \"host\": \"web-1\"}}"
+        )));
+    };
+    entries
+        .iter()
+        .map(|(name, value)| match value {
+            Value::String(text) => Ok((name.clone(), text.clone())),
+            _ => Err(Refused::Invalid(format!(
+                "`{key}.{}` must be a string",
+                excerpt(name)
+            ))),
+        })
+        .collect()
 }
 
 /// A refused silence or acknowledgement: what was wrong, for a 400 or an `error` reply.
