@@ -64,6 +64,15 @@ pub fn iso(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// Whether `silence` is still listed at `now`: not expired for [`EXPIRED_KEPT`] yet.
+/// (Checked arithmetic: a time read back from a file may lie at the end of time.)
+fn listed(silence: &Silence, now: DateTime<Utc>) -> bool {
+    silence
+        .ends_at
+        .checked_add_signed(EXPIRED_KEPT)
+        .is_none_or(|until| until > now)
+}
+
 /// Every silence and acknowledgement: what is kept (as one versioned document,
 /// [`super::memory`]).
 #[derive(Debug, Clone, Default)]
@@ -113,8 +122,7 @@ impl Book {
 
     /// Forgets silences expired longer than [`EXPIRED_KEPT`] ago.
     pub fn sweep(&mut self, now: DateTime<Utc>) {
-        self.silences
-            .retain(|silence| silence.ends_at + EXPIRED_KEPT > now);
+        self.silences.retain(|silence| listed(silence, now));
     }
 
     /// Every silence still listed, active first, then pending, then expired; each
@@ -123,7 +131,7 @@ impl Book {
         let mut listed: Vec<&Silence> = self
             .silences
             .iter()
-            .filter(|silence| silence.ends_at + EXPIRED_KEPT > now)
+            .filter(|silence| listed(silence, now))
             .collect();
         listed.sort_by_key(|silence| (silence.state(now), silence.starts_at));
         listed

@@ -229,7 +229,13 @@ impl Silence {
             (Some(text), None) => {
                 let length = duration::parse(text)
                     .map_err(|message| invalid(format!("`duration`: {message}")))?;
-                starts_at + length
+                // Checked: "999999999w" is a number, not a time that exists.
+                starts_at.checked_add_signed(length).ok_or_else(|| {
+                    invalid(format!(
+                        "`duration`: a silence lasts at most {} days",
+                        MAX_LENGTH.num_days()
+                    ))
+                })?
             }
             (None, Some(text)) => parse_time("ends_at", text)?,
         };

@@ -137,6 +137,7 @@ fn bad_requests_name_their_field() {
         (request(&[], "2h"), "`matchers`"),
         (request(&[("host", "web-1")], "2 hours"), "`duration`"),
         (request(&[("host", "web-1")], "400d"), "`ends_at`"),
+        (request(&[("host", "web-1")], "999999999w"), "`duration`"),
         (
             SilenceRequest {
                 matchers_regex: [("host".to_owned(), "web-(".to_owned())].into(),
