@@ -7,25 +7,26 @@
 //! A change is written to disk before it is answered ([`Silences`]), on a blocking
 //! thread, so a slow disk never holds up the runtime.
 
-use std::collections::BTreeMap;
+mod body;
+mod rules;
 
-use bytes::{Buf, Bytes};
-use futures_util::{Stream, StreamExt};
-use serde::Serialize;
+#[cfg(test)]
+mod tests;
+
+use bytes::Buf;
+use futures_util::Stream;
 use serde_json::{Map, Value};
 use warp::http::StatusCode;
 use warp::reply::Response;
 
+pub use body::{read_object, MAX_BODY_BYTES};
+pub use rules::{rules_body, Grouping, RuleView, RulesBody};
+
 use crate::alerts::lifecycle::Board;
-use crate::alerts::rules::{Direction, RuleSet};
 use crate::alerts::silences::{field, unknown_field, AckView, Refused, SilenceRequest, Silences};
 use crate::alerts::AlertControl;
-use crate::config::alerts::AlertsConfig;
 use crate::surfaces::access::{Access, Denial, Grant};
 use crate::surfaces::reply::{error, json};
-
-/// Largest body of a `POST`.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// What the silences' and rules' handlers read and change.
 #[derive(Clone)]
@@ -38,85 +39,6 @@ pub struct Silencing {
     pub rules: AlertControl,
     /// `[alerts]`'s grouping and timing, as `GET /api/rules` shows them.
     pub grouping: Grouping,
-}
-
-/// `[alerts]`'s notification timing, in seconds, and grouping labels.
-#[derive(Debug, Clone, Serialize)]
-pub struct Grouping {
-    /// How often a still-firing alert is sent again.
-    pub repeat_interval: f64,
-    /// How long a new group waits.
-    pub group_wait: f64,
-    /// How long a changed group waits.
-    pub group_interval: f64,
-    /// The labels that split alerts into groups.
-    pub group_by: Vec<String>,
-}
-
-impl Grouping {
-    /// What `[alerts]` says (`repeat_interval`, else its alias `cooldown`).
-    pub fn from_config(config: &AlertsConfig) -> Self {
-        Self {
-            repeat_interval: config.repeat_interval.unwrap_or(config.cooldown),
-            group_wait: config.group_wait,
-            group_interval: config.group_interval,
-            group_by: config.group_by.clone(),
-        }
-    }
-}
-
-/// One rule as `GET /api/rules` and `get_rules` show it.
-#[derive(Debug, Serialize)]
-pub struct RuleView {
-    metric: String,
-    component: String,
-    name: String,
-    label: String,
-    unit: String,
-    scale: f64,
-    direction: &'static str,
-    warning: Option<f64>,
-    critical: Option<f64>,
-    #[serde(rename = "for")]
-    hold: f64,
-    hysteresis: f64,
-    labels: BTreeMap<String, String>,
-}
-
-/// The body of `GET /api/rules`, and of the `rules` message.
-#[derive(Debug, Serialize)]
-pub struct RulesBody {
-    rules: Vec<RuleView>,
-    #[serde(flatten)]
-    grouping: Grouping,
-}
-
-/// The rules as they are now, with the grouping.
-pub fn rules_body(rules: &RuleSet, grouping: &Grouping) -> RulesBody {
-    RulesBody {
-        rules: rules
-            .rules
-            .iter()
-            .map(|rule| RuleView {
-                metric: rule.path.clone(),
-                component: rule.component.clone(),
-                name: rule.name.clone(),
-                label: rule.label.clone(),
-                unit: rule.unit.clone(),
-                scale: rule.scale,
-                direction: match rule.direction {
-                    Direction::Above => "above",
-                    Direction::Below => "below",
-                },
-                warning: rule.warning,
-                critical: rule.critical,
-                hold: rule.hold.as_secs_f64(),
-                hysteresis: rule.hysteresis,
-                labels: rule.labels.clone(),
-            })
-            .collect(),
-        grouping: grouping.clone(),
-    }
 }
 
 /// Who asked, as a silence's `created_by` and an acknowledgement's `by` say it: the
@@ -216,53 +138,6 @@ pub fn admit_admin(access: &Access, grant: &Grant, what: &str) -> Result<(), Den
             retry_after: None,
         }
     })
-}
-
-/// A request body: at most [`MAX_BODY_BYTES`], a JSON object (an empty body is an
-/// empty object when `empty_ok`), or the 400/413 reply.
-pub async fn read_object(
-    body: impl Stream<Item = Result<impl Buf, warp::Error>>,
-    empty_ok: bool,
-) -> Result<Map<String, Value>, Response> {
-    let bytes = read_bounded(body).await?;
-    if bytes.iter().all(u8::is_ascii_whitespace) && empty_ok {
-        return Ok(Map::new());
-    }
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(fields)) => Ok(fields),
-        Ok(_) => Err(error(
-            StatusCode::BAD_REQUEST,
-            "the body must be a JSON object",
-        )),
-        Err(e) => Err(error(
-            StatusCode::BAD_REQUEST,
-            format!("the body is not JSON: {e}"),
-        )),
-    }
-}
-
-async fn read_bounded(
-    body: impl Stream<Item = Result<impl Buf, warp::Error>>,
-) -> Result<Bytes, Response> {
-    let mut body = std::pin::pin!(body);
-    let mut bytes = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let mut chunk =
-            chunk.map_err(|e| error(StatusCode::BAD_REQUEST, format!("reading the body: {e}")))?;
-        if bytes.len() + chunk.remaining() > MAX_BODY_BYTES {
-            return Err(error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body may have at most {MAX_BODY_BYTES} bytes"),
-            ));
-        }
-        while chunk.has_remaining() {
-            let piece = chunk.chunk();
-            bytes.extend_from_slice(piece);
-            let taken = piece.len();
-            chunk.advance(taken);
-        }
-    }
-    Ok(Bytes::from(bytes))
 }
 
 /// `POST /api/silences`: 201 `{"id": …}`.
