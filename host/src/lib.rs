@@ -125,6 +125,7 @@ use crate::surfaces::health::HealthSources;
 use crate::surfaces::http;
 use crate::surfaces::lookback::answer::LookbackSources;
 use crate::surfaces::metrics::MetricsSources;
+use crate::surfaces::silences::{Grouping, Silencing};
 use crate::surfaces::status::StatusSources;
 use crate::surfaces::ws::context::SessionContext;
 use crate::surfaces::ws::fanout::{self, Fanout, FanoutParts};
@@ -161,7 +162,7 @@ pub async fn run(
     }
     let board = PluginBoard::default();
     board.set(initial.records);
-    let silences = open_silences(&config, store.as_ref())?;
+    let silences = open_silences(&config, store.as_ref()).await?;
     let alert_board = Board::default();
     let alerting = start_alerting(&config, sinks, silences.clone(), alert_board.clone())?;
     let timing = Timing {
@@ -227,6 +228,12 @@ pub async fn run(
     // Each surface gets the handles it reads; HTTP and WebSocket history queries
     // share one set of slots.
     let lookback = LookbackSources::new(store.clone());
+    let silencing = Silencing {
+        silences: silences.clone(),
+        board: alert_board.clone(),
+        rules: alerting.control.clone(),
+        grouping: Grouping::from_config(&config.alerts),
+    };
     let status = Arc::new(StatusSources {
         start_time: timestamp::now_iso(),
         started: Instant::now(),
@@ -259,6 +266,7 @@ pub async fn run(
             fleet: fleet.clone(),
         },
         lookback: lookback.clone(),
+        silencing: silencing.clone(),
     });
     let admission = Admission::new(
         config.server.connection_limits(),
@@ -278,6 +286,7 @@ pub async fn run(
         live: Some(live.clone()),
         fleet,
         lookback,
+        silencing,
         shutdown: shutdown.clone(),
     });
 
@@ -373,14 +382,20 @@ async fn open_store(config: &Config) -> std::io::Result<Option<Store>> {
     Ok(Some(store))
 }
 
-/// Where silences and acknowledgements are kept: with the history, else in a file of
-/// their own in the history's folder.
-fn open_silences(config: &Config, store: Option<&Store>) -> std::io::Result<Silences> {
+/// The silences and acknowledgements kept so far: in the history store's state table,
+/// or, with `[history] enabled = false`, in `alerts-state.json` in its folder.
+async fn open_silences(config: &Config, store: Option<&Store>) -> std::io::Result<Silences> {
     let memory = match store {
         Some(store) => Memory::Store(Arc::new(store.clone())),
         None => Memory::File(config.history_dir().join("alerts-state.json")),
     };
-    Silences::open(memory).map_err(std::io::Error::other)
+    let place = memory.place();
+    let silences = tokio::task::spawn_blocking(move || Silences::open(memory))
+        .await
+        .map_err(std::io::Error::other)?
+        .map_err(|e| std::io::Error::other(format!("silences: {e}")))?;
+    tracing::info!(place = %place, silences = silences.list(chrono::Utc::now()).len(), "Silences loaded.");
+    Ok(silences)
 }
 
 /// Compiles the alert rules and their notification policy, and starts the sinks'

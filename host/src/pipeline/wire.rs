@@ -8,6 +8,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::alerts::control::ThresholdChange;
+use crate::alerts::lifecycle::AlertView;
+use crate::alerts::silences::{AckView, SilenceView};
 use crate::alerts::sink_runner::SinkStatus;
 use crate::plugins::registry::PluginRecord;
 
@@ -119,6 +121,49 @@ pub enum ServerMessage<'a> {
         /// frames_oversize; every one when `full`, else the changed ones.
         hosts: &'a RawValue,
     },
+    /// Answer to the admin's `silence`: the new silence's id.
+    SilenceResult {
+        /// The silence's id, for `unsilence`.
+        id: &'a str,
+        /// When.
+        timestamp: String,
+    },
+    /// Answer to the admin's `unsilence`: the silence has ended.
+    UnsilenceResult {
+        /// The silence's id.
+        id: &'a str,
+        /// When.
+        timestamp: String,
+    },
+    /// Answer to the admin's `ack`: the acknowledgement, as `POST
+    /// /api/alerts/{fingerprint}/ack` answers it.
+    AckResult {
+        /// `fingerprint`, `starts_at`, `by`, `comment`, `at`.
+        #[serde(flatten)]
+        ack: &'a AckView,
+        /// When.
+        timestamp: String,
+    },
+    /// Answer to `get_silences`: every silence listed, active first.
+    Silences {
+        /// As `GET /api/silences` lists them.
+        silences: &'a [SilenceView],
+    },
+    /// Answer to `get_rules`: the body of `GET /api/rules` (`rules`,
+    /// `repeat_interval`, `group_wait`, `group_interval`, `group_by`).
+    Rules {
+        /// The body's fields.
+        #[serde(flatten)]
+        body: &'a serde_json::Value,
+    },
+    /// Answer to `get_alerts`: the alerts firing now (with their silences and
+    /// acknowledgements) and those resolved lately.
+    Alerts {
+        /// Most severe first, then oldest first.
+        firing: &'a [AlertView],
+        /// Newest first.
+        resolved: &'a [AlertView],
+    },
     /// A request the server could not act on; the connection stays open.
     Error {
         /// What was wrong.
@@ -199,8 +244,11 @@ pub enum ErrorCode {
     RateLimited,
     /// A control command from a connection without the admin token.
     Forbidden,
-    /// The server cannot answer now: history is off, or busy answering others.
+    /// The server cannot answer now: history is off, or busy answering others; or
+    /// it cannot keep a change (the silences are full, the disk failed).
     Unavailable,
+    /// No silence has that id, or no firing alert that fingerprint.
+    NotFound,
 }
 
 /// Longest piece of client input an error message quotes.

@@ -8,6 +8,7 @@
 //! chunks ([`ingest`], [`codec`]), rolls minutes and hours ([`rollup`]) and applies
 //! the limits ([`retention`]). Queries read through a pool of read-only connections
 //! ([`query`]); alert episodes and other events live on the same timeline ([`events`]).
+//! A small key-value table ([`state`]) keeps what else must outlive a restart.
 
 mod codec;
 mod events;
@@ -17,6 +18,7 @@ mod query;
 mod retention;
 mod rollup;
 mod schema;
+mod state;
 mod types;
 mod writer;
 
@@ -51,6 +53,8 @@ struct Inner {
     writer: Mutex<Option<JoinHandle<()>>>,
     shared: Arc<Shared>,
     readers: query::Readers,
+    /// The key-value table, written synchronously ([`state`]).
+    state: state::StateTable,
     /// Dropped last: the folder stays ours until the writer has finished.
     _lock: schema::Lock,
 }
@@ -115,7 +119,8 @@ impl Store {
                 sender: Mutex::new(Some(sender)),
                 writer: Mutex::new(Some(handle)),
                 shared,
-                readers: query::Readers::new(dir),
+                readers: query::Readers::new(dir.clone()),
+                state: state::StateTable::new(dir),
                 _lock: lock,
             }),
         })
@@ -204,6 +209,17 @@ impl Store {
     /// The hosts that have series (a gateway's fleet; "" is this server).
     pub fn hosts(&self) -> Result<Vec<String>, QueryError> {
         self.inner.readers.with(query::hosts)
+    }
+
+    /// Replaces the value kept under `key` (e.g. the alerts' silences); returns once
+    /// it is on disk. Blocks: call it off the runtime.
+    pub fn put_state(&self, key: &str, value: &str) -> Result<(), QueryError> {
+        self.inner.state.put(key, value)
+    }
+
+    /// The value kept under `key`, `None` when nothing was. Blocks.
+    pub fn get_state(&self, key: &str) -> Result<Option<String>, QueryError> {
+        self.inner.state.get(key)
     }
 
     /// How the store is doing (cached by the writer; no disk access).

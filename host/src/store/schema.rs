@@ -47,6 +47,10 @@ pub const MIGRATIONS: &[&str] = &[
     "CREATE TABLE processes(host TEXT NOT NULL, at_ms INTEGER NOT NULL, data BLOB NOT NULL,
          PRIMARY KEY(host, at_ms)) WITHOUT ROWID;
      CREATE INDEX processes_by_age ON processes(at_ms);",
+    // 3: a small key-value table for what outlives a restart besides the history
+    // (the alerts' silences and acknowledgements, one JSON document).
+    "CREATE TABLE state(key TEXT PRIMARY KEY, value TEXT NOT NULL,
+         updated_ms INTEGER NOT NULL) WITHOUT ROWID;",
 ];
 
 /// The folder held against a second server: an exclusive `flock` on a file holding

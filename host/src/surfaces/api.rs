@@ -18,6 +18,7 @@ use warp::reply::Response;
 use warp::Reply;
 
 use crate::accept::write_watch::WriteWatch;
+use crate::alerts::lifecycle::AlertsView;
 use crate::alerts::{AlertControl, AlertLog};
 use crate::fleet::Fleet;
 use crate::pipeline::bus::FrameReceiver;
@@ -29,6 +30,7 @@ use crate::surfaces::lookback::answer::LookbackSources;
 use crate::surfaces::lookback::times::parse_since;
 use crate::surfaces::metrics::{self, Format, MetricsSources};
 use crate::surfaces::reply::{error, json, json_bytes};
+use crate::surfaces::silences::Silencing;
 
 /// What the API's handlers read.
 pub struct ApiSources {
@@ -51,6 +53,10 @@ pub struct ApiSources {
     /// The on-disk history, for `/api/series`, `/api/query`, `/api/events` and
     /// `/api/processes`.
     pub lookback: LookbackSources,
+    /// Silences, acknowledgements, the alerts' board and the rules, for
+    /// `/api/silences`, `/api/alerts/{fingerprint}/ack`, `/api/rules` and the
+    /// `firing` and `resolved` lists of `/api/alerts`.
+    pub silencing: Silencing,
 }
 
 /// `GET /api/current`: the latest snapshot, 503 before the first tick.
@@ -190,15 +196,20 @@ pub fn hosts(sources: &ApiSources) -> Response {
     )
 }
 
-/// `GET /api/alerts`: the alerts active now and the last notifications, newest first.
+/// `GET /api/alerts`: the alerts active now and the last notifications, newest first;
+/// then the lifecycle's view: `firing` (with their silences and acknowledgements) and
+/// recently `resolved`.
 pub fn alerts(sources: &ApiSources) -> Response {
     #[derive(Serialize)]
-    struct Body {
+    struct Body<'a> {
         timestamp: String,
         active: Vec<Alert>,
         recent: Vec<crate::alerts::log::LogEntry>,
         fired_total: u64,
+        #[serde(flatten)]
+        lifecycle: &'a AlertsView,
     }
+    let view = sources.silencing.board.view();
     json(
         StatusCode::OK,
         &Body {
@@ -206,6 +217,7 @@ pub fn alerts(sources: &ApiSources) -> Response {
             active: sources.alerts.active_alerts(),
             recent: sources.alert_log.recent(),
             fired_total: sources.alert_log.fired_total(),
+            lifecycle: &view,
         },
     )
 }

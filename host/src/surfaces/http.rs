@@ -23,6 +23,7 @@ use crate::surfaces::history_reply::HistoryReplies;
 use crate::surfaces::lookback::answer;
 use crate::surfaces::lookback::params::{self, Endpoint as Lookback};
 use crate::surfaces::reply;
+use crate::surfaces::silences::{self, Silencing};
 use crate::surfaces::ws::{self, context::SessionContext};
 
 /// Every route the server answers. Nothing is left to a rejection: the last route,
@@ -38,6 +39,7 @@ pub fn routes(
     let routed = ws::upgrade(sessions)
         .or(dashboard::routes())
         .or(lookback_routes(Arc::clone(&access), Arc::clone(&api)))
+        .or(silence_routes(Arc::clone(&access), Arc::clone(&api)))
         .or(api_routes(Arc::clone(&access), api))
         .or(fallback());
     access::refusals(access)
@@ -156,20 +158,98 @@ fn lookback_routes(
         )
 }
 
+/// `/api/silences` (`GET` for viewers, `POST` for admins), `DELETE
+/// /api/silences/{id}`, `POST /api/alerts/{fingerprint}/ack` and `GET /api/rules`.
+fn silence_routes(
+    access: Arc<Access>,
+    sources: Arc<ApiSources>,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let grant = access::grant(Arc::clone(&access));
+    let silencing = warp::any().map(move || sources.silencing.clone());
+    let admin = warp::any().map(move || Arc::clone(&access));
+    let read = warp::get().or(warp::head()).unify();
+    let list = warp::path!("api" / "silences")
+        .and(read)
+        .and(grant.clone())
+        .and(silencing.clone())
+        .map(
+            |grant: Result<Grant, Denial>, silencing: Silencing| match grant {
+                Ok(_) => silences::list(&silencing),
+                Err(denial) => denial.into_response(),
+            },
+        );
+    let rules = warp::path!("api" / "rules")
+        .and(read)
+        .and(grant.clone())
+        .and(silencing.clone())
+        .map(
+            |grant: Result<Grant, Denial>, silencing: Silencing| match grant {
+                Ok(_) => silences::rules(&silencing),
+                Err(denial) => denial.into_response(),
+            },
+        );
+    // The changes: admins only, the grant checked before the body is read.
+    let admitted = grant
+        .and(admin)
+        .map(|grant: Result<Grant, Denial>, access: Arc<Access>| {
+            grant.and_then(|grant| {
+                silences::admit_admin(&access, &grant, "silences").map(|()| grant)
+            })
+        });
+    let create = warp::path!("api" / "silences")
+        .and(warp::post())
+        .and(admitted.clone())
+        .and(silencing.clone())
+        .and(warp::body::stream())
+        .then(silences::post_silence);
+    let expire = warp::path!("api" / "silences" / String)
+        .and(warp::delete())
+        .and(admitted.clone())
+        .and(silencing.clone())
+        .then(silences::delete_silence);
+    let ack = warp::path!("api" / "alerts" / String / "ack")
+        .and(warp::post())
+        .and(admitted)
+        .and(silencing)
+        .and(warp::body::stream())
+        .then(silences::post_ack);
+    list.or(rules)
+        .unify()
+        .or(create)
+        .unify()
+        .or(expire)
+        .unify()
+        .or(ack)
+        .unify()
+}
+
 /// The methods a known path answers; `None` for an unknown path.
 pub fn allowed_methods(path: &str) -> Option<&'static str> {
     match path {
         "/" => Some("GET, HEAD"),
         "/ws" => Some("GET"),
         "/api/current" | "/api/history" | "/api/alerts" | "/api/hosts" | "/api/series"
-        | "/api/query" | "/api/events" | "/api/processes" | "/health" | "/metrics" => {
-            Some("GET, HEAD")
+        | "/api/query" | "/api/events" | "/api/processes" | "/api/rules" | "/health"
+        | "/metrics" => Some("GET, HEAD"),
+        "/api/silences" => Some("GET, HEAD, POST"),
+        _ if path.strip_prefix("/api/silences/").is_some_and(is_segment) => Some("DELETE"),
+        _ if path
+            .strip_prefix("/api/alerts/")
+            .and_then(|rest| rest.strip_suffix("/ack"))
+            .is_some_and(is_segment) =>
+        {
+            Some("POST")
         }
         _ => path
             .strip_prefix("/assets/")
             .filter(|name| dashboard::ASSETS.iter().any(|asset| asset.name == *name))
             .map(|_| "GET, HEAD"),
     }
+}
+
+/// Whether `text` is one path segment (an id, a fingerprint).
+fn is_segment(text: &str) -> bool {
+    !text.is_empty() && !text.contains('/')
 }
 
 /// What no route took: 405 + `Allow`, 426 for a plain `GET /ws`, else 404 or 400.

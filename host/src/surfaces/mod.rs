@@ -4,7 +4,8 @@
 //!
 //! Surfaces sit at the end of the data path: they import the pipeline, the alerts and
 //! the plugin records, and nothing upstream imports them. The only writes a surface
-//! makes are the admin commands that go through [`crate::alerts::AlertControl`].
+//! makes are the admin commands that go through [`crate::alerts::AlertControl`] and
+//! the silences and acknowledgements ([`silences`]).
 //!
 //! There is no shared server state: [`crate::run`] hands each surface the few handles
 //! it reads ([`ws::context::SessionContext`], [`api::ApiSources`],
@@ -21,5 +22,6 @@ pub mod http;
 pub mod lookback;
 pub mod metrics;
 pub mod reply;
+pub mod silences;
 pub mod status;
 pub mod ws;

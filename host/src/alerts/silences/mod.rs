@@ -10,168 +10,119 @@
 //! and expire). Every change is written through [`Memory`] before it is answered, so a
 //! restart finds it: in the history store when it is enabled, else in a small JSON
 //! file in the same data directory.
-//! SKELETON: the interface is fixed; the bodies are to be written.
+//!
+//! The files: [`request`] checks what a client asks for, [`duration`] reads `"1h30m"`,
+//! [`book`] holds the data and its rules, [`memory`] keeps it.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+mod book;
+mod duration;
+mod memory;
+mod quote;
+mod request;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use monitoring_plugin_api::Alert;
-use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use super::matchers::Matchers;
+pub use book::{AckView, SilenceView, EXPIRED_KEPT, MAX_ACKS, MAX_SILENCES};
+pub use memory::{Keeper, Memory, STATE_KEY};
+pub use request::{
+    field, unknown_field, Refused, SilenceRequest, MAX_COMMENT_BYTES, REQUEST_FIELDS,
+};
 
-/// Most silences kept (active, pending and expired together); creating one more is
-/// refused until old ones expire and are swept.
-pub const MAX_SILENCES: usize = 1000;
-
-/// Most acknowledgements kept.
-pub const MAX_ACKS: usize = 10_000;
-
-/// How long an expired silence is still listed.
-pub const EXPIRED_KEPT: chrono::Duration = chrono::Duration::hours(24);
-
-/// Something that keeps one text document across restarts: the history store (its
-/// implementation lives above both stages, in `pipeline`, as a stage names no other).
-pub trait Keeper: Send + Sync {
-    /// The document as last saved, `None` if none was.
-    fn load(&self) -> Result<Option<String>, String>;
-    /// Replaces the document, durably, before returning.
-    fn save(&self, document: &str) -> Result<(), String>;
-}
-
-/// Where silences and acknowledgements are kept.
-#[derive(Clone)]
-pub enum Memory {
-    /// In the history store (a key-value row of its own).
-    Store(Arc<dyn Keeper>),
-    /// In this JSON file (history disabled), replaced atomically on each change.
-    File(PathBuf),
-    /// Nowhere (tests).
-    None,
-}
-
-/// A silence as asked for (the REST body and the WebSocket command's fields).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SilenceRequest {
-    /// Exact matchers, e.g. `{"component": "disk", "host": "web-1"}`.
-    #[serde(default)]
-    pub matchers: BTreeMap<String, String>,
-    /// Regex matchers, anchored.
-    #[serde(default)]
-    pub matchers_regex: BTreeMap<String, String>,
-    /// How long from now (`"2h"`, `"30m"`, `"90s"`, `"1d"`), instead of `ends_at`.
-    pub duration: Option<String>,
-    /// When it starts, ISO 8601 (default now).
-    pub starts_at: Option<String>,
-    /// When it ends, ISO 8601.
-    pub ends_at: Option<String>,
-    /// Why.
-    #[serde(default)]
-    pub comment: String,
-    /// Who (default: the role and peer that asked).
-    pub created_by: Option<String>,
-}
-
-/// A silence as listed.
-#[derive(Debug, Clone, Serialize)]
-pub struct SilenceView {
-    /// Its id.
-    pub id: String,
-    /// Its matchers, as written.
-    #[serde(flatten)]
-    pub matchers: Matchers,
-    /// ISO 8601.
-    pub starts_at: String,
-    /// ISO 8601.
-    pub ends_at: String,
-    /// `pending`, `active` or `expired`.
-    pub state: &'static str,
-    /// Who made it.
-    pub created_by: String,
-    /// Why.
-    pub comment: String,
-    /// When it was made, ISO 8601.
-    pub created_at: String,
-}
-
-/// An acknowledgement as listed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AckView {
-    /// The alert's fingerprint.
-    pub fingerprint: String,
-    /// The episode acknowledged (the alert's `starts_at`).
-    pub starts_at: String,
-    /// Who.
-    pub by: String,
-    /// Why, or what is being done.
-    pub comment: String,
-    /// When, ISO 8601.
-    pub at: String,
-}
-
-/// A refused silence or acknowledgement: what was wrong, for a 400 or an `error` reply.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum Refused {
-    /// The request is malformed; the message names the field.
-    #[error("{0}")]
-    Invalid(String),
-    /// No silence has this id (or no firing alert this fingerprint).
-    #[error("{0}")]
-    NotFound(String),
-    /// [`MAX_SILENCES`] or [`MAX_ACKS`] reached.
-    #[error("{0}")]
-    Full(String),
-    /// It could not be kept (disk full…): nothing was changed.
-    #[error("cannot keep it: {0}")]
-    Unsaved(String),
-}
+use book::Book;
 
 /// The shared handle.
 #[derive(Clone, Default)]
-pub struct Silences(#[allow(dead_code)] Arc<Mutex<()>>);
+pub struct Silences(Arc<Shared>);
+
+struct Shared {
+    memory: Memory,
+    /// The book as last kept. A std `Mutex` held only to clone or swap the `Arc`, so
+    /// the collection loop's reads never wait for a disk write.
+    book: Mutex<Arc<Book>>,
+    /// Held by one change at a time across its write to disk: two changes made at
+    /// once must not both start from the same book and lose one of them.
+    changing: Mutex<()>,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self {
+            memory: Memory::None,
+            book: Mutex::default(),
+            changing: Mutex::default(),
+        }
+    }
+}
 
 impl Silences {
     /// Loads what `memory` kept (nothing when it keeps nothing yet); an unreadable
-    /// record is an error naming where it is.
+    /// record is an error naming where it is. Blocks on the disk.
     pub fn open(memory: Memory) -> Result<Self, String> {
-        let _ = memory;
-        Ok(Self::default())
+        let book = memory.load()?;
+        Ok(Self(Arc::new(Shared {
+            memory,
+            book: Mutex::new(Arc::new(book)),
+            changing: Mutex::default(),
+        })))
+    }
+
+    fn book(&self) -> Arc<Book> {
+        Arc::clone(&self.0.book.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Applies `change` to a copy of the book, keeps the copy, then makes it the book;
+    /// when it cannot be kept, nothing changed. Blocks on the disk.
+    fn change<T>(
+        &self,
+        change: impl FnOnce(&mut Book) -> Result<T, Refused>,
+    ) -> Result<T, Refused> {
+        let _one_at_a_time = self
+            .0
+            .changing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut book = Book::clone(&self.book());
+        let answer = change(&mut book)?;
+        self.0.memory.save(&book).map_err(Refused::Unsaved)?;
+        *self.0.book.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(book);
+        Ok(answer)
     }
 
     /// Creates a silence asked for by `author` (used when the request names nobody);
-    /// its id.
+    /// its id. Blocks on the disk.
     pub fn add(
         &self,
         request: SilenceRequest,
         author: &str,
         now: DateTime<Utc>,
     ) -> Result<String, Refused> {
-        let _ = (request, author, now);
-        Err(Refused::Invalid("not yet".into()))
+        self.change(|book| book.add(request, new_id(now), author, now))
     }
 
-    /// Ends the silence `id` now.
+    /// Ends the silence `id` now. Blocks on the disk.
     pub fn expire(&self, id: &str, now: DateTime<Utc>) -> Result<(), Refused> {
-        let _ = (id, now);
-        Err(Refused::NotFound(format!("no silence {id}")))
+        self.change(|book| book.expire(id, now))
     }
 
     /// Every silence, active first.
     pub fn list(&self, now: DateTime<Utc>) -> Vec<SilenceView> {
-        let _ = now;
-        Vec::new()
+        self.book().list(now)
     }
 
     /// The ids of the active silences that match `alert` (whose host has `tags`).
     pub fn silencing(&self, alert: &Alert, tags: &[String], now: DateTime<Utc>) -> Vec<String> {
-        let _ = (alert, tags, now);
-        Vec::new()
+        self.book().silencing(alert, tags, now)
     }
 
-    /// Acknowledges the firing `alert`'s current episode.
+    /// Acknowledges the firing `alert`'s current episode. Blocks on the disk.
     pub fn ack(
         &self,
         alert: &Alert,
@@ -179,18 +130,39 @@ impl Silences {
         comment: &str,
         now: DateTime<Utc>,
     ) -> Result<AckView, Refused> {
-        let _ = (alert, by, comment, now);
-        Err(Refused::Invalid("not yet".into()))
+        self.change(|book| book.ack(alert, by, comment, now))
     }
 
     /// The acknowledgement of `alert`'s current episode, if any.
     pub fn acked(&self, alert: &Alert) -> Option<AckView> {
-        let _ = alert;
-        None
+        self.book().acked(alert)
     }
 
-    /// Forgets the acknowledgement of an alert that resolved.
+    /// Forgets the acknowledgement of an alert that resolved. Blocks on the disk when
+    /// there was one; a failure to keep that is only logged (an acknowledgement of an
+    /// old episode never applies to a new one anyway).
     pub fn resolved(&self, fingerprint: &str) {
-        let _ = fingerprint;
+        if !self.book().acks.contains_key(fingerprint) {
+            return;
+        }
+        let forgotten = self.change(|book| Ok(book.resolved(fingerprint)));
+        if let Err(error) = forgotten {
+            tracing::warn!(fingerprint, place = %self.0.memory.place(), %error, "Could not forget the acknowledgement of a resolved alert.");
+        }
     }
+}
+
+/// A new silence id: 16 hex digits that differ for every call (time, process and a
+/// counter hashed), so ids cannot collide and do not reveal how many were made.
+fn new_id(now: DateTime<Utc>) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hash = Sha256::new();
+    hash.update(now.timestamp_nanos_opt().unwrap_or_default().to_le_bytes());
+    hash.update(std::process::id().to_le_bytes());
+    hash.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    hash.finalize()
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }

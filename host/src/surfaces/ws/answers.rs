@@ -130,6 +130,12 @@ impl Session<'_> {
             Command::ConfigureThresholds(thresholds) => self.configure_thresholds(&thresholds),
             Command::Reload => self.reload().await,
             Command::Query(query) => self.query(query).await,
+            Command::Silence(request) => self.silence(request).await,
+            Command::Unsilence(id) => self.unsilence(id).await,
+            Command::Ack(params) => self.ack(params).await,
+            Command::GetSilences => self.get_silences(),
+            Command::GetRules => self.get_rules(),
+            Command::GetAlerts => self.get_alerts(),
             Command::Unsubscribe => {
                 self.subscribed = false;
                 self.outlet.set_wants(Wants {

@@ -8,7 +8,9 @@
 use monitoring_plugin_api::AlertLevel;
 use serde_json::Value;
 
+use super::silence_params::{self, AckParams};
 use crate::alerts::control::parse_level;
+use crate::alerts::silences::SilenceRequest;
 use crate::pipeline::wire::{excerpt, ErrorCode, ServerMessage, EXCERPT_CHARS};
 use crate::surfaces::lookback::params::{Endpoint, MAX_SERIES};
 
@@ -39,6 +41,18 @@ pub enum Command {
     Reload,
     /// Ask the on-disk history, as `GET /api/<what>` would.
     Query(HistoryQuery),
+    /// Create a silence, as `POST /api/silences` (admin only).
+    Silence(SilenceRequest),
+    /// Expire a silence by id, as `DELETE /api/silences/{id}` (admin only).
+    Unsilence(String),
+    /// Acknowledge a firing alert (admin only).
+    Ack(AckParams),
+    /// The silences, as `GET /api/silences`.
+    GetSilences,
+    /// The rules and grouping, as `GET /api/rules`.
+    GetRules,
+    /// The lifecycle's firing and resolved alerts.
+    GetAlerts,
 }
 
 /// A `query` message: which history endpoint, its parameters as a query string would
@@ -61,6 +75,10 @@ impl Command {
             Command::SetThreshold { .. } => Some("set_threshold"),
             Command::ConfigureThresholds(_) => Some("configure_thresholds"),
             Command::Reload => Some("reload"),
+            Command::Silence(_) => Some("silence"),
+            Command::Unsilence(_) => Some("unsilence"),
+            Command::Ack(_) => Some("ack"),
+            Command::GetSilences | Command::GetRules | Command::GetAlerts => None,
             Command::Ping
             | Command::GetStatus
             | Command::Subscribe(_)
@@ -323,6 +341,12 @@ pub fn parse_command(text: &str) -> Result<Command, ServerMessage<'static>> {
         "configure_thresholds" => configure_thresholds_params(&fields),
         "reload" => Ok(Command::Reload),
         "query" => query_params(&fields).map(Command::Query),
+        "silence" => silence_params::silence(&fields).map(Command::Silence),
+        "unsilence" => silence_params::unsilence(&fields).map(Command::Unsilence),
+        "ack" => silence_params::ack(&fields).map(Command::Ack),
+        "get_silences" => Ok(Command::GetSilences),
+        "get_rules" => Ok(Command::GetRules),
+        "get_alerts" => Ok(Command::GetAlerts),
         other => Err(ServerMessage::error(
             ErrorCode::UnknownCommand,
             format!("Unknown command: {}", excerpt(other)),

@@ -14,6 +14,7 @@ use crate::pipeline::cadence::Cadence;
 use crate::shutdown::Shutdown;
 use crate::surfaces::access::Access;
 use crate::surfaces::lookback::answer::LookbackSources;
+use crate::surfaces::silences::Silencing;
 use crate::surfaces::status::StatusSources;
 
 use super::fanout::Fanout;
@@ -46,9 +47,12 @@ pub struct SessionContext {
     pub live: Option<LiveHandle>,
     /// A gateway's fleet stream; `None` without `[fleet]`.
     pub fleet: Option<Arc<Fleet>>,
-    /// Server shutdown: every session closes with 1001.
     /// The on-disk history, for `query`.
     pub lookback: LookbackSources,
+    /// Silences, acknowledgements, the alerts' board and the rules: `silence`,
+    /// `unsilence`, `ack`, `get_silences`, `get_rules`, `get_alerts`.
+    pub silencing: Silencing,
+    /// Server shutdown: every session closes with 1001.
     pub shutdown: Shutdown,
 }
 

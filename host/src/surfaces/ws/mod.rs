@@ -25,6 +25,8 @@ pub mod lookup;
 pub mod outlet;
 pub mod rate_limit;
 pub mod session;
+pub mod silence_params;
+pub mod silencing;
 pub mod socket;
 pub mod stats;
 pub mod subscription;

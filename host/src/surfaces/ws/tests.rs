@@ -81,11 +81,17 @@ fn server(limits: Limits) -> Server {
         frames: bus.subscribe(),
         cadence,
         status,
-        alerts,
+        alerts: alerts.clone(),
         plugin_events: Default::default(),
         live: None,
         fleet: None,
         lookback: crate::surfaces::lookback::answer::LookbackSources::new(None),
+        silencing: crate::surfaces::silences::Silencing {
+            silences: Default::default(),
+            board: Default::default(),
+            rules: alerts,
+            grouping: crate::surfaces::silences::Grouping::from_config(&Default::default()),
+        },
         shutdown: shutdown.clone(),
     });
     // The ticks reach the sessions through the fan-out, on the test's runtime here.
