@@ -85,10 +85,10 @@ async fn lower_memory_threshold(ws: &mut Client) {
         r#"{"type":"set_threshold","component":"memory","level":"warning","value":1.0}"#,
     )
     .await;
-    let (answer, _) = next_of_type(ws, "threshold_updated", 5 * SECOND)
+    let (answer, _) = next_of_type(ws, "thresholds_updated", 5 * SECOND)
         .await
         .expect("the threshold is lowered");
-    assert_eq!(answer["success"], true, "{answer}");
+    assert_eq!(answer["changes"][0]["value"], 1.0, "{answer}");
 }
 
 /// The first `monitoring_data` with an active alert: (host, value).
@@ -155,7 +155,9 @@ async fn one_notification_per_service_a_silence_stops_repeats_and_survives_a_res
     wait_for(&ntfy, &gotify, 1, &|| server.log_text());
     let ntfy_request = &ntfy.requests()[0];
     assert_eq!(ntfy_request.method, "POST");
-    assert_eq!(ntfy_request.path, "/server-alerts");
+    // As Apprise does: JSON to the server's root, naming the topic.
+    assert_eq!(ntfy_request.path, "/");
+    assert_eq!(ntfy_request.json()["topic"], "server-alerts");
     let shown = format!("{ntfy_request:?} {}", text(ntfy_request));
     assert!(shown.contains(&host), "ntfy does not name {host}: {shown}");
     let gotify_request = &gotify.requests()[0];
