@@ -95,7 +95,10 @@ async fn plugins_built_against_the_previous_minor_version_load_and_work() {
     // the `notification` event it does not know.
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut lines = recorded(&events_1_1);
-    while !lines.iter().any(|l| l.starts_with("alert Warning High memory usage")) {
+    while !lines
+        .iter()
+        .any(|l| l.starts_with("alert Warning High memory usage"))
+    {
         assert!(
             Instant::now() < deadline,
             "the 1.1 sink got {lines:?}; log:\n{}",

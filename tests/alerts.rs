@@ -152,8 +152,18 @@ async fn an_alert_reaches_clients_and_the_file_sink_once_then_resolves() {
     assert_eq!(
         fields,
         [
-            "component", "fingerprint", "host", "labels", "level", "message", "metric",
-            "starts_at", "state", "threshold", "timestamp", "value"
+            "component",
+            "fingerprint",
+            "host",
+            "labels",
+            "level",
+            "message",
+            "metric",
+            "starts_at",
+            "state",
+            "threshold",
+            "timestamp",
+            "value"
         ],
         "the seed's fields and the identity: {fields:?}"
     );

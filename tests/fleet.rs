@@ -250,7 +250,11 @@ async fn a_gateway_serves_three_publishers_and_their_alerts() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(alert["component"], "memory");
-    assert_eq!(alert["fingerprint"].as_str().map(str::len), Some(16), "{alert}");
+    assert_eq!(
+        alert["fingerprint"].as_str().map(str::len),
+        Some(16),
+        "{alert}"
+    );
     assert!(
         !sink_lines(&log)
             .iter()

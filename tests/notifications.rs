@@ -28,10 +28,7 @@ const CONFIG: &str = "[alerts]\ngroup_wait = 1.0\ngroup_interval = 2.0\nrepeat_i
      [plugins.notify]\nenabled = true\nurls_env = \"TEST_NOTIFY_URLS\"\n";
 
 fn env(urls: &str) -> [(&str, &str); 2] {
-    [
-        ("MONITORING_ADMIN_TOKEN", ADMIN_TOKEN),
-        (URLS_ENV, urls),
-    ]
+    [("MONITORING_ADMIN_TOKEN", ADMIN_TOKEN), (URLS_ENV, urls)]
 }
 
 fn addr(server: &TestServer) -> SocketAddr {
@@ -53,9 +50,7 @@ fn admin_request(server: &Server, method: &str, path: &str, body: Option<&Value>
         .expect("port");
     let body = body.map(Value::to_string).unwrap_or_default();
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(10 * SECOND))
-        .expect("timeout");
+    stream.set_read_timeout(Some(10 * SECOND)).expect("timeout");
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -161,7 +156,11 @@ async fn one_notification_per_service_a_silence_stops_repeats_and_survives_a_res
     let shown = format!("{ntfy_request:?} {}", text(ntfy_request));
     assert!(shown.contains(&host), "ntfy does not name {host}: {shown}");
     let gotify_request = &gotify.requests()[0];
-    assert!(gotify_request.path.starts_with("/message"), "{}", gotify_request.path);
+    assert!(
+        gotify_request.path.starts_with("/message"),
+        "{}",
+        gotify_request.path
+    );
     let message = gotify_request.json();
     let said = format!("{} {}", message["title"], message["message"]);
     assert!(said.contains(&host), "gotify does not name {host}: {said}");
@@ -172,7 +171,11 @@ async fn one_notification_per_service_a_silence_stops_repeats_and_survives_a_res
         "gotify does not give the value {value}: {said}"
     );
     std::thread::sleep(SECOND + SECOND / 2);
-    assert_eq!(ntfy.requests().len(), 1, "one notification, not one per tick");
+    assert_eq!(
+        ntfy.requests().len(),
+        1,
+        "one notification, not one per tick"
+    );
     assert_eq!(gotify.requests().len(), 1);
 
     // Silence it: no repeat comes, though the repeat interval passes.
@@ -180,8 +183,10 @@ async fn one_notification_per_service_a_silence_stops_repeats_and_survives_a_res
         &server,
         "POST",
         "/api/silences",
-        Some(&json!({"matchers": {"component": "memory", "host": host}, "duration": "1h",
-                     "comment": "known, being handled"})),
+        Some(
+            &json!({"matchers": {"component": "memory", "host": host}, "duration": "1h",
+                     "comment": "known, being handled"}),
+        ),
     );
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().expect("an id").to_owned();

@@ -104,9 +104,9 @@ use crate::accept::admission::Admission;
 use crate::accept::server;
 use crate::accept::service_memory::ServiceMemoryMonitor;
 use crate::accept::tls::{ReloadRequests, Tls};
-use crate::alerts::sink_runner::{Backoff, SinkRunner, SinkSpec};
 use crate::alerts::lifecycle::{Board, Lifecycle, Policy};
 use crate::alerts::silences::{Memory, Silences};
+use crate::alerts::sink_runner::{Backoff, SinkRunner, SinkSpec};
 use crate::alerts::{AlertControl, AlertLog, EngineState};
 use crate::config::Config;
 use crate::live::events::PluginEvents;
@@ -410,9 +410,8 @@ fn start_alerting(
         .alerts
         .compile()
         .map_err(|(_, e)| std::io::Error::other(format!("[alerts]: `{}`: {}", e.key, e.message)))?;
-    let policy = Policy::from_config(&config.alerts).map_err(|e| {
-        std::io::Error::other(format!("[alerts]: `{}`: {}", e.key, e.message))
-    })?;
+    let policy = Policy::from_config(&config.alerts)
+        .map_err(|e| std::io::Error::other(format!("[alerts]: `{}`: {}", e.key, e.message)))?;
     tracing::info!(
         rules = rules.rules.len(),
         routes = policy.routes.len(),

@@ -23,8 +23,8 @@ use chrono::{DateTime, Utc};
 use monitoring_plugin_api::{Alert, AlertLevel, AlertState, Sections, SinkEvent};
 
 use super::lifecycle::fingerprint;
-use super::rules::{Rule, RuleSet, LEVELS};
 use super::path::Reading;
+use super::rules::{Rule, RuleSet, LEVELS};
 use crate::timestamp;
 
 /// How long a firing instance without a reading stays active before it counts as
@@ -97,7 +97,12 @@ fn slot(level: AlertLevel) -> usize {
 }
 
 /// Evaluates every rule against one snapshot.
-pub fn evaluate(rules: &RuleSet, state: &mut EngineState, data: &Sections, tick: Tick<'_>) -> Evaluation {
+pub fn evaluate(
+    rules: &RuleSet,
+    state: &mut EngineState,
+    data: &Sections,
+    tick: Tick<'_>,
+) -> Evaluation {
     let mut out = Evaluation::default();
     let host = state.host.clone();
     for (index, rule) in rules.rules.iter().enumerate() {
@@ -431,7 +436,11 @@ mod tests {
         h.memory(0.0, 85.0);
         let gap = h.at(1.0, json!({"processor": {"usage_percent": 3.0}}));
         assert!(gap.notifications.is_empty());
-        assert_eq!(levels(&gap), [AlertLevel::Warning], "still active in the gap");
+        assert_eq!(
+            levels(&gap),
+            [AlertLevel::Warning],
+            "still active in the gap"
+        );
         let gap = h.at(1.5, json!({"memory": {"percentage": null}}));
         assert!(gap.notifications.is_empty());
         assert_eq!(levels(&gap), [AlertLevel::Warning]);

@@ -209,7 +209,10 @@ impl FleetConfig {
             }
         }
         if self.tags.len() > MAX_TAGS {
-            return err("tags", format!("at most {MAX_TAGS} tags, got {}", self.tags.len()));
+            return err(
+                "tags",
+                format!("at most {MAX_TAGS} tags, got {}", self.tags.len()),
+            );
         }
         if let Some(tag) = self.tags.iter().find(|tag| !is_subject_token(tag)) {
             return err(

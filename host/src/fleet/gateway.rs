@@ -406,7 +406,10 @@ fn deliver(lifecycle: &mpsc::Sender<FleetNews>, gateway: &Gateway, news: FleetNe
         if retried {
             gateway.unreport(&host);
         } else {
-            tracing::warn!(host, "The alert lifecycle's inbox is full; a host's up/down change was dropped.");
+            tracing::warn!(
+                host,
+                "The alert lifecycle's inbox is full; a host's up/down change was dropped."
+            );
         }
     }
 }
@@ -536,8 +539,14 @@ mod tests {
         let [FleetNews::Alerts { host, tags, active }] = &news[..] else {
             panic!("{news:?}");
         };
-        assert_eq!((host.as_str(), tags.as_slice()), ("web-2", ["db".to_owned()].as_slice()));
-        assert_eq!(active[0].host, "web-2", "the subject names the host, not the payload");
+        assert_eq!(
+            (host.as_str(), tags.as_slice()),
+            ("web-2", ["db".to_owned()].as_slice())
+        );
+        assert_eq!(
+            active[0].host, "web-2",
+            "the subject names the host, not the payload"
+        );
         assert_eq!(active[0].fingerprint.len(), 16);
         gateway.on_frame("web-2", frame("WARNING").as_bytes(), &status);
         assert!(gateway.sweep(start).is_empty(), "same alerts: no news");
@@ -546,6 +555,12 @@ mod tests {
         gateway.unreport("web-2");
         assert_eq!(gateway.sweep(start).len(), 1, "reported again");
         let stale = gateway.sweep(Instant::now() + Duration::from_secs(4));
-        assert_eq!(stale, [FleetNews::Down { host: "web-2".into(), down: true }]);
+        assert_eq!(
+            stale,
+            [FleetNews::Down {
+                host: "web-2".into(),
+                down: true
+            }]
+        );
     }
 }

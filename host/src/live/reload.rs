@@ -82,7 +82,12 @@ pub fn difference(old: &Config, new: &Config) -> Result<Difference, String> {
             )
         })?;
         let policy = Policy::from_config(&new.alerts).map_err(|e| {
-            format!("{}: [alerts]: `{}`: {}", new.display_path(), e.key, e.message)
+            format!(
+                "{}: [alerts]: `{}`: {}",
+                new.display_path(),
+                e.key,
+                e.message
+            )
         })?;
         diff.described.push(format!(
             "alert rules ({} rules, {} routes, repeat every {} s)",

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::alerts::lifecycle::Policy;
 use crate::alerts::rules::RuleSet;
 use crate::alerts::sink_runner::SinkSpec;
 use crate::plugins::scheduler::NewCollector;
-use crate::alerts::lifecycle::Policy;
 use crate::store::Limits;
 
 /// One change to apply between ticks.

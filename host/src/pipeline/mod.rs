@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Local;
 
-use crate::alerts::sink_runner::SinkRunner;
 use crate::alerts::engine::Tick;
 use crate::alerts::lifecycle::{Lifecycle, Receiver};
+use crate::alerts::sink_runner::SinkRunner;
 use crate::alerts::{self, AlertControl, AlertLog, EngineState};
 use crate::plugins::scheduler::Scheduler;
 use crate::shutdown::Shutdown;
@@ -206,18 +206,14 @@ impl Alerting {
             .sinks
             .receivers()
             .map(|(name, options)| {
-                let accepts = move |alert: &monitoring_plugin_api::Alert| {
-                    options.accepts(alert, tick.wall)
-                };
+                let accepts =
+                    move |alert: &monitoring_plugin_api::Alert| options.accepts(alert, tick.wall);
                 (name, accepts)
             })
             .collect();
         let receivers: Vec<Receiver<'_>> = filters
             .iter()
-            .map(|(name, accepts)| Receiver {
-                name,
-                accepts,
-            })
+            .map(|(name, accepts)| Receiver { name, accepts })
             .collect();
         lifecycle.flush(tick.now, tick.wall, &receivers, self.public_url.as_deref())
     }

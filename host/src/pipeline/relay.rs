@@ -160,7 +160,9 @@ mod tests {
         assert!(inbox.drain().is_empty());
         for _ in 0..3 {
             sender
-                .try_send(FleetNews::Forgotten { host: "web-1".into() })
+                .try_send(FleetNews::Forgotten {
+                    host: "web-1".into(),
+                })
                 .expect("room in the inbox");
         }
         assert_eq!(inbox.drain().len(), 3);

@@ -29,8 +29,8 @@ use super::members::{Forming, Member};
 use super::routes::Timing;
 use crate::throttle::Throttle;
 
-/// Most groups kept.
-pub const MAX_GROUPS: usize = 10_000;
+/// Most groups kept: a 2,000-host fleet grouped by host, with 20 sinks.
+pub const MAX_GROUPS: usize = 40_000;
 
 /// At most one "too many groups" warning this often; the rest are counted.
 const FULL_WARNING_EVERY: Duration = Duration::from_secs(60);
@@ -56,6 +56,9 @@ pub(super) struct Groups {
     sent_to: HashMap<String, HashSet<String>>,
     dropped: u64,
     full_warning: Throttle,
+    /// The earliest instant a group's decision changes without new input, as of the
+    /// last flush: until then a flush with nothing new has nothing to do.
+    next_due: Option<Instant>,
 }
 
 impl Default for Groups {
@@ -65,11 +68,18 @@ impl Default for Groups {
             sent_to: HashMap::new(),
             dropped: 0,
             full_warning: Throttle::new(FULL_WARNING_EVERY),
+            next_due: None,
         }
     }
 }
 
 impl Groups {
+    /// The earliest instant a group's decision can change by time alone (a wait or
+    /// interval ending, a repeat), as of the last flush.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.next_due
+    }
+
     /// Alerts not notified because [`MAX_GROUPS`] was reached (counted per flush).
     pub fn dropped(&self) -> u64 {
         self.dropped
@@ -116,6 +126,7 @@ impl Groups {
         }
         let mut out = Vec::new();
         let mut gone = Vec::new();
+        let mut next_due: Option<Instant> = None;
         for (key, group) in &mut self.groups {
             if !live.contains(group.receiver.as_str()) {
                 gone.push(key.clone());
@@ -135,7 +146,11 @@ impl Groups {
                     out.push(group.notification(key, members, &firing, now, wall, public_url));
                 }
             }
+            if let Some(at) = group.next_check(now) {
+                next_due = Some(next_due.map_or(at, |due| due.min(at)));
+            }
         }
+        self.next_due = next_due;
         for key in gone {
             if let Some(group) = self.groups.remove(&key) {
                 for fp in group.sent_firing.keys() {
@@ -174,6 +189,22 @@ impl Group {
             sent_firing: HashMap::new(),
             owed: BTreeMap::new(),
         }
+    }
+
+    /// The next instant this group's decision can change by time alone, without new
+    /// input (an alert added, changed or resolved, a silence, an acknowledgement): its
+    /// wait or interval ending, else its repeat; `None` when only new input can.
+    fn next_check(&self, now: Instant) -> Option<Instant> {
+        let due_at = match self.last_sent {
+            None => self.formed + self.timing.wait,
+            Some(sent) => sent + self.timing.interval,
+        };
+        if now < due_at {
+            return Some(due_at);
+        }
+        self.last_sent
+            .map(|sent| sent + self.timing.repeat)
+            .filter(|repeat| *repeat > now)
     }
 
     fn decide(&self, members: &[Member<'_>], now: Instant) -> Decision {

@@ -23,8 +23,15 @@
 //!
 //! Pure: time comes in as arguments, nothing is read from clocks, so every rule above
 //! is a unit test that moves an `Instant` forward.
+//!
+//! Cheap when nothing happens: a flush forms every group from the book (alerts times
+//! receivers), which on a 2,000-host gateway is the loop's biggest cost. So a flush
+//! with nothing new (no alert started, changed or resolved, no silence or
+//! acknowledgement, the same receivers) before the next timer of any group, the next
+//! silence boundary and [`REFRESH`] returns at once. The view is rebuilt on each change
+//! and by each full flush, so its values are at most [`REFRESH`] old.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use monitoring_plugin_api::{Alert, Notification};
@@ -53,6 +60,10 @@ pub use view::{AlertView, AlertsView, Board};
 
 use quieting::Quieting;
 
+/// Longest a flush may skip forming the groups: bounds how late a time-dependent
+/// input (a sink's active hours) is seen and how old the view's values are.
+pub const REFRESH: Duration = Duration::from_secs(5);
+
 /// The alerts' states and the groups' timers.
 pub struct Lifecycle {
     policy: Policy,
@@ -60,6 +71,22 @@ pub struct Lifecycle {
     board: Board,
     book: book::Book,
     groups: groups::Groups,
+    /// Something changed since the last full flush (an alert, a host, the policy).
+    dirty: bool,
+    /// What the last full flush saw, and until when it holds if nothing changes.
+    settled: Option<Settled>,
+}
+
+/// The inputs of the last full flush that time alone does not change.
+struct Settled {
+    /// The silences' version.
+    quiet: u64,
+    /// The receivers' names.
+    receivers: Vec<String>,
+    /// The next group timer, the next silence boundary, or [`REFRESH`]: the first.
+    until: Instant,
+    /// The next silence boundary, in wall time.
+    boundary: Option<DateTime<Utc>>,
 }
 
 impl Lifecycle {
@@ -75,17 +102,21 @@ impl Lifecycle {
             board,
             book: book::Book::default(),
             groups: groups::Groups::default(),
+            dirty: true,
+            settled: None,
         }
     }
 
     /// A reloaded `[alerts]`: groups keep their state, new timings apply from now.
     pub fn set_policy(&mut self, policy: Policy) {
         self.policy = policy;
+        self.dirty = true;
     }
 
     /// The tags of `host` (its `[fleet] tags`), which `tags` matchers see.
     pub fn set_tags(&mut self, host: &str, tags: &[String]) {
         self.book.set_tags(host, tags);
+        self.dirty = true;
     }
 
     /// The alerts firing on `host` now (an engine's `active` list, each with its
@@ -122,6 +153,9 @@ impl Lifecycle {
         receivers: &[Receiver<'_>],
         public_url: Option<&str>,
     ) -> Vec<Notification> {
+        if self.settled_at(now, wall, receivers) {
+            return Vec::new();
+        }
         let forming = members::form(
             &self.book,
             &self.policy,
@@ -132,6 +166,22 @@ impl Lifecycle {
         let live = receivers.iter().map(|receiver| receiver.name).collect();
         let out = self.groups.flush(forming, &live, now, wall, public_url);
         self.publish(wall);
+        let boundary = self.quiet.next_boundary(wall);
+        let to_boundary = boundary
+            .and_then(|at| (at - wall).to_std().ok())
+            .map(|left| now + left);
+        let until = [self.groups.next_due(), to_boundary, Some(now + REFRESH)]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(now);
+        self.settled = Some(Settled {
+            quiet: self.quiet.version(),
+            receivers: receivers.iter().map(|r| r.name.to_owned()).collect(),
+            until,
+            boundary,
+        });
+        self.dirty = false;
         out
     }
 
@@ -142,14 +192,33 @@ impl Lifecycle {
         self.book.dropped() + self.groups.dropped()
     }
 
-    /// Hands the resolves to the groups that owe them and to the acknowledgements,
-    /// and publishes the view if anything changed.
+    /// Whether the last full flush still holds: nothing changed since and no timer,
+    /// silence boundary or refresh is due.
+    fn settled_at(&self, now: Instant, wall: DateTime<Utc>, receivers: &[Receiver<'_>]) -> bool {
+        let Some(settled) = self.settled.as_ref().filter(|_| !self.dirty) else {
+            return false;
+        };
+        now < settled.until
+            && settled.boundary.is_none_or(|at| wall < at)
+            && settled.quiet == self.quiet.version()
+            && settled.receivers.len() == receivers.len()
+            && settled
+                .receivers
+                .iter()
+                .zip(receivers)
+                .all(|(seen, now)| seen == now.name)
+    }
+
+    /// Hands the resolves to the groups that owe them and to the acknowledgements;
+    /// if anything changed, publishes the view (changes are events, rare next to
+    /// ticks) and makes the next flush a full one.
     fn apply(&mut self, changes: book::Changes, wall: DateTime<Utc>) {
         for alert in &changes.resolved {
             self.groups.resolved(alert);
             self.quiet.resolved(&alert.fingerprint);
         }
-        if changes.changed {
+        if changes.changed || !changes.resolved.is_empty() {
+            self.dirty = true;
             self.publish(wall);
         }
     }

@@ -126,7 +126,11 @@ impl Policy {
                 ));
             }
         }
-        if self.routes.last().is_some_and(|last| !last.matchers.is_empty()) {
+        if self
+            .routes
+            .last()
+            .is_some_and(|last| !last.matchers.is_empty())
+        {
             warnings.push(
                 "every `[[alerts.routes]]` has matchers: an alert that no route matches reaches \
                  no sink; end with a route without matchers to catch the rest"

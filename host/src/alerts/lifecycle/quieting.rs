@@ -16,6 +16,10 @@ pub(super) trait Quieting: Send + Sync {
     fn acked(&self, alert: &Alert) -> Option<AckView>;
     /// `fingerprint` resolved: its acknowledgement ends.
     fn resolved(&self, fingerprint: &str);
+    /// Changes whenever a silence or acknowledgement is made, expired or forgotten.
+    fn version(&self) -> u64;
+    /// The first time after `after` at which a silence starts or ends by itself.
+    fn next_boundary(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>>;
 }
 
 impl Quieting for Silences {
@@ -29,5 +33,13 @@ impl Quieting for Silences {
 
     fn resolved(&self, fingerprint: &str) {
         Silences::resolved(self, fingerprint);
+    }
+
+    fn version(&self) -> u64 {
+        Silences::version(self)
+    }
+
+    fn next_boundary(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        Silences::next_boundary(self, after)
     }
 }

@@ -84,6 +84,16 @@ pub struct Book {
 }
 
 impl Book {
+    /// The first start or end of a silence after `after`: when what is silenced
+    /// changes by time alone.
+    pub fn next_boundary(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.silences
+            .iter()
+            .flat_map(|silence| [silence.starts_at, silence.ends_at])
+            .filter(|at| *at > after)
+            .min()
+    }
+
     /// Adds a checked silence; `Full` at [`MAX_SILENCES`] (after sweeping).
     pub fn add(
         &mut self,

@@ -50,6 +50,8 @@ struct Shared {
     /// Held by one change at a time across its write to disk: two changes made at
     /// once must not both start from the same book and lose one of them.
     changing: Mutex<()>,
+    /// Counts the changes kept, so a reader knows the book moved without reading it.
+    version: AtomicU64,
 }
 
 impl Default for Shared {
@@ -58,6 +60,7 @@ impl Default for Shared {
             memory: Memory::None,
             book: Mutex::default(),
             changing: Mutex::default(),
+            version: AtomicU64::new(0),
         }
     }
 }
@@ -71,6 +74,7 @@ impl Silences {
             memory,
             book: Mutex::new(Arc::new(book)),
             changing: Mutex::default(),
+            version: AtomicU64::new(0),
         })))
     }
 
@@ -93,7 +97,19 @@ impl Silences {
         let answer = change(&mut book)?;
         self.0.memory.save(&book).map_err(Refused::Unsaved)?;
         *self.0.book.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(book);
+        self.0.version.fetch_add(1, Ordering::Release);
         Ok(answer)
+    }
+
+    /// Changes whenever a silence or acknowledgement is made, expired or forgotten:
+    /// the lifecycle re-reads silences only when it moved (or a boundary passed).
+    pub fn version(&self) -> u64 {
+        self.0.version.load(Ordering::Acquire)
+    }
+
+    /// The first time after `after` at which a silence starts or ends by itself.
+    pub fn next_boundary(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.book().next_boundary(after)
     }
 
     /// Creates a silence asked for by `author` (used when the request names nobody);

@@ -16,12 +16,14 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use abi_stable::{
-    export_root_module, prefix_type::PrefixTypeTrait, sabi_trait::TD_Opaque,
+    export_root_module,
+    prefix_type::PrefixTypeTrait,
+    sabi_trait::TD_Opaque,
     std_types::{RResult, RStr},
 };
 use monitoring_plugin_api::{
-    FullPluginMod, PluginError, PluginKind, PluginKind_NE, PluginMetadata, PluginModRef,
-    SinkAbi, SinkAbi_TO, SinkBox,
+    FullPluginMod, PluginError, PluginKind, PluginKind_NE, PluginMetadata, PluginModRef, SinkAbi,
+    SinkAbi_TO, SinkBox,
 };
 use serde::Deserialize;
 

@@ -220,3 +220,33 @@ fn a_new_episode_listed_firing_folds_the_old_episodes_resolve() {
         [(first.fingerprint, AlertState::Resolved)]
     );
 }
+
+#[test]
+fn a_flush_with_nothing_new_is_skipped_until_a_timer_or_the_refresh() {
+    let mut run = Run::new(Policy::default());
+    let memory = alert("web-1", "memory", WARN, 85.0);
+    run.sync(0, "web-1", std::slice::from_ref(&memory));
+    assert_eq!(run.flush(30, &["chat"]).len(), 1);
+    // A new value is no change: the next flushes skip forming the groups, so the
+    // view keeps the old value until the refresh.
+    let higher = Alert {
+        value: 87.5,
+        ..memory.clone()
+    };
+    run.sync(31, "web-1", std::slice::from_ref(&higher));
+    assert!(run.flush(32, &["chat"]).is_empty());
+    assert_eq!(run.board.view().firing[0].alert.value, 85.0, "skipped");
+    assert!(run.flush(36, &["chat"]).is_empty());
+    assert_eq!(run.board.view().firing[0].alert.value, 87.5, "refreshed");
+    // A receiver added is news: its group forms at once, and its alert has waited
+    // more than group_wait already.
+    let sent = run.flush(37, &["chat", "mail"]);
+    assert_eq!(sent.len(), 1, "mail's first");
+    assert_eq!(sent[0].receiver, "mail");
+    assert!(run.flush(38, &["chat", "mail"]).is_empty());
+    // The repeat timers still fire though nothing changed.
+    let repeats = run.flush(330, &["chat", "mail"]);
+    assert_eq!(repeats.len(), 1, "chat's repeat: {repeats:?}");
+    assert_eq!(repeats[0].receiver, "chat");
+    assert_eq!(run.flush(337, &["chat", "mail"]).len(), 1, "mail's repeat");
+}

@@ -55,6 +55,21 @@ impl Quieting for Arc<Quiet> {
             .expect("lock")
             .push(fingerprint.to_owned());
     }
+
+    fn version(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for set in [&self.silenced, &self.acked] {
+            let mut items: Vec<String> = set.lock().expect("lock").iter().cloned().collect();
+            items.sort_unstable();
+            items.hash(&mut hasher);
+        }
+        hasher.finish()
+    }
+
+    fn next_boundary(&self, _after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        None
+    }
 }
 
 /// A lifecycle on injected time, with receivers that accept everything but where a

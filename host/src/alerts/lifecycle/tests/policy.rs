@@ -144,7 +144,13 @@ fn warnings_name_unknown_sinks_and_a_missing_catch_all() {
     .expect("valid");
     let warnings = uncaught.warnings(&sinks);
     assert_eq!(warnings.len(), 2, "{warnings:?}");
-    assert!(warnings[0].contains("`alerts.routes[0].sinks` names `pagr`"), "{warnings:?}");
+    assert!(
+        warnings[0].contains("`alerts.routes[0].sinks` names `pagr`"),
+        "{warnings:?}"
+    );
     assert!(warnings[1].contains("catch the rest"), "{warnings:?}");
-    assert!(Policy::default().warnings(&sinks).is_empty(), "no routes: everyone");
+    assert!(
+        Policy::default().warnings(&sinks).is_empty(),
+        "no routes: everyone"
+    );
 }
