@@ -57,12 +57,15 @@ fn publisher(nats: &Nats, host: &str, token: &str, extra: &str) -> Server {
     )
 }
 
-/// A gateway that does not publish itself, with a file sink writing to `log`.
+/// A gateway that does not publish itself, with a file sink writing to `log` that gets
+/// the alerts of hosts tagged `db` and every `host_down` (routes), and nothing else.
 fn gateway(nats: &Nats, log: &Path) -> Server {
     let config = format!(
         "[fleet]\nnats_url = \"{}\"\nhost_name = \"gateway\"\ntoken_env = \"{TOKEN_ENV}\"\n\
          gateway = true\npublish = false\nstale_after = {STALE_AFTER}\n\n\
          [alerts]\ngroup_wait = 0.0\ngroup_interval = 1.0\n\n\
+         [[alerts.routes]]\nmatchers = {{ tags = \"db\" }}\nsinks = [\"file\"]\n\n\
+         [[alerts.routes]]\nmatchers = {{ component = \"host_down\" }}\nsinks = [\"file\"]\n\n\
          [plugins.file]\nenabled = true\npath = {:?}\n",
         nats.url(),
         log.display().to_string()
@@ -191,13 +194,15 @@ async fn a_gateway_serves_three_publishers_and_their_alerts() {
     let scratch = tempfile::tempdir().expect("scratch");
     let log = scratch.path().join("fleet-alerts.jsonl");
     let gateway = gateway(&nats, &log);
-    // pub-1 raises an alert at once: memory above 1 %.
+    // pub-1 and pub-3 raise an alert at once: memory above 1 %. Only pub-1 is tagged
+    // `db`, which the gateway's route sends to its file sink.
     let alerting =
         "[[alerts.rules]]\nmetric = \"memory.percentage\"\ncomponent = \"memory\"\nwarning = 1.0\n";
+    let tagged = format!("tags = [\"db\", \"eu\"]\n\n{alerting}");
     let mut publishers = vec![
-        publisher(&nats, "pub-1", TOKEN, alerting),
+        publisher(&nats, "pub-1", TOKEN, &tagged),
         publisher(&nats, "pub-2", TOKEN, QUIET),
-        publisher(&nats, "pub-3", TOKEN, QUIET),
+        publisher(&nats, "pub-3", TOKEN, alerting),
     ];
 
     let mut ws = watch(&gateway, r#"["*"]"#).await;
@@ -255,11 +260,33 @@ async fn a_gateway_serves_three_publishers_and_their_alerts() {
         Some(16),
         "{alert}"
     );
+    // pub-3's alert is on the gateway too, but no route takes an untagged host's.
+    let deadline = Instant::now() + 5 * SECOND;
+    loop {
+        let alerts = get(gateway.port, "/api/alerts").json();
+        let hosts: Vec<&str> = alerts["firing"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|alert| alert["host"].as_str())
+            .collect();
+        if hosts.contains(&"pub-3") {
+            assert!(hosts.contains(&"pub-1"), "{alerts}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pub-3's alert never reached the gateway: {alerts}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(2 * SECOND);
     assert!(
         !sink_lines(&log)
             .iter()
             .any(|line| line["host"] == "pub-2" || line["host"] == "pub-3"),
-        "only pub-1 has a rule that fires"
+        "only the tagged pub-1's alert is routed to the file: {:?}",
+        sink_lines(&log)
     );
 
     // Stop pub-2: `stale` within the stale window (plus a sweep and a poll).
