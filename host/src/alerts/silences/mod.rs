@@ -154,16 +154,23 @@ impl Silences {
         self.book().acked(alert)
     }
 
-    /// Forgets the acknowledgement of an alert that resolved. Blocks on the disk when
-    /// there was one; a failure to keep that is only logged (an acknowledgement of an
-    /// old episode never applies to a new one anyway).
+    /// Forgets the acknowledgement of an alert that resolved, in memory only: called
+    /// on the collection loop, which must never wait for a disk. The next change kept
+    /// keeps this too; until then a restart brings back an acknowledgement of an
+    /// episode that is over, which matches nothing (a new episode has a new start).
+    /// While a change is being kept the loop does not wait for it: the acknowledgement
+    /// stays, as harmless.
     pub fn resolved(&self, fingerprint: &str) {
         if !self.book().acks.contains_key(fingerprint) {
             return;
         }
-        let forgotten = self.change(|book| Ok(book.resolved(fingerprint)));
-        if let Err(error) = forgotten {
-            tracing::warn!(fingerprint, place = %self.0.memory.place(), %error, "Could not forget the acknowledgement of a resolved alert.");
+        let Ok(_one_at_a_time) = self.0.changing.try_lock() else {
+            return;
+        };
+        let mut book = Book::clone(&self.book());
+        if book.resolved(fingerprint) {
+            *self.0.book.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(book);
+            self.0.version.fetch_add(1, Ordering::Release);
         }
     }
 }
