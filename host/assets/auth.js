@@ -81,8 +81,10 @@ export function askForToken() {
 /**
  * Whether this page's token is the admin's. The server has no "who am I" route, so
  * the page asks a control route something that changes nothing: to expire a silence
- * id no silence can have (ids are hex digits). Only the admin gets past the role check
- * (to a 404 or 400); anyone else gets 401 or 403. Resolves to `{ admin, status }`.
+ * id no silence can have (ids are hex digits). Only the admin gets past the role check,
+ * to "no silence has the id" (404) or a refused id (400); anyone else gets 401 or 403,
+ * and a server without silences says "no such route" (404 too, but no admin's).
+ * Resolves to `{ admin, status }`.
  */
 export async function probeAdmin() {
   try {
@@ -90,7 +92,14 @@ export async function probeAdmin() {
       method: "DELETE",
       headers: authHeaders({ accept: "application/json" }),
     });
-    return { admin: response.status === 404 || response.status === 400, status: response.status };
+    let reason = "";
+    try {
+      reason = String((await response.json())?.error ?? "");
+    } catch {
+      // Not JSON: the status alone decides.
+    }
+    const pastRoleCheck = response.status === 404 || response.status === 400;
+    return { admin: pastRoleCheck && !reason.startsWith("no such route"), status: response.status };
   } catch {
     return { admin: false, status: 0 };
   }
