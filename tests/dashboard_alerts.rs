@@ -165,7 +165,10 @@ async fn the_dashboard_draws_the_rules_and_silences_and_acks_an_alert() {
         s["connection"] == "live" && s["memMarks"] == "warning:1"
     })
     .await;
-    assert_eq!(state["cpuMarks"], "", "no rule on the CPU: no line: {state}");
+    assert_eq!(
+        state["cpuMarks"], "",
+        "no rule on the CPU: no line: {state}"
+    );
     let firing = api(&browser, "/api/alerts").await;
     let alert = firing["firing"]
         .as_array()
@@ -183,7 +186,9 @@ async fn the_dashboard_draws_the_rules_and_silences_and_acks_an_alert() {
     assert_eq!(shown["level"], "WARNING", "{shown}");
     assert_eq!(shown["host"], host, "{shown}");
     assert!(
-        shown["since"].as_str().is_some_and(|s| s.starts_with("for ")),
+        shown["since"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("for ")),
         "since when: {shown}"
     );
     assert_eq!(shown["badges"], Value::Array(vec![]), "{shown}");
@@ -198,7 +203,8 @@ async fn the_dashboard_draws_the_rules_and_silences_and_acks_an_alert() {
         .await;
     enter_token(&browser, ADMIN_TOKEN).await;
     let state = wait_panel(&browser, "the admin's buttons", |s| {
-        row(s, fingerprint).is_some_and(|r| has(&r["buttons"], "Ack") && has(&r["buttons"], "Silence"))
+        row(s, fingerprint)
+            .is_some_and(|r| has(&r["buttons"], "Ack") && has(&r["buttons"], "Silence"))
     })
     .await;
     assert_eq!(state["panel"]["admin"], true, "{state}");
@@ -243,7 +249,8 @@ async fn the_dashboard_draws_the_rules_and_silences_and_acks_an_alert() {
     // Acknowledge it.
     click_in_row(&browser, fingerprint, "button.ack").await;
     let state = wait_panel(&browser, "the alert shown ACKED", |s| {
-        row(s, fingerprint).is_some_and(|r| has(&r["badges"], "ACKED") && !has(&r["buttons"], "Ack"))
+        row(s, fingerprint)
+            .is_some_and(|r| has(&r["badges"], "ACKED") && !has(&r["buttons"], "Ack"))
     })
     .await;
     assert_eq!(state["error"], "", "{state}");
@@ -261,6 +268,10 @@ async fn the_dashboard_draws_the_rules_and_silences_and_acks_an_alert() {
     let silences = api(&browser, "/api/silences").await;
     assert_eq!(silences["silences"][0]["state"], "expired", "{silences}");
     assert_eq!(state["error"], "", "{state}");
-    assert_eq!(state["errors"], Value::Array(vec![]), "no script errors: {state}");
+    assert_eq!(
+        state["errors"],
+        Value::Array(vec![]),
+        "no script errors: {state}"
+    );
     browser.close().await;
 }

@@ -153,6 +153,9 @@ async function silence(row, duration, comment) {
   for (const name of ["host", "component", "metric"]) {
     if (typeof alert[name] === "string" && alert[name] !== "") matchers[name] = alert[name];
   }
+  // One disk of several: silence that one (its `instance` label), not all of the host's.
+  const instance = alert.labels?.instance;
+  if (typeof instance === "string" && instance !== "") matchers.instance = instance;
   const submit = row.form.querySelector("button[type=submit]");
   const done = await change(submit, (answer) => `Silenced for ${duration} (silence ${answer?.id ?? "?"}).`, () =>
     sendJson("POST", "/api/silences", { matchers, duration, comment }));
