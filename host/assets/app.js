@@ -19,7 +19,7 @@ import { hideMoment, momentCounts, momentShown, onMomentChange, showMoment } fro
 import { initPast, pastCounts, plotData, rangeEvents, resetPast } from "./past.js";
 import { colors, coreAt, drawCores, drawSeries, onResize, sizeOf, watch } from "./plot.js";
 import { currentRange, describe, onRangeChange, zoomTo } from "./range.js";
-import { loadRules, rulesCounts, thresholdsOf } from "./rules.js";
+import { loadRules, rulesCounts, setRules, thresholdsOf } from "./rules.js";
 import { drawRange } from "./timeline.js";
 import {
   apply, coreUsage, counts, diskList, diskPaths, diskSeries, el, gpuList, gpuSeries, seedAlertStarts, SERIES, trackAlerts,
@@ -338,6 +338,8 @@ function connect() {
       setState("live");
     } else if (message?.type === "reload_result" || message?.type === "thresholds_updated") {
       reloadRules();
+    } else if (message?.type === "rules") {
+      if (setRules(message)) redraw();
     }
   };
   ws.onclose = async () => {

@@ -52,21 +52,28 @@ function marksOf(rule) {
   return marks;
 }
 
-/** Asks the server for its rules; resolves to whether they changed (the plots must redraw). */
+/**
+ * Takes the rules from a `GET /api/rules` answer or a WebSocket `rules` message (the
+ * same body); returns whether they changed (the plots must redraw).
+ */
+export function setRules(body) {
+  const list = Array.isArray(body?.rules) ? body.rules.slice(0, MAX_RULES) : [];
+  const text = JSON.stringify(list);
+  if (text === lastText) return false;
+  lastText = text;
+  rules = list
+    .filter((rule) => rule && typeof rule.metric === "string")
+    .map((rule) => ({ path: segments(rule.metric), marks: marksOf(rule) }));
+  return true;
+}
+
+/** Asks the server for its rules; resolves to whether they changed. */
 export async function loadRules() {
   loads += 1;
   try {
     const body = await getJson("/api/rules");
-    const list = Array.isArray(body?.rules) ? body.rules : [];
-    const text = JSON.stringify(list.slice(0, MAX_RULES));
     error = "";
-    if (text === lastText) return false;
-    lastText = text;
-    rules = list
-      .slice(0, MAX_RULES)
-      .filter((rule) => rule && typeof rule.metric === "string")
-      .map((rule) => ({ path: segments(rule.metric), marks: marksOf(rule) }));
-    return true;
+    return setRules(body);
   } catch (failure) {
     // Kept and shown in the state: a server without rules support still draws its plots.
     error = String(failure.message ?? failure);
