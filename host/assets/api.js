@@ -1,7 +1,8 @@
-// GET requests to the history API, as one well-behaved client: the viewer token as
-// every fetch carries it, at most MAX_IN_FLIGHT requests at once from this page (the
-// server answers only a few history queries at a time and turns the rest away with
-// 503), and a 503 retried after the second it asks for.
+// Requests to the server's JSON API, as one well-behaved client: the token as every
+// fetch carries it, at most MAX_IN_FLIGHT GETs at once from this page (the server
+// answers only a few history queries at a time and turns the rest away with 503), and
+// a 503 retried after the second it asks for. An admin's changes (`sendJson`) go out
+// at once and are never retried: a silence must not be made twice.
 
 import { authHeaders } from "./auth.js";
 
@@ -75,4 +76,31 @@ export async function getJson(url) {
     }
     await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
+}
+
+/**
+ * The JSON body of `method url` with `body` as JSON (none when undefined); throws an
+ * ApiError naming the path, status and the server's `error`, as getJson does.
+ */
+export async function sendJson(method, url, body) {
+  const init = { method, headers: authHeaders({ accept: "application/json" }) };
+  if (body !== undefined) {
+    init.headers["content-type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(url, init);
+  } catch (error) {
+    throw new ApiError(0, `${method} ${url} failed: ${error.message ?? error}`);
+  }
+  let answer = null;
+  try {
+    answer = await response.json();
+  } catch {
+    // Not JSON: the status says what went wrong.
+  }
+  if (response.ok) return answer;
+  const reason = answer?.error ? `: ${answer.error}` : "";
+  throw new ApiError(response.status, `${method} ${url} HTTP ${response.status}${reason}`);
 }

@@ -1,5 +1,6 @@
 // The live dashboard: one WebSocket to this server's /ws, plots seeded from
-// /api/history when the server has it, active alerts, and reconnection with back-off.
+// /api/history when the server has it, the alert rules' thresholds on them (rules.js),
+// active alerts and the alerts panel (alerts.js), and reconnection with back-off.
 // A past range (range.js) draws the same plots from the history API instead (past.js,
 // timeline.js) while the cards' numbers stay live.
 //
@@ -8,6 +9,7 @@
 // is updated in place: elements are made once per core, disk, GPU or alert and then
 // only their text or width changes.
 
+import { panelCounts, snapshotAlerts, startAlertsPanel } from "./alerts.js";
 import { askForToken, authHeaders, protocols, refusedForToken } from "./auth.js";
 import { demoMessage } from "./demo.js";
 import { drawFleet, fleetCounts, fleetMessage } from "./fleet.js";
@@ -17,6 +19,7 @@ import { hideMoment, momentCounts, momentShown, onMomentChange, showMoment } fro
 import { initPast, pastCounts, plotData, rangeEvents, resetPast } from "./past.js";
 import { colors, coreAt, drawCores, drawSeries, onResize, sizeOf, watch } from "./plot.js";
 import { currentRange, describe, onRangeChange, zoomTo } from "./range.js";
+import { loadRules, rulesCounts, setRules, thresholdsOf } from "./rules.js";
 import { drawRange } from "./timeline.js";
 import {
   apply, coreUsage, counts, diskList, diskPaths, diskSeries, el, gpuList, gpuSeries, seedAlertStarts, SERIES, trackAlerts,
@@ -35,6 +38,8 @@ const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 /** Connected but nothing received for this long: shown as stalled. */
 const STALE_MS = 3000;
+/** The rules are asked again this often (another client may have changed a threshold). */
+const RULES_MS = 60 * 1000;
 
 /** `?host=NAME` on a fleet gateway: that host's full view, fed by the gateway. */
 const fleetHost = new URLSearchParams(location.search).get("host");
@@ -144,7 +149,8 @@ function redraw() {
 
 /**
  * Every time plot with its lines; each line has its getter for live samples and its
- * stored series (the alert rules' path syntax) for a past range.
+ * stored series (the alert rules' path syntax) for a past range and the rules'
+ * thresholds (`marksOf`).
  */
 function plotSpecs() {
   const c = colors();
@@ -200,13 +206,21 @@ function draw() {
     const span = samples.length > 0 ? end - samples[0].t : 0;
     const windowMs = Math.min(WINDOW_MS, Math.max(MIN_WINDOW_MS, span));
     for (const { canvas, lines, scale } of plotSpecs()) {
-      drawSeries(canvas, samples, lines, end, windowMs, GAP_MS, scale ?? null);
+      drawSeries(canvas, samples, lines, end, windowMs, GAP_MS, scale ?? null, marksOf(lines));
     }
   } else if (pastDirty) {
     pastDirty = false;
     drawPast(range);
   }
   drawCores(el.cores, coreUsage());
+}
+
+/** The thresholds of the rules on the values a plot's `lines` draw. */
+const marksOf = (lines) => thresholdsOf(lines.map((line) => line.series));
+
+/** Asks for the rules again; the plots redraw when they changed. */
+async function reloadRules() {
+  if (await loadRules()) redraw();
 }
 
 /** The seconds between two snapshots, from the live samples (0.5 s until there are some). */
@@ -223,7 +237,7 @@ function drawPast(range) {
   const tick = tickSeconds();
   for (const { canvas, lines, scale } of plotSpecs()) {
     if (lines.length === 0) {
-      drawRange(canvas, { lines: [], from: range.from, to: range.to, events, scale, marker });
+      drawRange(canvas, { lines: [], from: range.from, to: range.to, events, scale, marker, marks: [] });
       continue;
     }
     const entry = plotData(canvas, lines.map((line) => line.series), range, sizeOf(canvas).w);
@@ -234,7 +248,7 @@ function drawPast(range) {
     });
     const note = entry.state === "loading" ? "loading…" : entry.state === "error" ? "history unavailable" : "";
     canvas.title = entry.error;
-    drawRange(canvas, { lines: past, from: range.from, to: range.to, events, scale, marker, note });
+    drawRange(canvas, { lines: past, from: range.from, to: range.to, events, scale, marker, note, marks: marksOf(lines) });
   }
 }
 
@@ -289,6 +303,9 @@ function connect() {
   let opened = false;
   ws.onopen = () => {
     opened = true;
+    // Once the token is known good: a page still asking for one must not poll with a wrong one.
+    startAlertsPanel();
+    reloadRules();
     if (fleetView || fleetHost) {
       ws.send(JSON.stringify({ type: "subscribe", hosts: fleetView ? ["*"] : [fleetHost] }));
       return; // The gateway's history is its own, not the fleet's.
@@ -312,12 +329,17 @@ function connect() {
     }
     if (fleetHost && message?.type === "monitoring_data" && message.host !== fleetHost) return;
     if (ingest(message)) {
+      snapshotAlerts(message);
       attempt = 0;
       if (state !== "live") setState("live");
       schedule();
     } else if (message?.type === "connection") {
       lastDataAt = performance.now();
       setState("live");
+    } else if (message?.type === "reload_result" || message?.type === "thresholds_updated") {
+      reloadRules();
+    } else if (message?.type === "rules") {
+      if (setRules(message)) redraw();
     }
   };
   ws.onclose = async () => {
@@ -434,7 +456,7 @@ window.__dashboard = {
   state: () => ({
     connection: state, samples: samples.length, ...counts(), ...machineCounts(), fleet: fleetCounts(), lastFrameMs,
     errors: errors.slice(), range: { ...currentRange(), label: describe(currentRange()) }, past: pastCounts(),
-    moment: momentCounts(),
+    moment: momentCounts(), alertsPanel: panelCounts(), rules: rulesCounts(),
   }),
 };
 
@@ -478,4 +500,5 @@ async function start() {
     }
   }
   connect();
+  setInterval(reloadRules, RULES_MS);
 }

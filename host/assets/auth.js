@@ -77,3 +77,78 @@ export function askForToken() {
     };
   });
 }
+
+/**
+ * Whether this page's token is the admin's. The server has no "who am I" route, so
+ * the page asks a control route something that changes nothing: to expire a silence
+ * id no silence can have (ids are hex digits). Only the admin gets past the role check,
+ * to "no silence has the id" (404) or a refused id (400); anyone else gets 401 or 403,
+ * and a server without silences says "no such route" (404 too, but no admin's).
+ * Resolves to `{ admin, status }`.
+ */
+export async function probeAdmin() {
+  try {
+    const response = await fetch("/api/silences/not-a-silence", {
+      method: "DELETE",
+      headers: authHeaders({ accept: "application/json" }),
+    });
+    let reason = "";
+    try {
+      reason = String((await response.json())?.error ?? "");
+    } catch {
+      // Not JSON: the status alone decides.
+    }
+    const pastRoleCheck = response.status === 404 || response.status === 400;
+    return { admin: pastRoleCheck && !reason.startsWith("no such route"), status: response.status };
+  } catch {
+    return { admin: false, status: 0 };
+  }
+}
+
+/**
+ * Shows the token form for the admin's token, on a page that is already viewing. An
+ * entered token is tried at once (probeAdmin): one the server refuses is dropped,
+ * the token in use kept and the form asks again, so a mistyped admin token never
+ * leaves the page's polls presenting a wrong one (the server backs an address off
+ * after a few). An empty submit cancels. Resolves to whether the session is now the
+ * admin's.
+ */
+export function askForAdminToken() {
+  const form = document.getElementById("token-form");
+  const input = document.getElementById("token-input");
+  const note = document.getElementById("token-note");
+  const label = form.querySelector("label");
+  const before = label.textContent;
+  label.textContent = "The admin token (to acknowledge and silence alerts; empty to cancel):";
+  note.textContent = "";
+  form.hidden = false;
+  input.focus();
+  return new Promise((resolve) => {
+    const finish = (admin) => {
+      label.textContent = before;
+      note.textContent = "";
+      form.hidden = true;
+      form.onsubmit = null;
+      resolve(admin);
+    };
+    form.onsubmit = async (event) => {
+      event.preventDefault();
+      const token = input.value.trim();
+      input.value = "";
+      if (!token) {
+        finish(false);
+        return;
+      }
+      const previous = memory;
+      memory = token;
+      const { admin } = await probeAdmin();
+      if (!admin) {
+        memory = previous;
+        note.textContent = "That is not the admin token; enter it again, or nothing to cancel.";
+        return;
+      }
+      store(token);
+      finish(true);
+    };
+  });
+}

@@ -114,6 +114,34 @@ export function niceCeiling(v, base = 10) {
   return power * base;
 }
 
+/**
+ * Draws each alert threshold in `marks` (`[{ level: "warning"|"critical", value }]`, in
+ * the plot's units) as a dashed line across the plotted area: amber for a warning, red
+ * for a critical. One above the plot's `top` is left out rather than drawn at the
+ * edge, where it would claim a value it does not have. Records what was drawn as
+ * `data-thresholds` (`warning:80,critical:90`), for tests and for the curious.
+ */
+export function drawThresholds(canvas, ctx, marks, y, w, top) {
+  const palette = colors();
+  const drawn = [];
+  ctx.save();
+  ctx.setLineDash([6, 4]);
+  ctx.lineWidth = 1.5;
+  for (const mark of marks) {
+    if (!(mark.value >= 0 && mark.value <= top)) continue;
+    const py = Math.round(y(mark.value)) + 0.5;
+    ctx.strokeStyle = mark.level === "critical" ? palette.crit : palette.warn;
+    ctx.beginPath();
+    ctx.moveTo(0, py);
+    ctx.lineTo(w, py);
+    ctx.stroke();
+    drawn.push(`${mark.level}:${mark.value}`);
+  }
+  ctx.restore();
+  const text = drawn.join(",");
+  if (canvas.dataset.thresholds !== text) canvas.dataset.thresholds = text;
+}
+
 /** The largest value `lines` take in `samples` from index `from` on. */
 function peak(samples, from, lines) {
   let max = 0;
@@ -133,9 +161,10 @@ function peak(samples, from, lines) {
  * `scale` (optional): `{ max, label(max) }` for values that are not percentages; without
  * `max` the top is the peak in view, rounded up (`base` 1024 for bytes), and
  * `reference` draws a dashed line at that value (e.g. the CPU count under a load plot).
- * The time label sits in a strip of its own below the plotted area.
+ * The time label sits in a strip of its own below the plotted area. `marks`: the
+ * alert rules' thresholds on this plot's values (see drawThresholds).
  */
-export function drawSeries(canvas, samples, lines, end, windowMs, gapMs, scale = null) {
+export function drawSeries(canvas, samples, lines, end, windowMs, gapMs, scale = null, marks = []) {
   const size = sizeOf(canvas);
   const ctx = prepare(canvas, size);
   const { w } = size;
@@ -164,9 +193,11 @@ export function drawSeries(canvas, samples, lines, end, windowMs, gapMs, scale =
   }
   ctx.textAlign = "left";
   canvas.dataset.top = String(top);
+  const y = (v) => h - pad - (Math.max(0, Math.min(top, v)) / top) * (h - 2 * pad);
+  // Thresholds are known before any sample is: drawn even on an empty plot.
+  drawThresholds(canvas, ctx, marks, y, w, top);
   if (samples.length === 0) return;
   const x = (t) => ((t - start) / windowMs) * w;
-  const y = (v) => h - pad - (Math.max(0, Math.min(top, v)) / top) * (h - 2 * pad);
   if (scale?.reference) {
     ctx.save();
     ctx.setLineDash([4, 3]);

@@ -4,7 +4,7 @@
 // plugin events) are ticks on the time axis, so a spike and its cause line up.
 
 import { moment } from "./format.js";
-import { AXIS_H, canvasContext, colors, drawGrid, niceCeiling } from "./plot.js";
+import { AXIS_H, canvasContext, colors, drawGrid, drawThresholds, niceCeiling } from "./plot.js";
 
 /** Colour (palette key) of an event's tick, by kind. */
 const TICK = { reload: "cpu", start: "disk", stop: "temp", plugin: "gpu" };
@@ -84,9 +84,10 @@ function drawTicks(ctx, events, x, w, h) {
  * `band` draws min–max around the average (the caller sets it when a point covers
  * several samples). `events` as `/api/events` gives them; `scale` as drawSeries takes
  * it; `marker` (ms or null) a dashed line at a chosen moment. Records the span drawn
- * on the canvas (zoom.js) and the number of points drawn (`data-points`).
+ * on the canvas (zoom.js) and the number of points drawn (`data-points`). `marks`:
+ * the alert rules' thresholds, as drawSeries takes them.
  */
-export function drawRange(canvas, { lines, from, to, events = [], scale = null, marker = null, note = "" }) {
+export function drawRange(canvas, { lines, from, to, events = [], scale = null, marker = null, note = "", marks = [] }) {
   const { ctx, w, h: fullH } = canvasContext(canvas);
   const h = Math.max(1, fullH - AXIS_H);
   const pad = 2;
@@ -140,6 +141,7 @@ export function drawRange(canvas, { lines, from, to, events = [], scale = null, 
     ctx.stroke();
     ctx.restore();
   }
+  drawThresholds(canvas, ctx, marks, y, w, top);
   drawTicks(ctx, events, x, w, h);
   if (marker !== null && marker >= from && marker <= to) {
     ctx.save();

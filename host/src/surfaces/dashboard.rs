@@ -1,18 +1,23 @@
-//! The dashboard a browser gets at `GET /`: a page, a stylesheet and fifteen
+//! The dashboard a browser gets at `GET /`: a page, a stylesheet and eighteen
 //! JavaScript modules (`app.js`: state, frames, connection; `auth.js`: the access
-//! token, when the server asks for one; `view.js`: the DOM; `machine.js`: the network,
-//! disk I/O, load, sensors and processes cards; `fleet.js`: a gateway's fleet overview;
-//! `sparkline.js`: its tiles' last hour; `plot.js`: canvas drawing; `range.js`: the
-//! range picker; `past.js`: a past range's data; `timeline.js`: drawing it;
-//! `zoom.js`: drag-to-zoom and picking a moment; `moment.js`: that moment's processes;
-//! `api.js`: history requests, a few at a time; `format.js`: units; `demo.js`: a
-//! synthetic machine), embedded in the binary
-//! (`host/assets/`), so it works offline, needs no CDN and no build step.
+//! token, when the server asks for one, and whether it is the admin's; `view.js`: the
+//! DOM; `machine.js`: the network, disk I/O, load, sensors and processes cards;
+//! `fleet.js`: a gateway's fleet overview; `sparkline.js`: its tiles' last hour;
+//! `plot.js`: canvas drawing; `rules.js`: the alert rules' thresholds on the plots;
+//! `alerts.js`: the alerts panel (active, silenced, recently resolved; an admin's
+//! ack, silence and expire); `alertrows.js`: its rows; `range.js`: the range picker;
+//! `past.js`: a past range's data; `timeline.js`: drawing it; `zoom.js`:
+//! drag-to-zoom and picking a moment; `moment.js`: that moment's processes; `api.js`:
+//! API requests, a few GETs at a time; `format.js`: units; `demo.js`: a synthetic
+//! machine), embedded in the binary (`host/assets/`), so it works offline, needs no
+//! CDN and no build step.
 //!
 //! The page talks to the server only through what every client has: the WebSocket at
-//! `/ws`, `GET /api/history` to seed its live plots and the history API
-//! (`/api/query`, `/api/events`, `/api/processes`) for a past range. It is served
-//! after the WebSocket upgrade filter, so an upgrade at `/` never reaches it.
+//! `/ws`, `GET /api/history` to seed its live plots, the history API (`/api/query`,
+//! `/api/events`, `/api/processes`) for a past range, and the alerts API
+//! (`/api/rules`, `/api/alerts`, `/api/silences`, `/api/alerts/{fingerprint}/ack`).
+//! It is served after the WebSocket upgrade filter, so an upgrade at `/` never
+//! reaches it.
 //!
 //! Caching: the file names carry no content hash, so a browser must pick up a new
 //! binary's files at once. Every file is sent with `Cache-Control: no-cache` and an
@@ -82,7 +87,9 @@ macro_rules! asset {
 pub const INDEX: Asset = asset!("index.html", "text/html; charset=utf-8");
 
 /// Everything under `/assets/`.
-pub const ASSETS: [Asset; 16] = [
+pub const ASSETS: [Asset; 19] = [
+    asset!("alertrows.js", "text/javascript; charset=utf-8"),
+    asset!("alerts.js", "text/javascript; charset=utf-8"),
     asset!("api.js", "text/javascript; charset=utf-8"),
     asset!("app.js", "text/javascript; charset=utf-8"),
     asset!("auth.js", "text/javascript; charset=utf-8"),
@@ -94,6 +101,7 @@ pub const ASSETS: [Asset; 16] = [
     asset!("past.js", "text/javascript; charset=utf-8"),
     asset!("plot.js", "text/javascript; charset=utf-8"),
     asset!("range.js", "text/javascript; charset=utf-8"),
+    asset!("rules.js", "text/javascript; charset=utf-8"),
     asset!("sparkline.js", "text/javascript; charset=utf-8"),
     asset!("timeline.js", "text/javascript; charset=utf-8"),
     asset!("view.js", "text/javascript; charset=utf-8"),
