@@ -72,12 +72,14 @@ pub(super) fn form<'a>(
                     .is_none_or(|sinks| sinks.iter().any(|sink| sink == receiver.name))
                     && (receiver.accepts)(alert)
             });
+            // Labels and the key's tail once per route; per receiver only its name.
+            let labels = group_labels(taken.group_by, alert, tags);
+            let tail = key_tail(taken.route, &labels);
             for receiver in chosen {
-                let labels = group_labels(taken.group_by, alert, tags);
-                let key = group_key(receiver.name, taken.route, &labels);
+                let key = format!("{}/{tail}", receiver.name);
                 let group = forming.entry(key).or_insert_with(|| Forming {
                     receiver: receiver.name,
-                    labels,
+                    labels: labels.clone(),
                     timing: taken.timing,
                     arrived: entry.arrived,
                     alerts: Vec::new(),
@@ -121,17 +123,14 @@ pub(super) fn group_labels(
         .collect()
 }
 
-/// The stable identity of a group: receiver, route (`*` without routes) and grouping
-/// labels, e.g. `slack/0/{host="web-1"}`.
-pub(super) fn group_key(
-    receiver: &str,
-    route: Option<usize>,
-    labels: &BTreeMap<String, String>,
-) -> String {
+/// A group's identity without its receiver (the same for every receiver of a route):
+/// the route (`*` without routes) and the grouping labels; the key is
+/// `<receiver>/<tail>`, e.g. `chat/0/{host="web-1"}`.
+fn key_tail(route: Option<usize>, labels: &BTreeMap<String, String>) -> String {
     let route = route.map_or_else(|| "*".to_owned(), |index| index.to_string());
     let labels: Vec<String> = labels
         .iter()
         .map(|(name, value)| format!("{name}={value:?}"))
         .collect();
-    format!("{receiver}/{route}/{{{}}}", labels.join(","))
+    format!("{route}/{{{}}}", labels.join(","))
 }

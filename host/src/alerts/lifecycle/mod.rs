@@ -28,8 +28,9 @@
 //! receivers), which on a 2,000-host gateway is the loop's biggest cost. So a flush
 //! with nothing new (no alert started, changed or resolved, no silence or
 //! acknowledgement, the same receivers) before the next timer of any group, the next
-//! silence boundary and [`REFRESH`] returns at once. The view is rebuilt on each change
-//! and by each full flush, so its values are at most [`REFRESH`] old.
+//! silence boundary and [`REFRESH`] returns at once. The view is rebuilt by each full
+//! flush (a tick with changes, or every [`REFRESH`]), so its values are at most that
+//! old.
 
 use std::time::{Duration, Instant};
 
@@ -125,14 +126,14 @@ impl Lifecycle {
     /// A fingerprint that fires again after resolving starts a new episode.
     pub fn sync(&mut self, host: &str, active: &[Alert], now: Instant, wall: DateTime<Utc>) {
         let changes = self.book.sync(host, active, now, wall);
-        self.apply(changes, wall);
+        self.apply(changes);
     }
 
     /// A fleet host went stale (`down`) or came back: fires or resolves its
     /// [`HOST_DOWN`] alert. While it is down its other alerts are inhibited.
     pub fn host_state(&mut self, host: &str, down: bool, now: Instant, wall: DateTime<Utc>) {
         let changes = self.book.host_state(host, down, now, wall);
-        self.apply(changes, wall);
+        self.apply(changes);
     }
 
     /// A fleet host was forgotten (gone): its alerts, `host_down` included, resolve,
@@ -141,7 +142,7 @@ impl Lifecycle {
     pub fn forget_host(&mut self, host: &str, now: Instant, wall: DateTime<Utc>) {
         let _ = now;
         let changes = self.book.forget_host(host, wall);
-        self.apply(changes, wall);
+        self.apply(changes);
     }
 
     /// The notifications due now, one per receiver and group, stamped `wall`, linking to
@@ -210,16 +211,16 @@ impl Lifecycle {
     }
 
     /// Hands the resolves to the groups that owe them and to the acknowledgements;
-    /// if anything changed, publishes the view (changes are events, rare next to
-    /// ticks) and makes the next flush a full one.
-    fn apply(&mut self, changes: book::Changes, wall: DateTime<Utc>) {
+    /// if anything changed, the next flush is a full one, which publishes the view:
+    /// once per tick however many hosts changed (a fleet-wide storm must not build
+    /// the view once per host).
+    fn apply(&mut self, changes: book::Changes) {
         for alert in &changes.resolved {
             self.groups.resolved(alert);
             self.quiet.resolved(&alert.fingerprint);
         }
         if changes.changed || !changes.resolved.is_empty() {
             self.dirty = true;
-            self.publish(wall);
         }
     }
 

@@ -233,7 +233,9 @@ fn a_flush_with_nothing_new_is_skipped_until_a_timer_or_the_refresh() {
         value: 87.5,
         ..memory.clone()
     };
-    run.sync(31, "web-1", std::slice::from_ref(&higher));
+    let (now, wall) = run.at(31);
+    run.lifecycle
+        .sync("web-1", std::slice::from_ref(&higher), now, wall);
     assert!(run.flush(32, &["chat"]).is_empty());
     assert_eq!(run.board.view().firing[0].alert.value, 85.0, "skipped");
     assert!(run.flush(36, &["chat"]).is_empty());

@@ -75,6 +75,7 @@ fn forgetting_a_host_resolves_all_its_alerts() {
     assert_eq!(run.flush(30, &["chat"]).len(), 2);
     let (now, wall) = run.at(40);
     run.lifecycle.forget_host("web-1", now, wall);
+    run.lifecycle.publish(wall);
     let view = run.board.view();
     assert_eq!(view.firing.len(), 1);
     assert_eq!(view.firing[0].alert.host, "web-2");

@@ -113,12 +113,15 @@ impl Run {
     fn sync(&mut self, secs: u64, host: &str, active: &[Alert]) {
         let (now, wall) = self.at(secs);
         self.lifecycle.sync(host, active, now, wall);
+        // The view as a flush would publish it (the loop flushes every tick).
+        self.lifecycle.publish(wall);
     }
 
     /// The fleet says `host` is down (or back) at `secs`.
     fn host_state(&mut self, secs: u64, host: &str, down: bool) {
         let (now, wall) = self.at(secs);
         self.lifecycle.host_state(host, down, now, wall);
+        self.lifecycle.publish(wall);
     }
 
     /// Flushes at `secs` to receivers that accept everything.
