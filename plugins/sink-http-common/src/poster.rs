@@ -155,7 +155,7 @@ fn timeout(secs: f64) -> Result<Duration, PluginError> {
 }
 
 /// An error and its causes, `: `-separated (reqwest's own message is terse).
-fn chain(error: &dyn std::error::Error) -> String {
+pub fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use monitoring_plugin_api::PluginError;
 use reqwest::blocking::Client;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
-use sink_http_common::{classify_status, parse_retry_after, Redactor};
+use sink_http_common::{chain, classify_status, parse_retry_after, Redactor};
 
 use crate::services::{Body, Capture, Method, Request, ROOM_ID_PLACEHOLDER};
 
@@ -170,36 +170,11 @@ fn rewrite_origin(url: &str, origin: &str) -> String {
     format!("{origin}{}", &url[path_start..])
 }
 
-/// `application/x-www-form-urlencoded`.
+/// `application/x-www-form-urlencoded`, as browsers and Apprise encode forms.
 fn form(pairs: &[(String, String)]) -> String {
-    const FORM: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'*');
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{}={}",
-                percent_encoding::utf8_percent_encode(k, FORM),
-                percent_encoding::utf8_percent_encode(v, FORM)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// An error and its causes, `: `-separated.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 #[cfg(test)]
@@ -219,8 +194,9 @@ mod tests {
     }
 
     #[test]
-    fn forms_are_encoded() {
+    fn forms_are_encoded_as_python_urlencode_does() {
+        // Spaces as `+`, as Apprise's requests (`urllib.parse.urlencode`) send them.
         let pairs = [("a b".to_owned(), "x&y=ü".to_owned())];
-        assert_eq!(form(&pairs), "a%20b=x%26y%3D%C3%BC");
+        assert_eq!(form(&pairs), "a+b=x%26y%3D%C3%BC");
     }
 }

@@ -73,19 +73,7 @@ fn one(url: impl Fn(&TestServer) -> String, rewrite: bool) -> Request {
 }
 
 fn form(request: &Request) -> BTreeMap<String, String> {
-    String::from_utf8(request.body.clone())
-        .unwrap()
-        .split('&')
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap();
-            let decode = |s: &str| {
-                percent_encoding::percent_decode_str(s)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            };
-            (decode(k), decode(v))
-        })
-        .collect()
+    form_urlencoded::parse(&request.body).into_owned().collect()
 }
 
 #[test]
