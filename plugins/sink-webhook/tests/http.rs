@@ -71,10 +71,13 @@ fn posts_the_alert_as_json_with_the_configured_headers() {
         body["message"],
         "Critical memory usage: 96.2% (threshold: 90.0%)"
     );
+    // The seed's seven fields, `event`, and of the alert's identity (plugin-api 1.2)
+    // only what it has: this sample alert has no host, labels or fingerprint.
+    assert_eq!(body["state"], "firing");
     assert_eq!(
         body.as_object().unwrap().len(),
-        8,
-        "no field beyond the seed's and `event`: {body}"
+        9,
+        "no field beyond the seed's, `event` and `state`: {body}"
     );
 }
 
