@@ -424,11 +424,14 @@ fn start_alerting(
         tracing::warn!("{}: {warning}", config.display_path());
     }
     let host = config.fleet.host();
+    let mut lifecycle = Lifecycle::new(policy, silences, board);
+    // This server's own tags, for routes and silences on its own alerts too.
+    lifecycle.set_tags(&host, &config.fleet.tags);
     Ok(pipeline::Alerting {
         control: AlertControl::new(rules),
         engine: EngineState::for_host(host.clone()),
         host,
-        lifecycle: Lifecycle::new(policy, silences, board),
+        lifecycle,
         public_url: config.server.public_url.clone(),
         sinks: SinkRunner::start(sinks, Backoff::default())?,
         log: AlertLog::default(),
