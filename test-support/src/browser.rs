@@ -48,7 +48,18 @@ pub struct Browser {
 }
 
 impl Drop for Browser {
+    /// Ends chromedriver and the Chromium it started, also when the test panicked with
+    /// the session open: chromedriver runs in a process group of its own, and the
+    /// whole group is killed (its browser would otherwise outlive the test).
     fn drop(&mut self) {
+        #[cfg(unix)]
+        {
+            let group = format!("-{}", self.driver.id());
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .stderr(Stdio::null())
+                .status();
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -65,10 +76,15 @@ impl Browser {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let driver = Command::new(&chromedriver)
+        let mut driver = Command::new(&chromedriver);
+        driver
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::null());
+        // Its own process group, so that dropping the browser ends Chromium too.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut driver, 0);
+        let driver = driver
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", chromedriver.display()));
         let profile = tempfile::tempdir().expect("browser profile folder");
