@@ -47,7 +47,7 @@ impl AlertControl {
         self.rules.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Replaces every rule and the cooldown (a reloaded configuration); thresholds
+    /// Replaces every rule (a reloaded configuration); thresholds
     /// changed by clients since are replaced too: the file is the truth.
     pub fn replace(&self, rules: RuleSet) {
         *self.rules.write().unwrap_or_else(PoisonError::into_inner) = rules;

@@ -17,7 +17,6 @@ use monitoring_plugin_api::{Alert, AlertLevel, Sections};
 
 use super::path::MetricPath;
 pub use super::path::Reading;
-use crate::config::alerts::DEFAULT_COOLDOWN;
 pub use crate::config::alerts::{AlertsConfig, RuleConfig};
 
 /// Both levels, least severe first.
@@ -89,11 +88,10 @@ pub struct Rule {
     pub line: usize,
 }
 
-/// Every rule plus the cooldown.
+/// Every rule. (How often an alert is notified is the lifecycle's `Policy`, whose
+/// `repeat_interval` the old `cooldown` now names.)
 #[derive(Debug, Clone)]
 pub struct RuleSet {
-    /// Least time between two notifications of one rule instance at one level.
-    pub cooldown: Duration,
     /// The rules, in file order; their index identifies them to the engine.
     pub rules: Vec<Rule>,
 }
@@ -119,13 +117,6 @@ impl RuleError {
 impl AlertsConfig {
     /// Compiles the rules; on error, the rule's index with what is wrong.
     pub fn compile(&self) -> Result<RuleSet, (Option<usize>, RuleError)> {
-        if !(self.cooldown.is_finite() && self.cooldown >= 0.0) {
-            let message = format!(
-                "must be a number of seconds, at least 0, got {}",
-                self.cooldown
-            );
-            return Err((None, RuleError::new("cooldown", message)));
-        }
         let rules = if self.rules.is_empty() {
             seed_rules()
         } else {
@@ -140,10 +131,7 @@ impl AlertsConfig {
                 })
                 .collect::<Result<_, (Option<usize>, RuleError)>>()?
         };
-        Ok(RuleSet {
-            cooldown: Duration::from_secs_f64(self.cooldown),
-            rules,
-        })
+        Ok(RuleSet { rules })
     }
 }
 
@@ -162,7 +150,6 @@ impl RuleSet {
 impl Default for RuleSet {
     fn default() -> Self {
         Self {
-            cooldown: Duration::from_secs_f64(DEFAULT_COOLDOWN),
             rules: seed_rules(),
         }
     }
@@ -445,7 +432,6 @@ mod tests {
     #[test]
     fn no_rules_gives_the_seeds() {
         let set = compile("").expect("defaults compile");
-        assert_eq!(set.cooldown, Duration::from_secs(300));
         let summary: Vec<_> = set
             .rules
             .iter()
@@ -638,8 +624,6 @@ mod tests {
         assert_eq!(e.key, "for");
         let (_, e) = error("[[rules]]\nmetric = \"memory.percentage\"\nwarning = 1.0\nabove = true\nbelow = true\n");
         assert_eq!(e.key, "below");
-        let (index, e) = error("cooldown = -1.0\n");
-        assert_eq!((index, e.key), (None, "cooldown"));
         assert!(
             toml::from_str::<AlertsConfig>("[[rules]]\nmetric = \"m.x\"\nwarn = 1.0\n").is_err()
         );

@@ -459,7 +459,6 @@ mod tests {
         let config = parse("").expect("valid");
         let rules = config.alerts.compile().expect("valid");
         assert_eq!(rules.rules.len(), 3);
-        assert_eq!(rules.cooldown, Duration::from_secs(300));
         let config = parse("[alerts]\ncooldown = 60.0\n\n[[alerts.rules]]\nmetric = \"processor.usage_percent\"\nwarning = 90.0\nfor = 30.0\n")
             .expect("valid");
         let rules = config.alerts.compile().expect("valid");

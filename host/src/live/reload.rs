@@ -1,5 +1,5 @@
 //! A reloaded `plugins.toml` as a difference from the running one: what the collection
-//! loop can take now (rules and cooldown, cadence, history size; plugins are
+//! loop can take now (rules and their notification policy, cadence, history size; plugins are
 //! reconciled separately) and what only a restart applies, which is logged as such.
 //! An invalid file changes nothing; its error (file, line, key) stays visible in
 //! `/health` until a good file is loaded.
