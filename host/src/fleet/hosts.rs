@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::alerts::lifecycle::fingerprint;
+use crate::alerts::lifecycle::derived_fingerprint;
 use crate::pipeline::relay::FleetNews;
 
 /// Most hosts a gateway follows; frames from more are counted and ignored.
@@ -325,9 +325,7 @@ fn info(name: &str, entry: &Entry, now: Instant) -> HostInfo {
 fn identify(host: &str, alerts: &mut [Alert]) {
     for alert in alerts {
         if alert.host != host || alert.fingerprint.is_empty() {
-            let instance = alert.labels.get("instance").cloned().unwrap_or_default();
-            let name = format!("{}_{}", alert.component, alert.metric);
-            alert.fingerprint = fingerprint(&name, host, &instance);
+            alert.fingerprint = derived_fingerprint(alert, host);
             alert.host = host.to_owned();
         }
     }

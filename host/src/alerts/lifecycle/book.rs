@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use monitoring_plugin_api::{Alert, AlertLevel, AlertState};
 
-use super::identity::{fingerprint, iso, seed, HOST_DOWN};
+use super::identity::{derived_fingerprint, fingerprint, iso, seed, HOST_DOWN};
 use crate::throttle::Throttle;
 
 /// Resolved alerts kept for the view.
@@ -129,11 +129,7 @@ impl Book {
             let mut alert = alert.clone();
             alert.host = host.to_owned();
             if alert.fingerprint.is_empty() {
-                // An engine that does not stamp fingerprints yet: (rule, host,
-                // instance) as near as the alert says it.
-                let rule = format!("{}/{}", alert.component, alert.metric);
-                let instance = alert.labels.get("instance").cloned().unwrap_or_default();
-                alert.fingerprint = fingerprint(&rule, host, &instance);
+                alert.fingerprint = derived_fingerprint(&alert, host);
             }
             if alert.starts_at.is_empty() {
                 alert.starts_at = iso(wall);

@@ -2,6 +2,7 @@
 //! engine and the fleet both stamp, and RFC 3339 for what the lifecycle dates.
 
 use chrono::{DateTime, Utc};
+use monitoring_plugin_api::Alert;
 use sha2::{Digest, Sha256};
 
 /// The component, metric and `alertname` of the alert a gateway fires for a host that
@@ -24,6 +25,15 @@ pub fn fingerprint(rule: &str, host: &str, instance: &str) -> String {
         .take(8)
         .map(|byte| format!("{byte:02x}"))
         .collect()
+}
+
+/// The fingerprint of an alert on `host` that came without a usable one (from a host
+/// older than fingerprints, or naming another host): its rule named as the engine
+/// names it (`<component>_<metric>`, as `Rule::alertname`), and its `instance` label.
+pub fn derived_fingerprint(alert: &Alert, host: &str) -> String {
+    let rule = format!("{}_{}", alert.component, alert.metric);
+    let instance = alert.labels.get("instance").map_or("", String::as_str);
+    fingerprint(&rule, host, instance)
 }
 
 /// A wall-clock time in the lifecycle's own fields (`ends_at`, `host_down`'s

@@ -54,7 +54,7 @@ mod tests;
 
 pub use book::{MAX_ALERTS, RESOLVED_KEPT};
 pub use groups::MAX_GROUPS;
-pub use identity::{fingerprint, HOST_DOWN};
+pub use identity::{derived_fingerprint, fingerprint, HOST_DOWN};
 pub use members::Receiver;
 pub use policy::{Policy, PolicyError, Route, MAX_ROUTES, MAX_SECONDS};
 pub use view::{AlertView, AlertsView, Board};
@@ -112,6 +112,11 @@ impl Lifecycle {
     pub fn set_policy(&mut self, policy: Policy) {
         self.policy = policy;
         self.dirty = true;
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// The tags of `host` (its `[fleet] tags`), which `tags` matchers see.
