@@ -232,7 +232,7 @@ pub async fn run(
         silences: silences.clone(),
         board: alert_board.clone(),
         rules: alerting.control.clone(),
-        grouping: Grouping::from_config(&config.alerts),
+        grouping: Grouping::from_policy(alerting.lifecycle.policy()),
     };
     let status = Arc::new(StatusSources {
         start_time: timestamp::now_iso(),

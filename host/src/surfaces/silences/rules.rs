@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::alerts::lifecycle::Policy;
 use crate::alerts::rules::{Direction, RuleSet};
-use crate::config::alerts::AlertsConfig;
 
 /// `[alerts]`'s notification timing, in seconds, and grouping labels.
 #[derive(Debug, Clone, Serialize)]
@@ -22,13 +22,14 @@ pub struct Grouping {
 }
 
 impl Grouping {
-    /// What `[alerts]` says (`repeat_interval`, else its alias `cooldown`).
-    pub fn from_config(config: &AlertsConfig) -> Self {
+    /// What the compiled `[alerts]` policy says (so `cooldown`, the alias of
+    /// `repeat_interval`, is read in one place: `Policy::from_config`).
+    pub fn from_policy(policy: &Policy) -> Self {
         Self {
-            repeat_interval: config.repeat_interval.unwrap_or(config.cooldown),
-            group_wait: config.group_wait,
-            group_interval: config.group_interval,
-            group_by: config.group_by.clone(),
+            repeat_interval: policy.repeat_interval.as_secs_f64(),
+            group_wait: policy.group_wait.as_secs_f64(),
+            group_interval: policy.group_interval.as_secs_f64(),
+            group_by: policy.group_by.clone(),
         }
     }
 }

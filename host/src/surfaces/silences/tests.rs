@@ -13,7 +13,7 @@ fn silencing() -> Silencing {
         silences: Silences::default(),
         board: Board::default(),
         rules: AlertControl::new(RuleSet::default()),
-        grouping: Grouping::from_config(&Default::default()),
+        grouping: Grouping::from_policy(&Default::default()),
     }
 }
 

@@ -90,7 +90,7 @@ fn server(limits: Limits) -> Server {
             silences: Default::default(),
             board: Default::default(),
             rules: alerts,
-            grouping: crate::surfaces::silences::Grouping::from_config(&Default::default()),
+            grouping: crate::surfaces::silences::Grouping::from_policy(&Default::default()),
         },
         shutdown: shutdown.clone(),
     });
