@@ -32,5 +32,5 @@ pub use classify::{classify_status, parse_retry_after};
 #[cfg(feature = "http")]
 pub use endpoint::Endpoint;
 #[cfg(feature = "http")]
-pub use poster::{chain, JsonPoster};
+pub use poster::{chain, client, timeout, JsonPoster};
 pub use redact::{quote, Redactor, QUOTE_LIMIT, REDACTED};

@@ -41,26 +41,10 @@ impl JsonPoster {
         let resolved = endpoint.resolve(&env)?;
         let url = resolved.url;
         let timeout = timeout(timeout_secs)?;
-        // reqwest is built without a default crypto provider so that ring, not aws-lc,
-        // is linked. Each plugin library has its own copy of rustls, so installing the
-        // process default here touches no one else; `Err` means it is already set.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            // A redirected POST turns into a GET; better to say the URL is wrong.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!(
-                "monitoring-server-sink/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build()
-            .map_err(|e| {
-                PluginError::unavailable(format_args!(
-                    "cannot build the HTTP client: {}",
-                    chain(&e)
-                ))
-            })?;
+        let client = client(
+            timeout,
+            concat!("monitoring-server-sink/", env!("CARGO_PKG_VERSION")),
+        )?;
         let target = format!(
             "{}:{}",
             url.host_str().unwrap_or("?"),
@@ -143,7 +127,9 @@ impl JsonPoster {
     }
 }
 
-fn timeout(secs: f64) -> Result<Duration, PluginError> {
+/// `timeout_secs` as a duration: a positive number of seconds, else a config error
+/// naming the key. Shared by every HTTP sink.
+pub fn timeout(secs: f64) -> Result<Duration, PluginError> {
     Duration::try_from_secs_f64(secs)
         .ok()
         .filter(|d| !d.is_zero())
@@ -151,6 +137,25 @@ fn timeout(secs: f64) -> Result<Duration, PluginError> {
             PluginError::config(format_args!(
                 "`timeout_secs` must be a positive number, got {secs}"
             ))
+        })
+}
+
+/// The blocking client every HTTP sink uses: `timeout` to connect and for the whole
+/// request, redirects not followed (a redirected POST turns into a GET; better to say
+/// the URL is wrong), `user_agent` as given.
+pub fn client(timeout: Duration, user_agent: &str) -> Result<Client, PluginError> {
+    // reqwest is built without a default crypto provider so that ring, not aws-lc, is
+    // linked. Each plugin library has its own copy of rustls, so installing the process
+    // default here touches no one else; `Err` means it is already set.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(user_agent)
+        .build()
+        .map_err(|e| {
+            PluginError::unavailable(format_args!("cannot build the HTTP client: {}", chain(&e)))
         })
 }
 

@@ -51,15 +51,7 @@ impl NotifySink {
         env: impl Fn(&str) -> Option<String>,
         read: impl Fn(&std::path::Path) -> std::io::Result<String>,
     ) -> Result<Self, PluginError> {
-        let timeout = Duration::try_from_secs_f64(config.timeout_secs)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                PluginError::config(format_args!(
-                    "`timeout_secs` must be a positive number, got {}",
-                    config.timeout_secs
-                ))
-            })?;
+        let timeout = sink_http_common::timeout(config.timeout_secs)?;
         let targets = config::targets(&config, env, read)?
             .into_iter()
             .map(|configured| {

@@ -29,22 +29,10 @@ pub struct Sender {
 impl Sender {
     /// A client whose connect and whole-request timeout is `timeout`.
     pub fn new(timeout: Duration) -> Result<Self, PluginError> {
-        // reqwest is built without a default crypto provider so that ring, not aws-lc,
-        // is linked; `Err` means a provider is already installed in this library.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            // A redirected POST turns into a GET; better to say the URL is wrong.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!(
-                "monitoring-server-notify/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build()
-            .map_err(|e| {
-                PluginError::unavailable(format_args!("cannot build the HTTP client: {e}"))
-            })?;
+        let client = sink_http_common::client(
+            timeout,
+            concat!("monitoring-server-notify/", env!("CARGO_PKG_VERSION")),
+        )?;
         Ok(Self {
             client,
             origin_override: None,
