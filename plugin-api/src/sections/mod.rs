@@ -16,6 +16,7 @@ mod memory;
 mod network;
 mod processes;
 mod processor;
+pub mod scripted;
 mod sensors;
 mod system;
 
