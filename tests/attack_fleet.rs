@@ -273,27 +273,44 @@ async fn big_frames_are_refused_counted_and_never_kept() {
                     .count() as u64
             })
     };
+    // A frame the NATS client dropped while the gateway was behind never reached it.
+    let taken_in = |health: &Value| {
+        health["frames_oversize"].as_u64().unwrap_or(0)
+            + health["frames_dropped"].as_u64().unwrap_or(0)
+    };
     loop {
-        let refused = fleet_health(&gateway)["frames_oversize"]
-            .as_u64()
-            .unwrap_or(0);
-        if refused + big_hosts(&gateway) >= HOSTS || Instant::now() > deadline {
+        if taken_in(&fleet_health(&gateway)) + big_hosts(&gateway) >= HOSTS
+            || Instant::now() > deadline
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let after = peak_rss_mb(&gateway);
     eprintln!("gateway peak RSS: {before:.1} MB before, {after:.1} MB after");
+    // What the gateway may hold at once: the NATS client's queue for the fleet's
+    // subscription (the host's `SUBSCRIPTION_CAPACITY`, 64 messages) of these 1 MB
+    // frames, plus room for the client's read buffer and the allocator. Without that
+    // bound async-nats queues 65,536 messages, and a gateway starved of CPU while the
+    // flood arrived held 67 MB of 300 (CI, 2026-12-06).
+    const QUEUE_MB: f64 = 64.0;
     assert!(
-        after - before < 64.0,
+        after - before < QUEUE_MB + 32.0,
         "300 frames of 1 MB grew the gateway's peak RSS from {before:.1} MB to {after:.1} MB"
     );
     let health = fleet_health(&gateway);
-    assert_eq!(health["frames_oversize"], HOSTS, "{health}");
+    let oversize = health["frames_oversize"].as_u64().unwrap_or(0);
+    // Dropped messages may include the real host's frames too, never refused ones.
+    assert!(
+        taken_in(&health) >= HOSTS && (1..=HOSTS).contains(&oversize),
+        "300 big frames, yet {health}"
+    );
     assert_eq!(big_hosts(&gateway), 0, "a refused frame adds no host");
     let metrics = get(gateway.port, "/metrics").body;
     assert!(
-        metrics.contains(&format!("monitoring_fleet_frames_oversize_total {HOSTS}")),
+        metrics.contains(&format!(
+            "monitoring_fleet_frames_oversize_total {oversize}"
+        )),
         "{metrics}"
     );
     let warned = gateway

@@ -7,13 +7,14 @@
 //! credential arrives as an "authorization violation" event; it is logged as an error
 //! saying exactly that, once per change, and shown in `/health`.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_nats::{ClientError, ConnectOptions, Event, ServerError};
 
 use crate::config::fleet::{Credentials, FleetConfig};
 use crate::fleet::status::{Connection, FleetStatus};
+use crate::throttle::Throttle;
 
 /// The first reconnect delay.
 pub const FIRST_RETRY: Duration = Duration::from_millis(100);
@@ -21,6 +22,17 @@ pub const FIRST_RETRY: Duration = Duration::from_millis(100);
 pub const MAX_RETRY: Duration = Duration::from_secs(2);
 /// Messages the client buffers towards the socket before `publish` waits.
 const CLIENT_CAPACITY: usize = 512;
+/// Messages the client holds for one subscription before it drops the next ones
+/// (counted in `frames_dropped`). async-nats bounds this queue by count only (its
+/// default is 65,536), and a message is as large as NATS's `max_payload` allows (1 MiB
+/// by default), so this count is what bounds the memory a publisher flooding the
+/// fleet with big frames can make a gateway hold while it is behind: 64 MiB at the
+/// default, 4 MiB when NATS's `max_payload` matches `[fleet] max_frame_bytes`
+/// (docs/fleet.md). The gateway takes a frame in microseconds, so 64 is 16 ms of a
+/// 2,000-host fleet at 2 Hz.
+pub const SUBSCRIPTION_CAPACITY: usize = 64;
+/// How often dropped subscription messages are logged at most.
+const DROP_LOG_PERIOD: Duration = Duration::from_secs(60);
 
 /// Why the connection could not be set up at all (a bad URL or seed).
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +57,7 @@ pub async fn connect(
 ) -> Result<async_nats::Client, ConnectError> {
     let url = config.nats_url.clone().unwrap_or_default();
     let tls = url.split(',').any(|one| one.trim().starts_with("tls://"));
+    let drops = Arc::new(Mutex::new(Throttle::new(DROP_LOG_PERIOD)));
     let options = with_credentials(ConnectOptions::new(), &config.credentials)
         .name(format!("monitoring-websocket-server/{}", status.host))
         .require_tls(tls)
@@ -53,9 +66,16 @@ pub async fn connect(
         .reconnect_delay_callback(retry_delay)
         .connection_timeout(Duration::from_secs(5))
         .client_capacity(CLIENT_CAPACITY)
+        .subscription_capacity(SUBSCRIPTION_CAPACITY)
         .event_callback(move |event| {
             let status = Arc::clone(&status);
-            async move { on_event(&status, event) }
+            let drops = Arc::clone(&drops);
+            async move {
+                match event {
+                    Event::SlowConsumer(_) => on_drop(&status, &drops),
+                    event => on_event(&status, event),
+                }
+            }
         });
     options
         .connect(url.as_str())
@@ -117,15 +137,27 @@ fn on_event(status: &FleetStatus, event: Event) {
             tracing::warn!(url = %status.url, error = %error, "NATS reported an error.");
             status.set_error(format!("NATS error: {error}"));
         }
-        Event::SlowConsumer(sid) => {
-            tracing::warn!(
-                subscription = sid,
-                "NATS dropped messages for a slow subscription of this server."
-            );
-        }
+        Event::SlowConsumer(_) => FleetStatus::bump(&status.frames_dropped),
         Event::LameDuckMode | Event::Draining | Event::Closed => {
             tracing::info!(url = %status.url, event = %event, "NATS connection event.");
         }
+    }
+}
+
+/// Counts a message the client dropped for a subscription that was behind (async-nats
+/// reports each one), and says so at most once per [`DROP_LOG_PERIOD`].
+fn on_drop(status: &FleetStatus, drops: &Mutex<Throttle>) {
+    FleetStatus::bump(&status.frames_dropped);
+    let allowed = drops
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .allow(Instant::now());
+    if let Some(held_back) = allowed {
+        tracing::warn!(
+            held_back,
+            queue = SUBSCRIPTION_CAPACITY,
+            "The gateway fell behind its fleet subscription; NATS messages were dropped (frames_dropped in /health)."
+        );
     }
 }
 

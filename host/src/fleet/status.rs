@@ -80,6 +80,10 @@ pub struct FleetStatus {
     pub malformed: AtomicU64,
     /// Frames refused unread for being larger than `max_frame_bytes` (gateway).
     pub frames_oversize: AtomicU64,
+    /// Messages the NATS client dropped because the gateway had not taken the
+    /// [`SUBSCRIPTION_CAPACITY`](crate::fleet::connect::SUBSCRIPTION_CAPACITY) before
+    /// them yet (NATS's "slow consumer"; gateway).
+    pub frames_dropped: AtomicU64,
     /// The outbox's counters: queued and dropped because the buffer was full.
     pub relay: Arc<RelayCounters>,
     last_error: Mutex<Option<String>>,
@@ -118,6 +122,8 @@ pub struct FleetReport {
     pub malformed: u64,
     /// Fleet frames refused for being larger than `max_frame_bytes`.
     pub frames_oversize: u64,
+    /// Fleet messages the NATS client dropped while the gateway was behind.
+    pub frames_dropped: u64,
     /// The last error, in words.
     pub last_error: Option<String>,
 }
@@ -147,6 +153,7 @@ impl FleetStatus {
             alerts_received: AtomicU64::new(0),
             malformed: AtomicU64::new(0),
             frames_oversize: AtomicU64::new(0),
+            frames_dropped: AtomicU64::new(0),
             relay,
             last_error: Mutex::new(None),
         }
@@ -195,6 +202,7 @@ impl FleetStatus {
             alerts_received: get(&self.alerts_received),
             malformed: get(&self.malformed),
             frames_oversize: get(&self.frames_oversize),
+            frames_dropped: get(&self.frames_dropped),
             last_error: self
                 .last_error
                 .lock()

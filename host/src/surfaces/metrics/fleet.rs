@@ -68,6 +68,11 @@ pub(super) fn fleet_metrics(b: &mut Builder, fleet: Option<&Fleet>) {
             "Fleet frames refused unread for being larger than max_frame_bytes (gateway)",
             report.frames_oversize,
         ),
+        (
+            "monitoring_fleet_frames_dropped",
+            "Fleet messages the NATS client dropped while the gateway was behind (gateway)",
+            report.frames_dropped,
+        ),
     ] {
         b.counter(name, help, vec![], value);
     }
