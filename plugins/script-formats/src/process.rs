@@ -126,11 +126,16 @@ pub fn run_once(
     Ok(outcome)
 }
 
-/// A long-running command's handles.
+/// A long-running command: ended by [`Daemon::finish`].
 #[derive(Debug)]
 pub struct Daemon {
     child: Child,
-    /// Its stdout, read line by line by the caller.
+}
+
+/// A daemon's pipes, for the caller to read and write.
+#[derive(Debug)]
+pub struct DaemonPipes {
+    /// Its stdout, read line by line.
     pub stdout: ChildStdout,
     /// Its stdin, when asked for (Telegraf `execd`'s `signal = "STDIN"`).
     pub stdin: Option<ChildStdin>,
@@ -143,7 +148,7 @@ pub fn spawn_daemon(
     spec: &CommandSpec,
     with_stdin: bool,
     slot: &ProcessSlot,
-) -> Result<Daemon, StartError> {
+) -> Result<(Daemon, DaemonPipes), StartError> {
     let stdin = if with_stdin {
         Stdio::piped()
     } else {
@@ -152,20 +157,25 @@ pub fn spawn_daemon(
     let mut child = slot
         .spawn(&spec.name, || build(spec, stdin).spawn())
         .map_err(|e| start_error(spec, e))??;
-    let missing = || StartError::Spawn {
-        name: spec.name.clone(),
-        program: spec.argv.first().cloned().unwrap_or_default(),
-        reason: "its pipes were not set up".into(),
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        kill_group(pid_of(&child));
+        slot.clear();
+        let _ = child.wait();
+        return Err(StartError::Spawn {
+            name: spec.name.clone(),
+            program: spec.argv.first().cloned().unwrap_or_default(),
+            reason: "its pipes were not set up".into(),
+        });
     };
-    let stdout = child.stdout.take().ok_or_else(missing)?;
-    let stderr = child.stderr.take().ok_or_else(missing)?;
     let stdin = child.stdin.take();
-    Ok(Daemon {
-        child,
-        stdout,
-        stdin,
-        stderr,
-    })
+    Ok((
+        Daemon { child },
+        DaemonPipes {
+            stdout,
+            stdin,
+            stderr,
+        },
+    ))
 }
 
 impl Daemon {
@@ -174,7 +184,6 @@ impl Daemon {
     /// signal ended it.
     pub fn finish(mut self, grace: Duration, slot: &ProcessSlot) -> Option<i32> {
         let pid = pid_of(&self.child);
-        drop(self.stdin.take());
         wait_exit(pid, Instant::now() + grace);
         kill_group(pid);
         slot.clear();
