@@ -49,6 +49,11 @@ impl Collector for ExecCollector {
 
     fn new(config: Config) -> Result<Self, PluginError> {
         let plans = config::plans(config)?;
+        if plans.is_empty() {
+            return Err(PluginError::unavailable(
+                "no [[plugins.exec.commands]] configured",
+            ));
+        }
         let mut commands = Vec::with_capacity(plans.len());
         for plan in plans {
             commands.push(start(plan)?);

@@ -46,8 +46,21 @@ fn gone(pid: i64) -> bool {
 
 #[test]
 fn obeys_the_collector_contract() {
-    let sections = monitoring_plugin_api::testing::check_collector::<ExecCollector>();
-    assert_eq!(sections["exec"], serde_json::json!({"commands": {}}));
+    let settings = serde_json::json!({"commands": [
+        {"name": "hello", "command": ["/bin/echo", "{\"greeting\": \"hello\"}"], "format": "json"}
+    ]});
+    let root = <ExecCollector as monitoring_plugin_api::Exported>::root_module();
+    let sections =
+        monitoring_plugin_api::testing::collector_compliance(root, &settings.to_string())
+            .expect("obeys the contract");
+    assert_eq!(sections["exec"]["commands"]["hello"]["format"], "json");
+    let err = ExecCollector::new(Config::default())
+        .err()
+        .expect("no commands");
+    assert_eq!(
+        err.kind(),
+        Some(monitoring_plugin_api::ErrorKind::Unavailable)
+    );
 }
 
 #[test]
