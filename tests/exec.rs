@@ -123,7 +123,8 @@ async fn a_critical_check_alerts_and_resolves_when_it_is_ok_again() {
         })
     };
     let mut alert = None;
-    for _ in 0..40 {
+    // 30 ticks: the check runs every second, so it has been CRITICAL for ~10 runs.
+    for _ in 0..30 {
         let (message, _) =
             monitoring_test_support::next_of_type(&mut ws, "monitoring_data", 5 * SECOND)
                 .await
