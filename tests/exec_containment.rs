@@ -166,3 +166,17 @@ async fn twenty_commands_leave_the_tick_steady() {
         ms(gaps[39])
     );
 }
+
+#[test]
+fn a_bad_command_table_is_refused_naming_the_command_and_its_line() {
+    let config = "[[plugins.exec.commands]]\nname = \"good\"\ncommand = [\"/bin/true\"]\nformat = \"json\"\n\n\
+                  [[plugins.exec.commands]]\nname = \"bad\"\ncommand = \"ls -l\"\nformat = \"json\"\n";
+    let server = start(config);
+    let line = server
+        .wait_for_log(|l| l.contains("Plugin refused."), 20 * SECOND)
+        .unwrap_or_else(|| panic!("no refusal; log:\n{}", server.log_text()));
+    assert!(line.contains("plugins.toml: line"), "{line}");
+    assert!(line.contains("[plugins.exec]"), "{line}");
+    assert!(line.contains("command `bad`"), "{line}");
+    assert!(line.contains("`command` is a string"), "{line}");
+}

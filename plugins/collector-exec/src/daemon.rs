@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{ChildStderr, ChildStdin};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use monitoring_plugin_api::sections::scripted::ScriptFormat;
 use script_formats::process::{self, ProcessSlot, StartError};
@@ -84,7 +84,11 @@ pub fn supervise(plan: Plan, shared: Shared, slot: ProcessSlot, stop: Receiver<(
 
 /// Reads readings until EOF or an error that ends the daemon; how many were good, and
 /// that error.
-fn read_readings(plan: &Plan, stdout: impl Read, shared: &Shared) -> (u64, Option<String>) {
+pub(crate) fn read_readings(
+    plan: &Plan,
+    stdout: impl Read,
+    shared: &Shared,
+) -> (u64, Option<String>) {
     let name = &plan.spec.name;
     let mut reader = BufReader::new(stdout);
     let mut readings = 0;
@@ -98,7 +102,6 @@ fn read_readings(plan: &Plan, stdout: impl Read, shared: &Shared) -> (u64, Optio
             Err(error) => return (readings, Some(format!("daemon `{name}`: {error}"))),
         };
         line_number += 1;
-        let started = Instant::now();
         let parsed: Option<Result<Value, String>> = match plan.format {
             ScriptFormat::Json if line.trim().is_empty() => None,
             ScriptFormat::Json => {
@@ -141,7 +144,8 @@ fn read_readings(plan: &Plan, stdout: impl Read, shared: &Shared) -> (u64, Optio
             None => {}
             Some(Ok(section)) => {
                 readings += 1;
-                shared.succeeded(section, started.elapsed(), None);
+                // A daemon's reading has no run time of its own (the schema's 0).
+                shared.succeeded(section, Duration::ZERO, None);
             }
             Some(Err(error)) => shared.update(|latest| {
                 latest.status.failures += 1;
@@ -212,4 +216,77 @@ fn signal_readings(mut stdin: ChildStdin, interval: Duration, run_ended: Receive
                 Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+    use crate::config::{plans, Config};
+
+    fn plan(format: &str) -> Plan {
+        let config: Config = serde_json::from_value(serde_json::json!({"commands": [
+            {"name": "d", "command": ["x"], "format": format, "mode": "daemon", "max_output": 64}
+        ]}))
+        .expect("config");
+        plans(config).expect("valid").remove(0)
+    }
+
+    #[test]
+    fn a_prometheus_reading_ends_at_a_blank_line_or_eof_marker() {
+        let plan = plan("prometheus");
+        let shared = Shared::new(&plan);
+        let output = "a 1\nb 2\n\na 3\n# EOF\na 4\n";
+        let (readings, error) = read_readings(&plan, Cursor::new(output), &shared);
+        assert_eq!(
+            (readings, error),
+            (2, None),
+            "the unfinished third block is no reading"
+        );
+        let latest = shared.snapshot();
+        let section = latest.section.expect("a section");
+        assert_eq!(section["values"], serde_json::json!({"a": 3.0}));
+        assert_eq!(latest.status.runs, 2);
+    }
+
+    #[test]
+    fn a_json_line_that_does_not_parse_is_counted_and_named_then_reading_goes_on() {
+        let plan = plan("json");
+        let shared = Shared::new(&plan);
+        let output = "{\"n\": 1}\nnot json\n{\"n\": 2}\n";
+        let (readings, error) = read_readings(&plan, Cursor::new(output), &shared);
+        assert_eq!((readings, error), (2, None));
+        let latest = shared.snapshot();
+        assert_eq!(latest.section.expect("a section")["n"], 2);
+        assert_eq!(latest.status.failures, 1);
+        // The last good reading clears the error; the failure stays counted.
+        assert_eq!(latest.status.error, None);
+    }
+
+    #[test]
+    fn a_line_over_max_output_ends_the_daemon_with_an_error() {
+        let plan = plan("json");
+        let shared = Shared::new(&plan);
+        let output = format!("{{\"n\": 1}}\n{}\n", "x".repeat(100));
+        let (readings, error) = read_readings(&plan, Cursor::new(output), &shared);
+        assert_eq!(readings, 1);
+        let error = error.expect("an error");
+        assert!(
+            error.contains("daemon `d`: a line longer than `max_output` (64 bytes)"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_prometheus_block_over_max_output_ends_the_daemon() {
+        let plan = plan("prometheus");
+        let shared = Shared::new(&plan);
+        let output = "a 1\n".repeat(40);
+        let (readings, error) = read_readings(&plan, Cursor::new(output), &shared);
+        assert_eq!(readings, 0);
+        assert!(error
+            .expect("an error")
+            .contains("a reading longer than `max_output`"));
+    }
 }

@@ -188,3 +188,30 @@ fn a_daemon_asked_on_stdin_gives_influx_readings() {
         "a"
     );
 }
+
+#[test]
+fn user_drops_privileges_as_root_and_is_refused_otherwise() {
+    let config: Config = serde_json::from_value(serde_json::json!({"commands": [{
+        "name": "who", "format": "json", "user": "nobody", "shell": true,
+        "command": "echo \"{\\\"uid\\\": $(id -u), \\\"groups\\\": \\\"$(id -G)\\\"}\""
+    }]}))
+    .expect("config");
+    let root = script_formats::user::current_uid() == 0;
+    match ExecCollector::new(config) {
+        Ok(mut exec) => {
+            assert!(root, "only root may switch users");
+            let sections = collect_until(&mut exec, |s| s.contains_key("who"));
+            let nobody = script_formats::user::find("nobody").expect("nobody exists");
+            assert_eq!(sections["who"]["uid"], nobody.uid);
+            assert_eq!(
+                sections["who"]["groups"],
+                nobody.gid.to_string(),
+                "no supplementary groups kept"
+            );
+        }
+        Err(err) => {
+            assert!(!root, "root may switch users: {err}");
+            assert!(err.message().contains("`user`"), "{err}");
+        }
+    }
+}

@@ -27,10 +27,15 @@ pub enum UserError {
     Invalid(String),
 }
 
+/// This process's real user id.
+pub fn current_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
 /// The account `name`, if this process may switch to it.
 pub fn lookup(name: &str) -> Result<Account, UserError> {
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let me = unsafe { libc::getuid() };
+    let me = current_uid();
     if me != 0 {
         return Err(UserError::NotRoot(name.to_owned(), me));
     }
