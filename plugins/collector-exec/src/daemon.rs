@@ -93,7 +93,7 @@ pub(crate) fn read_readings(
     let mut reader = BufReader::new(stdout);
     let mut readings = 0;
     let mut line_number = 0usize;
-    let mut influx_section = influx::empty();
+    let mut influx_section = influx::Builder::new(influx::MAX_SERIES);
     let mut block = String::new();
     loop {
         let line = match read_line(&mut reader, plan.spec.max_output) {
@@ -107,11 +107,16 @@ pub(crate) fn read_readings(
             ScriptFormat::Json => {
                 Some(json::parse(&line).map(Value::Object).map_err(|e| e.message))
             }
-            ScriptFormat::Influx => Some(
-                influx::merge_line(&mut influx_section, &line, influx::MAX_SERIES).and_then(|()| {
-                    serde_json::to_value(&influx_section).map_err(|e| e.to_string())
-                }),
-            ),
+            ScriptFormat::Influx => match influx_section.merge_line(&line) {
+                Err(error) => Some(Err(error)),
+                // Published once the lines that came together are folded in, not per
+                // line: encoding a section of 10 000 series for every line would let a
+                // chatty daemon burn a core.
+                Ok(()) if reader.buffer().is_empty() => {
+                    Some(serde_json::to_value(influx_section.section()).map_err(|e| e.to_string()))
+                }
+                Ok(()) => None,
+            },
             ScriptFormat::Prometheus => {
                 let trimmed = line.trim();
                 if trimmed.is_empty() || trimmed == "# EOF" {

@@ -4,7 +4,7 @@
 //! family whose type differs from the first file's, is dropped and counted as a scrape
 //! error; help-less families get "Metric read from <files>".
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use monitoring_plugin_api::sections::scripted::{
     Family, FamilyKind, PrometheusSection, Sample, ScriptFormat,
@@ -20,6 +20,8 @@ pub struct Merger {
     files_of: Vec<Vec<String>>,
     mtimes: BTreeMap<String, f64>,
     problems: Vec<String>,
+    /// Every (sample name, labels) kept: a clash is found by a lookup, not a scan.
+    seen: HashSet<(String, BTreeMap<String, String>)>,
 }
 
 impl Merger {
@@ -33,6 +35,10 @@ impl Merger {
         self.mtimes.insert(file.to_owned(), mtime);
         for family in families {
             let Some(&at) = self.index.get(&family.name) else {
+                for sample in &family.samples {
+                    self.seen
+                        .insert((sample.name.clone(), sample.labels.clone()));
+                }
                 self.index.insert(family.name.clone(), self.families.len());
                 self.files_of.push(vec![file.to_owned()]);
                 self.families.push(family);
@@ -54,10 +60,9 @@ impl Merger {
             }
             self.files_of[at].push(file.to_owned());
             for sample in family.samples {
-                if kept
-                    .samples
-                    .iter()
-                    .any(|s| s.name == sample.name && s.labels == sample.labels)
+                if !self
+                    .seen
+                    .insert((sample.name.clone(), sample.labels.clone()))
                 {
                     self.problems.push(format!(
                         "{file}: `{}` with these labels was collected before; dropped",

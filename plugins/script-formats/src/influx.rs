@@ -4,11 +4,11 @@
 //! that point's fields), tags kept.
 //!
 //! Lines are handed to the crate one at a time so that an error names its line. A
-//! daemon's lines arrive one by one: [`merge_line`] folds each into its section, and
-//! refuses a new series past [`MAX_SERIES`], since a daemon would otherwise grow the
-//! section without end.
+//! daemon's lines arrive one by one: [`Builder::merge_line`] folds each into its
+//! section, and refuses a new series past [`MAX_SERIES`], since a daemon would
+//! otherwise grow the section without end.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use influxdb_line_protocol::{FieldValue, ParsedLine};
 use monitoring_plugin_api::sections::scripted::{InfluxSection, Point, ScriptFormat};
@@ -19,51 +19,75 @@ use crate::ParseError;
 /// Most points (measurement × tag set) one section holds.
 pub const MAX_SERIES: usize = 10_000;
 
-/// An empty section.
-pub fn empty() -> InfluxSection {
-    InfluxSection {
-        format: ScriptFormat::Influx,
-        measurements: BTreeMap::new(),
-    }
-}
-
 /// Parses a whole output.
 pub fn parse(text: &str) -> Result<InfluxSection, ParseError> {
-    let mut section = empty();
+    let mut builder = Builder::new(MAX_SERIES);
     for (index, line) in text.lines().enumerate() {
-        merge_line(&mut section, line, MAX_SERIES)
+        builder
+            .merge_line(line)
             .map_err(|message| ParseError::at(index + 1, message))?;
     }
-    Ok(section)
+    Ok(builder.section)
 }
 
-/// Folds one line into `section`, refusing a new series past `max_series`; blank lines
-/// and `#` comments change nothing.
-pub fn merge_line(
-    section: &mut InfluxSection,
-    line: &str,
+/// A section built line by line, with an index of its points so that each line costs
+/// a lookup, not a scan.
+#[derive(Debug, Clone)]
+pub struct Builder {
+    section: InfluxSection,
+    /// (measurement, tags) → the point's place in its measurement.
+    index: HashMap<(String, BTreeMap<String, String>), usize>,
     max_series: usize,
-) -> Result<(), String> {
-    let Some(parsed) = influxdb_line_protocol::parse_lines(line).next() else {
-        return Ok(());
-    };
-    let parsed = parsed.map_err(|e| format!("invalid line protocol: {e}"))?;
-    let point = to_point(&parsed);
-    let series_count: usize = section.measurements.values().map(Vec::len).sum();
-    let points = section
-        .measurements
-        .entry(parsed.series.measurement.as_str().to_owned())
-        .or_default();
-    if let Some(existing) = points.iter_mut().find(|p| p.tags == point.tags) {
-        existing.fields.extend(point.fields);
-        existing.time = point.time.or(existing.time);
-        return Ok(());
+}
+
+impl Builder {
+    /// An empty section that refuses a new series past `max_series`.
+    pub fn new(max_series: usize) -> Self {
+        Self {
+            section: InfluxSection {
+                format: ScriptFormat::Influx,
+                measurements: BTreeMap::new(),
+            },
+            index: HashMap::new(),
+            max_series,
+        }
     }
-    if series_count >= max_series {
-        return Err(format!("more than {max_series} series; line dropped"));
+
+    /// The section so far.
+    pub fn section(&self) -> &InfluxSection {
+        &self.section
     }
-    points.push(point);
-    Ok(())
+
+    /// Folds one line in; blank lines and `#` comments change nothing.
+    pub fn merge_line(&mut self, line: &str) -> Result<(), String> {
+        let Some(parsed) = influxdb_line_protocol::parse_lines(line).next() else {
+            return Ok(());
+        };
+        let parsed = parsed.map_err(|e| format!("invalid line protocol: {e}"))?;
+        let point = to_point(&parsed);
+        let measurement = parsed.series.measurement.as_str().to_owned();
+        let key = (measurement, point.tags.clone());
+        let points = self.section.measurements.entry(key.0.clone()).or_default();
+        if let Some(&at) = self.index.get(&key) {
+            if let Some(existing) = points.get_mut(at) {
+                existing.fields.extend(point.fields);
+                existing.time = point.time.or(existing.time);
+            }
+            return Ok(());
+        }
+        if self.index.len() >= self.max_series {
+            if points.is_empty() {
+                self.section.measurements.remove(&key.0);
+            }
+            return Err(format!(
+                "more than {} series; line dropped",
+                self.max_series
+            ));
+        }
+        self.index.insert(key, points.len());
+        points.push(point);
+        Ok(())
+    }
 }
 
 fn to_point(line: &ParsedLine<'_>) -> Point {
@@ -132,11 +156,11 @@ disk,host=box,path=/mnt/my\\ disk used_percent=12.5,fstype=\"ext4\",ro=false
 
     #[test]
     fn a_later_line_with_the_same_tags_updates_its_point() {
-        let mut section = empty();
-        merge_line(&mut section, "temp,room=a c=20", MAX_SERIES).expect("first");
-        merge_line(&mut section, "temp,room=a c=21,h=40", MAX_SERIES).expect("second");
-        merge_line(&mut section, "temp,room=b c=19", MAX_SERIES).expect("third");
-        let temp = &section.measurements["temp"];
+        let mut builder = Builder::new(MAX_SERIES);
+        builder.merge_line("temp,room=a c=20").expect("first");
+        builder.merge_line("temp,room=a c=21,h=40").expect("second");
+        builder.merge_line("temp,room=b c=19").expect("third");
+        let temp = &builder.section().measurements["temp"];
         assert_eq!(temp.len(), 2);
         assert_eq!(temp[0].fields["c"], 21.0);
         assert_eq!(temp[0].fields["h"], 40.0);
@@ -152,12 +176,20 @@ disk,host=box,path=/mnt/my\\ disk used_percent=12.5,fstype=\"ext4\",ro=false
 
     #[test]
     fn caps_the_series_a_daemon_can_add() {
-        let mut section = empty();
+        let mut builder = Builder::new(3);
         for i in 0..3 {
-            merge_line(&mut section, &format!("m,i={i} v=1"), 3).expect("under the cap");
+            builder
+                .merge_line(&format!("m,i={i} v=1"))
+                .expect("under the cap");
         }
-        merge_line(&mut section, "m,i=0 v=2", 3).expect("an update is no new series");
-        let err = merge_line(&mut section, "n v=1", 3).expect_err("over the cap");
+        builder
+            .merge_line("m,i=0 v=2")
+            .expect("an update is no new series");
+        let err = builder.merge_line("n v=1").expect_err("over the cap");
+        assert!(
+            !builder.section().measurements.contains_key("n"),
+            "no empty measurement"
+        );
         assert!(err.contains("series"), "{err}");
     }
 }

@@ -13,7 +13,7 @@
 //! finite are dropped (JSON cannot carry them); timestamps are read and reported (the
 //! textfile collector refuses files that have them, as node_exporter does).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use monitoring_plugin_api::sections::scripted::{
     Family, FamilyKind, PrometheusSection, Sample, ScriptFormat,
@@ -49,6 +49,9 @@ struct Builder {
     /// Families that already have a `# TYPE` / `# HELP` line.
     typed: Vec<bool>,
     helped: Vec<bool>,
+    /// Every (sample name, labels) so far: a repeat is an error, found without a scan
+    /// (a 1 MiB output holds ~100 000 samples; scanning for each would be quadratic).
+    seen: HashSet<(String, BTreeMap<String, String>)>,
     has_timestamps: bool,
 }
 
@@ -125,12 +128,11 @@ impl Builder {
             return Err(format!("unexpected `{}` after the sample", shorten(extra)));
         }
         let family = self.family_of(name);
-        let samples = &mut self.families[family].samples;
-        if samples.iter().any(|s| s.name == name && s.labels == labels) {
+        if !self.seen.insert((name.to_owned(), labels.clone())) {
             return Err(format!("`{name}` repeated with the same labels"));
         }
         if value.is_finite() {
-            samples.push(Sample {
+            self.families[family].samples.push(Sample {
                 name: name.to_owned(),
                 labels,
                 value,
