@@ -60,7 +60,18 @@ pub enum Peer {
     /// The `apprise` command (pinned [`APPRISE`]), the reference for the notify sink's
     /// Apprise URLs.
     Apprise,
+    /// Debian's `monitoring-plugins-basic`: the Nagios checks (`check_load`,
+    /// `check_disk`, `check_procs`, `check_swap`) in [`NAGIOS_PLUGINS`].
+    MonitoringPlugins,
+    /// Debian's `prometheus-node-exporter-collectors`: textfile-collector scripts in
+    /// [`NODE_EXPORTER_COLLECTORS`].
+    NodeExporterCollectors,
 }
+
+/// Where Debian installs the Nagios/Monitoring plugins.
+pub const NAGIOS_PLUGINS: &str = "/usr/lib/nagios/plugins";
+/// Where Debian installs node_exporter's textfile-collector scripts.
+pub const NODE_EXPORTER_COLLECTORS: &str = "/usr/share/prometheus-node-exporter-collectors";
 
 /// How a missing peer is installed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +86,7 @@ pub enum Install {
 
 impl Peer {
     /// Every peer, in the order `xtask` checks them.
-    pub const ALL: [Peer; 12] = [
+    pub const ALL: [Peer; 14] = [
         Peer::CCompiler,
         Peer::Gzip,
         Peer::Python3,
@@ -88,6 +99,8 @@ impl Peer {
         Peer::Autobahn,
         Peer::NatsServer,
         Peer::Apprise,
+        Peer::MonitoringPlugins,
+        Peer::NodeExporterCollectors,
     ];
 
     /// The name a failure or a skip gives it.
@@ -105,6 +118,12 @@ impl Peer {
             Peer::Gzip => "`gzip`",
             Peer::NatsServer => "the NATS server (`nats-server`)",
             Peer::Apprise => "Apprise (`apprise`)",
+            Peer::MonitoringPlugins => {
+                "the Nagios checks (`check_load` of monitoring-plugins-basic)"
+            }
+            Peer::NodeExporterCollectors => {
+                "node_exporter's textfile scripts (prometheus-node-exporter-collectors)"
+            }
         }
     }
 
@@ -122,6 +141,8 @@ impl Peer {
             Peer::Gzip => Install::Apt(&["gzip"]),
             Peer::NatsServer => Install::Apt(&["nats-server"]),
             Peer::Apprise => Install::Pip(APPRISE),
+            Peer::MonitoringPlugins => Install::Apt(&["monitoring-plugins-basic"]),
+            Peer::NodeExporterCollectors => Install::Apt(&["prometheus-node-exporter-collectors"]),
         }
     }
 
@@ -187,6 +208,14 @@ impl Peer {
                     Some(PathBuf::from("/usr/sbin/nats-server")).filter(|p| p.is_file())
                 })
             }),
+            Peer::MonitoringPlugins => {
+                // Every check exits 3 (UNKNOWN) for `--version`: only its presence tells.
+                Some(Path::new(NAGIOS_PLUGINS).join("check_load")).filter(|check| check.is_file())
+            }
+            Peer::NodeExporterCollectors => {
+                Some(Path::new(NODE_EXPORTER_COLLECTORS).join("directory-size.sh"))
+                    .filter(|script| script.is_file())
+            }
         }
     }
 }

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Never answers: killed at its timeout.
+sleep 300
