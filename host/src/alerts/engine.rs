@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use monitoring_plugin_api::{Alert, AlertLevel, AlertState, Sections, SinkEvent};
 
+use super::checks::{self, CheckBook};
 use super::lifecycle::fingerprint;
 use super::path::Reading;
 use super::rules::{Rule, RuleSet, LEVELS};
@@ -37,6 +38,8 @@ pub struct EngineState {
     /// The machine the alerts are about (`Alert::host`).
     host: String,
     instances: HashMap<(usize, String), Instance>,
+    /// The checks (Nagios sections) firing now; kept when the rules change.
+    checks: CheckBook,
 }
 
 impl EngineState {
@@ -45,6 +48,7 @@ impl EngineState {
         Self {
             host: host.into(),
             instances: HashMap::new(),
+            checks: CheckBook::default(),
         }
     }
 
@@ -139,6 +143,7 @@ pub fn evaluate(
             (None, _) => fresh,
         }
     });
+    checks::evaluate(&mut state.checks, data, &host, tick, &mut out);
     out
 }
 
@@ -202,7 +207,7 @@ fn judge(
 }
 
 /// The `Resolved` event of an alert that cleared at `tick`.
-fn resolved(mut alert: Alert, tick: Tick<'_>) -> SinkEvent {
+pub(super) fn resolved(mut alert: Alert, tick: Tick<'_>) -> SinkEvent {
     alert.state = AlertState::Resolved;
     alert.ends_at = timestamp::rfc3339(&tick.wall);
     SinkEvent::Resolved {

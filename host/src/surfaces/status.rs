@@ -16,6 +16,7 @@ use crate::pipeline::cadence::Cadence;
 use crate::pipeline::wire::{StatsSnapshot, Status};
 use crate::plugins::registry::{PluginBoard, PluginRecord};
 use crate::plugins::scheduler::{CollectorStatus, StatusBoard};
+use crate::pipeline::scripts::Scripts;
 use crate::surfaces::ws::stats::Stats;
 
 /// The server version reported to clients.
@@ -119,9 +120,15 @@ impl<'a> Reading<'a> {
         }
     }
 
+    /// The script collectors' status in the newest snapshot (issue 24).
+    pub fn scripts(&self) -> Option<Scripts> {
+        Scripts::of(&self.frame.as_deref()?.snapshot.data)
+    }
+
     /// The `status` message a `get_status` command is answered with.
     pub fn into_status(self) -> Status<'a> {
         let gpu = self.gpu();
+        let scripts = self.scripts();
         Status {
             // Counted by admission's slots, so never above max_clients.
             connected_clients: self.websocket.connected,
@@ -137,6 +144,7 @@ impl<'a> Reading<'a> {
             plugins: self.plugins,
             sinks: self.sinks,
             active_alerts: self.active_alerts,
+            scripts,
             message: "Server is running",
         }
     }

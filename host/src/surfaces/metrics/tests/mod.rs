@@ -12,6 +12,7 @@ use super::builder::Builder;
 use super::Format;
 
 mod machine;
+mod scripted;
 mod snapshot;
 
 #[test]
