@@ -110,8 +110,7 @@ pub fn evaluate(
             out.active.push(firing.alert.clone());
             return true;
         }
-        out.notifications
-            .push(resolved(firing.alert.clone(), tick));
+        out.notifications.push(resolved(firing.alert.clone(), tick));
         false
     });
 }

@@ -57,11 +57,20 @@ fn sent(evaluation: &Evaluation) -> Vec<String> {
 #[test]
 fn a_critical_check_fires_with_its_fields_and_resolves_when_ok() {
     let mut h = Harness::new();
-    assert_eq!(h.at(0.0, json!({"load": check("OK", 0, "LOAD OK")})), Evaluation::default());
-    let fired = h.at(1.0, json!({"load": check("CRITICAL", 2, "LOAD CRITICAL - 9.1\nmore")}));
+    assert_eq!(
+        h.at(0.0, json!({"load": check("OK", 0, "LOAD OK")})),
+        Evaluation::default()
+    );
+    let fired = h.at(
+        1.0,
+        json!({"load": check("CRITICAL", 2, "LOAD CRITICAL - 9.1\nmore")}),
+    );
     assert_eq!(sent(&fired), ["A:Critical"]);
     let alert = &fired.active[0];
-    assert_eq!((alert.component.as_str(), alert.metric.as_str()), ("load", "state"));
+    assert_eq!(
+        (alert.component.as_str(), alert.metric.as_str()),
+        ("load", "state")
+    );
     assert_eq!(alert.message, "load CRITICAL: LOAD CRITICAL - 9.1");
     assert_eq!(alert.value, 2.0);
     assert_eq!(alert.labels["alertname"], "load_state");
@@ -72,10 +81,16 @@ fn a_critical_check_fires_with_its_fields_and_resolves_when_ok() {
         crate::alerts::lifecycle::derived_fingerprint(alert, "web-1"),
         "the fingerprint the fleet derives for the same fields"
     );
-    let still = h.at(2.0, json!({"load": check("CRITICAL", 2, "LOAD CRITICAL - 9.5")}));
+    let still = h.at(
+        2.0,
+        json!({"load": check("CRITICAL", 2, "LOAD CRITICAL - 9.5")}),
+    );
     assert!(still.notifications.is_empty(), "nothing new");
     assert_eq!(still.active[0].starts_at, alert.starts_at);
-    assert_eq!(still.active[0].message, "load CRITICAL: LOAD CRITICAL - 9.5");
+    assert_eq!(
+        still.active[0].message,
+        "load CRITICAL: LOAD CRITICAL - 9.5"
+    );
     let ok = h.at(3.0, json!({"load": check("OK", 0, "LOAD OK")}));
     assert_eq!(sent(&ok), ["R:Critical"]);
     assert!(ok.active.is_empty());
@@ -87,8 +102,14 @@ fn warning_and_unknown_are_warnings_and_escalation_is_sent() {
     let unknown = h.at(0.0, json!({"disk": check("UNKNOWN", 3, "cannot stat")}));
     assert_eq!(sent(&unknown), ["A:Warning"]);
     assert_eq!(unknown.active[0].message, "disk UNKNOWN: cannot stat");
-    assert!(h.at(1.0, json!({"disk": check("WARNING", 1, "80%")})).notifications.is_empty());
-    assert_eq!(sent(&h.at(2.0, json!({"disk": check("CRITICAL", 2, "95%")}))), ["A:Critical"]);
+    assert!(h
+        .at(1.0, json!({"disk": check("WARNING", 1, "80%")}))
+        .notifications
+        .is_empty());
+    assert_eq!(
+        sent(&h.at(2.0, json!({"disk": check("CRITICAL", 2, "95%")}))),
+        ["A:Critical"]
+    );
     let down = h.at(3.0, json!({"disk": check("WARNING", 1, "85%")}));
     assert!(down.notifications.is_empty());
     assert_eq!(down.active[0].level, AlertLevel::Warning);
@@ -110,7 +131,10 @@ fn a_missing_check_stays_active_for_the_grace_unless_its_command_is_gone() {
             "duration_ms": 1.0, "runs": 1, "failures": 0}}})
     };
     let failed_run = h.at(1.0, json!({"exec": exec("load")}));
-    assert!(failed_run.notifications.is_empty(), "its command still runs");
+    assert!(
+        failed_run.notifications.is_empty(),
+        "its command still runs"
+    );
     let removed = h.at(2.0, json!({"exec": exec("other")}));
     assert_eq!(sent(&removed), ["R:Critical"], "its command was removed");
 }

@@ -63,7 +63,9 @@ impl Scripts {
     pub fn warnings(&self) -> Vec<String> {
         let commands = self.commands.iter().filter_map(|(name, status)| {
             let error = status.error.as_deref()?;
-            Some(format!("exec: command `{name}` failed its last run: {error}"))
+            Some(format!(
+                "exec: command `{name}` failed its last run: {error}"
+            ))
         });
         let textfiles = self
             .textfile_scrape_error

@@ -28,12 +28,12 @@ use crate::fleet::status::{Connection, FleetReport};
 use crate::fleet::Fleet;
 use crate::live::reload::{ReloadState, ReloadStatus};
 use crate::pipeline::bus::Frame;
+use crate::pipeline::scripts::Scripts;
 use crate::pipeline::wire::StatsSnapshot;
 use crate::plugins::identity::Kind;
 use crate::plugins::registry::{PluginRecord, PluginState};
 use crate::plugins::scheduler::{CollectorState, CollectorStatus};
 use crate::store::{self, Store};
-use crate::pipeline::scripts::Scripts;
 use crate::surfaces::status::{Reading, StatusSources, SERVER_VERSION};
 
 /// Intervals without any collector success after which the data counts as stale.

@@ -13,10 +13,10 @@ use crate::alerts::sink_runner::{SinkStats, SinkStatus};
 use crate::alerts::AlertControl;
 use crate::pipeline::bus::{Frame, FrameReceiver};
 use crate::pipeline::cadence::Cadence;
+use crate::pipeline::scripts::Scripts;
 use crate::pipeline::wire::{StatsSnapshot, Status};
 use crate::plugins::registry::{PluginBoard, PluginRecord};
 use crate::plugins::scheduler::{CollectorStatus, StatusBoard};
-use crate::pipeline::scripts::Scripts;
 use crate::surfaces::ws::stats::Stats;
 
 /// The server version reported to clients.

@@ -234,8 +234,14 @@ fn nagios_families(check: &str, nagios: &NagiosSection) -> Vec<RawFamily> {
     let mut out = vec![state_family];
     let parts: [(&str, &str); 5] = [
         ("value", "A Nagios check's perfdata value, in its unit"),
-        ("warning", "A perfdata item's warning threshold, when a plain number"),
-        ("critical", "A perfdata item's critical threshold, when a plain number"),
+        (
+            "warning",
+            "A perfdata item's warning threshold, when a plain number",
+        ),
+        (
+            "critical",
+            "A perfdata item's critical threshold, when a plain number",
+        ),
         ("min", "A perfdata item's minimum"),
         ("max", "A perfdata item's maximum"),
     ];
@@ -279,22 +285,48 @@ pub(crate) fn exec(b: &mut dyn Emit, exec: &Exec) {
             let seconds = at_time.timestamp_micros() as f64 / 1e6;
             let help = "When the command's last run ended, Unix time";
             let unit = Some(Unit::Seconds);
-            b.gauge("monitoring_exec_last_run_timestamp", help, unit, at(), seconds);
+            b.gauge(
+                "monitoring_exec_last_run_timestamp",
+                help,
+                unit,
+                at(),
+                seconds,
+            );
         }
         let help = "How long the command's last run took";
         let seconds = status.duration_ms / 1e3;
-        b.gauge("monitoring_exec_duration", help, Some(Unit::Seconds), at(), seconds);
+        b.gauge(
+            "monitoring_exec_duration",
+            help,
+            Some(Unit::Seconds),
+            at(),
+            seconds,
+        );
         if let Some(code) = status.exit_code {
             let help = "The command's last exit code";
-            b.gauge("monitoring_exec_exit_code", help, None, at(), f64::from(code));
+            b.gauge(
+                "monitoring_exec_exit_code",
+                help,
+                None,
+                at(),
+                f64::from(code),
+            );
         }
         let failing = f64::from(u8::from(status.error.is_some()));
         let help = "Whether the command's last run failed (1) or was good (0)";
         b.gauge("monitoring_exec_failing", help, None, at(), failing);
         for (name, help, value) in [
-            ("monitoring_exec_runs", "Runs (or daemon readings)", status.runs),
+            (
+                "monitoring_exec_runs",
+                "Runs (or daemon readings)",
+                status.runs,
+            ),
             ("monitoring_exec_failures", "Failed runs", status.failures),
-            ("monitoring_exec_restarts", "Daemon restarts", status.restarts),
+            (
+                "monitoring_exec_restarts",
+                "Daemon restarts",
+                status.restarts,
+            ),
         ] {
             b.counter(name, help, at(), value);
         }

@@ -36,12 +36,24 @@ fn prometheus_families_keep_their_own_names_and_labels() {
             {"name": "backup_size_sum", "value": 9.0},
             {"name": "backup_size_count", "value": 3.0}]},
     ]))}));
-    assert_eq!(value(&all, "backup_age_seconds", &[("job", "db")]), Some(42.0));
+    assert_eq!(
+        value(&all, "backup_age_seconds", &[("job", "db")]),
+        Some(42.0)
+    );
     assert_eq!(value(&all, "backup_runs_total", &[]), Some(7.0));
-    assert_eq!(value(&all, "backup_size_bucket", &[("le", "+Inf")]), Some(3.0));
+    assert_eq!(
+        value(&all, "backup_size_bucket", &[("le", "+Inf")]),
+        Some(3.0)
+    );
     assert_eq!(value(&all, "backup_size_count", &[]), Some(3.0));
-    assert_eq!(value(&all, "monitoring_scripted_families_refused", &[]), Some(0.0));
-    assert!(all.iter().all(|s| !s.name.starts_with("system_backup")), "not flattened");
+    assert_eq!(
+        value(&all, "monitoring_scripted_families_refused", &[]),
+        Some(0.0)
+    );
+    assert!(
+        all.iter().all(|s| !s.name.starts_with("system_backup")),
+        "not flattened"
+    );
 }
 
 #[test]
@@ -57,22 +69,38 @@ fn a_clash_keeps_the_first_and_counts_the_rest() {
         "c": clash("system_memory_usage_percent", 99.0),
         "d": prometheus(json!([{"name": "bad name", "samples": [{"name": "bad name", "value": 1.0}]}])),
     }));
-    assert_eq!(value(&all, "shared_value", &[]), Some(1.0), "section a came first");
-    assert_eq!(value(&all, "system_memory_usage_percent", &[]), Some(75.0), "ours win");
+    assert_eq!(
+        value(&all, "shared_value", &[]),
+        Some(1.0),
+        "section a came first"
+    );
+    assert_eq!(
+        value(&all, "system_memory_usage_percent", &[]),
+        Some(75.0),
+        "ours win"
+    );
     assert!(all.iter().all(|s| s.name != "bad name"));
-    assert_eq!(value(&all, "monitoring_scripted_families_refused", &[]), Some(3.0));
+    assert_eq!(
+        value(&all, "monitoring_scripted_families_refused", &[]),
+        Some(3.0)
+    );
 }
 
 #[test]
 fn influx_fields_are_measurement_field_gauges_with_tags() {
-    let all = series(json!({"weather": {"format": "influx", "measurements": {"sensor": [
-        {"tags": {"room": "lab"}, "fields": {"temp": 21.5, "ok": true, "note": "x"}},
-        {"tags": {"room": "hall"}, "fields": {"temp": 19.0}},
-    ]}}}));
+    let all = series(
+        json!({"weather": {"format": "influx", "measurements": {"sensor": [
+            {"tags": {"room": "lab"}, "fields": {"temp": 21.5, "ok": true, "note": "x"}},
+            {"tags": {"room": "hall"}, "fields": {"temp": 19.0}},
+        ]}}}),
+    );
     assert_eq!(value(&all, "sensor_temp", &[("room", "lab")]), Some(21.5));
     assert_eq!(value(&all, "sensor_temp", &[("room", "hall")]), Some(19.0));
     assert_eq!(value(&all, "sensor_ok", &[("room", "lab")]), Some(1.0));
-    assert!(all.iter().all(|s| s.name != "sensor_note"), "strings have no number");
+    assert!(
+        all.iter().all(|s| s.name != "sensor_note"),
+        "strings have no number"
+    );
 }
 
 #[test]
@@ -82,12 +110,22 @@ fn nagios_checks_share_their_families() {
             "perfdata": {"load1": {"value": 0.5, "warn": "5", "crit": "@1:2", "min": 0.0}}})
     };
     let all = series(json!({"load": check("OK", 0), "disk": check("CRITICAL", 2)}));
-    assert_eq!(value(&all, "nagios_check_state", &[("check", "load")]), Some(0.0));
-    assert_eq!(value(&all, "nagios_check_state", &[("check", "disk")]), Some(2.0));
+    assert_eq!(
+        value(&all, "nagios_check_state", &[("check", "load")]),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(&all, "nagios_check_state", &[("check", "disk")]),
+        Some(2.0)
+    );
     let at = [("check", "disk"), ("label", "load1"), ("unit", "")];
     assert_eq!(value(&all, "nagios_perfdata_value", &at), Some(0.5));
     assert_eq!(value(&all, "nagios_perfdata_warning", &at), Some(5.0));
-    assert_eq!(value(&all, "nagios_perfdata_critical", &at), None, "a range, not a number");
+    assert_eq!(
+        value(&all, "nagios_perfdata_critical", &at),
+        None,
+        "a range, not a number"
+    );
     assert_eq!(value(&all, "nagios_perfdata_min", &at), Some(0.0));
 }
 
@@ -98,10 +136,16 @@ fn exec_status_is_per_command() {
         "last_run": "2026-01-01T00:00:00.000000", "duration_ms": 12.0, "exit_code": 2,
         "runs": 5, "failures": 1, "restarts": 0, "error": "load: exit 2"}}}}));
     let at = [("command", "load")];
-    assert_eq!(value(&all, "monitoring_exec_duration_seconds", &at), Some(0.012));
+    assert_eq!(
+        value(&all, "monitoring_exec_duration_seconds", &at),
+        Some(0.012)
+    );
     assert_eq!(value(&all, "monitoring_exec_exit_code", &at), Some(2.0));
     assert_eq!(value(&all, "monitoring_exec_runs_total", &at), Some(5.0));
-    assert_eq!(value(&all, "monitoring_exec_failures_total", &at), Some(1.0));
+    assert_eq!(
+        value(&all, "monitoring_exec_failures_total", &at),
+        Some(1.0)
+    );
     assert_eq!(value(&all, "monitoring_exec_failing", &at), Some(1.0));
     assert!(value(&all, "monitoring_exec_last_run_timestamp_seconds", &at).is_some());
 }

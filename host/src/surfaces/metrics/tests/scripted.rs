@@ -27,7 +27,13 @@ fn data() -> Sections {
 fn both_formats() -> (String, String) {
     let mut b = Builder::default();
     core_series(&mut b, &data());
-    b.gauge("monitoring_server_connected_clients", "ours", None, vec![], 1.0);
+    b.gauge(
+        "monitoring_server_connected_clients",
+        "ours",
+        None,
+        vec![],
+        1.0,
+    );
     scripted_series(&mut b, &data());
     let mut text = String::new();
     prometheus_client::encoding::prometheus_text::encode(&mut text, b.registry()).expect("encodes");
@@ -40,17 +46,27 @@ fn both_formats() -> (String, String) {
 fn script_families_are_exposed_under_their_own_names() {
     let (text, open) = both_formats();
     assert!(text.contains("# TYPE backup_age_seconds gauge"), "{text}");
-    assert!(text.contains(r#"backup_age_seconds{job="d\"b\n"} 42"#), "{text}");
+    assert!(
+        text.contains(r#"backup_age_seconds{job="d\"b\n"} 42"#),
+        "{text}"
+    );
     assert!(text.contains("# TYPE backup_runs_total counter"), "{text}");
     assert!(text.contains("backup_runs_total 7"), "{text}");
     assert!(open.contains("# TYPE backup_runs counter"), "{open}");
     assert!(open.contains("backup_runs_total 7"), "{open}");
-    assert!(text.contains("monitoring_server_connected_clients 1"), "{text}");
+    assert!(
+        text.contains("monitoring_server_connected_clients 1"),
+        "{text}"
+    );
     assert!(!text.contains(" 99"), "ours win the clash: {text}");
     assert_eq!(
-        text.matches("# TYPE monitoring_server_connected_clients ").count(),
+        text.matches("# TYPE monitoring_server_connected_clients ")
+            .count(),
         1,
         "{text}"
     );
-    assert!(text.contains("monitoring_scripted_families_refused 1"), "{text}");
+    assert!(
+        text.contains("monitoring_scripted_families_refused 1"),
+        "{text}"
+    );
 }
