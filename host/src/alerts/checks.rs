@@ -15,7 +15,7 @@
 //! snapshot resolves at once when the `exec` section is there and no command fills
 //! that section any more (the command was removed by a reload); otherwise it is a
 //! failed run or a collector's hiccup, and it stays active for
-//! [`READING_GRACE`](super::engine::READING_GRACE), as a rule's missing reading does.
+//! [`READING_GRACE`], as a rule's missing reading does.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -26,8 +26,8 @@ use monitoring_plugin_api::sections::scripted::{
 use monitoring_plugin_api::sections::Section;
 use monitoring_plugin_api::{Alert, AlertLevel, Sections, SinkEvent};
 
-use super::engine::{resolved, Evaluation, Tick, READING_GRACE};
 use super::lifecycle::fingerprint;
+use super::tick::{resolved, Tick, READING_GRACE};
 use crate::timestamp;
 
 /// The `metric` of a check's alert.
@@ -70,20 +70,21 @@ fn nagios_sections(data: &Sections) -> impl Iterator<Item = (&String, NagiosSect
     })
 }
 
-/// Judges every check of `data` at `tick`, adding to `out` what is active and what
-/// started, escalated or resolved.
+/// Judges every check of `data` at `tick`, adding to `active` the alerts active now
+/// and to `notifications` those that started, escalated or resolved.
 pub fn evaluate(
     book: &mut CheckBook,
     data: &Sections,
     host: &str,
     tick: Tick<'_>,
-    out: &mut Evaluation,
+    active: &mut Vec<Alert>,
+    notifications: &mut Vec<SinkEvent>,
 ) {
     for (section, check) in nagios_sections(data) {
         let held = book.firing.get(section.as_str());
         let Some(level) = level_of(check.state) else {
             if let Some(gone) = book.firing.remove(section.as_str()) {
-                out.notifications.push(resolved(gone.alert, tick));
+                notifications.push(resolved(gone.alert, tick));
             }
             continue;
         };
@@ -92,11 +93,11 @@ pub fn evaluate(
             alert.starts_at = held.alert.starts_at.clone();
         }
         if held.is_none_or(|held| level > held.alert.level) {
-            out.notifications.push(SinkEvent::Alert {
+            notifications.push(SinkEvent::Alert {
                 alert: alert.clone(),
             });
         }
-        out.active.push(alert.clone());
+        active.push(alert.clone());
         let seen = tick.now;
         book.firing.insert(section.clone(), Firing { alert, seen });
     }
@@ -107,10 +108,10 @@ pub fn evaluate(
         }
         let fresh = tick.now.saturating_duration_since(firing.seen) < READING_GRACE;
         if fresh && !removed(section) {
-            out.active.push(firing.alert.clone());
+            active.push(firing.alert.clone());
             return true;
         }
-        out.notifications.push(resolved(firing.alert.clone(), tick));
+        notifications.push(resolved(firing.alert.clone(), tick));
         false
     });
 }

@@ -8,6 +8,7 @@ use monitoring_plugin_api::{AlertLevel, Sections, SinkEvent};
 use serde_json::json;
 
 use super::*;
+use crate::alerts::Evaluation;
 
 struct Harness {
     book: CheckBook,
@@ -33,7 +34,14 @@ impl Harness {
             timestamp: &timestamp,
         };
         let mut out = Evaluation::default();
-        evaluate(&mut self.book, &data, "web-1", tick, &mut out);
+        evaluate(
+            &mut self.book,
+            &data,
+            "web-1",
+            tick,
+            &mut out.active,
+            &mut out.notifications,
+        );
         out
     }
 }

@@ -19,6 +19,7 @@ pub mod path;
 pub mod rules;
 pub mod silences;
 pub mod sink_runner;
+pub mod tick;
 
 pub use control::AlertControl;
 pub use engine::{evaluate, EngineState, Evaluation};
