@@ -25,6 +25,7 @@ use monitoring_plugin_api::sections::scripted::{
 };
 use monitoring_plugin_api::sections::Section;
 use monitoring_plugin_api::{Alert, AlertLevel, Sections, SinkEvent};
+use serde::Deserialize;
 
 use super::lifecycle::fingerprint;
 use super::tick::{resolved, Tick, READING_GRACE};
@@ -63,10 +64,10 @@ pub fn level_of(state: NagiosState) -> Option<AlertLevel> {
 fn nagios_sections(data: &Sections) -> impl Iterator<Item = (&String, NagiosSection)> {
     data.iter().filter_map(|(name, value)| {
         let tag = value.get(FORMAT_KEY)?;
-        if serde_json::from_value::<ScriptFormat>(tag.clone()).ok()? != ScriptFormat::Nagios {
+        if ScriptFormat::deserialize(tag).ok()? != ScriptFormat::Nagios {
             return None;
         }
-        Some((name, serde_json::from_value(value.clone()).ok()?))
+        Some((name, NagiosSection::deserialize(value).ok()?))
     })
 }
 

@@ -13,7 +13,7 @@ use monitoring_plugin_api::sections::scripted::{CommandStatus, Exec, PrometheusS
 use monitoring_plugin_api::sections::scripted::{ScriptFormat, FORMAT_KEY};
 use monitoring_plugin_api::sections::Section;
 use monitoring_plugin_api::Sections;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The value a textfile section sets to 1 when a `*.prom` file could not be read.
 pub const TEXTFILE_SCRAPE_ERROR: &str = "node_textfile_scrape_error";
@@ -42,7 +42,7 @@ impl Scripts {
                 value.get(FORMAT_KEY).and_then(|tag| tag.as_str()) == Some("prometheus")
             })
             .filter_map(|(name, value)| {
-                let section: PrometheusSection = serde_json::from_value(value.clone()).ok()?;
+                let section = PrometheusSection::deserialize(value).ok()?;
                 debug_assert_eq!(section.format, ScriptFormat::Prometheus);
                 let error = section.values.get(TEXTFILE_SCRAPE_ERROR)?;
                 Some((name.clone(), *error != 0.0))

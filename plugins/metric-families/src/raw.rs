@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use crate::{Labels, Unit};
 
 /// How a raw family is typed in the exposition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RawKind {
     /// A counter: the family's name is its base, every sample is `<name>_total`.
     Counter,
@@ -25,7 +25,7 @@ pub enum RawKind {
 }
 
 /// A family exposed under a name its section chose.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct RawFamily {
     /// The family's name as registered (a counter's without `_total`).
     pub name: String,
@@ -35,6 +35,16 @@ pub struct RawFamily {
     pub help: String,
     /// Its samples, one per distinct label set.
     pub samples: Vec<(Labels, f64)>,
+    /// The label sets in `samples`, so a repeat is found in O(1) (a script may
+    /// print tens of thousands of samples).
+    seen: HashSet<Labels>,
+}
+
+impl PartialEq for RawFamily {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.name, self.kind, &self.help, &self.samples)
+            == (&other.name, other.kind, &other.help, &other.samples)
+    }
 }
 
 impl RawFamily {
@@ -45,6 +55,7 @@ impl RawFamily {
             kind,
             help: help.into(),
             samples: Vec::new(),
+            seen: HashSet::new(),
         }
     }
 
@@ -53,7 +64,8 @@ impl RawFamily {
     /// counter (which no counter can be).
     pub fn push(&mut self, labels: Labels, value: f64) {
         let counter_ok = self.kind != RawKind::Counter || value >= 0.0;
-        if value.is_finite() && counter_ok && !self.samples.iter().any(|(l, _)| *l == labels) {
+        if value.is_finite() && counter_ok && !self.seen.contains(&labels) {
+            self.seen.insert(labels.clone());
             self.samples.push((labels, value));
         }
     }

@@ -10,7 +10,7 @@
 //! section's) is refused, logged once per name and counted in
 //! `monitoring_scripted_families_refused`, and the exposition stays valid.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use monitoring_plugin_api::sections::scripted::{
@@ -19,6 +19,7 @@ use monitoring_plugin_api::sections::scripted::{
 };
 use monitoring_plugin_api::Sections;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::generic::sanitize;
@@ -42,9 +43,9 @@ enum Scripted {
 fn scripted(value: &Value) -> Option<Scripted> {
     let format = value.get(FORMAT_KEY)?;
     fn parse<T: DeserializeOwned>(value: &Value) -> Option<T> {
-        serde_json::from_value(value.clone()).ok()
+        T::deserialize(value).ok()
     }
-    match serde_json::from_value::<ScriptFormat>(format.clone()).ok()? {
+    match ScriptFormat::deserialize(format).ok()? {
         ScriptFormat::Prometheus => parse(value).map(Scripted::Prometheus),
         ScriptFormat::Influx => parse(value).map(Scripted::Influx),
         ScriptFormat::Nagios => parse(value).map(Scripted::Nagios),
@@ -61,7 +62,7 @@ pub fn is_scripted(value: &Value) -> bool {
 /// The series of every script section of `data`. Called after all our own series so
 /// that ours win a name clash.
 pub fn scripted_series(b: &mut dyn Emit, data: &Sections) {
-    let mut nagios = Vec::new();
+    let mut nagios = Families::default();
     let mut refused = 0u64;
     let mut any = false;
     for (section, value) in data {
@@ -72,7 +73,7 @@ pub fn scripted_series(b: &mut dyn Emit, data: &Sections) {
                 // Every check shares the `nagios_*` families: merged, then emitted once.
                 any = true;
                 for family in nagios_families(section, &n) {
-                    merge(&mut nagios, family);
+                    nagios.merge(family);
                 }
                 continue;
             }
@@ -83,7 +84,7 @@ pub fn scripted_series(b: &mut dyn Emit, data: &Sections) {
             refused += u64::from(!expose(b, section, family));
         }
     }
-    for family in nagios {
+    for family in nagios.all {
         refused += u64::from(!expose(b, "nagios", family));
     }
     if any {
@@ -128,14 +129,30 @@ fn log_refusal_once(section: &str, family: &str, problem: &str) {
     }
 }
 
-/// Adds `family`'s samples to the family of its name in `all` (or appends it).
-fn merge(all: &mut Vec<RawFamily>, family: RawFamily) {
-    match all.iter_mut().find(|f| f.name == family.name) {
-        Some(known) => family
-            .samples
-            .into_iter()
-            .for_each(|(labels, value)| known.push(labels, value)),
-        None => all.push(family),
+/// Families in the order first seen, found by (name, kind) in O(1): a script may
+/// print thousands of families.
+#[derive(Default)]
+struct Families {
+    all: Vec<RawFamily>,
+    index: HashMap<(String, RawKind), usize>,
+}
+
+impl Families {
+    /// Adds `family`'s samples to the family of the same name and kind (or appends
+    /// it). A name seen with another kind (a script printing one name under two
+    /// `# TYPE`s) is appended separately, so the claims refuse it.
+    fn merge(&mut self, family: RawFamily) {
+        match self.index.get(&(family.name.clone(), family.kind)) {
+            Some(&at) => family
+                .samples
+                .into_iter()
+                .for_each(|(labels, value)| self.all[at].push(labels, value)),
+            None => {
+                self.index
+                    .insert((family.name.clone(), family.kind), self.all.len());
+                self.all.push(family);
+            }
+        }
     }
 }
 
@@ -145,7 +162,7 @@ fn merge(all: &mut Vec<RawFamily>, family: RawFamily) {
 /// ending in `_total`) keeps its sample name and labels, exposed untyped, because
 /// `prometheus-client` can only write histograms it observed itself and no summaries.
 fn prometheus_families(section: &PrometheusSection) -> Vec<RawFamily> {
-    let mut out: Vec<RawFamily> = Vec::new();
+    let mut out = Families::default();
     for family in &section.families {
         for sample in &family.samples {
             let (name, kind) = match family.kind {
@@ -165,31 +182,16 @@ fn prometheus_families(section: &PrometheusSection) -> Vec<RawFamily> {
                 .collect();
             let mut one = RawFamily::new(name, kind, family.help.clone());
             one.push(labels, sample.value);
-            merge_same_kind(&mut out, one);
+            out.merge(one);
         }
     }
-    out
-}
-
-/// Like [`merge`], but a sample name seen with another type (a script printing the
-/// same name twice under two `# TYPE`s) is appended separately, so the claims refuse it.
-fn merge_same_kind(all: &mut Vec<RawFamily>, family: RawFamily) {
-    match all
-        .iter_mut()
-        .find(|f| f.name == family.name && f.kind == family.kind)
-    {
-        Some(known) => family
-            .samples
-            .into_iter()
-            .for_each(|(labels, value)| known.push(labels, value)),
-        None => all.push(family),
-    }
+    out.all
 }
 
 /// An Influx section's number and boolean fields as `<measurement>_<field>` gauges,
 /// tags as labels; string fields have no number and are skipped.
 fn influx_families(section: &str, influx: &InfluxSection) -> Vec<RawFamily> {
-    let mut out = Vec::new();
+    let mut out = Families::default();
     for (measurement, points) in &influx.measurements {
         for point in points {
             let tags: Labels = point
@@ -208,11 +210,11 @@ fn influx_families(section: &str, influx: &InfluxSection) -> Vec<RawFamily> {
                 let help = format!("Influx field `{field}` of `{measurement}` ({section})");
                 let mut one = RawFamily::new(name, RawKind::Gauge, help);
                 one.push(tags.clone(), number);
-                merge(&mut out, one);
+                out.merge(one);
             }
         }
     }
-    out
+    out.all
 }
 
 /// A Nagios check's state (`nagios_check_state{check}`: 0 OK, 1 WARNING, 2
