@@ -44,6 +44,10 @@ fn sections(state: &str, code: i32, commands: &[&str]) -> Value {
              "samples": [{"name": "backup_last_success", "value": 1.0}]},
             {"name": "system_memory_usage_percent", "type": "gauge",
              "samples": [{"name": "system_memory_usage_percent", "value": 1234.0}]},
+            {"name": "bad name", "type": "gauge",
+             "samples": [{"name": "bad name", "value": 1.0}]},
+            {"name": "backup_note", "type": "gauge", "help": "A \"quoted\"\nhelp",
+             "samples": [{"name": "backup_note", "labels": {"text": "a\"b\\c\nd"}, "value": 1.0}]},
         ]},
     });
     if commands_has(&data, "load_check") {
@@ -173,6 +177,52 @@ async fn a_nagios_check_alerts_through_the_sinks_and_resolves() {
     assert!(current["data"].get("load_check").is_none(), "{current}");
 }
 
+/// `promtool check metrics` on the exposition with script families, hostile help and
+/// label values, a clash and an invalid name among them: valid text.
+#[test]
+fn promtool_accepts_the_exposition_with_script_families() {
+    let Some(promtool) = monitoring_test_support::require(Peer::Promtool) else {
+        return;
+    };
+    let scratch = tempfile::tempdir().expect("scratch folder");
+    let (server, _file, _log) = start(scratch.path());
+    let text = wait_for_families(&server);
+    let mut check = std::process::Command::new(&promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run promtool");
+    std::io::Write::write_all(&mut check.stdin.take().expect("stdin"), text.as_bytes())
+        .expect("feed promtool");
+    let out = check.wait_with_output().expect("promtool finishes");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "promtool: {said}\non:\n{text}");
+    assert!(!text.contains("bad name"), "{text}");
+    assert_eq!(
+        text.matches("# TYPE system_memory_usage_percent ").count(),
+        1
+    );
+}
+
+/// `/metrics` once the script families are there.
+fn wait_for_families(server: &Server) -> String {
+    let deadline = Instant::now() + 15 * SECOND;
+    loop {
+        let text = get(server.port, "/metrics").body;
+        if text.contains("backup_age_seconds{target=\"db\"} 42") {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "no script family in:\n{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn prometheus_scrapes_script_families_under_their_own_names() {
     let Some(binary) = monitoring_test_support::require(Peer::Prometheus) else {
@@ -180,15 +230,7 @@ fn prometheus_scrapes_script_families_under_their_own_names() {
     };
     let scratch = tempfile::tempdir().expect("scratch folder");
     let (server, _file, _log) = start(scratch.path());
-    let deadline = Instant::now() + 15 * SECOND;
-    loop {
-        let text = get(server.port, "/metrics").body;
-        if text.contains("backup_age_seconds{target=\"db\"} 42") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no script family in:\n{text}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_families(&server);
     let prometheus = Prometheus::start(&binary, free_port(), "monitoring", server.port, &[]);
     let value = |sample: &Value| -> f64 {
         sample["value"][1]
@@ -228,7 +270,9 @@ fn prometheus_scrapes_script_families_under_their_own_names() {
     let ours = prometheus.wait_for("system_memory_usage_percent", timeout);
     assert!(value(&ours[0]) <= 100.0, "{ours:?}");
     let refused = prometheus.wait_for("monitoring_scripted_families_refused", timeout);
-    assert_eq!(value(&refused[0]), 1.0);
+    assert_eq!(value(&refused[0]), 2.0, "the clash and the invalid name");
+    let note = prometheus.wait_for("backup_note", timeout);
+    assert_eq!(note[0]["metric"]["text"], "a\"b\\c\nd", "{note:?}");
     assert!(
         prometheus
             .query("system_backup_families_samples_value")

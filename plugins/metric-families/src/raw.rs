@@ -48,12 +48,12 @@ impl PartialEq for RawFamily {
 }
 
 impl RawFamily {
-    /// A family with no samples yet.
-    pub fn new(name: impl Into<String>, kind: RawKind, help: impl Into<String>) -> Self {
+    /// A family with no samples yet; its help made safe by [`safe_help`].
+    pub fn new(name: impl Into<String>, kind: RawKind, help: impl AsRef<str>) -> Self {
         Self {
             name: name.into(),
             kind,
-            help: help.into(),
+            help: safe_help(help.as_ref()),
             samples: Vec::new(),
             seen: HashSet::new(),
         }
@@ -100,6 +100,26 @@ impl RawFamily {
             .find(|(name, _)| !valid_label_name(name))
             .map(|(name, _)| format!("`{name}` is not a valid label name"))
     }
+}
+
+/// The most characters of a script's help text kept.
+pub const MAX_HELP_CHARS: usize = 256;
+
+/// `help` with nothing an encoder could mis-write: `prometheus-client` escapes help in
+/// the 0.0.4 text but writes it raw in OpenMetrics, where a newline would start a
+/// line of the script's choosing. Control characters become spaces, `\` and `"`
+/// (the escapes' own characters) become `/` and `'`, and it is cut to
+/// [`MAX_HELP_CHARS`].
+pub fn safe_help(help: &str) -> String {
+    help.chars()
+        .take(MAX_HELP_CHARS)
+        .map(|c| match c {
+            '\\' => '/',
+            '"' => '\'',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect()
 }
 
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`, the exposition's metric name grammar.
@@ -165,6 +185,13 @@ mod tests {
         assert!(valid_label_name("le"));
         assert!(!valid_label_name("__name__"));
         assert!(!valid_label_name("a:b"));
+    }
+
+    #[test]
+    fn help_cannot_start_a_line() {
+        let family = RawFamily::new("x", RawKind::Gauge, "a \"b\"\n# TYPE x counter\\");
+        assert_eq!(family.help, "a 'b' # TYPE x counter/");
+        assert_eq!(safe_help(&"h".repeat(1000)).len(), MAX_HELP_CHARS);
     }
 
     #[test]

@@ -180,7 +180,7 @@ fn prometheus_families(section: &PrometheusSection) -> Vec<RawFamily> {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            let mut one = RawFamily::new(name, kind, family.help.clone());
+            let mut one = RawFamily::new(name, kind, &family.help);
             one.push(labels, sample.value);
             out.merge(one);
         }
