@@ -153,3 +153,22 @@ fn a_section_that_only_looks_like_a_check_is_ignored() {
     let data = json!({"acme": {"format": "nagios", "state": "CRITICAL"}, "b": {"format": 3}});
     assert_eq!(h.at(0.0, data), Evaluation::default());
 }
+
+#[test]
+fn routes_and_silences_can_match_checks_by_label() {
+    let mut h = Harness::new();
+    let fired = h.at(0.0, json!({"load": check("CRITICAL", 2, "high")}));
+    let alert = &fired.active[0];
+    let matchers = |exact: &[(&str, &str)], regex: &[(&str, &str)]| {
+        let pairs = |list: &[(&str, &str)]| {
+            list.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        crate::alerts::matchers::Matchers::new(pairs(exact), pairs(regex)).expect("valid")
+    };
+    assert!(matchers(&[("check", "load")], &[]).matches(alert, &[]));
+    assert!(matchers(&[("source", "nagios"), ("level", "CRITICAL")], &[]).matches(alert, &[]));
+    assert!(matchers(&[], &[("alertname", ".*_state")]).matches(alert, &[]));
+    assert!(!matchers(&[("check", "disk")], &[]).matches(alert, &[]));
+}
