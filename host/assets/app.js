@@ -16,6 +16,7 @@ import { drawFleet, fleetCounts, fleetMessage } from "./fleet.js";
 import { bytesPerSecond, num, parseTime, percent, setText } from "./format.js";
 import { ioNames, ioPlot, loadCpus, loadPlot, machineCounts, machineSample, netPlots, seriesColor } from "./machine.js";
 import { hideMoment, momentCounts, momentShown, onMomentChange, showMoment } from "./moment.js";
+import { genericCounts } from "./generic.js";
 import { initPast, pastCounts, plotData, rangeEvents, resetPast } from "./past.js";
 import { colors, coreAt, drawCores, drawSeries, onResize, sizeOf, watch } from "./plot.js";
 import { currentRange, describe, onRangeChange, zoomTo } from "./range.js";
@@ -454,7 +455,7 @@ window.__dashboard = {
   },
   demoMessage,
   state: () => ({
-    connection: state, samples: samples.length, ...counts(), ...machineCounts(), fleet: fleetCounts(), lastFrameMs,
+    connection: state, samples: samples.length, ...counts(), ...machineCounts(), ...genericCounts(), fleet: fleetCounts(), lastFrameMs,
     errors: errors.slice(), range: { ...currentRange(), label: describe(currentRange()) }, past: pastCounts(),
     moment: momentCounts(), alertsPanel: panelCounts(), rules: rulesCounts(),
   }),

@@ -1,9 +1,10 @@
 // The page's elements and how a `monitoring_data` message is shown in them. Each
 // core, disk, GPU and alert gets its elements once; a tick changes only text and
 // widths, and only where they changed. The cards of network, disk I/O, load, sensors
-// and processes are machine.js's.
+// and processes are machine.js's; every other section gets generic.js's card.
 
 import { bytes, bytesOf, celsius, clock, duration, megahertz, num, parseTime, percent, setText, watts } from "./format.js";
+import { applyGeneric, genericCards } from "./generic.js";
 import { applyMachine, machineCards } from "./machine.js";
 import { watch } from "./plot.js";
 
@@ -94,6 +95,7 @@ export function apply(message) {
   applySystem(data.system, parseTime(message.timestamp));
   applyGpus(data.gpu, gpuList(data));
   if (applyMachine(data)) layoutChanged = true;
+  if (applyGeneric(data)) layoutChanged = true;
   applyAlerts(alerts);
   return layoutChanged;
 }
@@ -324,7 +326,8 @@ function applyGpus(section, list) {
 }
 
 const CARD_OF = { cpu: "cpuCard", processor: "cpuCard", memory: "memCard", disk: "diskCard" };
-const cardOf = (component) => (CARD_OF[component] ? el[CARD_OF[component]] : machineCards[component]);
+const cardOf = (component) =>
+  CARD_OF[component] ? el[CARD_OF[component]] : machineCards[component] ?? genericCards().get(component);
 
 function applyAlerts(list) {
   const seen = new Set();
@@ -363,7 +366,9 @@ function applyAlerts(list) {
     }
   }
   el.alerts.hidden = alertRows.size === 0;
-  const cards = [...new Set(Object.values(CARD_OF))].map((name) => el[name]).concat(Object.values(machineCards));
+  const cards = [...new Set(Object.values(CARD_OF))]
+    .map((name) => el[name])
+    .concat(Object.values(machineCards), [...genericCards().values()]);
   for (const card of cards) {
     const level = cardLevel.get(card);
     card.classList.toggle("alerting", level !== undefined);

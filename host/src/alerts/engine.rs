@@ -17,19 +17,16 @@
 //! often, is the lifecycle's business ([`super::lifecycle`]), not the engine's.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use chrono::{DateTime, Utc};
-use monitoring_plugin_api::{Alert, AlertLevel, AlertState, Sections, SinkEvent};
+use monitoring_plugin_api::{Alert, AlertLevel, Sections, SinkEvent};
 
+use super::checks::{self, CheckBook};
 use super::lifecycle::fingerprint;
 use super::path::Reading;
 use super::rules::{Rule, RuleSet, LEVELS};
+pub use super::tick::{resolved, Tick, READING_GRACE};
 use crate::timestamp;
-
-/// How long a firing instance without a reading stays active before it counts as
-/// cleared: a collector's hiccup is not a recovery, a disk gone for a minute is.
-pub const READING_GRACE: Duration = Duration::from_secs(60);
 
 /// What the engine remembers between ticks.
 #[derive(Debug, Default)]
@@ -37,6 +34,8 @@ pub struct EngineState {
     /// The machine the alerts are about (`Alert::host`).
     host: String,
     instances: HashMap<(usize, String), Instance>,
+    /// The checks (Nagios sections) firing now; kept when the rules change.
+    checks: CheckBook,
 }
 
 impl EngineState {
@@ -45,6 +44,7 @@ impl EngineState {
         Self {
             host: host.into(),
             instances: HashMap::new(),
+            checks: CheckBook::default(),
         }
     }
 
@@ -75,18 +75,6 @@ pub struct Evaluation {
     /// What changed: an `Alert` for each alert that started or escalated, a `Resolved`
     /// for each one that cleared. Published to the fleet and logged.
     pub notifications: Vec<SinkEvent>,
-}
-
-/// When a tick was taken: the monotonic instant for durations, the wall time for
-/// `starts_at`/`ends_at`, and the tick's timestamp in the seed's format.
-#[derive(Debug, Clone, Copy)]
-pub struct Tick<'a> {
-    /// For `for` and the reading grace.
-    pub now: Instant,
-    /// For `starts_at` and `ends_at`.
-    pub wall: DateTime<Utc>,
-    /// The alert's `timestamp`.
-    pub timestamp: &'a str,
 }
 
 fn slot(level: AlertLevel) -> usize {
@@ -139,6 +127,14 @@ pub fn evaluate(
             (None, _) => fresh,
         }
     });
+    checks::evaluate(
+        &mut state.checks,
+        data,
+        &host,
+        tick,
+        &mut out.active,
+        &mut out.notifications,
+    );
     out
 }
 
@@ -201,19 +197,11 @@ fn judge(
     }
 }
 
-/// The `Resolved` event of an alert that cleared at `tick`.
-fn resolved(mut alert: Alert, tick: Tick<'_>) -> SinkEvent {
-    alert.state = AlertState::Resolved;
-    alert.ends_at = timestamp::rfc3339(&tick.wall);
-    SinkEvent::Resolved {
-        alert,
-        resolved_at: tick.timestamp.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
+
+    use chrono::Utc;
 
     use serde_json::json;
 

@@ -13,6 +13,7 @@ pub mod changes;
 pub mod framed;
 pub mod history;
 pub mod relay;
+pub mod scripts;
 pub mod snapshot;
 pub mod wire;
 

@@ -203,6 +203,10 @@ pub struct Status<'a> {
     pub sinks: Vec<SinkStatus>,
     /// Alerts active in the latest tick.
     pub active_alerts: Vec<Alert>,
+    /// Issue 24: each `exec` command's last run and each textfile scrape error;
+    /// absent when no script collector runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scripts: Option<crate::pipeline::scripts::Scripts>,
     /// Always `Server is running`.
     pub message: &'static str,
 }

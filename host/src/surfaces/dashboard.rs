@@ -87,7 +87,7 @@ macro_rules! asset {
 pub const INDEX: Asset = asset!("index.html", "text/html; charset=utf-8");
 
 /// Everything under `/assets/`.
-pub const ASSETS: [Asset; 19] = [
+pub const ASSETS: [Asset; 20] = [
     asset!("alertrows.js", "text/javascript; charset=utf-8"),
     asset!("alerts.js", "text/javascript; charset=utf-8"),
     asset!("api.js", "text/javascript; charset=utf-8"),
@@ -96,6 +96,7 @@ pub const ASSETS: [Asset; 19] = [
     asset!("demo.js", "text/javascript; charset=utf-8"),
     asset!("fleet.js", "text/javascript; charset=utf-8"),
     asset!("format.js", "text/javascript; charset=utf-8"),
+    asset!("generic.js", "text/javascript; charset=utf-8"),
     asset!("machine.js", "text/javascript; charset=utf-8"),
     asset!("moment.js", "text/javascript; charset=utf-8"),
     asset!("past.js", "text/javascript; charset=utf-8"),

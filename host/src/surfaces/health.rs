@@ -28,6 +28,7 @@ use crate::fleet::status::{Connection, FleetReport};
 use crate::fleet::Fleet;
 use crate::live::reload::{ReloadState, ReloadStatus};
 use crate::pipeline::bus::Frame;
+use crate::pipeline::scripts::Scripts;
 use crate::pipeline::wire::StatsSnapshot;
 use crate::plugins::identity::Kind;
 use crate::plugins::registry::{PluginRecord, PluginState};
@@ -111,6 +112,9 @@ pub struct Report<'a> {
     /// The history store: bytes, samples, the last write error, each tier's span.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<store::Status>,
+    /// Issue 24: each `exec` command's last run and each textfile scrape error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scripts: Option<Scripts>,
 }
 
 /// The seed's `service` block.
@@ -195,6 +199,8 @@ pub fn report(sources: &HealthSources, now: Instant) -> (bool, Report<'_>) {
     if let Some(warning) = fleet.as_ref().and_then(fleet_warning) {
         warnings.push(warning);
     }
+    let scripts = reading.scripts();
+    warnings.extend(scripts.iter().flat_map(|s| s.warnings()));
     let history = sources.store.as_ref().map(Store::status);
     if let Some(history) = &history {
         warnings.extend(history_warnings(history));
@@ -250,6 +256,7 @@ pub fn report(sources: &HealthSources, now: Instant) -> (bool, Report<'_>) {
         },
         fleet,
         history,
+        scripts,
     };
     (healthy, report)
 }

@@ -13,6 +13,7 @@ use crate::alerts::sink_runner::{SinkStats, SinkStatus};
 use crate::alerts::AlertControl;
 use crate::pipeline::bus::{Frame, FrameReceiver};
 use crate::pipeline::cadence::Cadence;
+use crate::pipeline::scripts::Scripts;
 use crate::pipeline::wire::{StatsSnapshot, Status};
 use crate::plugins::registry::{PluginBoard, PluginRecord};
 use crate::plugins::scheduler::{CollectorStatus, StatusBoard};
@@ -119,9 +120,15 @@ impl<'a> Reading<'a> {
         }
     }
 
+    /// The script collectors' status in the newest snapshot (issue 24).
+    pub fn scripts(&self) -> Option<Scripts> {
+        Scripts::of(&self.frame.as_deref()?.snapshot.data)
+    }
+
     /// The `status` message a `get_status` command is answered with.
     pub fn into_status(self) -> Status<'a> {
         let gpu = self.gpu();
+        let scripts = self.scripts();
         Status {
             // Counted by admission's slots, so never above max_clients.
             connected_clients: self.websocket.connected,
@@ -137,6 +144,7 @@ impl<'a> Reading<'a> {
             plugins: self.plugins,
             sinks: self.sinks,
             active_alerts: self.active_alerts,
+            scripts,
             message: "Server is running",
         }
     }

@@ -9,6 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::raw::{Claims, RawFamily};
 use crate::{Emit, Labels, Unit};
 
 /// One series and its value.
@@ -30,6 +31,8 @@ pub struct Flatten {
     index: HashMap<(String, Labels), usize>,
     /// Info names seen, so only the first of a name counts (as the registry's).
     infos: HashSet<String>,
+    /// Names exposed so far, so a script family refused by `/metrics` is refused here.
+    claims: Claims,
 }
 
 impl Flatten {
@@ -60,6 +63,7 @@ impl Emit for Flatten {
         if !value.is_finite() {
             return;
         }
+        self.claims.own(name, unit, None);
         let name = match unit {
             Some(unit) => format!("{name}_{}", unit.as_str()),
             None => name.to_owned(),
@@ -68,6 +72,7 @@ impl Emit for Flatten {
     }
 
     fn counter(&mut self, name: &str, _help: &str, labels: Labels, value: u64) {
+        self.claims.own(name, None, Some("total"));
         self.put(format!("{name}_total"), labels, value as f64, |a, b| a + b);
     }
 
@@ -75,13 +80,26 @@ impl Emit for Flatten {
         if !(value.is_finite() && value >= 0.0) {
             return;
         }
+        self.claims.own(name, None, Some("total"));
         self.put(format!("{name}_total"), labels, value, |a, b| a + b);
     }
 
     fn info(&mut self, name: &str, _help: &str, labels: Labels) {
+        self.claims.own(name, None, Some("info"));
         if self.infos.insert(name.to_owned()) {
             self.put(format!("{name}_info"), labels, 1.0, |old, _| old);
         }
+    }
+
+    fn raw_family(&mut self, family: &RawFamily) -> bool {
+        if !self.claims.raw(family) {
+            return false;
+        }
+        let name = family.sample_name();
+        for (labels, value) in &family.samples {
+            self.put(name.clone(), labels.clone(), *value, |_, new| new);
+        }
+        true
     }
 }
 

@@ -13,16 +13,21 @@
 //! series carry `cpu`, disks `path`, GPUs `gpu_id`. Issue 14's machine sections take
 //! node_exporter's names (`node_network_receive_bytes_total{device}`, …; `machine.rs`).
 //! Third-party sections are flattened: `system_<section>_<field>`, array elements
-//! labelled `index`.
+//! labelled `index`. Sections made by scripts (issue 24; `scripted.rs`) keep the names
+//! the script chose, checked and claimed first-wins (`raw.rs`), after all our own.
 
 mod flatten;
 mod generic;
 mod machine;
+mod raw;
+mod scripted;
 mod snapshot;
 
 pub use flatten::{Flatten, Series};
 pub use generic::sanitize;
-pub use snapshot::snapshot_series;
+pub use raw::{valid_label_name, valid_metric_name, Claims, RawFamily, RawKind};
+pub use scripted::{is_scripted, scripted_series};
+pub use snapshot::{core_series, snapshot_series};
 
 /// A series' labels, in the order they are exposed.
 pub type Labels = Vec<(String, String)>;
@@ -77,6 +82,11 @@ pub trait Emit {
     /// An info metric (`name_info{…} 1`); one per name.
     fn info(&mut self, name: &str, help: &str, labels: Labels);
 
+    /// A family a script named itself, exposed under its own name, unless one of its
+    /// names ([`RawFamily::claims`]) is already exposed: then nothing is emitted and
+    /// the answer is `false`. The family's names are valid ([`RawFamily::problem`]).
+    fn raw_family(&mut self, family: &RawFamily) -> bool;
+
     /// A gauge in percent, when known.
     fn percent(&mut self, name: &str, help: &str, labels: Labels, value: Option<f64>) {
         if let Some(value) = value {
@@ -99,3 +109,6 @@ pub fn labels(pairs: &[(&str, &str)]) -> Labels {
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
 }
+
+#[cfg(test)]
+mod tests_scripted;

@@ -1,8 +1,11 @@
 //! The snapshot's series: `system_*` from the core sections, node_exporter's names
-//! for issue 14's machine sections (`machine.rs`), flattened third-party sections.
+//! for issue 14's machine sections (`machine.rs`), flattened third-party sections,
+//! and last the sections scripts made (`scripted.rs`).
 
 use crate::generic::{generic, sanitize};
+use crate::scripted::{self, is_scripted, scripted_series};
 use crate::{labels, machine, Emit, Unit};
+use monitoring_plugin_api::sections::scripted::Exec;
 use monitoring_plugin_api::sections::{
     percentage as gpu_percentage, Disk, DiskIo, Disks, Gpu, GpuInfo, Load, Memory, Network,
     Processes, Processor, Section, Sensors, System,
@@ -13,8 +16,19 @@ use monitoring_plugin_api::Sections;
 /// typed schemas (`monitoring_plugin_api::sections`), so renaming a field there is a
 /// compile error here, not a silently missing series; a section that does not match
 /// its schema (a third-party collector reusing the name) is exported generically.
+/// Script sections come last, so that our names win a clash.
 pub fn snapshot_series(b: &mut dyn Emit, data: &Sections) {
-    for section in data.keys() {
+    core_series(b, data);
+    scripted_series(b, data);
+}
+
+/// Every reading of `data` except the script sections' (which [`scripted_series`]
+/// exports): for a caller that emits its own series before the scripts' (`/metrics`).
+pub fn core_series(b: &mut dyn Emit, data: &Sections) {
+    for (section, value) in data {
+        if is_scripted(value) {
+            continue;
+        }
         let exported = match section.as_str() {
             Processor::NAME => typed::<Processor>(data).map(|p| processor(b, &p)),
             Memory::NAME => typed::<Memory>(data).map(|m| memory(b, &m)),
@@ -29,11 +43,12 @@ pub fn snapshot_series(b: &mut dyn Emit, data: &Sections) {
             Load::NAME => typed::<Load>(data).map(|l| machine::load(b, &l)),
             Sensors::NAME => typed::<Sensors>(data).map(|s| machine::sensors(b, &s)),
             Processes::NAME => typed::<Processes>(data).map(|p| machine::processes(b, &p)),
+            Exec::NAME => typed::<Exec>(data).map(|e| scripted::exec(b, &e)),
             _ => None,
         };
         if exported.is_none() {
             let name = format!("system_{}", sanitize(section));
-            generic(b, &name, &data[section], &[], 0);
+            generic(b, &name, value, &[], 0);
         }
     }
 }

@@ -11,8 +11,9 @@
 //! The snapshot's series come from `metric-families`, the one mapping from a snapshot to
 //! names and labels that the `remote-write` sink uses too (its docs list the names):
 //! `system_*` for the core sections, node_exporter's names for the machine sections,
-//! `system_<section>_<field>` for third-party ones. The server's own numbers are
-//! `monitoring_server_*` and the standard `process_*`.
+//! `system_<section>_<field>` for third-party ones, and the names a script chose for
+//! the sections scripts make (issue 24), written after all of ours so ours win a clash.
+//! The server's own numbers are `monitoring_server_*` and the standard `process_*`.
 
 use std::sync::Arc;
 
@@ -27,7 +28,7 @@ mod server;
 mod tests;
 
 use builder::Builder;
-use metric_families::snapshot_series;
+use metric_families::{core_series, scripted_series};
 use server::server_metrics;
 
 /// What a scrape reads: the status every surface reports, the alert log's count and
@@ -74,10 +75,13 @@ pub fn render(sources: &MetricsSources, format: Format) -> Result<String, std::f
     let mut builder = Builder::default();
     let reading = Reading::of(&sources.status, std::time::Instant::now());
     if let Some(frame) = &reading.frame {
-        snapshot_series(&mut builder, &frame.snapshot.data);
+        core_series(&mut builder, &frame.snapshot.data);
     }
     server_metrics(&mut builder, &reading, &sources.alert_log);
     fleet::fleet_metrics(&mut builder, sources.fleet.as_deref());
+    if let Some(frame) = &reading.frame {
+        scripted_series(&mut builder, &frame.snapshot.data);
+    }
     let mut text = String::new();
     match format {
         Format::Prometheus => {

@@ -12,6 +12,7 @@ use super::builder::Builder;
 use super::Format;
 
 mod machine;
+mod scripted;
 mod snapshot;
 
 #[test]
@@ -74,6 +75,35 @@ fn the_exposition_and_flatten_have_the_same_series() {
             json!([{"total": 100, "used": 40, "free": 60, "percentage": 40.0, "path": "/"}]),
         ),
         ("acme", json!({"fans": [{"rpm": 1200}], "temp": 40.5})),
+        // Issue 24's script sections: their own names, one refused (ours win).
+        (
+            "backup",
+            json!({"format": "prometheus", "values": {}, "families": [
+                {"name": "backup_age_seconds", "type": "gauge",
+                 "samples": [{"name": "backup_age_seconds", "labels": {"target": "db"}, "value": 4.0}]},
+                {"name": "backup_runs_total", "type": "counter",
+                 "samples": [{"name": "backup_runs_total", "value": 5.0}]},
+                {"name": "backup_size", "type": "histogram", "samples": [
+                    {"name": "backup_size_bucket", "labels": {"le": "+Inf"}, "value": 2.0},
+                    {"name": "backup_size_count", "value": 2.0}]},
+                {"name": "system_memory_usage_percent", "type": "gauge",
+                 "samples": [{"name": "system_memory_usage_percent", "value": 1.0}]}]}),
+        ),
+        (
+            "weather",
+            json!({"format": "influx", "measurements": {"sensor": [
+                {"tags": {"room": "lab"}, "fields": {"temp": 21.5, "ok": true}}]}}),
+        ),
+        (
+            "load_check",
+            json!({"format": "nagios", "state": "WARNING", "code": 1, "message": "m",
+                "perfdata": {"load1": {"value": 1.5, "unit": "", "warn": "1", "max": 8.0}}}),
+        ),
+        (
+            "exec",
+            json!({"commands": {"load_check": {"section": "load_check", "format": "nagios",
+                "mode": "once", "duration_ms": 3.0, "exit_code": 1, "runs": 2, "failures": 0}}}),
+        ),
     ] {
         data.insert(name.to_owned(), value);
     }
