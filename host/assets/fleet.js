@@ -8,10 +8,15 @@
 // and order changed, so 100 hosts at 2 Hz are 200 small records a second and a few
 // hundred text updates per frame at most.
 
-import { num, percent, setText } from "./format.js";
+import { clock, num, percent, setText } from "./format.js";
 import { forgetSparkline, sparklineCount, wantSparkline } from "./sparkline.js";
 
-/** The newest record per host: { name, state, cpu, mem, disk, alerts: [levels], dirty }. */
+/**
+ * The newest record per host: { name, state, cpu, mem, disk, alerts: [levels], tags, dirty }.
+ * A host's state comes only from the gateway's `hosts` table (never from a frame: the
+ * newest frame of a host that has since died is replayed to a page that subscribes),
+ * so a tile is never greener than `/api/hosts`.
+ */
 const hosts = new Map();
 /** host name → its tile's elements. */
 const tiles = new Map();
@@ -38,7 +43,8 @@ function trouble(host) {
 function record(name) {
   let host = hosts.get(name);
   if (!host) {
-    host = { name, state: "up", cpu: null, mem: null, disk: null, alerts: [], dirty: true };
+    // Unknown to the table yet: only a live frame makes a new host, so it is up.
+    host = { name, state: "up", cpu: null, mem: null, disk: null, alerts: [], tags: [], dirty: true };
     hosts.set(name, host);
     orderDirty = true;
   }
@@ -68,8 +74,9 @@ export function fleetMessage(message) {
     host.mem = num(message.data?.memory?.percentage);
     host.disk = worstDisk(message.data);
     host.alerts = Array.isArray(message.alerts) ? message.alerts : [];
-    host.state = "up";
+    if (Array.isArray(message.tags)) host.tags = message.tags.map(String);
     host.dirty = true;
+    showUpdated(message.timestamp);
     if (trouble(host) !== before) orderDirty = true;
     return true;
   }
@@ -79,6 +86,8 @@ export function fleetMessage(message) {
     // gateways) every message is the whole table.
     const full = message.full !== false;
     const seen = new Set();
+    if (typeof message.gateway === "string") showGateway(message.gateway);
+    showUpdated(message.timestamp);
     if (!full) {
       for (const change of Array.isArray(message.changes) ? message.changes : []) {
         if (typeof change?.host === "string" && change.to === null) forget(change.host);
@@ -88,7 +97,8 @@ export function fleetMessage(message) {
       if (typeof info?.name !== "string") continue;
       seen.add(info.name);
       const host = record(info.name);
-      host.state = info.state;
+      if (info.state === "up" || info.state === "stale" || info.state === "gone") host.state = info.state;
+      if (Array.isArray(info.tags)) host.tags = info.tags.map(String);
       host.alerts = Array.isArray(info.alerts) ? info.alerts : host.alerts;
       host.cpu = num(info.summary?.cpu_percent) ?? host.cpu;
       host.mem = num(info.summary?.memory_percent) ?? host.mem;
@@ -104,6 +114,22 @@ export function fleetMessage(message) {
     return true;
   }
   return false;
+}
+
+/** The header on a gateway: which gateway, and when the fleet last said something. */
+function showGateway(name) {
+  setText($("host"), `${name} · fleet gateway`);
+  const title = `${name} · fleet · System monitor`;
+  if (document.title !== title) document.title = title;
+}
+
+function showUpdated(timestamp) {
+  const text = clock(timestamp);
+  if (!text || text === "—") return;
+  const time = $("last-update");
+  if (!time) return;
+  setText(time, text);
+  time.dateTime = String(timestamp);
 }
 
 function makeTile(name) {
@@ -127,11 +153,13 @@ function makeTile(name) {
     facts.append(row);
     return dd;
   };
-  const tile = { root, state, cpu: fact("CPU"), mem: fact("Memory"), disk: fact("Worst disk"), alerts: fact("Alerts") };
+  const tags = document.createElement("p");
+  tags.className = "tile-tags muted";
+  const tile = { root, state, tags, cpu: fact("CPU"), mem: fact("Memory"), disk: fact("Worst disk"), alerts: fact("Alerts") };
   const spark = document.createElement("canvas");
   spark.className = "spark";
   spark.setAttribute("aria-label", `${name}: CPU and memory, last hour`);
-  root.append(title, facts, spark);
+  root.append(title, tags, facts, spark);
   tiles.set(name, tile);
   wantSparkline(name, spark);
   return tile;
@@ -153,6 +181,7 @@ export function drawFleet() {
     setText(tile.cpu, percent(host.cpu));
     setText(tile.mem, percent(host.mem));
     setText(tile.disk, percent(host.disk));
+    setText(tile.tags, host.tags.join(" · "));
     setText(tile.alerts, rank === 0 ? "none" : `${host.alerts.length} ${level}`);
   }
   if (orderDirty) {

@@ -32,8 +32,7 @@ use futures_util::StreamExt;
 use monitoring_plugin_api::SinkEvent;
 
 use crate::pipeline::relay::FleetNews;
-use serde::Serialize;
-use serde_json::value::{RawValue, Value};
+use serde_json::value::Value;
 use tokio::sync::{broadcast, mpsc};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -41,11 +40,10 @@ use crate::fleet::batch::Batch;
 use crate::fleet::digest::Digest;
 use crate::fleet::hosts::{Change, HostInfo, HostState, Hosts, Published};
 use crate::fleet::link::Link;
+use crate::fleet::messages::hosts_message;
 use crate::fleet::status::FleetStatus;
-use crate::pipeline::wire::ServerMessage;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
-use crate::timestamp::now_iso;
 
 /// Fleet messages waiting for the slowest session before it lags: a few ticks of a
 /// large fleet.
@@ -96,12 +94,16 @@ pub struct Gateway {
     max_frame_bytes: usize,
     /// Where every host's series are kept under its name; `None` without history.
     store: Option<Store>,
+    /// This gateway's own `[fleet] host_name`, named in its `hosts` messages so a
+    /// page can say which gateway it watches.
+    name: Arc<str>,
 }
 
 impl Gateway {
     /// A gateway with an empty view, taking frames up to `max_frame_bytes` and keeping
     /// each host's history in `store`.
     pub fn new(
+        name: &str,
         stale_after: Duration,
         gone_after: Duration,
         max_frame_bytes: usize,
@@ -118,6 +120,7 @@ impl Gateway {
             events,
             max_frame_bytes,
             store,
+            name: Arc::from(name),
         }
     }
 
@@ -144,7 +147,7 @@ impl Gateway {
     /// starts watching or lagged.
     pub fn table(&self) -> Utf8Bytes {
         let list = self.view().hosts.list(Instant::now());
-        hosts_message(&list, &[], true)
+        hosts_message(&self.name, &list, &[], true)
     }
 
     /// What a session that starts watching gets first: the whole table and the newest
@@ -154,7 +157,7 @@ impl Gateway {
             let view = self.view();
             (view.hosts.list(Instant::now()), view.hosts.latest(wanted))
         };
-        let mut texts = vec![hosts_message(&list, &[], true)];
+        let mut texts = vec![hosts_message(&self.name, &list, &[], true)];
         texts.extend(latest);
         texts
     }
@@ -233,9 +236,9 @@ impl Gateway {
             tracing::warn!(refused = line.total, max_frame_bytes = self.max_frame_bytes, examples = %line.examples, "Fleet frames over max_frame_bytes were refused unread.");
         }
         if !changes.is_empty() {
-            let _ = self
-                .events
-                .send(FleetEvent::Hosts(hosts_message(&infos, &changes, false)));
+            let _ = self.events.send(FleetEvent::Hosts(hosts_message(
+                &self.name, &infos, &changes, false,
+            )));
         }
         news
     }
@@ -282,42 +285,6 @@ fn describe(change: &Change) -> String {
         Some(HostState::Gone) => "gone",
     };
     format!("{} {}→{}", change.host, name(change.from), name(change.to))
-}
-
-/// One change, as the `hosts` message lists it.
-#[derive(Serialize)]
-struct ChangeView<'a> {
-    host: &'a str,
-    from: Option<HostState>,
-    to: Option<HostState>,
-}
-
-/// The `hosts` message: the whole table (`full`) or the hosts that changed.
-fn hosts_message(hosts: &[HostInfo], changes: &[Change], full: bool) -> Utf8Bytes {
-    let changes: Vec<ChangeView<'_>> = changes
-        .iter()
-        .map(|change| ChangeView {
-            host: &change.host,
-            from: change.from,
-            to: change.to,
-        })
-        .collect();
-    Utf8Bytes::from(
-        ServerMessage::Hosts {
-            timestamp: now_iso(),
-            full,
-            changes: &raw(&changes),
-            hosts: &raw(&hosts),
-        }
-        .to_json(),
-    )
-}
-
-/// A value as raw JSON; `[]` if it cannot be written (it always can: plain data).
-fn raw<T: Serialize>(value: &T) -> Box<RawValue> {
-    serde_json::value::to_raw_value(value)
-        .or_else(|_| RawValue::from_string("[]".into()))
-        .unwrap_or_default()
 }
 
 /// `{"type":"monitoring_data",…}` as `{"host":"web-1","type":"monitoring_data",…}`:
@@ -430,7 +397,13 @@ mod tests {
     }
 
     fn gateway() -> (Gateway, FleetStatus) {
-        let gateway = Gateway::new(Duration::from_secs(3), Duration::from_secs(60), 1024, None);
+        let gateway = Gateway::new(
+            "gw",
+            Duration::from_secs(3),
+            Duration::from_secs(60),
+            1024,
+            None,
+        );
         let status = FleetStatus::new("gw".into(), "nats://x".into(), "none", true, Arc::default());
         (gateway, status)
     }

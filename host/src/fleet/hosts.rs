@@ -103,6 +103,8 @@ pub struct HostInfo {
     pub summary: Summary,
     /// Its frames refused for being larger than `[fleet] max_frame_bytes`.
     pub frames_oversize: u64,
+    /// Its `[fleet] tags`, as its newest frame carried them.
+    pub tags: Vec<String>,
 }
 
 /// A change clients are told about.
@@ -317,6 +319,7 @@ fn info(name: &str, entry: &Entry, now: Instant) -> HostInfo {
         alerts: entry.alerts.clone(),
         summary: entry.summary,
         frames_oversize: entry.frames_oversize,
+        tags: entry.tags.clone(),
     }
 }
 

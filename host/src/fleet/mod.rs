@@ -20,6 +20,7 @@ pub mod digest;
 pub mod gateway;
 pub mod hosts;
 pub mod link;
+pub mod messages;
 pub mod publisher;
 pub mod status;
 
@@ -90,6 +91,7 @@ pub async fn start(
     });
     let (gateway, inbox) = if config.gateway {
         let gateway = Arc::new(Gateway::new(
+            &status.host,
             config.stale_window(interval),
             config.gone_window(),
             config.max_frame_bytes,

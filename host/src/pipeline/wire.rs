@@ -111,6 +111,8 @@ pub enum ServerMessage<'a> {
     Hosts {
         /// When.
         timestamp: String,
+        /// The gateway's own `[fleet] host_name`.
+        gateway: &'a str,
         /// Whether `hosts` is the whole table; otherwise only the hosts in `changes`
         /// that are still followed (a forgotten one is only in `changes`).
         full: bool,
@@ -118,7 +120,7 @@ pub enum ServerMessage<'a> {
         /// empty in a full message.
         changes: &'a RawValue,
         /// Hosts: name, state, last_seen, seconds_since_seen, alerts, summary,
-        /// frames_oversize; every one when `full`, else the changed ones.
+        /// frames_oversize, tags; every one when `full`, else the changed ones.
         hosts: &'a RawValue,
     },
     /// Answer to the admin's `silence`: the new silence's id.
