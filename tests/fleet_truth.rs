@@ -90,6 +90,41 @@ async fn greeting(gateway: &Server) -> Vec<String> {
     seen
 }
 
+/// An overview's subscription (`detail: "summary"`): the table, every host's row with
+/// its group and tags, batches after that, and never a whole frame.
+async fn summary_stream_has_rows_and_no_frames(gateway: &Server) {
+    let mut ws = connect(&gateway.url("/ws")).await;
+    send_text(
+        &mut ws,
+        r#"{"type":"subscribe","hosts":["*"],"detail":"summary"}"#,
+    )
+    .await;
+    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+    let mut rows = std::collections::BTreeMap::<String, serde_json::Value>::new();
+    let until = Instant::now() + 3 * SECOND;
+    while let Some(message) =
+        next_json(&mut ws, until.saturating_duration_since(Instant::now())).await
+    {
+        let kind = message["type"].as_str().unwrap_or("?").to_owned();
+        if kind == "host_summaries" {
+            for row in message["hosts"].as_array().into_iter().flatten() {
+                rows.insert(row["name"].as_str().unwrap_or("?").to_owned(), row.clone());
+            }
+        }
+        *kinds.entry(kind).or_default() += 1;
+    }
+    assert_eq!(kinds.get("monitoring_data"), None, "{kinds:?}");
+    assert!(
+        kinds.get("host_summaries").is_some_and(|n| *n >= 2),
+        "{kinds:?}"
+    );
+    let alive = &rows["alive-1"];
+    assert_eq!(alive["group"], "eu-west", "{alive}");
+    assert_eq!(alive["tags"], serde_json::json!(["web", "eu"]), "{alive}");
+    assert!(alive["memory_percent"].is_number(), "{alive}");
+    assert_eq!(rows["doomed-1"]["state"], "up", "{rows:?}");
+}
+
 /// A script true when every script of `parts` (each a function body) is.
 fn all(parts: &[String]) -> String {
     let calls: Vec<String> = parts
@@ -119,7 +154,11 @@ async fn a_dead_host_is_never_shown_up() {
         "gw-truth",
         &format!("gateway = true\nstale_after = {STALE_AFTER}"),
     );
-    let _alive = server(&nats, "alive-1", "tags = [\"web\", \"eu\"]");
+    let _alive = server(
+        &nats,
+        "alive-1",
+        "tags = [\"web\", \"eu\"]\ngroup = \"eu-west\"",
+    );
     let doomed = server(&nats, "doomed-1", "");
     let page = format!("http://127.0.0.1:{}/", gateway.port);
     browser.client.goto(&page).await.expect("open the overview");
@@ -145,7 +184,24 @@ async fn a_dead_host_is_never_shown_up() {
     let tags = browser
         .js("return document.querySelector('[data-host=\"alive-1\"] .tile-tags').textContent;")
         .await;
-    assert_eq!(tags, "web · eu");
+    assert_eq!(tags, "eu-west · web · eu");
+    // Search, group filter and the table view pick from the same rows.
+    let picked = browser
+        .js("const set = (id, v) => { const e = document.getElementById(id); e.value = v; }; \
+             set('fleet-group', 'eu-west'); window.__dashboard.renderFleet([]); \
+             const byGroup = window.__dashboard.state().fleet.shown; \
+             set('fleet-group', ''); set('fleet-search', 'DOOM'); window.__dashboard.renderFleet([]); \
+             const bySearch = window.__dashboard.state().fleet.shown; \
+             set('fleet-search', ''); set('fleet-view', 'table'); set('fleet-sort', 'name'); window.__dashboard.renderFleet([]); \
+             const rows = [...document.querySelectorAll('#fleet-rows tr')].map((r) => r.dataset.host); \
+             set('fleet-view', 'tiles'); set('fleet-sort', 'trouble'); window.__dashboard.renderFleet([]); \
+             return [byGroup, bySearch, rows];")
+        .await;
+    assert_eq!(
+        picked,
+        serde_json::json!([1, 1, ["alive-1", "doomed-1", "gw-truth"]])
+    );
+    summary_stream_has_rows_and_no_frames(&gateway).await;
 
     // The page open when the host dies: stale within `stale_after` (plus a tick and a frame).
     let killed = Instant::now();

@@ -45,6 +45,10 @@ pub struct FleetConfig {
     /// Tags that travel with this host's frames (`["db", "eu"]`), which alert routes
     /// and silences match as `tags`. Default none.
     pub tags: Vec<String>,
+    /// The group this host belongs to (`"eu-west"`, `"payments"`), shown and filtered
+    /// by in a gateway's overview, next to its tags: one name, up to 64 letters,
+    /// digits, `-`, `_` or `.`. Default none.
+    pub group: Option<String>,
     /// Also subscribe to the whole fleet and serve it (`/api/hosts`, `hosts` in
     /// `subscribe`, the fleet's alerts to this server's sinks). Default false.
     pub gateway: bool,
@@ -93,6 +97,7 @@ impl Default for FleetConfig {
             host_name: None,
             subject_prefix: "monitoring".into(),
             tags: Vec::new(),
+            group: None,
             gateway: false,
             publish: true,
             stale_after: 6,
@@ -220,6 +225,14 @@ impl FleetConfig {
                 format!("each tag must be 1 to {MAX_HOST_NAME} letters, digits, `-` or `_`, got {tag:?}"),
             );
         }
+        if let Some(group) = self.group.as_deref().filter(|group| !is_group_name(group)) {
+            return err(
+                "group",
+                format!(
+                    "must be 1 to {MAX_HOST_NAME} letters, digits, `-`, `_` or `.`, got {group:?}"
+                ),
+            );
+        }
         if !self.subject_prefix.split('.').all(is_subject_token) {
             return err(
                 "subject_prefix",
@@ -340,6 +353,16 @@ pub fn is_subject_token(token: &str) -> bool {
         && token
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Whether `group` is a group name a gateway shows: a subject token that may also
+/// hold dots (`eu.west`); the same check applies to what arrives on the bus.
+pub fn is_group_name(group: &str) -> bool {
+    !group.is_empty()
+        && group.len() <= MAX_HOST_NAME
+        && group
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
 }
 
 /// A machine's host name as a subject token: up to the first dot, anything else

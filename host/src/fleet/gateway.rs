@@ -40,14 +40,18 @@ use crate::fleet::batch::Batch;
 use crate::fleet::digest::Digest;
 use crate::fleet::hosts::{Change, HostInfo, HostState, Hosts, Published};
 use crate::fleet::link::Link;
-use crate::fleet::messages::hosts_message;
+use crate::fleet::messages::{hosts_message, summaries_message};
 use crate::fleet::status::FleetStatus;
+use crate::fleet::summaries::{SummaryBook, SummaryChanges};
 use crate::shutdown::Shutdown;
 use crate::store::Store;
 
 /// Fleet messages waiting for the slowest session before it lags: a few ticks of a
 /// large fleet.
 const EVENTS_CAPACITY: usize = 4096;
+
+/// How often overviews get the summaries that changed.
+const SUMMARY_PERIOD: Duration = Duration::from_secs(1);
 
 /// At most one summary line per period for host changes, and one for refused frames.
 const LOG_PERIOD: Duration = Duration::from_secs(10);
@@ -64,6 +68,9 @@ pub enum FleetEvent {
     },
     /// A `hosts` message: what changed in the last tick.
     Hosts(Utf8Bytes),
+    /// A `host_summaries` message: the rows that changed in the last second, for
+    /// clients that asked for `detail: "summary"`.
+    Summaries(Utf8Bytes),
 }
 
 /// What the gateway's lock guards: the view and what waits for the next tick.
@@ -75,6 +82,10 @@ struct View {
     changes_log: Digest,
     /// Oversize frames for the next summary line.
     oversize_log: Digest,
+    /// The summary rows last sent to overviews.
+    summary_book: SummaryBook,
+    /// When they were sent.
+    summaries_sent: Option<Instant>,
 }
 
 impl View {
@@ -116,6 +127,8 @@ impl Gateway {
                 batch: Batch::default(),
                 changes_log: Digest::new(LOG_PERIOD),
                 oversize_log: Digest::new(LOG_PERIOD),
+                summary_book: SummaryBook::default(),
+                summaries_sent: None,
             }),
             events,
             max_frame_bytes,
@@ -148,6 +161,13 @@ impl Gateway {
     pub fn table(&self) -> Utf8Bytes {
         let list = self.view().hosts.list(Instant::now());
         hosts_message(&self.name, &list, &[], true)
+    }
+
+    /// Every host's summary row as last sent (`full: true`), for an overview that
+    /// starts watching or lagged: the batches that follow are differences from it.
+    pub fn summaries_table(&self) -> Utf8Bytes {
+        let rows = self.view().summary_book.all();
+        summaries_message(&self.name, true, &rows, &[])
     }
 
     /// What a session that starts watching gets first: the whole table and the newest
@@ -209,8 +229,18 @@ impl Gateway {
     /// The gateway's tick: moves silent hosts on, tells sessions what changed since
     /// the last tick in one message, and logs the summaries that are due.
     pub fn sweep(&self, now: Instant) -> Vec<FleetNews> {
-        let (changes, infos, changes_line, oversize_line, mut news) = {
+        let (changes, infos, changes_line, oversize_line, mut news, summaries) = {
             let mut view = self.view();
+            let summaries_due = view
+                .summaries_sent
+                .is_none_or(|sent| now.saturating_duration_since(sent) >= SUMMARY_PERIOD);
+            let summaries = if summaries_due {
+                view.summaries_sent = Some(now);
+                let rows = view.hosts.summaries();
+                view.summary_book.changes(rows)
+            } else {
+                SummaryChanges::default()
+            };
             for change in view.hosts.sweep(now) {
                 view.note(change);
             }
@@ -226,6 +256,7 @@ impl Gateway {
                 view.changes_log.due(now),
                 view.oversize_log.due(now),
                 news,
+                summaries,
             )
         };
         news.extend(changes.iter().filter_map(down_news));
@@ -238,6 +269,14 @@ impl Gateway {
         if !changes.is_empty() {
             let _ = self.events.send(FleetEvent::Hosts(hosts_message(
                 &self.name, &infos, &changes, false,
+            )));
+        }
+        if !summaries.is_empty() {
+            let _ = self.events.send(FleetEvent::Summaries(summaries_message(
+                &self.name,
+                false,
+                &summaries.changed,
+                &summaries.forgotten,
             )));
         }
         news
@@ -438,6 +477,10 @@ mod tests {
         assert_eq!(hosts["hosts"][0]["name"], "web-1");
         assert_eq!(hosts["hosts"][0]["state"], "up");
         assert_eq!(hosts["changes"][0]["to"], "up");
+        assert!(
+            matches!(watcher.try_recv(), Ok(FleetEvent::Summaries(_))),
+            "and the overviews' first rows"
+        );
         assert_eq!(gateway.hosts()[0].summary.memory_percent, Some(42.0));
         let report = status.report();
         assert_eq!((report.frames_received, report.malformed), (1, 1));
@@ -462,7 +505,8 @@ mod tests {
         loop {
             match watcher.try_recv() {
                 Ok(FleetEvent::Hosts(text)) => hosts_messages.push(json(&text)),
-                Ok(FleetEvent::Data { .. }) | Err(broadcast::error::TryRecvError::Lagged(_)) => {}
+                Ok(FleetEvent::Data { .. } | FleetEvent::Summaries(_))
+                | Err(broadcast::error::TryRecvError::Lagged(_)) => {}
                 Err(_) => break,
             }
         }
@@ -476,6 +520,46 @@ mod tests {
             json(&gateway.table())["hosts"].as_array().map(Vec::len),
             Some(5001)
         );
+    }
+
+    #[test]
+    fn overviews_get_the_rows_that_changed_once_per_second() {
+        let (gateway, status) = gateway();
+        let mut watcher = gateway.subscribe();
+        let start = Instant::now();
+        gateway.on_frame("web-1", FRAME, &status);
+        gateway.sweep(start);
+        let summaries = |watcher: &mut broadcast::Receiver<FleetEvent>| {
+            let mut found = Vec::new();
+            while let Ok(event) = watcher.try_recv() {
+                if let FleetEvent::Summaries(text) = event {
+                    found.push(json(&text));
+                }
+            }
+            found
+        };
+        let first = summaries(&mut watcher);
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0]["type"], "host_summaries");
+        assert_eq!(first[0]["hosts"][0]["name"], "web-1");
+        assert_eq!(first[0]["hosts"][0]["memory_percent"], 42.0);
+        assert_eq!(first[0]["hosts"][0]["alerts"], 0);
+        gateway.on_frame("web-2", FRAME, &status);
+        gateway.sweep(start + Duration::from_millis(500));
+        assert!(summaries(&mut watcher).is_empty(), "within the second");
+        gateway.on_frame("web-1", FRAME, &status);
+        gateway.sweep(start + Duration::from_secs(1));
+        let next = summaries(&mut watcher);
+        let names: Vec<&Value> = next[0]["hosts"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|row| &row["name"])
+            .collect();
+        assert_eq!(names, ["web-2"], "web-1 did not change");
+        let table = json(&gateway.summaries_table());
+        assert_eq!(table["full"], true);
+        assert_eq!(table["hosts"].as_array().map(Vec::len), Some(2));
     }
 
     #[test]

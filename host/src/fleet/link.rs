@@ -62,6 +62,8 @@ pub struct Link {
     pub publishing: bool,
     /// `[fleet] tags`, spliced into every frame published.
     pub tags: Vec<String>,
+    /// `[fleet] group`, spliced into every frame published.
+    pub group: Option<String>,
 }
 
 #[cfg(test)]

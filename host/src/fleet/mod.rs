@@ -23,6 +23,7 @@ pub mod link;
 pub mod messages;
 pub mod publisher;
 pub mod status;
+pub mod summaries;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,6 +84,7 @@ pub async fn start(
         status: Arc::clone(&status),
         publishing: config.publish,
         tags: config.tags.clone(),
+        group: config.group.clone(),
     };
     tracing::info!(url = %status.url, host = %status.host, auth = status.auth, gateway = config.gateway, publish = config.publish, "Joining the fleet.");
     let outbox = config.publish.then(|| {
