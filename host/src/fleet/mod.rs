@@ -85,6 +85,7 @@ pub async fn start(
         publishing: config.publish,
         tags: config.tags.clone(),
         group: config.group.clone(),
+        publish_every: config.publish_every(interval),
     };
     tracing::info!(url = %status.url, host = %status.host, auth = status.auth, gateway = config.gateway, publish = config.publish, "Joining the fleet.");
     let outbox = config.publish.then(|| {

@@ -26,8 +26,12 @@ pub async fn run(link: Link, mut outbox: mpsc::Receiver<Outgoing>, mut shutdown:
         status,
         tags,
         group,
+        publish_every,
         ..
     } = link;
+    // Frames seen, for `publish_interval`: the first is published, then one in
+    // `publish_every`; the skipped ones cost nothing but this count.
+    let mut frames_seen: u64 = 0;
     let tags = identity_fields(&tags, group.as_deref());
     let data = subjects.data(&status.host);
     let alert = subjects.alert(&status.host);
@@ -41,6 +45,7 @@ pub async fn run(link: Link, mut outbox: mpsc::Receiver<Outgoing>, mut shutdown:
             Outgoing::Frame(_) if client.connection_state() != State::Connected => {
                 FleetStatus::bump(&status.dropped_disconnected);
             }
+            Outgoing::Frame(_) if !due(&mut frames_seen, publish_every) => {}
             Outgoing::Frame(frame) => {
                 let text = frame.message.text_bytes();
                 let payload = match &tags {
@@ -91,6 +96,13 @@ fn with_tags(text: &[u8], fields: &str) -> bytes::Bytes {
     tagged.into()
 }
 
+/// Counts one frame; whether it is one to publish (the first, then one in `every`).
+fn due(seen: &mut u64, every: u64) -> bool {
+    let publish = *seen % every.max(1) == 0;
+    *seen = seen.wrapping_add(1);
+    publish
+}
+
 async fn publish(
     client: &async_nats::Client,
     subject: &str,
@@ -109,6 +121,18 @@ async fn publish(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn publish_interval_publishes_one_frame_in_every() {
+        let mut seen = 0;
+        let published: Vec<bool> = (0..6).map(|_| super::due(&mut seen, 3)).collect();
+        assert_eq!(published, [true, false, false, true, false, false]);
+        let mut seen = 0;
+        assert!(
+            (0..4).all(|_| super::due(&mut seen, 1)),
+            "every frame by default"
+        );
+    }
+
     #[test]
     fn tags_are_spliced_in_front() {
         let fields =
