@@ -5,7 +5,8 @@
 //! true` also subscribes to the whole fleet ([`gateway`]) and keeps the view
 //! ([`hosts`]) that `/api/hosts`, the WebSocket's `hosts` subscriptions and the fleet
 //! dashboard read, gathering its changes per tick ([`batch`]) and logging them as
-//! rate-limited summaries ([`digest`]). [`connect`] owns the one NATS connection and
+//! rate-limited summaries ([`digest`]); overviews get per-host rows once a second
+//! ([`summaries`]), and every fleet message is written once ([`messages`]). [`connect`] owns the one NATS connection and
 //! its back-off, [`link`] what the publisher and the gateway share over it, [`status`]
 //! what `/health` and `/metrics` say about it.
 //!
