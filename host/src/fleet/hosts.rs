@@ -20,23 +20,12 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::alerts::lifecycle::derived_fingerprint;
+pub use crate::fleet::state::HostState;
 use crate::fleet::summaries::{HostSummary, Summary};
 use crate::pipeline::relay::FleetNews;
 
 /// Most hosts a gateway follows; frames from more are counted and ignored.
 pub const MAX_HOSTS: usize = 10_000;
-
-/// Where a host stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HostState {
-    /// Frames arrive.
-    Up,
-    /// No frame for the stale window.
-    Stale,
-    /// No frame for the gone window.
-    Gone,
-}
 
 /// The parts of a published `monitoring_data` message the gateway reads.
 #[derive(Debug, Deserialize)]

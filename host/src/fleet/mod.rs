@@ -23,6 +23,7 @@ pub mod hosts;
 pub mod link;
 pub mod messages;
 pub mod publisher;
+pub mod state;
 pub mod status;
 pub mod summaries;
 

@@ -14,7 +14,7 @@ use monitoring_plugin_api::{Alert, AlertLevel};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::fleet::hosts::HostState;
+use crate::fleet::state::HostState;
 
 /// The numbers a tile shows, read from a frame's `data`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
