@@ -308,7 +308,9 @@ function connect() {
     startAlertsPanel();
     reloadRules();
     if (fleetView || fleetHost) {
-      ws.send(JSON.stringify({ type: "subscribe", hosts: fleetView ? ["*"] : [fleetHost] }));
+      // The overview takes summary rows (issue 26); a host's own page its full frames.
+      const subscribe = fleetView ? { hosts: ["*"], detail: "summary" } : { hosts: [fleetHost] };
+      ws.send(JSON.stringify({ type: "subscribe", ...subscribe }));
       return; // The gateway's history is its own, not the fleet's.
     }
     // On every (re)connect: fills the plots, including any gap while we were away.

@@ -8,10 +8,18 @@
 // and order changed, so 100 hosts at 2 Hz are 200 small records a second and a few
 // hundred text updates per frame at most.
 
-import { num, percent, setText } from "./format.js";
+import { clock, num, percent, setText } from "./format.js";
+import { filterOf, optionsSeen, sortKey } from "./fleetfilter.js";
+import { forgetTableRow, showTable, tableCount, tableRow } from "./fleettable.js";
 import { forgetSparkline, sparklineCount, wantSparkline } from "./sparkline.js";
 
-/** The newest record per host: { name, state, cpu, mem, disk, alerts: [levels], dirty }. */
+/**
+ * The newest record per host: { name, state, cpu, mem, disk, load, rx, tx, alertCount,
+ * rank (2 critical, 1 warning, 0 none), tags, group, dirty }.
+ * A host's state comes only from the gateway's `hosts` table (never from a frame: the
+ * newest frame of a host that has since died is replayed to a page that subscribes),
+ * so a tile is never greener than `/api/hosts`.
+ */
 const hosts = new Map();
 /** host name → its tile's elements. */
 const tiles = new Map();
@@ -30,15 +38,19 @@ function alertRank(alerts) {
 }
 
 /** Trouble first: gone, stale, critical, warning, then the busiest. */
-function trouble(host) {
+export function trouble(host) {
   const state = host.state === "gone" ? 4 : host.state === "stale" ? 3 : 0;
-  return Math.max(state, alertRank(host.alerts));
+  return Math.max(state, host.rank);
 }
 
 function record(name) {
   let host = hosts.get(name);
   if (!host) {
-    host = { name, state: "up", cpu: null, mem: null, disk: null, alerts: [], dirty: true };
+    // Unknown to the table yet: only a live frame makes a new host, so it is up.
+    host = {
+      name, state: "up", cpu: null, mem: null, disk: null, load: null, rx: null, tx: null,
+      alertCount: 0, rank: 0, tags: [], group: null, dirty: true,
+    };
     hosts.set(name, host);
     orderDirty = true;
   }
@@ -54,6 +66,7 @@ function worstDisk(data) {
 
 function forget(name) {
   hosts.delete(name);
+  forgetTableRow(name);
   tiles.get(name)?.root.remove();
   tiles.delete(name);
   forgetSparkline(name);
@@ -67,9 +80,11 @@ export function fleetMessage(message) {
     host.cpu = num(message.data?.processor?.usage_percent);
     host.mem = num(message.data?.memory?.percentage);
     host.disk = worstDisk(message.data);
-    host.alerts = Array.isArray(message.alerts) ? message.alerts : [];
-    host.state = "up";
+    setAlerts(host, message.alerts);
+    if (Array.isArray(message.tags)) host.tags = message.tags.map(String);
+    if (typeof message.group === "string") host.group = message.group;
     host.dirty = true;
+    showUpdated(message.timestamp);
     if (trouble(host) !== before) orderDirty = true;
     return true;
   }
@@ -79,6 +94,8 @@ export function fleetMessage(message) {
     // gateways) every message is the whole table.
     const full = message.full !== false;
     const seen = new Set();
+    if (typeof message.gateway === "string") showGateway(message.gateway);
+    showUpdated(message.timestamp);
     if (!full) {
       for (const change of Array.isArray(message.changes) ? message.changes : []) {
         if (typeof change?.host === "string" && change.to === null) forget(change.host);
@@ -88,8 +105,10 @@ export function fleetMessage(message) {
       if (typeof info?.name !== "string") continue;
       seen.add(info.name);
       const host = record(info.name);
-      host.state = info.state;
-      host.alerts = Array.isArray(info.alerts) ? info.alerts : host.alerts;
+      if (info.state === "up" || info.state === "stale" || info.state === "gone") host.state = info.state;
+      if (Array.isArray(info.tags)) host.tags = info.tags.map(String);
+      if (typeof info.group === "string") host.group = info.group;
+      if (Array.isArray(info.alerts)) setAlerts(host, info.alerts);
       host.cpu = num(info.summary?.cpu_percent) ?? host.cpu;
       host.mem = num(info.summary?.memory_percent) ?? host.mem;
       host.disk = num(info.summary?.worst_disk_percent) ?? host.disk;
@@ -103,7 +122,55 @@ export function fleetMessage(message) {
     orderDirty = true;
     return true;
   }
+  if (message?.type === "host_summaries" && Array.isArray(message.hosts)) {
+    // Rows of the overview's summary stream (`detail: "summary"`): only the hosts that
+    // changed, once a second. Forgetting is the `hosts` table's business.
+    for (const name of Array.isArray(message.forgotten) ? message.forgotten : []) {
+      if (typeof name === "string") forget(name);
+    }
+    for (const row of message.hosts) {
+      if (typeof row?.name !== "string") continue;
+      const host = record(row.name);
+      if (row.state === "up" || row.state === "stale" || row.state === "gone") host.state = row.state;
+      host.cpu = num(row.cpu_percent);
+      host.mem = num(row.memory_percent);
+      host.disk = num(row.worst_disk_percent);
+      host.load = num(row.load1);
+      host.rx = num(row.rx_bytes_per_sec);
+      host.tx = num(row.tx_bytes_per_sec);
+      host.alertCount = Number.isInteger(row.alerts) ? row.alerts : 0;
+      host.rank = row.level === "critical" ? 2 : row.level === "warning" ? 1 : 0;
+      host.tags = Array.isArray(row.tags) ? row.tags.map(String) : [];
+      host.group = typeof row.group === "string" ? row.group : null;
+      host.dirty = true;
+    }
+    showUpdated(message.timestamp);
+    orderDirty = true;
+    return true;
+  }
   return false;
+}
+
+function setAlerts(host, alerts) {
+  const list = Array.isArray(alerts) ? alerts : [];
+  host.alertCount = list.length;
+  host.rank = alertRank(list);
+}
+
+/** The header on a gateway: which gateway, and when the fleet last said something. */
+function showGateway(name) {
+  setText($("host"), `${name} · fleet gateway`);
+  const title = `${name} · fleet · System monitor`;
+  if (document.title !== title) document.title = title;
+}
+
+function showUpdated(timestamp) {
+  const text = clock(timestamp);
+  if (!text || text === "—") return;
+  const time = $("last-update");
+  if (!time) return;
+  setText(time, text);
+  time.dateTime = String(timestamp);
 }
 
 function makeTile(name) {
@@ -127,42 +194,51 @@ function makeTile(name) {
     facts.append(row);
     return dd;
   };
-  const tile = { root, state, cpu: fact("CPU"), mem: fact("Memory"), disk: fact("Worst disk"), alerts: fact("Alerts") };
+  const tags = document.createElement("p");
+  tags.className = "tile-tags muted";
+  const tile = { root, state, tags, cpu: fact("CPU"), mem: fact("Memory"), disk: fact("Worst disk"), alerts: fact("Alerts") };
   const spark = document.createElement("canvas");
   spark.className = "spark";
   spark.setAttribute("aria-label", `${name}: CPU and memory, last hour`);
-  root.append(title, facts, spark);
+  root.append(title, tags, facts, spark);
   tiles.set(name, tile);
   wantSparkline(name, spark);
   return tile;
 }
 
-/** Brings the tiles up to date; call once per animation frame. */
+/** Brings the tiles (or the table) up to date; call once per animation frame. */
 export function drawFleet() {
   const container = $("fleet-tiles");
   if (!container) return;
+  const filter = filterOf();
+  if (filter.changed) orderDirty = true;
+  const table = showTable(filter.view === "table");
   for (const host of hosts.values()) {
-    if (!host.dirty) continue;
+    if (!host.dirty && !filter.changed) continue;
     host.dirty = false;
+    const shown = filter.accepts(host);
     const tile = tiles.get(host.name) ?? makeTile(host.name);
-    const rank = alertRank(host.alerts);
-    const level = rank === 2 ? "critical" : rank === 1 ? "warning" : "ok";
+    if (tile.root.hidden === shown) tile.root.hidden = !shown;
+    const level = host.rank === 2 ? "critical" : host.rank === 1 ? "warning" : "ok";
     const className = `tile ${host.state} ${level}`;
     if (tile.root.className !== className) tile.root.className = className;
     setText(tile.state, host.state);
     setText(tile.cpu, percent(host.cpu));
     setText(tile.mem, percent(host.mem));
     setText(tile.disk, percent(host.disk));
-    setText(tile.alerts, rank === 0 ? "none" : `${host.alerts.length} ${level}`);
+    setText(tile.tags, [host.group, ...host.tags].filter(Boolean).join(" · "));
+    setText(tile.alerts, host.rank === 0 ? "none" : `${host.alertCount} ${level}`);
+    if (table) tableRow(host, level, shown);
   }
   if (orderDirty) {
     orderDirty = false;
-    const ordered = [...hosts.values()].sort((a, b) =>
-      trouble(b) - trouble(a) || (b.cpu ?? 0) - (a.cpu ?? 0) || a.name.localeCompare(b.name));
+    optionsSeen(hosts.values());
+    const ordered = [...hosts.values()].sort((a, b) => sortKey(filter.sort, a, b, trouble));
     ordered.forEach((host, index) => {
       const root = tiles.get(host.name)?.root;
       if (root && container.children[index] !== root) container.insertBefore(root, container.children[index] ?? null);
     });
+    if (table) table.order(ordered);
     const counts = { up: 0, stale: 0, gone: 0 };
     for (const host of hosts.values()) counts[host.state] = (counts[host.state] ?? 0) + 1;
     setText($("fleet-summary"), `${hosts.size} hosts: ${counts.up} up, ${counts.stale} stale, ${counts.gone} gone`);
@@ -170,4 +246,7 @@ export function drawFleet() {
 }
 
 /** Tiles shown, for the browser test hook. */
-export const fleetCounts = () => ({ hosts: hosts.size, tiles: tiles.size, sparklines: sparklineCount() });
+export const fleetCounts = () => ({
+  hosts: hosts.size, tiles: tiles.size, sparklines: sparklineCount(), rows: tableCount(),
+  shown: [...tiles.values()].filter((tile) => !tile.root.hidden).length,
+});

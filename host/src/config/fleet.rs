@@ -45,6 +45,10 @@ pub struct FleetConfig {
     /// Tags that travel with this host's frames (`["db", "eu"]`), which alert routes
     /// and silences match as `tags`. Default none.
     pub tags: Vec<String>,
+    /// The group this host belongs to (`"eu-west"`, `"payments"`), shown and filtered
+    /// by in a gateway's overview, next to its tags: one name, up to 64 letters,
+    /// digits, `-`, `_` or `.`. Default none.
+    pub group: Option<String>,
     /// Also subscribe to the whole fleet and serve it (`/api/hosts`, `hosts` in
     /// `subscribe`, the fleet's alerts to this server's sinks). Default false.
     pub gateway: bool,
@@ -60,6 +64,12 @@ pub struct FleetConfig {
     /// Frames and alert batches waiting for the publisher; past it they are dropped
     /// and counted, the tick never waits. Default 16.
     pub publish_buffer: usize,
+    /// Seconds between two frames this server publishes to the bus (issue 26): a
+    /// multiple of its own interval (rounded to the nearest), so a large fleet may
+    /// publish at 1 Hz while each server still collects and serves its own clients at
+    /// 2 Hz. Keep a gateway's stale window (`stale_after` × its interval) above twice
+    /// this. 0.1 to 60; default: every tick.
+    pub publish_interval: Option<f64>,
     /// The largest fleet frame a gateway takes in, in bytes. A larger one is refused
     /// before it is read, counted (`frames_oversize` in `/health`, per host in
     /// `/api/hosts`, `monitoring_fleet_frames_oversize_total`) and never stored or
@@ -93,11 +103,13 @@ impl Default for FleetConfig {
             host_name: None,
             subject_prefix: "monitoring".into(),
             tags: Vec::new(),
+            group: None,
             gateway: false,
             publish: true,
             stale_after: 6,
             gone_after: 300.0,
             publish_buffer: 16,
+            publish_interval: None,
             max_frame_bytes: 65_536,
             token_env: None,
             token_file: None,
@@ -178,6 +190,15 @@ impl FleetConfig {
         interval * self.stale_after
     }
 
+    /// How many of this server's frames make one published frame: `publish_interval`
+    /// over `interval`, rounded, at least 1.
+    pub fn publish_every(&self, interval: Duration) -> u64 {
+        self.publish_interval.map_or(1, |seconds| {
+            let ratio = seconds / interval.as_secs_f64().max(0.001);
+            (ratio.round() as u64).max(1)
+        })
+    }
+
     /// How long without a frame makes a host `gone`.
     pub fn gone_window(&self) -> Duration {
         Duration::from_secs_f64(self.gone_after)
@@ -220,6 +241,14 @@ impl FleetConfig {
                 format!("each tag must be 1 to {MAX_HOST_NAME} letters, digits, `-` or `_`, got {tag:?}"),
             );
         }
+        if let Some(group) = self.group.as_deref().filter(|group| !is_group_name(group)) {
+            return err(
+                "group",
+                format!(
+                    "must be 1 to {MAX_HOST_NAME} letters, digits, `-`, `_` or `.`, got {group:?}"
+                ),
+            );
+        }
         if !self.subject_prefix.split('.').all(is_subject_token) {
             return err(
                 "subject_prefix",
@@ -239,6 +268,15 @@ impl FleetConfig {
                     "must be a number of seconds between 1 and 86400, got {}",
                     self.gone_after
                 ),
+            );
+        }
+        if let Some(seconds) = self
+            .publish_interval
+            .filter(|seconds| !(0.1..=60.0).contains(seconds))
+        {
+            return err(
+                "publish_interval",
+                format!("must be between 0.1 and 60 seconds, got {seconds}"),
             );
         }
         if self.publish_buffer == 0 || self.publish_buffer > 4096 {
@@ -342,6 +380,16 @@ pub fn is_subject_token(token: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// Whether `group` is a group name a gateway shows: a subject token that may also
+/// hold dots (`eu.west`); the same check applies to what arrives on the bus.
+pub fn is_group_name(group: &str) -> bool {
+    !group.is_empty()
+        && group.len() <= MAX_HOST_NAME
+        && group
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+}
+
 /// A machine's host name as a subject token: up to the first dot, anything else
 /// replaced by `-`; `unknown-host` when nothing is left.
 pub fn default_host_name(machine: &str) -> String {
@@ -379,6 +427,20 @@ impl FleetConfig {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn publish_interval_is_a_bounded_multiple_of_the_tick() {
+        let tick = Duration::from_millis(500);
+        let mut config = FleetConfig::default();
+        assert_eq!(config.publish_every(tick), 1);
+        config.publish_interval = Some(1.0);
+        assert_eq!(config.publish_every(tick), 2);
+        config.publish_interval = Some(0.1);
+        assert_eq!(config.publish_every(tick), 1, "never faster than the tick");
+        config.publish_interval = Some(0.0);
+        let refused = config.resolve(None).expect_err("0 s");
+        assert_eq!(refused.0, "fleet.publish_interval");
+    }
+
     use super::*;
     use crate::config::Config;
 

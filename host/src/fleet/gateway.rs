@@ -32,8 +32,7 @@ use futures_util::StreamExt;
 use monitoring_plugin_api::SinkEvent;
 
 use crate::pipeline::relay::FleetNews;
-use serde::Serialize;
-use serde_json::value::{RawValue, Value};
+use serde_json::value::Value;
 use tokio::sync::{broadcast, mpsc};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -41,15 +40,18 @@ use crate::fleet::batch::Batch;
 use crate::fleet::digest::Digest;
 use crate::fleet::hosts::{Change, HostInfo, HostState, Hosts, Published};
 use crate::fleet::link::Link;
+use crate::fleet::messages::{hosts_message, summaries_message};
 use crate::fleet::status::FleetStatus;
-use crate::pipeline::wire::ServerMessage;
+use crate::fleet::summaries::{SummaryBook, SummaryChanges};
 use crate::shutdown::Shutdown;
 use crate::store::Store;
-use crate::timestamp::now_iso;
 
 /// Fleet messages waiting for the slowest session before it lags: a few ticks of a
 /// large fleet.
 const EVENTS_CAPACITY: usize = 4096;
+
+/// How often overviews get the summaries that changed.
+const SUMMARY_PERIOD: Duration = Duration::from_secs(1);
 
 /// At most one summary line per period for host changes, and one for refused frames.
 const LOG_PERIOD: Duration = Duration::from_secs(10);
@@ -66,6 +68,9 @@ pub enum FleetEvent {
     },
     /// A `hosts` message: what changed in the last tick.
     Hosts(Utf8Bytes),
+    /// A `host_summaries` message: the rows that changed in the last second, for
+    /// clients that asked for `detail: "summary"`.
+    Summaries(Utf8Bytes),
 }
 
 /// What the gateway's lock guards: the view and what waits for the next tick.
@@ -77,6 +82,10 @@ struct View {
     changes_log: Digest,
     /// Oversize frames for the next summary line.
     oversize_log: Digest,
+    /// The summary rows last sent to overviews.
+    summary_book: SummaryBook,
+    /// When they were sent.
+    summaries_sent: Option<Instant>,
 }
 
 impl View {
@@ -96,12 +105,16 @@ pub struct Gateway {
     max_frame_bytes: usize,
     /// Where every host's series are kept under its name; `None` without history.
     store: Option<Store>,
+    /// This gateway's own `[fleet] host_name`, named in its `hosts` messages so a
+    /// page can say which gateway it watches.
+    name: Arc<str>,
 }
 
 impl Gateway {
     /// A gateway with an empty view, taking frames up to `max_frame_bytes` and keeping
     /// each host's history in `store`.
     pub fn new(
+        name: &str,
         stale_after: Duration,
         gone_after: Duration,
         max_frame_bytes: usize,
@@ -114,10 +127,13 @@ impl Gateway {
                 batch: Batch::default(),
                 changes_log: Digest::new(LOG_PERIOD),
                 oversize_log: Digest::new(LOG_PERIOD),
+                summary_book: SummaryBook::default(),
+                summaries_sent: None,
             }),
             events,
             max_frame_bytes,
             store,
+            name: Arc::from(name),
         }
     }
 
@@ -144,7 +160,14 @@ impl Gateway {
     /// starts watching or lagged.
     pub fn table(&self) -> Utf8Bytes {
         let list = self.view().hosts.list(Instant::now());
-        hosts_message(&list, &[], true)
+        hosts_message(&self.name, &list, &[], true)
+    }
+
+    /// Every host's summary row as last sent (`full: true`), for an overview that
+    /// starts watching or lagged: the batches that follow are differences from it.
+    pub fn summaries_table(&self) -> Utf8Bytes {
+        let rows = self.view().summary_book.all();
+        summaries_message(&self.name, true, &rows, &[])
     }
 
     /// What a session that starts watching gets first: the whole table and the newest
@@ -154,7 +177,7 @@ impl Gateway {
             let view = self.view();
             (view.hosts.list(Instant::now()), view.hosts.latest(wanted))
         };
-        let mut texts = vec![hosts_message(&list, &[], true)];
+        let mut texts = vec![hosts_message(&self.name, &list, &[], true)];
         texts.extend(latest);
         texts
     }
@@ -206,8 +229,18 @@ impl Gateway {
     /// The gateway's tick: moves silent hosts on, tells sessions what changed since
     /// the last tick in one message, and logs the summaries that are due.
     pub fn sweep(&self, now: Instant) -> Vec<FleetNews> {
-        let (changes, infos, changes_line, oversize_line, mut news) = {
+        let (changes, infos, changes_line, oversize_line, mut news, summaries) = {
             let mut view = self.view();
+            let summaries_due = view
+                .summaries_sent
+                .is_none_or(|sent| now.saturating_duration_since(sent) >= SUMMARY_PERIOD);
+            let summaries = if summaries_due {
+                view.summaries_sent = Some(now);
+                let rows = view.hosts.summaries();
+                view.summary_book.changes(rows)
+            } else {
+                SummaryChanges::default()
+            };
             for change in view.hosts.sweep(now) {
                 view.note(change);
             }
@@ -223,6 +256,7 @@ impl Gateway {
                 view.changes_log.due(now),
                 view.oversize_log.due(now),
                 news,
+                summaries,
             )
         };
         news.extend(changes.iter().filter_map(down_news));
@@ -233,9 +267,17 @@ impl Gateway {
             tracing::warn!(refused = line.total, max_frame_bytes = self.max_frame_bytes, examples = %line.examples, "Fleet frames over max_frame_bytes were refused unread.");
         }
         if !changes.is_empty() {
-            let _ = self
-                .events
-                .send(FleetEvent::Hosts(hosts_message(&infos, &changes, false)));
+            let _ = self.events.send(FleetEvent::Hosts(hosts_message(
+                &self.name, &infos, &changes, false,
+            )));
+        }
+        if !summaries.is_empty() {
+            let _ = self.events.send(FleetEvent::Summaries(summaries_message(
+                &self.name,
+                false,
+                &summaries.changed,
+                &summaries.forgotten,
+            )));
         }
         news
     }
@@ -282,42 +324,6 @@ fn describe(change: &Change) -> String {
         Some(HostState::Gone) => "gone",
     };
     format!("{} {}→{}", change.host, name(change.from), name(change.to))
-}
-
-/// One change, as the `hosts` message lists it.
-#[derive(Serialize)]
-struct ChangeView<'a> {
-    host: &'a str,
-    from: Option<HostState>,
-    to: Option<HostState>,
-}
-
-/// The `hosts` message: the whole table (`full`) or the hosts that changed.
-fn hosts_message(hosts: &[HostInfo], changes: &[Change], full: bool) -> Utf8Bytes {
-    let changes: Vec<ChangeView<'_>> = changes
-        .iter()
-        .map(|change| ChangeView {
-            host: &change.host,
-            from: change.from,
-            to: change.to,
-        })
-        .collect();
-    Utf8Bytes::from(
-        ServerMessage::Hosts {
-            timestamp: now_iso(),
-            full,
-            changes: &raw(&changes),
-            hosts: &raw(&hosts),
-        }
-        .to_json(),
-    )
-}
-
-/// A value as raw JSON; `[]` if it cannot be written (it always can: plain data).
-fn raw<T: Serialize>(value: &T) -> Box<RawValue> {
-    serde_json::value::to_raw_value(value)
-        .or_else(|_| RawValue::from_string("[]".into()))
-        .unwrap_or_default()
 }
 
 /// `{"type":"monitoring_data",…}` as `{"host":"web-1","type":"monitoring_data",…}`:
@@ -415,152 +421,5 @@ fn deliver(lifecycle: &mpsc::Sender<FleetNews>, gateway: &Gateway, news: FleetNe
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_host_is_spliced_in_front() {
-        let tagged =
-            tag_with_host(r#"{"type":"monitoring_data","data":{}}"#, "web-1").expect("an object");
-        let value: serde_json::Value = serde_json::from_str(&tagged).expect("still JSON");
-        assert_eq!(value["host"], "web-1");
-        assert_eq!(value["type"], "monitoring_data");
-        assert_eq!(tag_with_host("{}", "a").as_deref(), Some(r#"{"host":"a"}"#));
-        assert_eq!(tag_with_host("[1]", "a"), None);
-    }
-
-    fn gateway() -> (Gateway, FleetStatus) {
-        let gateway = Gateway::new(Duration::from_secs(3), Duration::from_secs(60), 1024, None);
-        let status = FleetStatus::new("gw".into(), "nats://x".into(), "none", true, Arc::default());
-        (gateway, status)
-    }
-
-    fn json(text: &Utf8Bytes) -> serde_json::Value {
-        serde_json::from_str(text.as_str()).expect("JSON")
-    }
-
-    const FRAME: &[u8] = br#"{"type":"monitoring_data","timestamp":"t","data":{"memory":{"percentage":42.0}},"alerts":[]}"#;
-
-    #[test]
-    fn a_frame_reaches_watchers_and_the_view() {
-        let (gateway, status) = gateway();
-        let mut watcher = gateway.subscribe();
-        gateway.on_frame("web-1", FRAME, &status);
-        gateway.on_frame("web-1", b"not json", &status);
-        let Ok(FleetEvent::Data { host, text }) = watcher.try_recv() else {
-            panic!("the data at once");
-        };
-        assert_eq!(&*host, "web-1");
-        assert!(text
-            .as_str()
-            .starts_with(r#"{"host":"web-1","type":"monitoring_data""#));
-        assert!(watcher.try_recv().is_err(), "the change waits for the tick");
-        gateway.sweep(Instant::now());
-        let Ok(FleetEvent::Hosts(hosts)) = watcher.try_recv() else {
-            panic!("then the tick's hosts message");
-        };
-        let hosts = json(&hosts);
-        assert_eq!(hosts["type"], "hosts");
-        assert_eq!(hosts["full"], false);
-        assert_eq!(hosts["hosts"][0]["name"], "web-1");
-        assert_eq!(hosts["hosts"][0]["state"], "up");
-        assert_eq!(hosts["changes"][0]["to"], "up");
-        assert_eq!(gateway.hosts()[0].summary.memory_percent, Some(42.0));
-        let report = status.report();
-        assert_eq!((report.frames_received, report.malformed), (1, 1));
-        assert_eq!(gateway.greeting(|_| true).len(), 2);
-        assert_eq!(json(&gateway.greeting(|_| true)[0])["full"], true);
-        assert_eq!(gateway.greeting(|name| name == "other").len(), 1);
-        gateway.sweep(Instant::now());
-        assert!(watcher.try_recv().is_err(), "no change, no message");
-    }
-
-    #[test]
-    fn a_flood_of_names_is_one_difference_per_tick() {
-        let (gateway, status) = gateway();
-        gateway.on_frame("web-1", FRAME, &status);
-        gateway.sweep(Instant::now());
-        let mut watcher = gateway.subscribe();
-        for i in 0..5000 {
-            gateway.on_frame(&format!("flood-{i}"), FRAME, &status);
-        }
-        gateway.sweep(Instant::now());
-        let mut hosts_messages = Vec::new();
-        loop {
-            match watcher.try_recv() {
-                Ok(FleetEvent::Hosts(text)) => hosts_messages.push(json(&text)),
-                Ok(FleetEvent::Data { .. }) | Err(broadcast::error::TryRecvError::Lagged(_)) => {}
-                Err(_) => break,
-            }
-        }
-        assert_eq!(hosts_messages.len(), 1, "one message for the tick");
-        let message = &hosts_messages[0];
-        assert_eq!(message["changes"].as_array().map(Vec::len), Some(5000));
-        let listed = message["hosts"].as_array().expect("a list");
-        assert_eq!(listed.len(), 5000, "only the changed hosts");
-        assert!(listed.iter().all(|host| host["name"] != "web-1"));
-        assert_eq!(
-            json(&gateway.table())["hosts"].as_array().map(Vec::len),
-            Some(5001)
-        );
-    }
-
-    #[test]
-    fn an_oversize_frame_is_refused_unread_and_counted() {
-        let (gateway, status) = gateway();
-        let mut watcher = gateway.subscribe();
-        gateway.on_frame("web-1", FRAME, &status);
-        let mut big = FRAME.to_vec();
-        big.resize(1025, b' ');
-        gateway.on_frame("web-1", &big, &status);
-        gateway.on_frame("stranger", &big, &status);
-        let report = status.report();
-        assert_eq!((report.frames_received, report.frames_oversize), (1, 2));
-        let hosts = gateway.hosts();
-        assert_eq!(hosts.len(), 1, "a refused frame adds no host");
-        assert_eq!(hosts[0].frames_oversize, 1);
-        assert!(matches!(watcher.try_recv(), Ok(FleetEvent::Data { .. })));
-        assert!(watcher.try_recv().is_err(), "nothing forwarded");
-    }
-
-    #[test]
-    fn sweeps_tell_the_lifecycle_what_changed_in_each_hosts_alerts_and_state() {
-        let (gateway, status) = gateway();
-        let frame = |level: &str| {
-            serde_json::json!({"type": "monitoring_data", "timestamp": "t", "tags": ["db"],
-                "data": {}, "alerts": [{"timestamp": "t", "component": "memory",
-                "metric": "usage_percent", "value": 91.0, "threshold": 90.0, "level": level,
-                "message": "High memory usage", "host": "someone-else"}]})
-            .to_string()
-        };
-        let start = Instant::now();
-        gateway.on_frame("web-2", frame("WARNING").as_bytes(), &status);
-        let news = gateway.sweep(start);
-        let [FleetNews::Alerts { host, tags, active }] = &news[..] else {
-            panic!("{news:?}");
-        };
-        assert_eq!(
-            (host.as_str(), tags.as_slice()),
-            ("web-2", ["db".to_owned()].as_slice())
-        );
-        assert_eq!(
-            active[0].host, "web-2",
-            "the subject names the host, not the payload"
-        );
-        assert_eq!(active[0].fingerprint.len(), 16);
-        gateway.on_frame("web-2", frame("WARNING").as_bytes(), &status);
-        assert!(gateway.sweep(start).is_empty(), "same alerts: no news");
-        gateway.on_frame("web-2", frame("CRITICAL").as_bytes(), &status);
-        assert_eq!(gateway.sweep(start).len(), 1, "escalated");
-        gateway.unreport("web-2");
-        assert_eq!(gateway.sweep(start).len(), 1, "reported again");
-        let stale = gateway.sweep(Instant::now() + Duration::from_secs(4));
-        assert_eq!(
-            stale,
-            [FleetNews::Down {
-                host: "web-2".into(),
-                down: true
-            }]
-        );
-    }
-}
+#[path = "gateway_tests.rs"]
+mod tests;

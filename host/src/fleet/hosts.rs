@@ -1,6 +1,6 @@
 //! The fleet view a gateway keeps: every host heard from, its newest frame, when it
 //! was last heard, whether it is `up`, `stale` or `gone`, its active alerts and a
-//! short summary (CPU %, memory %, worst disk %).
+//! short summary ([`Summary`]).
 //!
 //! Pure bookkeeping on an `Instant` the caller passes in, so the state machine is
 //! tested without a bus or a clock. A host is `up` while frames arrive, `stale` when
@@ -20,55 +20,12 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::alerts::lifecycle::derived_fingerprint;
+pub use crate::fleet::state::HostState;
+use crate::fleet::summaries::{HostSummary, Summary};
 use crate::pipeline::relay::FleetNews;
 
 /// Most hosts a gateway follows; frames from more are counted and ignored.
 pub const MAX_HOSTS: usize = 10_000;
-
-/// Where a host stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HostState {
-    /// Frames arrive.
-    Up,
-    /// No frame for the stale window.
-    Stale,
-    /// No frame for the gone window.
-    Gone,
-}
-
-/// The short summary a tile shows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Summary {
-    /// `processor.usage_percent`.
-    pub cpu_percent: Option<f64>,
-    /// `memory.percentage`.
-    pub memory_percent: Option<f64>,
-    /// The fullest of `disk` and `disks[*]`.
-    pub worst_disk_percent: Option<f64>,
-}
-
-impl Summary {
-    /// Reads the summary from a frame's `data`.
-    pub fn of(data: &Value) -> Self {
-        let number = |pointer: &str| data.pointer(pointer).and_then(Value::as_f64);
-        let disks = data
-            .get("disks")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|disk| disk.get("percentage").and_then(Value::as_f64));
-        let worst_disk_percent = number("/disk/percentage")
-            .into_iter()
-            .chain(disks)
-            .reduce(f64::max);
-        Self {
-            cpu_percent: number("/processor/usage_percent"),
-            memory_percent: number("/memory/percentage"),
-            worst_disk_percent,
-        }
-    }
-}
 
 /// The parts of a published `monitoring_data` message the gateway reads.
 #[derive(Debug, Deserialize)]
@@ -84,6 +41,9 @@ pub struct Published {
     /// The host's `[fleet] tags`.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The host's `[fleet] group`.
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 /// One host, as `/api/hosts` and the `hosts` message show it.
@@ -103,6 +63,10 @@ pub struct HostInfo {
     pub summary: Summary,
     /// Its frames refused for being larger than `[fleet] max_frame_bytes`.
     pub frames_oversize: u64,
+    /// Its `[fleet] tags`, as its newest frame carried them.
+    pub tags: Vec<String>,
+    /// Its `[fleet] group`, as its newest frame carried it.
+    pub group: Option<String>,
 }
 
 /// A change clients are told about.
@@ -122,6 +86,7 @@ struct Entry {
     last_seen: String,
     alerts: Vec<Alert>,
     tags: Vec<String>,
+    group: Option<String>,
     /// Identity of the alert set (fingerprints, levels) and tags last reported to the
     /// lifecycle; news goes out when the current one differs.
     reported: Option<u64>,
@@ -165,6 +130,9 @@ impl Hosts {
         let mut published = published;
         identify(host, &mut published.alerts);
         published.tags.truncate(crate::config::fleet::MAX_TAGS);
+        published.group = published
+            .group
+            .filter(|group| crate::config::fleet::is_group_name(group));
         if let Some(entry) = self.entries.get_mut(host) {
             let from = entry.state;
             entry.state = HostState::Up;
@@ -172,6 +140,7 @@ impl Hosts {
             entry.last_seen = published.timestamp;
             entry.alerts = published.alerts;
             entry.tags = published.tags;
+            entry.group = published.group;
             entry.summary = summary;
             entry.latest = tagged;
             return (from != HostState::Up).then(|| Change {
@@ -192,6 +161,7 @@ impl Hosts {
                 last_seen: published.timestamp,
                 alerts: published.alerts,
                 tags: published.tags,
+                group: published.group,
                 reported: None,
                 summary,
                 latest: tagged,
@@ -296,6 +266,22 @@ impl Hosts {
             .collect()
     }
 
+    /// Every host's compact summary, by name, for overviews.
+    pub fn summaries(&self) -> Vec<HostSummary> {
+        self.entries
+            .iter()
+            .map(|(name, entry)| HostSummary {
+                name: name.clone(),
+                state: entry.state,
+                summary: entry.summary.rounded(),
+                alerts: entry.alerts.len(),
+                level: crate::fleet::summaries::worst_level(&entry.alerts),
+                tags: entry.tags.clone(),
+                group: entry.group.clone(),
+            })
+            .collect()
+    }
+
     /// How many hosts are in each state: (up, stale, gone).
     pub fn counts(&self) -> (usize, usize, usize) {
         self.entries
@@ -317,6 +303,8 @@ fn info(name: &str, entry: &Entry, now: Instant) -> HostInfo {
         alerts: entry.alerts.clone(),
         summary: entry.summary,
         frames_oversize: entry.frames_oversize,
+        tags: entry.tags.clone(),
+        group: entry.group.clone(),
     }
 }
 
@@ -366,20 +354,6 @@ mod tests {
     }
 
     const SECOND: Duration = Duration::from_secs(1);
-
-    #[test]
-    fn the_summary_takes_the_fullest_disk() {
-        let summary = Summary::of(&published(12.5).data);
-        assert_eq!(
-            summary,
-            Summary {
-                cpu_percent: Some(12.5),
-                memory_percent: Some(40.0),
-                worst_disk_percent: Some(93.5),
-            }
-        );
-        assert_eq!(Summary::of(&json!({})), Summary::default());
-    }
 
     #[test]
     fn a_host_goes_stale_then_gone_and_comes_back() {

@@ -62,6 +62,10 @@ pub struct Link {
     pub publishing: bool,
     /// `[fleet] tags`, spliced into every frame published.
     pub tags: Vec<String>,
+    /// `[fleet] group`, spliced into every frame published.
+    pub group: Option<String>,
+    /// Publish one frame in this many (`[fleet] publish_interval`); 1 publishes all.
+    pub publish_every: u64,
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 //! true` also subscribes to the whole fleet ([`gateway`]) and keeps the view
 //! ([`hosts`]) that `/api/hosts`, the WebSocket's `hosts` subscriptions and the fleet
 //! dashboard read, gathering its changes per tick ([`batch`]) and logging them as
-//! rate-limited summaries ([`digest`]). [`connect`] owns the one NATS connection and
+//! rate-limited summaries ([`digest`]); overviews get per-host rows once a second
+//! ([`summaries`]), and every fleet message is written once ([`messages`]). [`connect`] owns the one NATS connection and
 //! its back-off, [`link`] what the publisher and the gateway share over it, [`status`]
 //! what `/health` and `/metrics` say about it.
 //!
@@ -20,8 +21,11 @@ pub mod digest;
 pub mod gateway;
 pub mod hosts;
 pub mod link;
+pub mod messages;
 pub mod publisher;
+pub mod state;
 pub mod status;
+pub mod summaries;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -82,6 +86,8 @@ pub async fn start(
         status: Arc::clone(&status),
         publishing: config.publish,
         tags: config.tags.clone(),
+        group: config.group.clone(),
+        publish_every: config.publish_every(interval),
     };
     tracing::info!(url = %status.url, host = %status.host, auth = status.auth, gateway = config.gateway, publish = config.publish, "Joining the fleet.");
     let outbox = config.publish.then(|| {
@@ -90,6 +96,7 @@ pub async fn start(
     });
     let (gateway, inbox) = if config.gateway {
         let gateway = Arc::new(Gateway::new(
+            &status.host,
             config.stale_window(interval),
             config.gone_window(),
             config.max_frame_bytes,

@@ -25,11 +25,14 @@ pub async fn run(link: Link, mut outbox: mpsc::Receiver<Outgoing>, mut shutdown:
         subjects,
         status,
         tags,
+        group,
+        publish_every,
         ..
     } = link;
-    let tags = (!tags.is_empty())
-        .then(|| serde_json::to_string(&tags).ok())
-        .flatten();
+    // Frames seen, for `publish_interval`: the first is published, then one in
+    // `publish_every`; the skipped ones cost nothing but this count.
+    let mut frames_seen: u64 = 0;
+    let tags = identity_fields(&tags, group.as_deref());
     let data = subjects.data(&status.host);
     let alert = subjects.alert(&status.host);
     loop {
@@ -42,6 +45,7 @@ pub async fn run(link: Link, mut outbox: mpsc::Receiver<Outgoing>, mut shutdown:
             Outgoing::Frame(_) if client.connection_state() != State::Connected => {
                 FleetStatus::bump(&status.dropped_disconnected);
             }
+            Outgoing::Frame(_) if !due(&mut frames_seen, publish_every) => {}
             Outgoing::Frame(frame) => {
                 let text = frame.message.text_bytes();
                 let payload = match &tags {
@@ -64,19 +68,39 @@ pub async fn run(link: Link, mut outbox: mpsc::Receiver<Outgoing>, mut shutdown:
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), client.flush()).await;
 }
 
-/// `{"type":…}` as `{"tags":["db","eu"],"type":…}`: the host's tags travel with each
-/// frame, so a gateway routes and silences by them. One copy of the frame per tick,
-/// only for a host that has tags.
-fn with_tags(text: &[u8], tags: &str) -> bytes::Bytes {
+/// `"tags":["db","eu"],"group":"eu-west"` for a host with tags or a group; `None`
+/// (frames go out untouched) for one with neither. Written once per publisher.
+fn identity_fields(tags: &[String], group: Option<&str>) -> Option<String> {
+    let mut fields = Vec::new();
+    if !tags.is_empty() {
+        fields.push(format!("\"tags\":{}", serde_json::to_string(tags).ok()?));
+    }
+    if let Some(group) = group {
+        fields.push(format!("\"group\":{}", serde_json::to_string(group).ok()?));
+    }
+    (!fields.is_empty()).then(|| fields.join(","))
+}
+
+/// `{"type":…}` as `{"tags":["db","eu"],"group":"eu-west","type":…}`: the host's tags
+/// and group travel with each frame, so a gateway routes, silences and groups by them.
+/// One copy of the frame per tick, only for a host that has tags or a group.
+fn with_tags(text: &[u8], fields: &str) -> bytes::Bytes {
     let rest = text.strip_prefix(b"{").unwrap_or(text);
-    let mut tagged = Vec::with_capacity(text.len() + tags.len() + 10);
-    tagged.extend_from_slice(b"{\"tags\":");
-    tagged.extend_from_slice(tags.as_bytes());
+    let mut tagged = Vec::with_capacity(text.len() + fields.len() + 2);
+    tagged.push(b'{');
+    tagged.extend_from_slice(fields.as_bytes());
     if !rest.starts_with(b"}") {
         tagged.push(b',');
     }
     tagged.extend_from_slice(rest);
     tagged.into()
+}
+
+/// Counts one frame; whether it is one to publish (the first, then one in `every`).
+fn due(seen: &mut u64, every: u64) -> bool {
+    let publish = *seen % every.max(1) == 0;
+    *seen = seen.wrapping_add(1);
+    publish
 }
 
 async fn publish(
@@ -98,11 +122,34 @@ async fn publish(
 #[cfg(test)]
 mod tests {
     #[test]
+    fn publish_interval_publishes_one_frame_in_every() {
+        let mut seen = 0;
+        let published: Vec<bool> = (0..6).map(|_| super::due(&mut seen, 3)).collect();
+        assert_eq!(published, [true, false, false, true, false, false]);
+        let mut seen = 0;
+        assert!(
+            (0..4).all(|_| super::due(&mut seen, 1)),
+            "every frame by default"
+        );
+    }
+
+    #[test]
     fn tags_are_spliced_in_front() {
-        let tagged = super::with_tags(br#"{"type":"monitoring_data","data":{}}"#, r#"["db","eu"]"#);
+        let fields =
+            super::identity_fields(&["db".into(), "eu".into()], Some("eu-west")).expect("fields");
+        let tagged = super::with_tags(br#"{"type":"monitoring_data","data":{}}"#, &fields);
         let value: serde_json::Value = serde_json::from_slice(&tagged).unwrap_or_default();
         assert_eq!(value["tags"][1], "eu");
+        assert_eq!(value["group"], "eu-west");
         assert_eq!(value["type"], "monitoring_data");
-        assert_eq!(&super::with_tags(b"{}", "[]")[..], br#"{"tags":[]}"#);
+        assert_eq!(
+            &super::with_tags(b"{}", r#""tags":[]"#)[..],
+            br#"{"tags":[]}"#
+        );
+        assert_eq!(super::identity_fields(&[], None), None);
+        assert_eq!(
+            super::identity_fields(&[], Some("g")).as_deref(),
+            Some(r#""group":"g""#)
+        );
     }
 }

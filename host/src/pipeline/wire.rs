@@ -56,6 +56,9 @@ pub enum ServerMessage<'a> {
         /// this server's own data, as in the seed.
         #[serde(skip_serializing_if = "Option::is_none")]
         hosts: Option<&'a [String]>,
+        /// With `hosts`: `full` (every frame) or `summary` (`host_summaries` rows).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        detail: Option<&'static str>,
         /// How often this client receives `monitoring_data`, ms.
         interval_ms: u64,
         /// Confirmation text.
@@ -111,6 +114,8 @@ pub enum ServerMessage<'a> {
     Hosts {
         /// When.
         timestamp: String,
+        /// The gateway's own `[fleet] host_name`.
+        gateway: &'a str,
         /// Whether `hosts` is the whole table; otherwise only the hosts in `changes`
         /// that are still followed (a forgotten one is only in `changes`).
         full: bool,
@@ -118,8 +123,24 @@ pub enum ServerMessage<'a> {
         /// empty in a full message.
         changes: &'a RawValue,
         /// Hosts: name, state, last_seen, seconds_since_seen, alerts, summary,
-        /// frames_oversize; every one when `full`, else the changed ones.
+        /// frames_oversize, tags; every one when `full`, else the changed ones.
         hosts: &'a RawValue,
+    },
+    /// A fleet gateway's overview rows (issue 26), for a client that subscribed with
+    /// `detail: "summary"`: every host's row right after subscribing (`full: true`),
+    /// then once per second the rows that changed (`full: false`).
+    HostSummaries {
+        /// When.
+        timestamp: String,
+        /// The gateway's own `[fleet] host_name`.
+        gateway: &'a str,
+        /// Whether `hosts` holds every followed host.
+        full: bool,
+        /// Rows: name, state, cpu_percent, memory_percent, worst_disk_percent, load1,
+        /// rx_bytes_per_sec, tx_bytes_per_sec, alerts (count), level, tags, group.
+        hosts: &'a RawValue,
+        /// Hosts forgotten since the last message.
+        forgotten: &'a RawValue,
     },
     /// Answer to the admin's `silence`: the new silence's id.
     SilenceResult {

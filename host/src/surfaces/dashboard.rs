@@ -87,7 +87,7 @@ macro_rules! asset {
 pub const INDEX: Asset = asset!("index.html", "text/html; charset=utf-8");
 
 /// Everything under `/assets/`.
-pub const ASSETS: [Asset; 20] = [
+pub const ASSETS: [Asset; 22] = [
     asset!("alertrows.js", "text/javascript; charset=utf-8"),
     asset!("alerts.js", "text/javascript; charset=utf-8"),
     asset!("api.js", "text/javascript; charset=utf-8"),
@@ -95,6 +95,8 @@ pub const ASSETS: [Asset; 20] = [
     asset!("auth.js", "text/javascript; charset=utf-8"),
     asset!("demo.js", "text/javascript; charset=utf-8"),
     asset!("fleet.js", "text/javascript; charset=utf-8"),
+    asset!("fleetfilter.js", "text/javascript; charset=utf-8"),
+    asset!("fleettable.js", "text/javascript; charset=utf-8"),
     asset!("format.js", "text/javascript; charset=utf-8"),
     asset!("generic.js", "text/javascript; charset=utf-8"),
     asset!("machine.js", "text/javascript; charset=utf-8"),

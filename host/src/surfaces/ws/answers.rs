@@ -10,7 +10,7 @@ use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::commands::{parse_command, Command, SubscribeParams};
+use super::commands::{parse_command, Command, FleetDetail, SubscribeParams};
 use super::outlet::Wants;
 use super::session::{Ended, Session};
 use super::stats::Stats;
@@ -48,7 +48,11 @@ impl Session<'_> {
         if std::mem::take(&mut self.greet_fleet) {
             let gateway = self.context.gateway().cloned();
             if let Some(gateway) = gateway {
-                for text in gateway.greeting(|name| self.wants_host(name)) {
+                let greeting = match self.detail {
+                    FleetDetail::Full => gateway.greeting(|name| self.wants_host(name)),
+                    FleetDetail::Summary => vec![gateway.table(), gateway.summaries_table()],
+                };
+                for text in greeting {
                     self.send(ws, Message::Text(text)).await?;
                 }
             }
@@ -77,13 +81,18 @@ impl Session<'_> {
     {
         match event {
             Ok(FleetEvent::Data { host, text }) => {
-                if self.subscribed && self.wants_host(&host) {
+                if self.subscribed && self.detail == FleetDetail::Full && self.wants_host(&host) {
                     self.send(ws, Message::Text(text)).await?;
                     Stats::bump(&self.context.stats.frames_sent);
                 }
             }
             Ok(FleetEvent::Hosts(text)) => {
                 if self.subscribed {
+                    self.send(ws, Message::Text(text)).await?;
+                }
+            }
+            Ok(FleetEvent::Summaries(text)) => {
+                if self.subscribed && self.detail == FleetDetail::Summary {
                     self.send(ws, Message::Text(text)).await?;
                 }
             }
@@ -97,6 +106,10 @@ impl Session<'_> {
                 let gateway = self.context.gateway().cloned();
                 if let (true, Some(gateway)) = (self.subscribed, gateway) {
                     self.send(ws, Message::Text(gateway.table())).await?;
+                    if self.detail == FleetDetail::Summary {
+                        self.send(ws, Message::Text(gateway.summaries_table()))
+                            .await?;
+                    }
                 }
             }
             Err(broadcast::error::RecvError::Closed) => self.fleet = None,
@@ -190,12 +203,14 @@ impl Session<'_> {
             self.fleet = None;
         }
         self.hosts = params.hosts;
+        self.detail = params.detail;
         self.subscribed = true;
         let every = interval_ms / tick_ms;
         let reply = ServerMessage::Subscribed {
             timestamp: now_iso(),
             sections: params.sections.as_deref(),
             hosts: self.hosts.as_deref(),
+            detail: self.hosts.is_some().then(|| self.detail.name()),
             interval_ms: every * tick_ms,
             message: "Subscribed to monitoring updates",
         }

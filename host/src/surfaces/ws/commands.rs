@@ -168,6 +168,56 @@ pub struct SubscribeParams {
     /// receives from a gateway, each message with a `host` field; `None` means this
     /// server's own stream, as in the seed.
     pub hosts: Option<Vec<String>>,
+    /// How much of each fleet host: whole frames, or the overview's summary rows.
+    pub detail: FleetDetail,
+}
+
+/// What a fleet subscription receives of each host (issue 26).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FleetDetail {
+    /// Every `monitoring_data` frame of each host, as its own clients get it.
+    #[default]
+    Full,
+    /// `host_summaries` once per second, only the rows that changed: what an
+    /// overview of thousands of hosts can afford.
+    Summary,
+}
+
+impl FleetDetail {
+    /// The name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Summary => "summary",
+        }
+    }
+}
+
+/// Reads `detail`: `"full"` (the default) or `"summary"`, the latter only for all
+/// hosts (rows go out in one message shared by every overview).
+fn detail_param(
+    value: Option<&Value>,
+    hosts: Option<&[String]>,
+) -> Result<FleetDetail, ServerMessage<'static>> {
+    let detail = match value.and_then(Value::as_str) {
+        None if value.is_none_or(Value::is_null) => FleetDetail::Full,
+        Some("full") => FleetDetail::Full,
+        Some("summary") => FleetDetail::Summary,
+        _ => {
+            return Err(ServerMessage::error(
+                ErrorCode::InvalidParams,
+                "`detail` must be \"full\" or \"summary\"",
+            ))
+        }
+    };
+    match (detail, hosts) {
+        (FleetDetail::Summary, Some([all])) if all == "*" => Ok(detail),
+        (FleetDetail::Summary, _) => Err(ServerMessage::error(
+            ErrorCode::InvalidParams,
+            "`detail: \"summary\"` needs `hosts: [\"*\"]`; open single hosts with `hosts: [\"name\"]`",
+        )),
+        (FleetDetail::Full, _) => Ok(detail),
+    }
 }
 
 /// Most sections a subscription may name.
@@ -245,10 +295,13 @@ fn subscribe_params(
             }
         },
     };
+    let hosts = hosts_param(fields.get("hosts"))?;
+    let detail = detail_param(fields.get("detail"), hosts.as_deref())?;
     Ok(SubscribeParams {
         sections,
         interval_ms,
-        hosts: hosts_param(fields.get("hosts"))?,
+        hosts,
+        detail,
     })
 }
 
@@ -450,6 +503,30 @@ mod tests {
     }
 
     #[test]
+    fn an_overview_may_ask_for_summaries_of_every_host() {
+        let detail = |text: &str| match parse_command(text) {
+            Ok(Command::Subscribe(params)) => Some(params.detail),
+            _ => None,
+        };
+        assert_eq!(
+            detail(r#"{"type":"subscribe","hosts":["*"],"detail":"summary"}"#),
+            Some(FleetDetail::Summary)
+        );
+        assert_eq!(
+            detail(r#"{"type":"subscribe","hosts":["web-1"]}"#),
+            Some(FleetDetail::Full)
+        );
+        for refused in [
+            r#"{"type":"subscribe","hosts":["web-1"],"detail":"summary"}"#,
+            r#"{"type":"subscribe","detail":"summary"}"#,
+            r#"{"type":"subscribe","hosts":["*"],"detail":"tiny"}"#,
+            r#"{"type":"subscribe","hosts":["*"],"detail":1}"#,
+        ] {
+            assert_eq!(detail(refused), None, "{refused}");
+        }
+    }
+
+    #[test]
     fn subscribe_may_choose_fleet_hosts() {
         let hosts = |text: &str| match parse_command(text) {
             Ok(Command::Subscribe(params)) => params.hosts,
@@ -484,6 +561,7 @@ mod tests {
             sections: Some(vec!["memory".into(), "processor".into()]),
             interval_ms: Some(2000),
             hosts: None,
+            detail: FleetDetail::Full,
         };
         assert_eq!(command.ok(), Some(Command::Subscribe(expected)));
         assert_eq!(

@@ -28,6 +28,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::broadcast::{write_frame, WriteError};
 use super::closing;
+use super::commands::FleetDetail;
 use super::context::SessionContext;
 use super::outlet::{Drain, Outlet};
 use super::rate_limit::{RateLimiter, Verdict};
@@ -85,6 +86,8 @@ pub(super) struct Session<'a> {
     /// Fleet hosts wanted (sorted; `["*"]` for all): then this client gets the
     /// gateway's fleet stream instead of this server's own.
     pub(super) hosts: Option<Vec<String>>,
+    /// Whole frames or summary rows of the fleet hosts.
+    pub(super) detail: FleetDetail,
     /// The gateway's fleet stream, while `hosts` is set.
     pub(super) fleet: Option<broadcast::Receiver<FleetEvent>>,
     /// The `hosts` list and the newest frames are still owed after a subscribe.
@@ -107,6 +110,7 @@ impl<'a> Session<'a> {
             ),
             grant,
             hosts: None,
+            detail: FleetDetail::Full,
             fleet: None,
             greet_fleet: false,
             outlet,

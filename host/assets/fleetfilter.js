@@ -1,0 +1,71 @@
+// The overview's controls (issue 26): search by name, filter by group or tag, sort by a
+// column, tiles or a table. They only read the form; fleet.js asks `filterOf()` once
+// per frame and redraws everything only when something here changed.
+
+const $ = (id) => document.getElementById(id);
+
+let last = "";
+
+// Enter in the search box must not reload the page.
+$("fleet-tools")?.addEventListener("submit", (event) => event.preventDefault());
+
+/** The form's state: { view, sort, accepts(host), changed } (changed since the last call). */
+export function filterOf() {
+  const search = ($("fleet-search")?.value ?? "").trim().toLowerCase();
+  const group = $("fleet-group")?.value ?? "";
+  const tag = $("fleet-tag")?.value ?? "";
+  const sort = $("fleet-sort")?.value ?? "trouble";
+  const view = $("fleet-view")?.value ?? "tiles";
+  const key = JSON.stringify([search, group, tag, sort, view]);
+  const changed = key !== last;
+  last = key;
+  return {
+    view,
+    sort,
+    changed,
+    accepts: (host) =>
+      (search === "" || host.name.toLowerCase().includes(search)) &&
+      (group === "" || host.group === group) &&
+      (tag === "" || host.tags.includes(tag)),
+  };
+}
+
+/** Columns one may sort by: trouble first (the default), or a number highest first. */
+export function sortKey(sort, a, b, trouble) {
+  const byName = a.name.localeCompare(b.name);
+  const high = (field) => (b[field] ?? -1) - (a[field] ?? -1) || byName;
+  switch (sort) {
+    case "name": return byName;
+    case "group": return (a.group ?? "").localeCompare(b.group ?? "") || byName;
+    case "cpu": return high("cpu");
+    case "mem": return high("mem");
+    case "disk": return high("disk");
+    case "load": return high("load");
+    case "net": return ((b.rx ?? 0) + (b.tx ?? 0)) - ((a.rx ?? 0) + (a.tx ?? 0)) || byName;
+    case "alerts": return b.rank - a.rank || b.alertCount - a.alertCount || byName;
+    default: return trouble(b) - trouble(a) || (b.cpu ?? 0) - (a.cpu ?? 0) || byName;
+  }
+}
+
+/** Adds the groups and tags of `hosts` to the two pickers (kept sorted, never removed mid-choice). */
+export function optionsSeen(hosts) {
+  const groups = new Set();
+  const tags = new Set();
+  for (const host of hosts) {
+    if (host.group) groups.add(host.group);
+    for (const tag of host.tags) tags.add(tag);
+  }
+  fill($("fleet-group"), groups, "every group");
+  fill($("fleet-tag"), tags, "every tag");
+}
+
+function fill(select, values, anyLabel) {
+  if (!select) return;
+  const wanted = ["", ...[...values].sort()];
+  if (select.value && !wanted.includes(select.value)) wanted.push(select.value);
+  const have = [...select.options].map((option) => option.value);
+  if (have.length === wanted.length && have.every((value, i) => value === wanted[i])) return;
+  const chosen = select.value;
+  select.replaceChildren(...wanted.map((value) => new Option(value === "" ? anyLabel : value, value)));
+  select.value = chosen;
+}
