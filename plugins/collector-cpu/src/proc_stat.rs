@@ -41,7 +41,10 @@ pub fn parse(text: &str, ticks_per_second: f64) -> Vec<CpuSeconds> {
             let cpu = fields.next()?.strip_prefix("cpu")?.parse::<u32>().ok()?;
             let mut value = || -> Option<f64> {
                 match fields.next() {
-                    Some(field) => field.parse::<u64>().ok().map(|t| t as f64 / ticks_per_second),
+                    Some(field) => field
+                        .parse::<u64>()
+                        .ok()
+                        .map(|t| t as f64 / ticks_per_second),
                     None => Some(0.0),
                 }
             };
@@ -73,7 +76,10 @@ mod tests {
         let cpus = parse(text, 100.0);
         assert_eq!(cpus.len(), 2, "the total line is not a CPU");
         assert_eq!(cpus[0].cpu, 0);
-        assert_eq!(cpus[1].cpu, 2, "offline CPUs leave gaps: the number is kept");
+        assert_eq!(
+            cpus[1].cpu, 2,
+            "offline CPUs leave gaps: the number is kept"
+        );
         assert_eq!(cpus[0].user, 0.5);
         assert_eq!(cpus[0].idle, 20.0);
         assert_eq!(cpus[0].steal, 0.04);

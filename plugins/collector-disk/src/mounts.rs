@@ -73,9 +73,9 @@ fn unescape(field: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let escape = bytes.get(i + 1..i + 4).filter(|d| {
-            bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c))
-        });
+        let escape = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
         match escape {
             Some(digits) => {
                 let value = digits
@@ -108,8 +108,16 @@ mod tests {
         let mounts = parse(TABLE);
         let at = |p: &str| longest_holding(&mounts, Path::new(p)).map(|m| m.device.clone());
         assert_eq!(at("/"), Some("overlay".into()));
-        assert_eq!(at("/srv/My Data/x"), Some("/dev/sdb1".into()), "octal escapes");
-        assert_eq!(at("/srv/other"), Some("tmpfs".into()), "the later mount covers");
+        assert_eq!(
+            at("/srv/My Data/x"),
+            Some("/dev/sdb1".into()),
+            "octal escapes"
+        );
+        assert_eq!(
+            at("/srv/other"),
+            Some("tmpfs".into()),
+            "the later mount covers"
+        );
         assert_eq!(at("/srvx"), Some("overlay".into()), "whole components only");
     }
 
