@@ -60,6 +60,13 @@ pub enum Peer {
     /// The `apprise` command (pinned [`APPRISE`]), the reference for the notify sink's
     /// Apprise URLs.
     Apprise,
+    /// Debian's node_exporter (`prometheus-node-exporter`), the reference of the
+    /// node_exporter drop-in names.
+    NodeExporter,
+    /// `systemd-analyze`, which verifies the package's unit.
+    SystemdAnalyze,
+    /// `strip` (binutils), with which `cargo xtask deb` drops debug info.
+    Strip,
 }
 
 /// How a missing peer is installed.
@@ -75,7 +82,7 @@ pub enum Install {
 
 impl Peer {
     /// Every peer, in the order `xtask` checks them.
-    pub const ALL: [Peer; 12] = [
+    pub const ALL: [Peer; 15] = [
         Peer::CCompiler,
         Peer::Gzip,
         Peer::Python3,
@@ -88,6 +95,9 @@ impl Peer {
         Peer::Autobahn,
         Peer::NatsServer,
         Peer::Apprise,
+        Peer::NodeExporter,
+        Peer::SystemdAnalyze,
+        Peer::Strip,
     ];
 
     /// The name a failure or a skip gives it.
@@ -105,6 +115,9 @@ impl Peer {
             Peer::Gzip => "`gzip`",
             Peer::NatsServer => "the NATS server (`nats-server`)",
             Peer::Apprise => "Apprise (`apprise`)",
+            Peer::NodeExporter => "node_exporter (`/usr/bin/prometheus-node-exporter`)",
+            Peer::SystemdAnalyze => "`systemd-analyze`",
+            Peer::Strip => "`strip` (binutils)",
         }
     }
 
@@ -122,6 +135,9 @@ impl Peer {
             Peer::Gzip => Install::Apt(&["gzip"]),
             Peer::NatsServer => Install::Apt(&["nats-server"]),
             Peer::Apprise => Install::Pip(APPRISE),
+            Peer::NodeExporter => Install::Apt(&["prometheus-node-exporter"]),
+            Peer::SystemdAnalyze => Install::Apt(&["systemd"]),
+            Peer::Strip => Install::Apt(&["binutils"]),
         }
     }
 
@@ -187,6 +203,9 @@ impl Peer {
                     Some(PathBuf::from("/usr/sbin/nats-server")).filter(|p| p.is_file())
                 })
             }),
+            Peer::NodeExporter => on_path("prometheus-node-exporter"),
+            Peer::SystemdAnalyze => on_path("systemd-analyze"),
+            Peer::Strip => on_path("strip"),
         }
     }
 }
