@@ -34,7 +34,8 @@ impl MachineLock {
     pub fn take() -> Self {
         let file = File::create(std::env::temp_dir().join("monitoring-websocket-server-deb.lock"))
             .expect("lock file");
-        file.lock().expect("lock the package test");
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+            .expect("lock the package test");
         Self(file)
     }
 }

@@ -139,7 +139,10 @@ mod tests {
 
     use super::*;
 
-    fn series(emit: impl FnOnce(&mut Flatten)) -> Vec<(String, Vec<(String, String)>, f64)> {
+    /// A series as (exposed name, labels, value).
+    type Found = (String, crate::Labels, f64);
+
+    fn series(emit: impl FnOnce(&mut Flatten)) -> Vec<Found> {
         let mut flat = Flatten::default();
         emit(&mut flat);
         flat.into_series()
