@@ -2,14 +2,16 @@
 //! test profile's binaries, installed with `dpkg -i` (as root, as CI runs), the unit
 //! verified by `systemd-analyze`, the installed binary started with the installed
 //! config (no systemd runs here: the binary is started directly, on a free loopback
-//! port) serving the stream and every first-party plugin, `--check-config` passing on
-//! the installed config and naming the line of a broken copy, and `dpkg --purge`
-//! leaving nothing but a file the operator added. The package is purged at the end
-//! even when an assertion fails (`Installed`'s drop).
+//! port, with a `NOTIFY_SOCKET` of the test's that receives its `READY=1`) serving the
+//! stream and every first-party plugin, `--check-config` passing on the installed
+//! config and naming the line of a broken copy, and `dpkg --purge` leaving nothing but
+//! a file the operator added. The package is purged at the end even when an assertion
+//! fails (`Installed`'s drop).
 
 #[path = "debian/package.rs"]
 mod package;
 
+use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -133,6 +135,25 @@ fn check_config_passes_and_names_the_broken_line() {
         package::text(&good)
     );
 
+    // The unit logs with --log-format json: every line one JSON object for shippers.
+    let json = package::run(Command::new("monitoring-websocket-server").args([
+        "--log-format",
+        "json",
+        "--check-config",
+        "--config",
+        CONFIG,
+    ]));
+    let logged = String::from_utf8_lossy(&json.stderr);
+    assert!(logged.lines().count() > 0, "no log lines");
+    for line in logged.lines() {
+        let parsed: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(
+            parsed["level"].is_string() && parsed["fields"].is_object(),
+            "{line}"
+        );
+    }
+
     let shipped = std::fs::read_to_string(CONFIG).expect("installed config");
     let scratch = tempfile::tempdir().expect("scratch");
     for (from, to, key) in [
@@ -159,14 +180,32 @@ fn check_config_passes_and_names_the_broken_line() {
 
 fn installed_server_serves_every_plugin() {
     let port = free_port();
+    // systemd's side of Type=notify: a datagram socket named by NOTIFY_SOCKET.
+    let scratch = tempfile::tempdir().expect("scratch");
+    let notify_path = scratch.path().join("notify.sock");
+    let notify = UnixDatagram::bind(&notify_path).expect("notify socket");
+    notify
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
     let child = Command::new("/usr/bin/monitoring-websocket-server")
         .args(["--config", CONFIG, "--host", "127.0.0.1", "--port"])
         .arg(port.to_string())
+        .env("NOTIFY_SOCKET", &notify_path)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start the installed server");
     let _running = Running(child);
+    let mut datagram = [0u8; 512];
+    let got = notify
+        .recv(&mut datagram)
+        .expect("a notification within 60 s");
+    let said = String::from_utf8_lossy(&datagram[..got]).into_owned();
+    assert!(said.lines().any(|l| l == "READY=1"), "notified {said:?}");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        "READY=1 before the port listens"
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     let health = loop {
         let reply = std::panic::catch_unwind(|| get(port, "/health")).ok();
