@@ -75,7 +75,7 @@ fn promtool_accepts_our_exposition_in_both_formats() {
         .expect("feed promtool");
     let out = check.wait_with_output().expect("promtool finishes");
     assert!(
-        out.status.success(),
+        out.status.success() || only_node_exporters_own_names(&out),
         "promtool check metrics failed:\n{}{}\non:\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -188,6 +188,25 @@ fn machine_server(hwmon: &std::path::Path) -> Server {
     }
 }
 
+/// Whether promtool's only complaint is the camelCase of node_exporter's
+/// `node_memory_<MemInfoField>_bytes` names (issue 25): node_exporter's own exposition
+/// draws the same lint, and dashboards query exactly those names.
+fn only_node_exporters_own_names(out: &std::process::Output) -> bool {
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut problems = said.lines().filter(|l| !l.trim().is_empty()).peekable();
+    problems.peek().is_some()
+        && problems.all(|line| {
+            line.starts_with("node_memory_")
+                && line.ends_with(
+                    "_bytes metric names should be written in 'snake_case' not 'camelCase'",
+                )
+        })
+}
+
 /// `promtool check metrics` on `text`.
 fn promtool_check(promtool: &PathBuf, text: &str) {
     let mut check = Command::new(promtool)
@@ -205,7 +224,7 @@ fn promtool_check(promtool: &PathBuf, text: &str) {
         .expect("feed promtool");
     let out = check.wait_with_output().expect("promtool finishes");
     assert!(
-        out.status.success(),
+        out.status.success() || only_node_exporters_own_names(&out),
         "promtool check metrics failed:\n{}{}\non:\n{text}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),

@@ -13,7 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The layer of a top-level module: foundations 0, stages 1, pipeline 2, what extends
-/// the pipeline (live changes, the fleet) 3, the accept path 4, surfaces 5.
+/// the pipeline (live changes, the fleet) 3, the accept path 4, surfaces 5, the
+/// operator's commands (which load what a start loads, then stop) 6.
 fn layer(module: &str) -> Option<u8> {
     match module {
         "allocator" | "config" | "shutdown" | "throttle" | "timestamp" => Some(0),
@@ -23,6 +24,7 @@ fn layer(module: &str) -> Option<u8> {
         "fleet" => Some(3),
         "accept" => Some(4),
         "surfaces" => Some(5),
+        "operator" => Some(6),
         _ => None,
     }
 }

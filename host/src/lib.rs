@@ -16,6 +16,8 @@
 //!      accept/                      (taking and guarding connections: TLS, admission)
 //!         │
 //!      surfaces/                    (read-only views: WebSocket, HTTP, API, health, metrics)
+//!         │
+//!      operator/                    (--check-config, --print-config, logging, readiness)
 //! ```
 //!
 //! A module imports only modules above it: the three stages do not know each other, the
@@ -67,6 +69,9 @@
 //! - [`live`]: the plugins folder watched and `plugins.toml` reloaded while the server
 //!   runs, turned into changes the collection loop applies between ticks
 //!   ([`pipeline::changes`]) and `plugin_event` messages for clients.
+//! - [`operator`]: what `main.rs` runs for an operator besides serving: the config
+//!   check that loads every plugin as a start would, the effective config as TOML, the
+//!   log format, systemd's readiness notification.
 //! - [`timestamp`]: the one place a time becomes text (the seed's ISO format).
 //! - [`shutdown`]: the server-wide shutdown signal; [`throttle`]: rate-limits repeated
 //!   complaints in the log.
@@ -83,6 +88,7 @@ pub mod allocator;
 pub mod config;
 pub mod fleet;
 pub mod live;
+pub mod operator;
 pub mod pipeline;
 pub mod plugins;
 pub mod shutdown;

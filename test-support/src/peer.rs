@@ -66,6 +66,13 @@ pub enum Peer {
     /// Debian's `prometheus-node-exporter-collectors`: textfile-collector scripts in
     /// [`NODE_EXPORTER_COLLECTORS`].
     NodeExporterCollectors,
+    /// Debian's node_exporter (`prometheus-node-exporter`), the reference of the
+    /// node_exporter drop-in names.
+    NodeExporter,
+    /// `systemd-analyze`, which verifies the package's unit.
+    SystemdAnalyze,
+    /// `strip` (binutils), with which `cargo xtask deb` drops debug info.
+    Strip,
 }
 
 /// Where Debian installs the Nagios/Monitoring plugins.
@@ -86,7 +93,7 @@ pub enum Install {
 
 impl Peer {
     /// Every peer, in the order `xtask` checks them.
-    pub const ALL: [Peer; 14] = [
+    pub const ALL: [Peer; 17] = [
         Peer::CCompiler,
         Peer::Gzip,
         Peer::Python3,
@@ -101,6 +108,9 @@ impl Peer {
         Peer::Apprise,
         Peer::MonitoringPlugins,
         Peer::NodeExporterCollectors,
+        Peer::NodeExporter,
+        Peer::SystemdAnalyze,
+        Peer::Strip,
     ];
 
     /// The name a failure or a skip gives it.
@@ -124,6 +134,9 @@ impl Peer {
             Peer::NodeExporterCollectors => {
                 "node_exporter's textfile scripts (prometheus-node-exporter-collectors)"
             }
+            Peer::NodeExporter => "node_exporter (`/usr/bin/prometheus-node-exporter`)",
+            Peer::SystemdAnalyze => "`systemd-analyze`",
+            Peer::Strip => "`strip` (binutils)",
         }
     }
 
@@ -143,6 +156,9 @@ impl Peer {
             Peer::Apprise => Install::Pip(APPRISE),
             Peer::MonitoringPlugins => Install::Apt(&["monitoring-plugins-basic"]),
             Peer::NodeExporterCollectors => Install::Apt(&["prometheus-node-exporter-collectors"]),
+            Peer::NodeExporter => Install::Apt(&["prometheus-node-exporter"]),
+            Peer::SystemdAnalyze => Install::Apt(&["systemd"]),
+            Peer::Strip => Install::Apt(&["binutils"]),
         }
     }
 
@@ -216,6 +232,9 @@ impl Peer {
                 Some(Path::new(NODE_EXPORTER_COLLECTORS).join("directory-size.sh"))
                     .filter(|script| script.is_file())
             }
+            Peer::NodeExporter => on_path("prometheus-node-exporter"),
+            Peer::SystemdAnalyze => on_path("systemd-analyze"),
+            Peer::Strip => on_path("strip"),
         }
     }
 }

@@ -29,12 +29,21 @@ impl Prometheus {
         target_port: u16,
         extra_args: &[&str],
     ) -> Self {
+        Self::start_jobs(binary, port, &[(job, target_port)], extra_args)
+    }
+
+    /// [`Prometheus::start`] with several jobs, each scraping `127.0.0.1:<port>` every
+    /// second (the node_exporter comparison scrapes node_exporter and our server).
+    pub fn start_jobs(binary: &Path, port: u16, jobs: &[(&str, u16)], extra_args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("scratch folder");
-        let config = format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
-             scrape_configs:\n  - job_name: {job}\n    static_configs:\n\
-             \x20     - targets: ['127.0.0.1:{target_port}']\n"
-        );
+        let mut config =
+            String::from("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n");
+        for (job, target_port) in jobs {
+            config.push_str(&format!(
+                "  - job_name: {job}\n    static_configs:\n\
+                 \x20     - targets: ['127.0.0.1:{target_port}']\n"
+            ));
+        }
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config).expect("write prometheus.yml");
         let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log file");

@@ -11,7 +11,10 @@
 //! - `cargo xtask test [--no-install] [-- CARGO TEST ARGS]`: install the real peers the
 //!   tests use where missing, run `cargo test --workspace`, and close with
 //!   `N passed, N failed, N skipped` (see `test.rs`). The README's test command.
+//! - `cargo xtask deb [--profile release|dev] [--no-build]`: the Debian package in
+//!   `target/debian/` (see `deb.rs`).
 
+mod deb;
 mod peers;
 mod test;
 
@@ -78,10 +81,18 @@ fn main() -> anyhow::Result<()> {
             let passed = test::run(&root, &target_dir(&root), &rest)?;
             std::process::exit(if passed { 0 } else { 1 });
         }
+        "deb" => {
+            let options = deb::Options::parse(&rest)?;
+            let deb = deb::build(&root, &target_dir(&root), &options)?;
+            let size = std::fs::metadata(&deb).map_or(0, |m| m.len());
+            println!("{} ({} KiB)", deb.display(), size / 1024);
+            Ok(())
+        }
         _ => bail!(
             "usage: cargo xtask run [-- --host H --port P] \
              | cargo xtask install [--debug] [--into DIR] [--no-build] \
-             | cargo xtask test [--no-install] [-- CARGO TEST ARGS]"
+             | cargo xtask test [--no-install] [-- CARGO TEST ARGS] \
+             | cargo xtask deb [--profile release|dev] [--no-build]"
         ),
     }
 }

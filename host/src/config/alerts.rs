@@ -5,14 +5,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::error::ConfigError;
 use super::lines::{line_at, line_of_key};
 
 /// `[alerts]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlertsConfig {
     /// The seed's `ALERT_COOLDOWN`, now an alias of `repeat_interval`. Default 300.
@@ -135,7 +135,7 @@ impl AlertsConfig {
 }
 
 /// One `[[alerts.rules]]` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleConfig {
     /// Path of the value in the snapshot: `memory.percentage`, `disks[*].percentage`
@@ -187,7 +187,7 @@ pub struct RuleConfig {
 }
 
 /// One `[[alerts.routes]]` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
     /// Exact matches, all of which must hold: `{level = "CRITICAL", host = "web-1"}`.

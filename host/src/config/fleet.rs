@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::ConfigError;
 use super::lines::line_of_key;
@@ -29,7 +29,7 @@ pub const MAX_TAGS: usize = 16;
 pub const FRAME_BYTES_RANGE: std::ops::RangeInclusive<usize> = 1024..=1_048_576;
 
 /// `[fleet]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FleetConfig {
     /// The NATS server, `nats://host:4222` or `tls://host:4222` (TLS required, checked

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::ConfigError;
 use super::lines::line_of_key;
@@ -13,7 +13,7 @@ use super::lines::line_of_key;
 pub const MIN_HISTORY_MB: f64 = 16.0;
 
 /// `[history]`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HistoryConfig {
     /// Keep history on disk at all. Default true.

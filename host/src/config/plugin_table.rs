@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 use toml::Spanned;
 
 use super::delivery::{DeliveryOptions, HOST_KEYS};
@@ -54,6 +55,25 @@ impl PluginTable {
     /// The settings as the JSON text handed to the plugin.
     pub fn settings_json(&self) -> String {
         serde_json::Value::Object(self.settings.clone()).to_string()
+    }
+}
+
+/// The table as the operator would write it (`--print-config`): `enabled` and
+/// `interval` when set, then the plugin's own keys and the host's delivery keys; the
+/// line numbers are bookkeeping, not settings, and are left out.
+impl Serialize for PluginTable {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(enabled) = self.enabled {
+            map.serialize_entry("enabled", &enabled)?;
+        }
+        if let Some(interval) = self.interval {
+            map.serialize_entry("interval", &interval)?;
+        }
+        for (key, value) in self.settings.iter().chain(&self.host_settings) {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
     }
 }
 

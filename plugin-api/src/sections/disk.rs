@@ -25,6 +25,24 @@ pub struct Disk {
     pub percentage: f64,
     /// The watched path.
     pub path: String,
+    /// The mounted filesystem holding `path`, as node_exporter labels it; absent where
+    /// the OS does not tell and from producers older than plugin-api 1.2.
+    pub filesystem: Option<Filesystem>,
+}
+
+/// The filesystem holding a watched path, for node_exporter's
+/// `node_filesystem_{size,free,avail}_bytes{device,fstype,mountpoint}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filesystem {
+    /// What is mounted (`/dev/nvme0n1p2`, `overlay`, `tmpfs`).
+    pub device: String,
+    /// Its type (`ext4`, `xfs`, `overlay`).
+    pub fstype: String,
+    /// Where it is mounted: the longest mount point that holds `path`.
+    pub mountpoint: String,
+    /// Free bytes, including those only root may use (`f_bfree`); `Disk::free` is
+    /// what an unprivileged user may still write (`f_bavail`).
+    pub free_bytes: u64,
 }
 
 /// [`Disk`] as the wire carries it: its fields plus `mount_point`.
@@ -39,6 +57,8 @@ struct DiskWire {
     /// `path` is the one the server and its rules read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     mount_point: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    filesystem: Option<Filesystem>,
 }
 
 impl From<Disk> for DiskWire {
@@ -50,6 +70,7 @@ impl From<Disk> for DiskWire {
             free: disk.free,
             percentage: disk.percentage,
             path: disk.path,
+            filesystem: disk.filesystem,
         }
     }
 }
@@ -62,6 +83,7 @@ impl From<DiskWire> for Disk {
             free: wire.free,
             percentage: wire.percentage,
             path: wire.path,
+            filesystem: wire.filesystem,
         }
     }
 }
@@ -110,6 +132,7 @@ mod tests {
             free: 60,
             percentage: 40.0,
             path: "/srv".into(),
+            filesystem: None,
         }
     }
 

@@ -15,6 +15,32 @@ pub struct Memory {
     pub used: u64,
     /// `used / total`, %, one decimal.
     pub percentage: f64,
+    /// The kernel's own counters (Linux's `/proc/meminfo`), for node_exporter's
+    /// `node_memory_*_bytes` on `/metrics`; absent elsewhere and from producers older
+    /// than plugin-api 1.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meminfo: Option<MemInfo>,
+}
+
+/// The `/proc/meminfo` fields node_exporter's most used series come from, in bytes
+/// (the file says kB, meaning KiB).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(non_snake_case)] // The kernel's spelling, which node_exporter's names keep.
+pub struct MemInfo {
+    /// `MemTotal`.
+    pub MemTotal: u64,
+    /// `MemFree`: unused, not counting reclaimable caches.
+    pub MemFree: u64,
+    /// `MemAvailable`: what a new process may take without swapping.
+    pub MemAvailable: u64,
+    /// `Buffers`.
+    pub Buffers: u64,
+    /// `Cached`: the page cache.
+    pub Cached: u64,
+    /// `SwapTotal`.
+    pub SwapTotal: u64,
+    /// `SwapFree`.
+    pub SwapFree: u64,
 }
 
 impl Memory {
@@ -28,6 +54,7 @@ impl Memory {
             available,
             used,
             percentage: super::percent_of(used, total).unwrap_or(0.0),
+            meminfo: None,
         }
     }
 }
@@ -70,6 +97,7 @@ mod tests {
             available: 0,
             used: 2,
             percentage: 100.0,
+            meminfo: None,
         };
         assert!(bad.validate().is_err_and(|e| e.contains("memory.used")));
     }

@@ -24,14 +24,14 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::Sections;
 
-pub use disk::{Disk, Disks};
+pub use disk::{Disk, Disks, Filesystem};
 pub use disk_io::{DiskIo, DiskIoDevice};
 pub use gpu::{percentage, Gpu, GpuInfo};
 pub use load::Load;
-pub use memory::Memory;
+pub use memory::{MemInfo, Memory};
 pub use network::{Network, NetworkInterface};
 pub use processes::{ProcessInfo, Processes};
-pub use processor::Processor;
+pub use processor::{CpuSeconds, Processor};
 pub use sensors::{Fan, Sensors, Temperature};
 pub use system::System;
 
@@ -220,6 +220,7 @@ mod tests {
             logical_count: 1,
             frequency_current: 1.0,
             frequency_max: None,
+            cpu_seconds: Vec::new(),
         };
         assert_eq!(
             keys(&processor),
@@ -240,6 +241,7 @@ mod tests {
             free: 0,
             percentage: 100.0,
             path: "/".into(),
+            filesystem: None,
         };
         // `mount_point` (= `path`) was added for the seed client's detailed view.
         assert_eq!(

@@ -24,6 +24,54 @@ pub struct Processor {
     /// `:.0f`, which fails on `null` (see [`unknown_is_zero`]).
     #[serde(with = "unknown_is_zero")]
     pub frequency_max: Option<f64>,
+    /// Time each logical CPU spent in each mode since boot, seconds (Linux's
+    /// `/proc/stat`); empty where the OS does not tell or `[plugins.cpu]` turns it off.
+    /// Cumulative counters, so `/metrics` can serve node_exporter's
+    /// `node_cpu_seconds_total{cpu,mode}`: a percentage sampled every 15 s hides every
+    /// spike between scrapes, `rate()` over counters does not. Added in plugin-api 1.2;
+    /// absent from older producers' sections.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpu_seconds: Vec<CpuSeconds>,
+}
+
+/// One logical CPU's time per mode since boot, seconds, as `/proc/stat` counts it
+/// (node_exporter's modes; `user` and `nice` include guest time, as there).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CpuSeconds {
+    /// The CPU's number, `N` of `cpuN` (not an index: offline CPUs leave gaps).
+    pub cpu: u32,
+    /// Normal processes in user mode.
+    pub user: f64,
+    /// Niced processes in user mode.
+    pub nice: f64,
+    /// Kernel mode.
+    pub system: f64,
+    /// Idle.
+    pub idle: f64,
+    /// Idle while waiting for I/O.
+    pub iowait: f64,
+    /// Servicing interrupts.
+    pub irq: f64,
+    /// Servicing softirqs.
+    pub softirq: f64,
+    /// Stolen by the hypervisor for other guests.
+    pub steal: f64,
+}
+
+impl CpuSeconds {
+    /// `(mode, seconds)` in node_exporter's order and spelling.
+    pub fn modes(&self) -> [(&'static str, f64); 8] {
+        [
+            ("user", self.user),
+            ("nice", self.nice),
+            ("system", self.system),
+            ("idle", self.idle),
+            ("iowait", self.iowait),
+            ("irq", self.irq),
+            ("softirq", self.softirq),
+            ("steal", self.steal),
+        ]
+    }
 }
 
 impl Section for Processor {
@@ -42,6 +90,15 @@ impl Section for Processor {
             ));
         }
         check_finite("processor.frequency_current", self.frequency_current)?;
+        for (i, cpu) in self.cpu_seconds.iter().enumerate() {
+            for (mode, seconds) in cpu.modes() {
+                if !(seconds.is_finite() && seconds >= 0.0) {
+                    return Err(format!(
+                        "processor.cpu_seconds[{i}].{mode} = {seconds} is not a count of seconds"
+                    ));
+                }
+            }
+        }
         if let Some(max) = self.frequency_max {
             check_finite("processor.frequency_max", max)?;
             if max <= 0.0 {
@@ -91,6 +148,7 @@ mod tests {
             logical_count: 2,
             frequency_current: 2300.0,
             frequency_max,
+            cpu_seconds: Vec::new(),
         }
     }
 

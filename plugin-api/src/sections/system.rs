@@ -28,6 +28,15 @@ pub struct System {
     pub processes: u64,
     /// When the machine booted, ISO 8601 local time.
     pub boot_time: String,
+    /// When the machine booted, Unix seconds (`node_boot_time_seconds`); the text
+    /// above is local time, which a clock change or DST makes ambiguous. Added in
+    /// plugin-api 1.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_time_seconds: Option<u64>,
+    /// The NIS domain name (`uname`'s `domainname`, for `node_uname_info`); `(none)`
+    /// on most machines, as node_exporter shows it. Added in plugin-api 1.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domainname: Option<String>,
 }
 
 impl Section for System {

@@ -6,6 +6,8 @@
 //! unprivileged user may still write, and `percentage` is `used / (used + free)`, so
 //! blocks reserved for root do not hide a full disk.
 
+#[cfg(target_os = "linux")]
+mod mounts;
 mod usage;
 
 use std::path::PathBuf;
@@ -101,11 +103,12 @@ mod tests {
             .map(String::as_str)
             .collect();
         keys.sort_unstable();
-        assert_eq!(
-            keys,
-            ["free", "mount_point", "path", "percentage", "total", "used"],
-            "the wire keys of `disk`"
-        );
+        let mut expected = vec!["free", "mount_point", "path", "percentage", "total", "used"];
+        // Linux adds the filesystem's device, type and mount point; every older key stays.
+        if cfg!(target_os = "linux") {
+            expected.insert(0, "filesystem");
+        }
+        assert_eq!(keys, expected, "the wire keys of `disk`");
         assert_eq!(
             sections["disk"]["mount_point"], sections["disk"]["path"],
             "the seed client reads `mount_point`"

@@ -25,6 +25,7 @@ pub fn from_blocks(
         free,
         percentage: percent_of(used, visible).unwrap_or(0.0),
         path: path.display().to_string(),
+        filesystem: None,
     }
 }
 
@@ -32,13 +33,19 @@ pub fn from_blocks(
 #[cfg(unix)]
 pub fn read(path: &Path) -> io::Result<Disk> {
     let stat = rustix::fs::statvfs(path)?;
-    Ok(from_blocks(
+    let mut disk = from_blocks(
         path,
         stat.f_frsize,
         stat.f_blocks,
         stat.f_bfree,
         stat.f_bavail,
-    ))
+    );
+    #[cfg(target_os = "linux")]
+    {
+        let free = stat.f_bfree.saturating_mul(stat.f_frsize);
+        disk.filesystem = crate::mounts::holding(path, free);
+    }
+    Ok(disk)
 }
 
 /// Reads the filesystem holding `path`: the disk with the longest matching mount point.

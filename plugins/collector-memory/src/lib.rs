@@ -4,6 +4,9 @@
 //! the same way), so `used + available == total` always holds for clients; see
 //! [`Memory::from_total_available`].
 
+#[cfg(target_os = "linux")]
+mod meminfo;
+
 use monitoring_plugin_api::prelude::*;
 use monitoring_plugin_api::sections::Memory;
 use sysinfo::{MemoryRefreshKind, System};
@@ -47,7 +50,12 @@ impl Collector for MemoryCollector {
                 "the operating system reported 0 bytes of memory",
             ));
         }
-        let memory = Memory::from_total_available(total, self.system.available_memory());
+        let mut memory = Memory::from_total_available(total, self.system.available_memory());
+        // The kernel's counters as they are, for node_exporter's names on /metrics.
+        #[cfg(target_os = "linux")]
+        {
+            memory.meminfo = meminfo::read();
+        }
         Ok(Output { memory })
     }
 }
@@ -76,10 +84,11 @@ mod tests {
             .map(String::as_str)
             .collect();
         keys.sort_unstable();
-        assert_eq!(
-            keys,
-            ["available", "percentage", "total", "used"],
-            "the wire keys of `memory`"
-        );
+        let mut expected = vec!["available", "percentage", "total", "used"];
+        // Linux adds the kernel's counters; every older key stays.
+        if cfg!(target_os = "linux") {
+            expected.insert(1, "meminfo");
+        }
+        assert_eq!(keys, expected, "the wire keys of `memory`");
     }
 }

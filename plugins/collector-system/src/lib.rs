@@ -40,6 +40,7 @@ impl Collector for SystemCollector {
         let unavailable = |e: std::io::Error| PluginError::unavailable(format_args!("{e}"));
         let mut unchanging = platform::identity().map_err(unavailable)?;
         unchanging.boot_time = platform::boot_time().map_err(unavailable)?;
+        unchanging.boot_time_seconds = sysinfo_boot_time();
         Ok(Self { unchanging })
     }
 
@@ -56,6 +57,11 @@ impl Collector for SystemCollector {
 }
 
 declare_collector!(SystemCollector);
+
+/// Boot time in Unix seconds, when the OS tells (`node_boot_time_seconds`).
+fn sysinfo_boot_time() -> Option<u64> {
+    sysinfo::System::boot_time().ok().filter(|s| *s > 0)
+}
 
 #[cfg(test)]
 mod tests {

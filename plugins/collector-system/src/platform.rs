@@ -24,6 +24,7 @@ pub fn identity() -> io::Result<Section> {
             machine,
             processor,
             hostname: text(uname.nodename()),
+            domainname: domainname(&uname),
             ..Section::default()
         })
     }
@@ -45,6 +46,18 @@ pub fn identity() -> io::Result<Section> {
             hostname: System::host_name().unwrap_or_default(),
             ..Section::default()
         })
+    }
+}
+
+/// `uname`'s NIS domain name, which only Linux and Android have.
+#[cfg(unix)]
+fn domainname(uname: &rustix::system::Uname) -> Option<String> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return Some(uname.domainname().to_string_lossy().into_owned());
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = uname;
+        None
     }
 }
 

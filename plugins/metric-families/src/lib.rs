@@ -11,7 +11,9 @@
 //! Names: the core sections are `system_*` after the seed's Prometheus example, in base
 //! units (bytes, hertz, seconds, celsius, watts) with percentages as `_percent`; per-core
 //! series carry `cpu`, disks `path`, GPUs `gpu_id`. Issue 14's machine sections take
-//! node_exporter's names (`node_network_receive_bytes_total{device}`, …; `machine.rs`).
+//! node_exporter's names (`node_network_receive_bytes_total{device}`, …; `machine.rs`),
+//! and the core sections also give node_exporter's CPU, memory, filesystem, boot time
+//! and uname series beside their `system_*` ones (`node.rs`).
 //! Third-party sections are flattened: `system_<section>_<field>`, array elements
 //! labelled `index`. Sections made by scripts (issue 24; `scripted.rs`) keep the names
 //! the script chose, checked and claimed first-wins (`raw.rs`), after all our own.
@@ -21,6 +23,7 @@ mod generic;
 mod machine;
 mod raw;
 mod scripted;
+mod node;
 mod snapshot;
 
 pub use flatten::{Flatten, Series};

@@ -4,7 +4,7 @@
 
 use crate::generic::{generic, sanitize};
 use crate::scripted::{self, is_scripted, scripted_series};
-use crate::{labels, machine, Emit, Unit};
+use crate::{labels, machine, node, Emit, Unit};
 use monitoring_plugin_api::sections::scripted::Exec;
 use monitoring_plugin_api::sections::{
     percentage as gpu_percentage, Disk, DiskIo, Disks, Gpu, GpuInfo, Load, Memory, Network,
@@ -112,6 +112,7 @@ fn processor(b: &mut dyn Emit, p: &Processor) {
             b.gauge(name, help, hertz, vec![], mhz * 1e6);
         }
     }
+    node::cpu(b, p);
 }
 
 fn memory(b: &mut dyn Emit, m: &Memory) {
@@ -132,6 +133,7 @@ fn memory(b: &mut dyn Emit, m: &Memory) {
     ] {
         b.bytes(name, help, vec![], Some(value as f64));
     }
+    node::memory(b, m);
 }
 
 fn disk(b: &mut dyn Emit, d: &Disk) {
@@ -161,6 +163,7 @@ fn disk(b: &mut dyn Emit, d: &Disk) {
     ] {
         b.bytes(name, help, at(), Some(value as f64));
     }
+    node::filesystem(b, d);
 }
 
 fn gpu(b: &mut dyn Emit, g: &Gpu) {
@@ -260,6 +263,7 @@ fn system(b: &mut dyn Emit, s: &System) {
     let boot = chrono::NaiveDateTime::parse_from_str(&s.boot_time, "%Y-%m-%dT%H:%M:%S%.f")
         .ok()
         .and_then(|naive| naive.and_local_timezone(chrono::Local).earliest());
+    node::system(b, s, boot.map(|boot| boot.timestamp() as f64));
     if let Some(boot) = boot {
         let help = "When the machine booted, Unix time";
         let seconds = boot.timestamp() as f64;

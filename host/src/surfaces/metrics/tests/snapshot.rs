@@ -31,6 +31,7 @@ fn every_built_in_section_has_its_series() {
             logical_count: 2,
             frequency_current: 2400.0,
             frequency_max: None,
+            cpu_seconds: Vec::new(),
         }),
         section(&Memory::from_total_available(1000, 250)),
         section(&Disk {
@@ -39,6 +40,7 @@ fn every_built_in_section_has_its_series() {
             free: 60,
             percentage: 40.0,
             path: "/".into(),
+            filesystem: None,
         }),
         section(&Gpu::new(
             "nvml",
