@@ -21,9 +21,9 @@
 mod flatten;
 mod generic;
 mod machine;
+mod node;
 mod raw;
 mod scripted;
-mod node;
 mod snapshot;
 
 pub use flatten::{Flatten, Series};
