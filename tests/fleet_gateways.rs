@@ -6,30 +6,14 @@ use std::time::{Duration, Instant};
 
 use monitoring_test_support::http::get;
 use monitoring_test_support::nats::Nats;
-use monitoring_test_support::{Server, Setup};
+use monitoring_test_support::Server;
 
 const SECOND: Duration = Duration::from_secs(1);
 const TOKEN: &str = "fleet-gateways-token-0123456789";
-const TOKEN_ENV: &str = "MONITORING_FLEET_TEST_TOKEN";
 /// `stale_after = 4` intervals of 0.5 s.
 const STALE_WINDOW: Duration = Duration::from_secs(2);
 const PLUGINS: [&str; 2] = ["collector-cpu", "collector-memory"];
 const PUBLISHERS: [&str; 3] = ["app-1", "app-2", "app-3"];
-
-fn server(nats: &Nats, host: &str, extra: &str) -> Server {
-    let config = format!(
-        "[fleet]\nnats_url = \"{}\"\nhost_name = \"{host}\"\ntoken_env = \"{TOKEN_ENV}\"\n{extra}\n",
-        nats.url()
-    );
-    Server::start_with_env(
-        Setup {
-            plugins: &PLUGINS,
-            config: &config,
-            extra_files: &[],
-        },
-        &[(TOKEN_ENV, TOKEN)],
-    )
-}
 
 /// `(name, state)` of every host in `/api/hosts`, or `None` while it does not answer.
 fn view(port: u16) -> Option<Vec<(String, String)>> {
@@ -80,11 +64,11 @@ fn two_gateways_serve_one_view_and_a_restarted_one_catches_up() {
         return;
     };
     let gateway_config = "gateway = true\npublish = false\nstale_after = 4";
-    let first = server(&nats, "gw-a", gateway_config);
-    let second = server(&nats, "gw-b", gateway_config);
+    let first = nats.server("gw-a", &PLUGINS, gateway_config);
+    let second = nats.server("gw-b", &PLUGINS, gateway_config);
     let _publishers: Vec<Server> = PUBLISHERS
         .iter()
-        .map(|name| server(&nats, name, ""))
+        .map(|name| nats.server(name, &PLUGINS, ""))
         .collect();
     assert!(
         until_all_up(first.port, 30 * SECOND).is_some(),
@@ -99,7 +83,7 @@ fn two_gateways_serve_one_view_and_a_restarted_one_catches_up() {
     assert_eq!(view(first.port), view(second.port), "the same view");
 
     let dir = second.stop_keeping_dir("KILL");
-    let restarted = Server::restart_in_with_env(dir, &[(TOKEN_ENV, TOKEN)]);
+    let restarted = Server::restart_in_with_env(dir, &nats.env());
     let took = until_all_up(restarted.port, 30 * SECOND).expect("the restarted gateway's view");
     eprintln!("restarted gateway: every live host up {took:?} after it first answered");
     assert!(

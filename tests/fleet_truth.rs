@@ -13,11 +13,10 @@ use std::time::{Duration, Instant};
 use monitoring_test_support::browser::Browser;
 use monitoring_test_support::http::get;
 use monitoring_test_support::nats::Nats;
-use monitoring_test_support::{connect, next_json, send_text, Server, Setup};
+use monitoring_test_support::{connect, next_json, send_text, Server};
 
 const SECOND: Duration = Duration::from_secs(1);
 const TOKEN: &str = "fleet-truth-token-0123456789";
-const TOKEN_ENV: &str = "MONITORING_FLEET_TEST_TOKEN";
 /// The gateway's `stale_after`, in its 0.5 s intervals: 2 s.
 const STALE_AFTER: u32 = 4;
 const STALE_WINDOW: Duration = Duration::from_secs(2);
@@ -27,21 +26,6 @@ const PLUGINS: [&str; 4] = [
     "collector-memory",
     "collector-system",
 ];
-
-fn server(nats: &Nats, host: &str, fleet_extra: &str) -> Server {
-    let config = format!(
-        "[fleet]\nnats_url = \"{}\"\nhost_name = \"{host}\"\ntoken_env = \"{TOKEN_ENV}\"\n{fleet_extra}\n",
-        nats.url()
-    );
-    Server::start_with_env(
-        Setup {
-            plugins: &PLUGINS,
-            config: &config,
-            extra_files: &[],
-        },
-        &[(TOKEN_ENV, TOKEN)],
-    )
-}
 
 /// `host`'s state in the gateway's `/api/hosts`.
 fn api_state(gateway: &Server, host: &str) -> Option<String> {
@@ -149,17 +133,17 @@ async fn a_dead_host_is_never_shown_up() {
     let Some(browser) = Browser::start(&["--hide-scrollbars"]).await else {
         return;
     };
-    let gateway = server(
-        &nats,
+    let gateway = nats.server(
         "gw-truth",
+        &PLUGINS,
         &format!("gateway = true\nstale_after = {STALE_AFTER}"),
     );
-    let _alive = server(
-        &nats,
+    let _alive = nats.server(
         "alive-1",
+        &PLUGINS,
         "tags = [\"web\", \"eu\"]\ngroup = \"eu-west\"",
     );
-    let doomed = server(&nats, "doomed-1", "");
+    let doomed = nats.server("doomed-1", &PLUGINS, "");
     let page = format!("http://127.0.0.1:{}/", gateway.port);
     browser.client.goto(&page).await.expect("open the overview");
     let both_up = all(&[

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use monitoring_test_support::http::{get, get_with};
-use monitoring_test_support::prometheus::{free_port, Prometheus};
+use monitoring_test_support::prometheus::{free_port, promtool_check, Prometheus};
 use monitoring_test_support::{Peer, Server, Setup, CORE_COLLECTORS};
 use serde_json::Value;
 
@@ -60,27 +60,7 @@ fn promtool_accepts_our_exposition_in_both_formats() {
             text.body
         );
     }
-    let mut check = Command::new(&promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run promtool");
-    check
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.body.as_bytes())
-        .expect("feed promtool");
-    let out = check.wait_with_output().expect("promtool finishes");
-    assert!(
-        out.status.success() || only_node_exporters_own_names(&out),
-        "promtool check metrics failed:\n{}{}\non:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        text.body
-    );
+    promtool_check(&promtool, &text.body);
 
     let open = get_with(
         server.port,
@@ -186,49 +166,6 @@ fn machine_server(hwmon: &std::path::Path) -> Server {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// Whether promtool's only complaint is the camelCase of node_exporter's
-/// `node_memory_<MemInfoField>_bytes` names (issue 25): node_exporter's own exposition
-/// draws the same lint, and dashboards query exactly those names.
-fn only_node_exporters_own_names(out: &std::process::Output) -> bool {
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut problems = said.lines().filter(|l| !l.trim().is_empty()).peekable();
-    problems.peek().is_some()
-        && problems.all(|line| {
-            line.starts_with("node_memory_")
-                && line.ends_with(
-                    "_bytes metric names should be written in 'snake_case' not 'camelCase'",
-                )
-        })
-}
-
-/// `promtool check metrics` on `text`.
-fn promtool_check(promtool: &PathBuf, text: &str) {
-    let mut check = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run promtool");
-    check
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("feed promtool");
-    let out = check.wait_with_output().expect("promtool finishes");
-    assert!(
-        out.status.success() || only_node_exporters_own_names(&out),
-        "promtool check metrics failed:\n{}{}\non:\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
 }
 
 #[test]

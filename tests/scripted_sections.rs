@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use monitoring_test_support::http::get;
-use monitoring_test_support::prometheus::{free_port, Prometheus};
+use monitoring_test_support::prometheus::{free_port, promtool_check, Prometheus};
 use monitoring_test_support::{connect, next_json, send_text, Client, Peer, Server, Setup};
 use serde_json::{json, Value};
 
@@ -187,22 +187,7 @@ fn promtool_accepts_the_exposition_with_script_families() {
     let scratch = tempfile::tempdir().expect("scratch folder");
     let (server, _file, _log) = start(scratch.path());
     let text = wait_for_families(&server);
-    let mut check = std::process::Command::new(&promtool)
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run promtool");
-    std::io::Write::write_all(&mut check.stdin.take().expect("stdin"), text.as_bytes())
-        .expect("feed promtool");
-    let out = check.wait_with_output().expect("promtool finishes");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "promtool: {said}\non:\n{text}");
+    promtool_check(&promtool, &text);
     assert!(!text.contains("bad name"), "{text}");
     assert_eq!(
         text.matches("# TYPE system_memory_usage_percent ").count(),

@@ -8,6 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::peer::{require, Peer};
+use crate::{Server, Setup};
+
+/// The variable a server started by [`Nats::server`] reads the bus's token from.
+pub const TOKEN_ENV: &str = "MONITORING_FLEET_TEST_TOKEN";
 
 /// A running `nats-server` with its default 1 MB payload limit.
 pub struct Nats {
@@ -38,6 +42,27 @@ impl Nats {
     /// Its client URL.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The environment a server on this bus needs: the token under [`TOKEN_ENV`]
+    /// (also for [`Server::restart_in_with_env`]).
+    pub fn env(&self) -> [(&str, &str); 1] {
+        [(TOKEN_ENV, self.token.as_str())]
+    }
+
+    /// A server with `plugins` publishing on this bus as `host`; `fleet_extra` follows
+    /// the `[fleet]` keys (more of them, then any later table).
+    pub fn server(&self, host: &str, plugins: &[&str], fleet_extra: &str) -> Server {
+        let config = format!(
+            "[fleet]\nnats_url = \"{}\"\nhost_name = \"{host}\"\ntoken_env = \"{TOKEN_ENV}\"\n{fleet_extra}\n",
+            self.url()
+        );
+        let setup = Setup {
+            plugins,
+            config: &config,
+            extra_files: &[],
+        };
+        Server::start_with_env(setup, &self.env())
     }
 
     /// Kills it and waits until it is gone.

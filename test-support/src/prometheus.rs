@@ -112,3 +112,41 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("a free port")
 }
+
+/// Runs `promtool check metrics` (at `promtool`) on `text` and fails the calling test
+/// unless it is accepted. The one complaint allowed is the camelCase of node_exporter's
+/// own `node_memory_<MemInfoField>_bytes` names (issue 25): node_exporter's exposition
+/// draws the same lint, and dashboards query exactly those names.
+pub fn promtool_check(promtool: &Path, text: &str) {
+    let mut check = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run promtool");
+    std::io::Write::write_all(&mut check.stdin.take().expect("stdin"), text.as_bytes())
+        .expect("feed promtool");
+    let out = check.wait_with_output().expect("promtool finishes");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() || only_node_exporters_own_names(&said),
+        "promtool check metrics failed:\n{said}\non:\n{text}"
+    );
+}
+
+/// Whether every line promtool said is the camelCase lint of a `node_memory_*_bytes`.
+fn only_node_exporters_own_names(said: &str) -> bool {
+    let mut problems = said.lines().filter(|l| !l.trim().is_empty()).peekable();
+    problems.peek().is_some()
+        && problems.all(|line| {
+            line.starts_with("node_memory_")
+                && line.ends_with(
+                    "_bytes metric names should be written in 'snake_case' not 'camelCase'",
+                )
+        })
+}
