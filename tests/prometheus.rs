@@ -6,9 +6,7 @@
 //! Needs Debian's `prometheus` package (`prometheus` and `promtool`); where they are
 //! missing, the tests fail and say how to install them (`cargo xtask test` does).
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use monitoring_test_support::http::{get, get_with};
