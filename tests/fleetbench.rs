@@ -13,6 +13,9 @@
 //!
 //! `watch` opens `--clients` WebSocket clients on the gateway, each subscribed to
 //! `hosts: ["*"]`, plus one seed client (no `hosts`) that times the gateway's own tick.
+//! With `--overview K --single M` (issue 26's mix) it opens instead K overview clients
+//! subscribed to `{"hosts":["*"],"detail":"summary"}` (their bytes per second are
+//! reported) and M clients each following one host (`synthetic-0001`, …).
 //! It reports fleet messages received, the latency (receipt − `timestamp`, on one
 //! client, which parses every message), the gap p50/p99/max of the gateway's own tick,
 //! and the gateway's CPU % and RSS from /proc over the window.
@@ -146,14 +149,50 @@ async fn watch(args: &[String]) {
     let start = Instant::now() + warmup;
     let end = start + duration;
 
+    let overview = number(args, "--overview", 0) as usize;
+    let single = number(args, "--single", 0) as usize;
+    let mix = overview + single > 0;
+    let subscriptions: Vec<String> = if mix {
+        (0..single)
+            .map(|i| {
+                format!(
+                    r#"{{"type":"subscribe","hosts":["synthetic-{:04}"]}}"#,
+                    i + 1
+                )
+            })
+            .collect()
+    } else {
+        vec![r#"{"type":"subscribe","hosts":["*"]}"#.to_owned(); clients]
+    };
+    let overview_bytes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut overview_tasks = Vec::new();
+    for _ in 0..overview {
+        let (url, counted) = (url.clone(), overview_bytes.clone());
+        overview_tasks.push(tokio::spawn(async move {
+            let (mut ws, _) = tokio_tungstenite::connect_async(&url)
+                .await
+                .expect("connect to the gateway");
+            ws.send(Message::text(
+                r#"{"type":"subscribe","hosts":["*"],"detail":"summary"}"#,
+            ))
+            .await
+            .expect("subscribe");
+            while let Ok(Some(Ok(message))) = tokio::time::timeout_at(end.into(), ws.next()).await {
+                if Instant::now() >= start {
+                    let size = message.len() as u64;
+                    counted.fetch_add(size, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }));
+    }
     let mut fleet_tasks = Vec::new();
-    for index in 0..clients {
+    for (index, subscription) in subscriptions.into_iter().enumerate() {
         let url = url.clone();
         fleet_tasks.push(tokio::spawn(async move {
             let (mut ws, _) = tokio_tungstenite::connect_async(&url)
                 .await
                 .expect("connect to the gateway");
-            ws.send(Message::text(r#"{"type":"subscribe","hosts":["*"]}"#))
+            ws.send(Message::text(subscription))
                 .await
                 .expect("subscribe");
             let (mut received, mut latencies) = (0u64, Vec::new());
@@ -214,13 +253,22 @@ async fn watch(args: &[String]) {
             latencies.append(&mut l);
         }
     }
+    for task in overview_tasks {
+        let _ = task.await;
+    }
     let mut gaps = own.await.unwrap_or_default();
     latencies.sort_by(f64::total_cmp);
     gaps.sort_by(f64::total_cmp);
     let seconds = duration.as_secs_f64();
+    let clients = if mix {
+        format!("{overview}+{single}")
+    } else {
+        clients.to_string()
+    };
     println!(
-        "clients={clients} fleet_msgs_per_s={:.0} latency_ms_p50={:.1} latency_ms_p99={:.1} \
+        "clients={clients} overview_bytes_per_s={:.0} fleet_msgs_per_s={:.0} latency_ms_p50={:.1} latency_ms_p99={:.1} \
          own_gap_ms_p50={:.1} own_gap_ms_p99={:.1} own_gap_ms_max={:.1} cpu_percent={:.1} rss_mib={:.1}",
+        overview_bytes.load(std::sync::atomic::Ordering::Relaxed) as f64 / seconds,
         received as f64 / seconds,
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),
