@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::peer::{require, Peer};
+#[cfg(feature = "harness")]
 use crate::{Server, Setup};
 
 /// The variable a server started by [`Nats::server`] reads the bus's token from.
@@ -52,6 +53,7 @@ impl Nats {
 
     /// A server with `plugins` publishing on this bus as `host`; `fleet_extra` follows
     /// the `[fleet]` keys (more of them, then any later table).
+    #[cfg(feature = "harness")]
     pub fn server(&self, host: &str, plugins: &[&str], fleet_extra: &str) -> Server {
         let config = format!(
             "[fleet]\nnats_url = \"{}\"\nhost_name = \"{host}\"\ntoken_env = \"{TOKEN_ENV}\"\n{fleet_extra}\n",
