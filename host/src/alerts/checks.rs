@@ -20,9 +20,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use monitoring_plugin_api::sections::scripted::{
-    Exec, NagiosSection, NagiosState, ScriptFormat, FORMAT_KEY,
-};
+use monitoring_plugin_api::sections::scripted::{Exec, NagiosSection, NagiosState, ScriptFormat};
 use monitoring_plugin_api::sections::Section;
 use monitoring_plugin_api::{Alert, AlertLevel, Sections, SinkEvent};
 use serde::Deserialize;
@@ -63,8 +61,7 @@ pub fn level_of(state: NagiosState) -> Option<AlertLevel> {
 /// The Nagios sections of `data`, by name.
 fn nagios_sections(data: &Sections) -> impl Iterator<Item = (&String, NagiosSection)> {
     data.iter().filter_map(|(name, value)| {
-        let tag = value.get(FORMAT_KEY)?;
-        if ScriptFormat::deserialize(tag).ok()? != ScriptFormat::Nagios {
+        if ScriptFormat::of(value)? != ScriptFormat::Nagios {
             return None;
         }
         Some((name, NagiosSection::deserialize(value).ok()?))

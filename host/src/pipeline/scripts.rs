@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
+use monitoring_plugin_api::sections::scripted::ScriptFormat;
 use monitoring_plugin_api::sections::scripted::{CommandStatus, Exec, PrometheusSection};
-use monitoring_plugin_api::sections::scripted::{ScriptFormat, FORMAT_KEY};
 use monitoring_plugin_api::sections::Section;
 use monitoring_plugin_api::Sections;
 use serde::{Deserialize, Serialize};
@@ -38,12 +38,9 @@ impl Scripts {
             .unwrap_or_default();
         let textfile_scrape_error: BTreeMap<String, bool> = data
             .iter()
-            .filter(|(_, value)| {
-                value.get(FORMAT_KEY).and_then(|tag| tag.as_str()) == Some("prometheus")
-            })
+            .filter(|(_, value)| ScriptFormat::of(value) == Some(ScriptFormat::Prometheus))
             .filter_map(|(name, value)| {
                 let section = PrometheusSection::deserialize(value).ok()?;
-                debug_assert_eq!(section.format, ScriptFormat::Prometheus);
                 let error = section.values.get(TEXTFILE_SCRAPE_ERROR)?;
                 Some((name.clone(), *error != 0.0))
             })

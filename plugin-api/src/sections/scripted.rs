@@ -33,6 +33,15 @@ pub enum ScriptFormat {
     Nagios,
 }
 
+impl ScriptFormat {
+    /// The format a section's `format` tag names; `None` for a section without a
+    /// valid tag (a `json` script's object, any other collector's section). The one
+    /// reading of the tag, for every consumer of script sections.
+    pub fn of(section: &serde_json::Value) -> Option<Self> {
+        Self::deserialize(section.get(FORMAT_KEY)?).ok()
+    }
+}
+
 /// The kind of a Prometheus metric family (`# TYPE`); `untyped` when not declared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

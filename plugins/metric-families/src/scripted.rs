@@ -15,11 +15,9 @@ use std::sync::Mutex;
 
 use monitoring_plugin_api::sections::scripted::{
     Exec, FamilyKind, InfluxSection, NagiosSection, NagiosState, PrometheusSection, ScriptFormat,
-    FORMAT_KEY,
 };
 use monitoring_plugin_api::Sections;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::generic::sanitize;
@@ -41,11 +39,10 @@ enum Scripted {
 /// matches that format's schema. A `json` script's object (no tag) and an object that
 /// merely has a `format` key are not: they are exported generically.
 fn scripted(value: &Value) -> Option<Scripted> {
-    let format = value.get(FORMAT_KEY)?;
     fn parse<T: DeserializeOwned>(value: &Value) -> Option<T> {
         T::deserialize(value).ok()
     }
-    match ScriptFormat::deserialize(format).ok()? {
+    match ScriptFormat::of(value)? {
         ScriptFormat::Prometheus => parse(value).map(Scripted::Prometheus),
         ScriptFormat::Influx => parse(value).map(Scripted::Influx),
         ScriptFormat::Nagios => parse(value).map(Scripted::Nagios),
