@@ -4,10 +4,11 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use monitoring_plugin_api::{AlertLevel, Sections, SinkEvent};
+use monitoring_plugin_api::{AlertLevel, Sections};
 use serde_json::json;
 
 use super::*;
+use crate::alerts::engine::tests::sent;
 use crate::alerts::Evaluation;
 
 struct Harness {
@@ -48,18 +49,6 @@ impl Harness {
 
 fn check(state: &str, code: i32, message: &str) -> serde_json::Value {
     json!({"format": "nagios", "state": state, "code": code, "message": message, "perfdata": {}})
-}
-
-fn sent(evaluation: &Evaluation) -> Vec<String> {
-    evaluation
-        .notifications
-        .iter()
-        .map(|event| match event {
-            SinkEvent::Alert { alert } => format!("A:{:?}", alert.level),
-            SinkEvent::Resolved { alert, .. } => format!("R:{:?}", alert.level),
-            other => format!("{other:?}"),
-        })
-        .collect()
 }
 
 #[test]

@@ -198,7 +198,7 @@ fn judge(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::time::Duration;
 
     use chrono::Utc;
@@ -247,8 +247,8 @@ mod tests {
         }
     }
 
-    /// `A:WARNING`, `R:WARNING` for each notification.
-    fn sent(evaluation: &Evaluation) -> Vec<String> {
+    /// `A:WARNING`, `R:WARNING` for each notification (the checks' tests use it too).
+    pub(crate) fn sent(evaluation: &Evaluation) -> Vec<String> {
         evaluation
             .notifications
             .iter()
