@@ -2,9 +2,9 @@
 # Issue 26: what one overview client of a gateway costs, in bytes per second, with
 # `subscribe {"hosts":["*"],"detail":"summary"}` against N synthetic hosts at 2 Hz
 # (fleetbench publish, through a real nats-server), next to what the same client
-# costs with whole frames (`hosts: ["*"]`). fleetbench's hosts all send the same
-# frame, so their rows only change with state: the summary figure is a calm fleet's;
-# a fleet whose every row changes every second costs N × the row size (printed).
+# costs with whole frames (`hosts: ["*"]`). fleetbench's hosts move their CPU and
+# network rates every frame and their memory every few seconds, as real machines do,
+# so every row changes every second: a busy fleet's figure, not a calm one's.
 #
 #   bench/fleet_summary.sh [HOSTS] [SECONDS]      BIN=target/release (default target/debug)
 #

@@ -91,8 +91,13 @@ async fn summary_stream_has_rows_and_no_frames(gateway: &Server) {
     {
         let kind = message["type"].as_str().unwrap_or("?").to_owned();
         if kind == "host_summaries" {
+            // A batch's row carries only what changed: merged into what came before.
             for row in message["hosts"].as_array().into_iter().flatten() {
-                rows.insert(row["name"].as_str().unwrap_or("?").to_owned(), row.clone());
+                let name = row["name"].as_str().unwrap_or("?").to_owned();
+                let merged = rows.entry(name).or_insert_with(|| serde_json::json!({}));
+                for (field, value) in row.as_object().into_iter().flatten() {
+                    merged[field] = value.clone();
+                }
             }
         }
         *kinds.entry(kind).or_default() += 1;

@@ -65,12 +65,37 @@ async fn publish(args: &[String]) {
     let template = arg(args, "--template").expect("--template frame.json");
     let template = std::fs::read_to_string(&template).expect("read the template");
     let mut frame: serde_json::Value = serde_json::from_str(&template).expect("a JSON frame");
-    // Split once around the timestamp: each publish is then two copies, no serializing.
-    const MARKER: &str = "@@fleetbench-timestamp@@";
-    frame["timestamp"] = serde_json::Value::String(MARKER.into());
+    // Split once around five markers (the timestamp, CPU, memory and network rates):
+    // each publish is then a few copies, no serializing. Every host's CPU and network
+    // rates move every frame and its memory every few seconds, as a real machine's
+    // do, so overviews get the changes a real fleet makes.
+    const MARKERS: [&str; 5] = ["@@timestamp@@", "@@cpu@@", "@@memory@@", "@@rx@@", "@@tx@@"];
+    frame["timestamp"] = serde_json::Value::String(MARKERS[0].into());
+    frame["data"]["processor"]["usage_percent"] = serde_json::Value::String(MARKERS[1].into());
+    frame["data"]["memory"]["percentage"] = serde_json::Value::String(MARKERS[2].into());
+    frame["data"]["network"]["rx_bytes_per_sec"] = serde_json::Value::String(MARKERS[3].into());
+    frame["data"]["network"]["tx_bytes_per_sec"] = serde_json::Value::String(MARKERS[4].into());
     let text = frame.to_string();
-    let (head, tail) = text.split_once(MARKER).expect("the marker");
-    let (head, tail) = (head.to_owned(), tail.to_owned());
+    // The markers in the order they appear (a map's keys are sorted), each replaced
+    // with its value in that order when publishing.
+    let mut found: Vec<(usize, usize, usize)> = MARKERS
+        .iter()
+        .enumerate()
+        .map(|(which, marker)| {
+            let quoted = format!("\"{marker}\"");
+            let at = text.find(&quoted).expect("the marker");
+            (at, at + quoted.len(), which)
+        })
+        .collect();
+    found.sort_unstable();
+    let mut pieces: Vec<String> = Vec::new();
+    let mut from = 0;
+    for (start, end, _) in &found {
+        pieces.push(text[from..*start].to_owned());
+        from = *end;
+    }
+    pieces.push(text[from..].to_owned());
+    let order: Vec<usize> = found.iter().map(|(_, _, which)| *which).collect();
     let mut options = async_nats::ConnectOptions::new().client_capacity(65_536);
     if let Some(token) = arg(args, "--token") {
         options = options.token(token);
@@ -90,20 +115,37 @@ async fn publish(args: &[String]) {
     const SLOTS: usize = 50;
     let mut ticker = tokio::time::interval(Duration::from_millis(10));
     let mut slot = 0usize;
+    let mut round = 0u64;
     loop {
         ticker.tick().await;
         let stamp = now_stamp();
-        let payload = bytes::Bytes::from(format!("{head}{stamp}{tail}"));
-        for subject in subjects.iter().skip(slot).step_by(SLOTS) {
-            if client
-                .publish(subject.clone(), payload.clone())
-                .await
-                .is_err()
-            {
+        for (index, subject) in subjects.iter().enumerate().skip(slot).step_by(SLOTS) {
+            let seed = index as u64 * 7919 + round * 104_729;
+            let cpu = (seed % 1000) as f64 / 10.0;
+            let memory = 20.0 + ((index as u64 * 31 + round / 8) % 600) as f64 / 10.0;
+            let (rx, tx) = (seed % 2_000_000, seed % 300_000);
+            let values = [
+                format!("\"{stamp}\""),
+                cpu.to_string(),
+                memory.to_string(),
+                rx.to_string(),
+                tx.to_string(),
+            ];
+            let mut payload = String::with_capacity(text.len() + 64);
+            for (piece, which) in pieces.iter().zip(&order) {
+                payload.push_str(piece);
+                payload.push_str(&values[*which]);
+            }
+            payload.push_str(pieces.last().map_or("", String::as_str));
+            let payload = bytes::Bytes::from(payload);
+            if client.publish(subject.clone(), payload).await.is_err() {
                 eprintln!("publish failed");
             }
         }
         slot = (slot + 1) % SLOTS;
+        if slot == 0 {
+            round += 1;
+        }
     }
 }
 
@@ -266,9 +308,9 @@ async fn watch(args: &[String]) {
         clients.to_string()
     };
     println!(
-        "clients={clients} overview_bytes_per_s={:.0} fleet_msgs_per_s={:.0} latency_ms_p50={:.1} latency_ms_p99={:.1} \
+        "clients={clients} overview_client_bytes_per_s={:.0} fleet_msgs_per_s={:.0} latency_ms_p50={:.1} latency_ms_p99={:.1} \
          own_gap_ms_p50={:.1} own_gap_ms_p99={:.1} own_gap_ms_max={:.1} cpu_percent={:.1} rss_mib={:.1}",
-        overview_bytes.load(std::sync::atomic::Ordering::Relaxed) as f64 / seconds,
+        overview_bytes.load(std::sync::atomic::Ordering::Relaxed) as f64 / seconds / overview.max(1) as f64,
         received as f64 / seconds,
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),

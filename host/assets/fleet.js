@@ -123,25 +123,28 @@ export function fleetMessage(message) {
     return true;
   }
   if (message?.type === "host_summaries" && Array.isArray(message.hosts)) {
-    // Rows of the overview's summary stream (`detail: "summary"`): only the hosts that
-    // changed, once a second. Forgetting is the `hosts` table's business.
+    // Rows of the overview's summary stream (`detail: "summary"`): the whole row of
+    // every host first (`full`), then once a second only the hosts that changed, each
+    // with its name and only the fields that changed. Forgetting is the `hosts`
+    // table's business.
     for (const name of Array.isArray(message.forgotten) ? message.forgotten : []) {
       if (typeof name === "string") forget(name);
     }
     for (const row of message.hosts) {
       if (typeof row?.name !== "string") continue;
       const host = record(row.name);
+      const has = (field) => Object.prototype.hasOwnProperty.call(row, field);
       if (row.state === "up" || row.state === "stale" || row.state === "gone") host.state = row.state;
-      host.cpu = num(row.cpu_percent);
-      host.mem = num(row.memory_percent);
-      host.disk = num(row.worst_disk_percent);
-      host.load = num(row.load1);
-      host.rx = num(row.rx_bytes_per_sec);
-      host.tx = num(row.tx_bytes_per_sec);
-      host.alertCount = Number.isInteger(row.alerts) ? row.alerts : 0;
-      host.rank = row.level === "critical" ? 2 : row.level === "warning" ? 1 : 0;
-      host.tags = Array.isArray(row.tags) ? row.tags.map(String) : [];
-      host.group = typeof row.group === "string" ? row.group : null;
+      if (has("cpu_percent")) host.cpu = num(row.cpu_percent);
+      if (has("memory_percent")) host.mem = num(row.memory_percent);
+      if (has("worst_disk_percent")) host.disk = num(row.worst_disk_percent);
+      if (has("load1")) host.load = num(row.load1);
+      if (has("rx_bytes_per_sec")) host.rx = num(row.rx_bytes_per_sec);
+      if (has("tx_bytes_per_sec")) host.tx = num(row.tx_bytes_per_sec);
+      if (has("alerts")) host.alertCount = Number.isInteger(row.alerts) ? row.alerts : 0;
+      if (has("level")) host.rank = row.level === "critical" ? 2 : row.level === "warning" ? 1 : 0;
+      if (has("tags")) host.tags = Array.isArray(row.tags) ? row.tags.map(String) : [];
+      if (has("group")) host.group = typeof row.group === "string" ? row.group : null;
       host.dirty = true;
     }
     showUpdated(message.timestamp);

@@ -70,6 +70,11 @@ pub struct FleetConfig {
     /// 2 Hz. Keep a gateway's stale window (`stale_after` × its interval) above twice
     /// this. 0.1 to 60; default: every tick.
     pub publish_interval: Option<f64>,
+    /// Seconds between two frames of one host that a gateway keeps in its history
+    /// (issue 26): every host's own server keeps each of its ticks, so a gateway's
+    /// per-host history may be coarser, and storing 2,000 hosts at 2 Hz would take a
+    /// core of its own. 0.1 to 3600; default 5.
+    pub history_interval: f64,
     /// The largest fleet frame a gateway takes in, in bytes. A larger one is refused
     /// before it is read, counted (`frames_oversize` in `/health`, per host in
     /// `/api/hosts`, `monitoring_fleet_frames_oversize_total`) and never stored or
@@ -110,6 +115,7 @@ impl Default for FleetConfig {
             gone_after: 300.0,
             publish_buffer: 16,
             publish_interval: None,
+            history_interval: 5.0,
             max_frame_bytes: 65_536,
             token_env: None,
             token_file: None,
@@ -199,6 +205,11 @@ impl FleetConfig {
         })
     }
 
+    /// How often a gateway keeps one host's frame in its history.
+    pub fn history_every(&self) -> Duration {
+        Duration::from_secs_f64(self.history_interval)
+    }
+
     /// How long without a frame makes a host `gone`.
     pub fn gone_window(&self) -> Duration {
         Duration::from_secs_f64(self.gone_after)
@@ -277,6 +288,15 @@ impl FleetConfig {
             return err(
                 "publish_interval",
                 format!("must be between 0.1 and 60 seconds, got {seconds}"),
+            );
+        }
+        if !(0.1..=3600.0).contains(&self.history_interval) {
+            return err(
+                "history_interval",
+                format!(
+                    "must be between 0.1 and 3600 seconds, got {}",
+                    self.history_interval
+                ),
             );
         }
         if self.publish_buffer == 0 || self.publish_buffer > 4096 {
@@ -439,6 +459,17 @@ mod tests {
         config.publish_interval = Some(0.0);
         let refused = config.resolve(None).expect_err("0 s");
         assert_eq!(refused.0, "fleet.publish_interval");
+    }
+
+    #[test]
+    fn history_interval_is_bounded() {
+        let mut config = FleetConfig::default();
+        assert_eq!(config.history_every(), Duration::from_secs(5));
+        config.history_interval = 0.0;
+        let refused = config.resolve(None).expect_err("0 s");
+        assert_eq!(refused.0, "fleet.history_interval");
+        config.history_interval = f64::NAN;
+        assert!(config.resolve(None).is_err(), "NaN");
     }
 
     use super::*;

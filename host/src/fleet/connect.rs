@@ -26,11 +26,13 @@ const CLIENT_CAPACITY: usize = 512;
 /// (counted in `frames_dropped`). async-nats bounds this queue by count only (its
 /// default is 65,536), and a message is as large as NATS's `max_payload` allows (1 MiB
 /// by default), so this count is what bounds the memory a publisher flooding the
-/// fleet with big frames can make a gateway hold while it is behind: 64 MiB at the
-/// default, 4 MiB when NATS's `max_payload` matches `[fleet] max_frame_bytes`
-/// (docs/fleet.md). The gateway takes a frame in microseconds, so 64 is 16 ms of a
-/// 2,000-host fleet at 2 Hz.
-pub const SUBSCRIPTION_CAPACITY: usize = 64;
+/// fleet with big frames can make a gateway hold while it is behind: 256 MiB at the
+/// default, 16 MiB when NATS's `max_payload` matches `[fleet] max_frame_bytes`
+/// (docs/fleet.md). The queue absorbs bursts, not a backlog: the client reads the
+/// socket in large chunks after any pause of the gateway's thread, and at 64 messages
+/// (16 ms of a 2,000-host fleet) a 4,000-host fleet lost a fifth of its frames while
+/// the gateway used a third of its core (BENCHMARKS.md). 256 is 32 ms at 4,000 hosts.
+pub const SUBSCRIPTION_CAPACITY: usize = 256;
 /// How often dropped subscription messages are logged at most.
 const DROP_LOG_PERIOD: Duration = Duration::from_secs(60);
 

@@ -6,9 +6,11 @@
 //!
 //! Anyone on the bus can publish, so a frame is bounded before it is read: one larger
 //! than `[fleet] max_frame_bytes` is refused on its length alone, counted and never
-//! stored. Each accepted frame updates the [`Hosts`] view and is re-sent, with a `host`
-//! field spliced in once, on a `broadcast` channel every fleet-watching session reads;
-//! a session that falls behind lags and skips, it never slows the gateway. Taking in a
+//! stored. An accepted frame is read once ([`crate::fleet::frame`]): only its tile's
+//! numbers, or its whole tree when it goes into the history (one frame per host per
+//! `[fleet] history_interval`). It updates the [`Hosts`] view and is re-sent, with a
+//! `host` field spliced in once, to the sessions that follow that host ([`Feed`]); a
+//! session that falls behind lags and skips, it never slows the gateway. Taking in a
 //! frame costs O(log hosts), never O(hosts), so a flood of new names cannot delay a
 //! real host's frames behind it.
 //!
@@ -33,22 +35,20 @@ use monitoring_plugin_api::SinkEvent;
 
 use crate::pipeline::relay::FleetNews;
 use serde_json::value::Value;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::fleet::batch::Batch;
 use crate::fleet::digest::Digest;
-use crate::fleet::hosts::{Change, HostInfo, HostState, Hosts, Published};
+use crate::fleet::feed::{Feed, FeedReceiver, FleetEvent, Follow};
+use crate::fleet::frame::Published;
+use crate::fleet::hosts::{Change, HostInfo, HostState, Hosts};
 use crate::fleet::link::Link;
 use crate::fleet::messages::{hosts_message, summaries_message};
 use crate::fleet::status::FleetStatus;
-use crate::fleet::summaries::{SummaryBook, SummaryChanges};
+use crate::fleet::summaries::{Summary, SummaryBook, SummaryChanges};
 use crate::shutdown::Shutdown;
 use crate::store::Store;
-
-/// Fleet messages waiting for the slowest session before it lags: a few ticks of a
-/// large fleet.
-const EVENTS_CAPACITY: usize = 4096;
 
 /// How often overviews get the summaries that changed.
 const SUMMARY_PERIOD: Duration = Duration::from_secs(1);
@@ -56,21 +56,12 @@ const SUMMARY_PERIOD: Duration = Duration::from_secs(1);
 /// At most one summary line per period for host changes, and one for refused frames.
 const LOG_PERIOD: Duration = Duration::from_secs(10);
 
-/// What fleet-watching sessions receive.
-#[derive(Debug, Clone)]
-pub enum FleetEvent {
-    /// A host's `monitoring_data`, with its `host` field.
-    Data {
-        /// The host.
-        host: Arc<str>,
-        /// The message.
-        text: Utf8Bytes,
-    },
-    /// A `hosts` message: what changed in the last tick.
-    Hosts(Utf8Bytes),
-    /// A `host_summaries` message: the rows that changed in the last second, for
-    /// clients that asked for `detail: "summary"`.
-    Summaries(Utf8Bytes),
+/// Where a gateway keeps its hosts' series, and how often one host's frame goes there.
+pub struct FleetHistory {
+    /// The store, shared with this server's own history.
+    pub store: Store,
+    /// `[fleet] history_interval`.
+    pub every: Duration,
 }
 
 /// What the gateway's lock guards: the view and what waits for the next tick.
@@ -100,11 +91,11 @@ pub struct Gateway {
     /// A std `Mutex`: held to record one frame, list the hosts or take a tick's
     /// changes, never across an await.
     view: Mutex<View>,
-    events: broadcast::Sender<FleetEvent>,
+    feed: Feed,
     /// `[fleet] max_frame_bytes`.
     max_frame_bytes: usize,
     /// Where every host's series are kept under its name; `None` without history.
-    store: Option<Store>,
+    history: Option<FleetHistory>,
     /// This gateway's own `[fleet] host_name`, named in its `hosts` messages so a
     /// page can say which gateway it watches.
     name: Arc<str>,
@@ -112,15 +103,14 @@ pub struct Gateway {
 
 impl Gateway {
     /// A gateway with an empty view, taking frames up to `max_frame_bytes` and keeping
-    /// each host's history in `store`.
+    /// each host's history in `history`.
     pub fn new(
         name: &str,
         stale_after: Duration,
         gone_after: Duration,
         max_frame_bytes: usize,
-        store: Option<Store>,
+        history: Option<FleetHistory>,
     ) -> Self {
-        let (events, _) = broadcast::channel(EVENTS_CAPACITY);
         Self {
             view: Mutex::new(View {
                 hosts: Hosts::new(stale_after, gone_after),
@@ -130,9 +120,9 @@ impl Gateway {
                 summary_book: SummaryBook::default(),
                 summaries_sent: None,
             }),
-            events,
+            feed: Feed::default(),
             max_frame_bytes,
-            store,
+            history,
             name: Arc::from(name),
         }
     }
@@ -151,9 +141,9 @@ impl Gateway {
         self.view().hosts.counts()
     }
 
-    /// A receiver for a session that starts watching the fleet.
-    pub fn subscribe(&self) -> broadcast::Receiver<FleetEvent> {
-        self.events.subscribe()
+    /// A receiver for a session that starts following `follow`.
+    pub fn subscribe(&self, follow: Follow<'_>) -> FeedReceiver {
+        self.feed.subscribe(follow)
     }
 
     /// The whole table as a `hosts` message (`full: true`), for a session that
@@ -182,7 +172,9 @@ impl Gateway {
         texts
     }
 
-    /// Takes in one published frame of `host`.
+    /// Takes in one published frame of `host`, reading it once: as a whole tree
+    /// when it goes into the history (one frame per host per `history_interval`),
+    /// else only the numbers of its tile.
     pub fn on_frame(&self, host: &str, payload: &[u8], status: &FleetStatus) {
         if payload.len() > self.max_frame_bytes {
             FleetStatus::bump(&status.frames_oversize);
@@ -192,38 +184,49 @@ impl Gateway {
                 .note("refused", || format!("{host} ({} bytes)", payload.len()));
             return;
         }
-        let (Ok(text), Ok(published)) = (
-            std::str::from_utf8(payload),
-            serde_json::from_slice::<Published>(payload),
-        ) else {
+        let now = Instant::now();
+        let history = self
+            .history
+            .as_ref()
+            .filter(|history| self.view().hosts.history_due(host, now, history.every));
+        let Ok(text) = std::str::from_utf8(payload) else {
             FleetStatus::bump(&status.malformed);
             return;
         };
-        let Some(tagged) = tag_with_host(text, host) else {
+        let read = match history {
+            Some(_) => serde_json::from_str::<Published<Value>>(text).map(|mut published| {
+                let summary = Summary::of(&published.data);
+                let kept = match std::mem::take(&mut published.data) {
+                    Value::Object(sections) => Some((sections, published.alerts.clone())),
+                    _ => None,
+                };
+                (published.with_data(summary), kept)
+            }),
+            None => serde_json::from_str::<Published<Summary>>(text).map(|lean| (lean, None)),
+        };
+        let (Ok((published, kept)), Some(tagged)) = (read, tag_with_host(text, host)) else {
             FleetStatus::bump(&status.malformed);
             return;
         };
         FleetStatus::bump(&status.frames_received);
-        if let (Some(store), Value::Object(sections)) = (&self.store, &published.data) {
-            // The gateway's clock, not the host's: a host's timestamp has no offset.
-            let at_ms = chrono::Utc::now().timestamp_millis();
-            store.record(host, at_ms, sections, &published.alerts);
-        }
         let tagged = Utf8Bytes::from(tagged);
-        {
+        let (accepted, kept) = {
             let mut view = self.view();
-            if let Some(change) = view
+            let change = view
                 .hosts
-                .record(host, published, tagged.clone(), Instant::now())
-            {
+                .record(host, published, tagged.clone(), now, kept.is_some());
+            let accepted = view.hosts.follows(host);
+            if let Some(change) = change {
                 view.note(change);
             }
+            (accepted, kept)
+        };
+        if let (true, Some(history), Some((sections, alerts))) = (accepted, &self.history, kept) {
+            // The gateway's clock, not the host's: a host's timestamp has no offset.
+            let at_ms = chrono::Utc::now().timestamp_millis();
+            history.store.record(host, at_ms, &sections, &alerts);
         }
-        // No receiver is not an error: nobody watches the fleet right now.
-        let _ = self.events.send(FleetEvent::Data {
-            host: Arc::from(host),
-            text: tagged,
-        });
+        self.feed.frame(host, tagged);
     }
 
     /// The gateway's tick: moves silent hosts on, tells sessions what changed since
@@ -267,12 +270,12 @@ impl Gateway {
             tracing::warn!(refused = line.total, max_frame_bytes = self.max_frame_bytes, examples = %line.examples, "Fleet frames over max_frame_bytes were refused unread.");
         }
         if !changes.is_empty() {
-            let _ = self.events.send(FleetEvent::Hosts(hosts_message(
+            self.feed.view(FleetEvent::Hosts(hosts_message(
                 &self.name, &infos, &changes, false,
             )));
         }
         if !summaries.is_empty() {
-            let _ = self.events.send(FleetEvent::Summaries(summaries_message(
+            self.feed.view(FleetEvent::Summaries(summaries_message(
                 &self.name,
                 false,
                 &summaries.changed,

@@ -2,6 +2,7 @@
 //! sweep hands the lifecycle, without a bus.
 
 use super::*;
+use crate::fleet::feed::{FeedReceiver, Follow};
 
 #[test]
 fn the_host_is_spliced_in_front() {
@@ -35,13 +36,15 @@ const FRAME: &[u8] = br#"{"type":"monitoring_data","timestamp":"t","data":{"memo
 #[test]
 fn a_frame_reaches_watchers_and_the_view() {
     let (gateway, status) = gateway();
-    let mut watcher = gateway.subscribe();
+    let followed = ["web-1".to_owned()];
+    let mut watcher = gateway.subscribe(Follow::Hosts(&followed));
+    let mut elsewhere = gateway.subscribe(Follow::Hosts(&["db-1".to_owned()]));
     gateway.on_frame("web-1", FRAME, &status);
     gateway.on_frame("web-1", b"not json", &status);
-    let Ok(FleetEvent::Data { host, text }) = watcher.try_recv() else {
+    let Ok(FleetEvent::Data(text)) = watcher.try_recv() else {
         panic!("the data at once");
     };
-    assert_eq!(&*host, "web-1");
+    assert!(elsewhere.try_recv().is_err(), "only to who follows web-1");
     assert!(text
         .as_str()
         .starts_with(r#"{"host":"web-1","type":"monitoring_data""#));
@@ -75,7 +78,7 @@ fn a_flood_of_names_is_one_difference_per_tick() {
     let (gateway, status) = gateway();
     gateway.on_frame("web-1", FRAME, &status);
     gateway.sweep(Instant::now());
-    let mut watcher = gateway.subscribe();
+    let mut watcher = gateway.subscribe(Follow::Everything);
     for i in 0..5000 {
         gateway.on_frame(&format!("flood-{i}"), FRAME, &status);
     }
@@ -84,8 +87,8 @@ fn a_flood_of_names_is_one_difference_per_tick() {
     loop {
         match watcher.try_recv() {
             Ok(FleetEvent::Hosts(text)) => hosts_messages.push(json(&text)),
-            Ok(FleetEvent::Data { .. } | FleetEvent::Summaries(_))
-            | Err(broadcast::error::TryRecvError::Lagged(_)) => {}
+            Ok(FleetEvent::Data(_) | FleetEvent::Summaries(_))
+            | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {}
             Err(_) => break,
         }
     }
@@ -104,15 +107,17 @@ fn a_flood_of_names_is_one_difference_per_tick() {
 #[test]
 fn overviews_get_the_rows_that_changed_once_per_second() {
     let (gateway, status) = gateway();
-    let mut watcher = gateway.subscribe();
+    let mut watcher = gateway.subscribe(Follow::Summaries);
     let start = Instant::now();
     gateway.on_frame("web-1", FRAME, &status);
     gateway.sweep(start);
-    let summaries = |watcher: &mut broadcast::Receiver<FleetEvent>| {
+    let summaries = |watcher: &mut FeedReceiver| {
         let mut found = Vec::new();
         while let Ok(event) = watcher.try_recv() {
-            if let FleetEvent::Summaries(text) = event {
-                found.push(json(&text));
+            match event {
+                FleetEvent::Summaries(text) => found.push(json(&text)),
+                FleetEvent::Data(_) => panic!("an overview gets no frames"),
+                FleetEvent::Hosts(_) => {}
             }
         }
         found
@@ -144,7 +149,7 @@ fn overviews_get_the_rows_that_changed_once_per_second() {
 #[test]
 fn an_oversize_frame_is_refused_unread_and_counted() {
     let (gateway, status) = gateway();
-    let mut watcher = gateway.subscribe();
+    let mut watcher = gateway.subscribe(Follow::Everything);
     gateway.on_frame("web-1", FRAME, &status);
     let mut big = FRAME.to_vec();
     big.resize(1025, b' ');
@@ -155,7 +160,7 @@ fn an_oversize_frame_is_refused_unread_and_counted() {
     let hosts = gateway.hosts();
     assert_eq!(hosts.len(), 1, "a refused frame adds no host");
     assert_eq!(hosts[0].frames_oversize, 1);
-    assert!(matches!(watcher.try_recv(), Ok(FleetEvent::Data { .. })));
+    assert!(matches!(watcher.try_recv(), Ok(FleetEvent::Data(_))));
     assert!(watcher.try_recv().is_err(), "nothing forwarded");
 }
 
@@ -198,4 +203,56 @@ fn sweeps_tell_the_lifecycle_what_changed_in_each_hosts_alerts_and_state() {
             down: true
         }]
     );
+}
+
+#[test]
+fn one_frame_per_host_per_history_interval_is_kept_and_every_frame_counts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = crate::store::Store::open(crate::store::Settings {
+        dir: dir.path().to_owned(),
+        limits: crate::store::Limits::default(),
+    })
+    .expect("the store opens");
+    let gateway = Gateway::new(
+        "gw",
+        Duration::from_secs(3),
+        Duration::from_secs(60),
+        1024,
+        Some(FleetHistory {
+            store: store.clone(),
+            every: Duration::from_secs(3600),
+        }),
+    );
+    let status = FleetStatus::new("gw".into(), "nats://x".into(), "none", true, Arc::default());
+    let frame = |memory: f64| {
+        serde_json::json!({"type": "monitoring_data", "timestamp": "t",
+            "data": {"memory": {"percentage": memory}}, "alerts": []})
+        .to_string()
+    };
+    for memory in [10.0, 20.0, 30.0] {
+        gateway.on_frame("web-1", frame(memory).as_bytes(), &status);
+        gateway.on_frame("web-2", frame(memory + 1.0).as_bytes(), &status);
+    }
+    assert_eq!(
+        gateway.hosts()[0].summary.memory_percent,
+        Some(30.0),
+        "every frame updates the tile"
+    );
+    store.flush();
+    let now = chrono::Utc::now().timestamp_millis();
+    let span = crate::store::Span {
+        from_ms: now - 60_000,
+        to_ms: now + 60_000,
+    };
+    for (host, first) in [("web-1", 10.0), ("web-2", 11.0)] {
+        let kept = store
+            .query(host, "memory.percentage", span, 1000)
+            .expect("a query");
+        let values: Vec<f64> = kept.points.iter().map(|point| point[2]).collect();
+        assert_eq!(
+            values,
+            [first],
+            "{host}: its first frame only, within the hour"
+        );
+    }
 }

@@ -15,36 +15,17 @@ use std::time::{Duration, Instant};
 use std::hash::{Hash, Hasher};
 
 use monitoring_plugin_api::Alert;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::alerts::lifecycle::derived_fingerprint;
+use crate::fleet::frame::Published;
 pub use crate::fleet::state::HostState;
 use crate::fleet::summaries::{HostSummary, Summary};
 use crate::pipeline::relay::FleetNews;
 
 /// Most hosts a gateway follows; frames from more are counted and ignored.
 pub const MAX_HOSTS: usize = 10_000;
-
-/// The parts of a published `monitoring_data` message the gateway reads.
-#[derive(Debug, Deserialize)]
-pub struct Published {
-    /// The snapshot's time on its host.
-    pub timestamp: String,
-    /// The sections.
-    #[serde(default)]
-    pub data: Value,
-    /// Alerts active on the host.
-    #[serde(default)]
-    pub alerts: Vec<Alert>,
-    /// The host's `[fleet] tags`.
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// The host's `[fleet] group`.
-    #[serde(default)]
-    pub group: Option<String>,
-}
 
 /// One host, as `/api/hosts` and the `hosts` message show it.
 #[derive(Debug, Clone, Serialize)]
@@ -91,6 +72,8 @@ struct Entry {
     /// lifecycle; news goes out when the current one differs.
     reported: Option<u64>,
     summary: Summary,
+    /// When one of its frames last went into the gateway's history.
+    kept: Option<Instant>,
     /// The newest `monitoring_data` message with its `host` field, for a client that
     /// starts watching this host; at most `[fleet] max_frame_bytes` plus the name.
     latest: Utf8Bytes,
@@ -117,17 +100,28 @@ impl Hosts {
         }
     }
 
-    /// Records a frame of `host` received at `now`; the change when the host is new or
-    /// comes back.
+    /// Whether `host`'s next frame goes into the history: none of its frames did for
+    /// `every` (or it is new).
+    pub fn history_due(&self, host: &str, now: Instant, every: Duration) -> bool {
+        self.entries
+            .get(host)
+            .and_then(|entry| entry.kept)
+            .is_none_or(|kept| now.saturating_duration_since(kept) >= every)
+    }
+
+    /// Records a frame of `host` received at `now` (`kept` when it also went into the
+    /// history); the change when the host is new or comes back.
     pub fn record(
         &mut self,
         host: &str,
-        published: Published,
+        published: Published<Summary>,
         tagged: Utf8Bytes,
         now: Instant,
+        kept: bool,
     ) -> Option<Change> {
-        let summary = Summary::of(&published.data);
+        let kept = kept.then_some(now);
         let mut published = published;
+        let summary = published.data;
         identify(host, &mut published.alerts);
         published.tags.truncate(crate::config::fleet::MAX_TAGS);
         published.group = published
@@ -143,6 +137,7 @@ impl Hosts {
             entry.group = published.group;
             entry.summary = summary;
             entry.latest = tagged;
+            entry.kept = kept.or(entry.kept);
             return (from != HostState::Up).then(|| Change {
                 host: host.to_owned(),
                 from: Some(from),
@@ -164,6 +159,7 @@ impl Hosts {
                 group: published.group,
                 reported: None,
                 summary,
+                kept,
                 latest: tagged,
                 frames_oversize: 0,
             },
@@ -231,6 +227,11 @@ impl Hosts {
         if let Some(entry) = self.entries.get_mut(host) {
             entry.reported = None;
         }
+    }
+
+    /// Whether the view follows `host` (it may be full, see [`MAX_HOSTS`]).
+    pub fn follows(&self, host: &str) -> bool {
+        self.entries.contains_key(host)
     }
 
     /// Counts a refused oversize frame of `host`; whether the host is one the view
@@ -338,7 +339,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn published(cpu: f64) -> Published {
+    fn published(cpu: f64) -> Published<Summary> {
         serde_json::from_value(json!({
             "type": "monitoring_data",
             "timestamp": "2026-11-29T20:00:00.000000",
@@ -359,13 +360,13 @@ mod tests {
     fn a_host_goes_stale_then_gone_and_comes_back() {
         let start = Instant::now();
         let mut hosts = Hosts::new(3 * SECOND, 10 * SECOND);
-        let appeared = hosts.record("web-1", published(1.0), "m".into(), start);
+        let appeared = hosts.record("web-1", published(1.0), "m".into(), start, false);
         assert_eq!(
             appeared.map(|c| (c.from, c.to)),
             Some((None, Some(HostState::Up)))
         );
         assert!(hosts
-            .record("web-1", published(2.0), "m".into(), start + SECOND)
+            .record("web-1", published(2.0), "m".into(), start + SECOND, false)
             .is_none());
         assert!(hosts.sweep(start + 3 * SECOND).is_empty(), "2 s silent");
         let stale = hosts.sweep(start + 4 * SECOND);
@@ -374,7 +375,13 @@ mod tests {
         assert_eq!(hosts.counts(), (0, 1, 0));
         let gone = hosts.sweep(start + 11 * SECOND);
         assert_eq!(gone[0].to, Some(HostState::Gone));
-        let back = hosts.record("web-1", published(3.0), "m".into(), start + 12 * SECOND);
+        let back = hosts.record(
+            "web-1",
+            published(3.0),
+            "m".into(),
+            start + 12 * SECOND,
+            false,
+        );
         assert_eq!(
             back.map(|c| (c.from, c.to)),
             Some((Some(HostState::Gone), Some(HostState::Up)))
@@ -390,9 +397,9 @@ mod tests {
     fn the_newest_message_of_the_wanted_hosts() {
         let now = Instant::now();
         let mut hosts = Hosts::new(3 * SECOND, 10 * SECOND);
-        hosts.record("a", published(1.0), "a1".into(), now);
-        hosts.record("b", published(1.0), "b1".into(), now);
-        hosts.record("a", published(1.0), "a2".into(), now);
+        hosts.record("a", published(1.0), "a1".into(), now, false);
+        hosts.record("b", published(1.0), "b1".into(), now, false);
+        hosts.record("a", published(1.0), "a2".into(), now, false);
         let latest: Vec<String> = hosts
             .latest(|name| name == "a")
             .iter()

@@ -7,7 +7,8 @@ use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::fleet::hosts::{Change, HostInfo, HostState};
-use crate::fleet::summaries::HostSummary;
+#[cfg(doc)]
+use crate::fleet::summaries::{HostSummary, RowChange};
 use crate::pipeline::wire::ServerMessage;
 use crate::timestamp::now_iso;
 
@@ -54,12 +55,12 @@ pub fn raw<T: Serialize>(value: &T) -> Box<RawValue> {
         .unwrap_or_default()
 }
 
-/// The `host_summaries` message of `gateway`: every row (`full`) or those that
-/// changed, and the hosts forgotten since the last one.
-pub fn summaries_message(
+/// The `host_summaries` message of `gateway`: every row (`full`, [`HostSummary`]) or
+/// what changed in them ([`RowChange`]), and the hosts forgotten since the last one.
+pub fn summaries_message<Row: Serialize>(
     gateway: &str,
     full: bool,
-    rows: &[HostSummary],
+    rows: &[Row],
     forgotten: &[String],
 ) -> Utf8Bytes {
     Utf8Bytes::from(

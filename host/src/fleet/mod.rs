@@ -18,6 +18,8 @@
 pub mod batch;
 pub mod connect;
 pub mod digest;
+pub mod feed;
+pub mod frame;
 pub mod gateway;
 pub mod hosts;
 pub mod link;
@@ -100,7 +102,10 @@ pub async fn start(
             config.stale_window(interval),
             config.gone_window(),
             config.max_frame_bytes,
-            store,
+            store.map(|store| gateway::FleetHistory {
+                store,
+                every: config.history_every(),
+            }),
         ));
         let (inbox, sinks) = Inbox::new(INBOX_CAPACITY);
         tokio::spawn(gateway::run(

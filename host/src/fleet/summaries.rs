@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use monitoring_plugin_api::{Alert, AlertLevel};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::fleet::state::HostState;
@@ -34,32 +34,10 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Reads the summary from a frame's `data`.
+    /// Reads the summary from a frame's `data` as a tree; the same reading as from
+    /// its text ([`crate::fleet::frame`]).
     pub fn of(data: &Value) -> Self {
-        let number = |pointer: &str| {
-            data.pointer(pointer)
-                .and_then(Value::as_f64)
-                .filter(|n| n.is_finite())
-        };
-        let disks = data
-            .get("disks")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|disk| disk.get("percentage").and_then(Value::as_f64));
-        let worst_disk_percent = number("/disk/percentage")
-            .into_iter()
-            .chain(disks)
-            .filter(|n| n.is_finite())
-            .reduce(f64::max);
-        Self {
-            cpu_percent: number("/processor/usage_percent"),
-            memory_percent: number("/memory/percentage"),
-            worst_disk_percent,
-            load1: number("/load/load1"),
-            rx_bytes_per_sec: number("/network/rx_bytes_per_sec"),
-            tx_bytes_per_sec: number("/network/tx_bytes_per_sec"),
-        }
+        Self::deserialize(data).unwrap_or_default()
     }
 
     /// Rounded to what a tile shows, so that noise below it is not a change.
@@ -116,11 +94,73 @@ pub struct SummaryBook {
     sent: BTreeMap<String, HostSummary>,
 }
 
-/// One batch: the rows that changed and the hosts no longer followed.
+/// What changed in one host's row since it was last sent: its `name` and only the
+/// fields that differ (a number that went away is `null`); a new host's has them all.
+/// Where a fleet's CPU moves every second, this is a third of the whole row.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RowChange {
+    /// The host.
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<HostState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu_percent: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    memory_percent: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    worst_disk_percent: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    load1: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rx_bytes_per_sec: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tx_bytes_per_sec: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alerts: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    level: Option<Option<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<Option<String>>,
+}
+
+impl RowChange {
+    /// The fields of `now` that differ from `before` (all of them without one);
+    /// `None` when nothing does.
+    pub fn between(before: Option<&HostSummary>, now: &HostSummary) -> Option<Self> {
+        fn differ<T: PartialEq + Clone>(before: Option<&T>, now: &T) -> Option<T> {
+            (before != Some(now)).then(|| now.clone())
+        }
+        let (a, b) = (before.map(|row| &row.summary), &now.summary);
+        let change = Self {
+            name: now.name.clone(),
+            state: differ(before.map(|row| &row.state), &now.state),
+            cpu_percent: differ(a.map(|a| &a.cpu_percent), &b.cpu_percent),
+            memory_percent: differ(a.map(|a| &a.memory_percent), &b.memory_percent),
+            worst_disk_percent: differ(a.map(|a| &a.worst_disk_percent), &b.worst_disk_percent),
+            load1: differ(a.map(|a| &a.load1), &b.load1),
+            rx_bytes_per_sec: differ(a.map(|a| &a.rx_bytes_per_sec), &b.rx_bytes_per_sec),
+            tx_bytes_per_sec: differ(a.map(|a| &a.tx_bytes_per_sec), &b.tx_bytes_per_sec),
+            alerts: differ(before.map(|row| &row.alerts), &now.alerts),
+            level: differ(before.map(|row| &row.level), &now.level),
+            tags: differ(before.map(|row| &row.tags), &now.tags),
+            group: differ(before.map(|row| &row.group), &now.group),
+        };
+        (change
+            != Self {
+                name: now.name.clone(),
+                ..Self::default()
+            })
+        .then_some(change)
+    }
+}
+
+/// One batch: what changed in the rows, and the hosts no longer followed.
 #[derive(Debug, Default, PartialEq)]
 pub struct SummaryChanges {
-    /// New or changed rows.
-    pub changed: Vec<HostSummary>,
+    /// New or changed rows, with only what changed.
+    pub changed: Vec<RowChange>,
     /// Hosts forgotten since the last batch.
     pub forgotten: Vec<String>,
 }
@@ -139,18 +179,16 @@ impl SummaryBook {
         let mut changes = SummaryChanges::default();
         let mut next = BTreeMap::new();
         for row in current {
-            if self.sent.get(&row.name) != Some(&row) {
-                changes.changed.push(row.clone());
+            let before = self.sent.remove(&row.name);
+            if let Some(change) = RowChange::between(before.as_ref(), &row) {
+                changes.changed.push(change);
             }
             next.insert(row.name.clone(), row);
         }
-        changes.forgotten = self
-            .sent
-            .keys()
-            .filter(|name| !next.contains_key(*name))
-            .cloned()
+        // What is left of what was sent are the hosts no longer followed.
+        changes.forgotten = std::mem::replace(&mut self.sent, next)
+            .into_keys()
             .collect();
-        self.sent = next;
         changes
     }
 
@@ -207,9 +245,29 @@ mod tests {
         let calm = book.changes(vec![row("a", 1.01), row("b", 2.0)]);
         assert!(calm.is_empty(), "below a tile's precision: {calm:?}");
         let moved = book.changes(vec![row("a", 5.0)]);
-        assert_eq!(moved.changed, [row("a", 5.0)]);
+        assert_eq!(moved.changed.len(), 1);
         assert_eq!(moved.forgotten, ["b"]);
         assert_eq!(book.all(), [row("a", 5.0)]);
+    }
+
+    #[test]
+    fn a_change_names_the_host_and_only_what_changed() {
+        let before = row("web-1", 12.3);
+        let mut now = row("web-1", 12.4);
+        now.tags = vec!["db".into()];
+        let change = RowChange::between(Some(&before), &now).expect("a change");
+        let text = serde_json::to_string(&change).expect("JSON");
+        assert_eq!(text, r#"{"name":"web-1","cpu_percent":12.4,"tags":["db"]}"#);
+        now.summary.cpu_percent = None;
+        let gone = serde_json::to_string(&RowChange::between(Some(&before), &now)).expect("JSON");
+        assert!(gone.contains(r#""cpu_percent":null"#), "{gone}");
+        assert_eq!(RowChange::between(Some(&before), &before), None);
+        let new = serde_json::to_value(RowChange::between(None, &before)).expect("JSON");
+        assert_eq!(
+            new,
+            serde_json::to_value(&before).expect("JSON"),
+            "a new host: the whole row"
+        );
     }
 
     #[test]

@@ -15,7 +15,8 @@ use super::outlet::Wants;
 use super::session::{Ended, Session};
 use super::stats::Stats;
 use super::subscription;
-use crate::fleet::gateway::FleetEvent;
+use crate::fleet::feed::FleetEvent;
+use crate::fleet::feed::Follow;
 use crate::pipeline::wire::{ErrorCode, ServerMessage};
 use crate::surfaces::status::Reading;
 use crate::timestamp::now_iso;
@@ -80,8 +81,9 @@ impl Session<'_> {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         match event {
-            Ok(FleetEvent::Data { host, text }) => {
-                if self.subscribed && self.detail == FleetDetail::Full && self.wants_host(&host) {
+            // The feed sends a session only the frames of the hosts it follows.
+            Ok(FleetEvent::Data(text)) => {
+                if self.subscribed {
                     self.send(ws, Message::Text(text)).await?;
                     Stats::bump(&self.context.stats.frames_sent);
                 }
@@ -195,9 +197,13 @@ impl Session<'_> {
                 )
                 .to_json();
             };
-            if self.fleet.is_none() {
-                self.fleet = Some(gateway.subscribe());
-            }
+            let follow = match (params.detail, params.hosts.as_deref()) {
+                (FleetDetail::Summary, _) => Follow::Summaries,
+                (FleetDetail::Full, Some([all])) if all == "*" => Follow::Everything,
+                (FleetDetail::Full, hosts) => Follow::Hosts(hosts.unwrap_or_default()),
+            };
+            // A new subscription replaces the old one (and its registration).
+            self.fleet = Some(gateway.subscribe(follow));
             self.greet_fleet = true;
         } else {
             self.fleet = None;

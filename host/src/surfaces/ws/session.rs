@@ -33,7 +33,8 @@ use super::context::SessionContext;
 use super::outlet::{Drain, Outlet};
 use super::rate_limit::{RateLimiter, Verdict};
 use super::stats::Stats;
-use crate::fleet::gateway::FleetEvent;
+use crate::fleet::feed::FeedReceiver;
+use crate::fleet::feed::FleetEvent;
 use crate::pipeline::wire::{ErrorCode, ServerMessage};
 use crate::surfaces::access::Grant;
 use crate::surfaces::status::SERVER_VERSION;
@@ -89,7 +90,7 @@ pub(super) struct Session<'a> {
     /// Whole frames or summary rows of the fleet hosts.
     pub(super) detail: FleetDetail,
     /// The gateway's fleet stream, while `hosts` is set.
-    pub(super) fleet: Option<broadcast::Receiver<FleetEvent>>,
+    pub(super) fleet: Option<FeedReceiver>,
     /// The `hosts` list and the newest frames are still owed after a subscribe.
     pub(super) greet_fleet: bool,
     /// This client's end of the broadcast: what it wants, frames waiting for it.
@@ -307,7 +308,7 @@ async fn next_plugin_event(
 
 /// The next fleet message, or never when this client does not watch the fleet.
 async fn next_fleet_event(
-    fleet: &mut Option<broadcast::Receiver<FleetEvent>>,
+    fleet: &mut Option<FeedReceiver>,
 ) -> Result<FleetEvent, broadcast::error::RecvError> {
     match fleet {
         Some(receiver) => receiver.recv().await,
