@@ -262,26 +262,53 @@ async fn watch(args: &[String]) {
             (received, latencies)
         }));
     }
-    let own = tokio::spawn(async move {
-        let url = url.clone();
-        let (mut ws, _) = tokio_tungstenite::connect_async(&url)
-            .await
-            .expect("connect to the gateway");
-        let (mut last, mut gaps) = (None::<Instant>, Vec::new());
-        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(end.into(), ws.next()).await {
-            let Message::Text(text) = message else {
-                continue;
-            };
-            if !text.as_str().contains("\"type\":\"monitoring_data\"") {
-                continue;
+    // The seed client times the gateway's own ticks on a thread (and runtime) of its
+    // own: on the generators' one core, a task among the overview clients' would wait
+    // behind their reading of each second's batch and time this process, not the
+    // gateway.
+    let own_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let own = std::thread::spawn(move || {
+        own_runtime.block_on(async move {
+            let url = url.clone();
+            let (mut ws, _) = tokio_tungstenite::connect_async(&url)
+                .await
+                .expect("connect to the gateway");
+            let (mut last, mut gaps) = (None::<Instant>, Vec::new());
+            // The same gaps by the snapshots' own timestamps: the tick itself, without
+            // the delivery (and this generator's own scheduling).
+            let (mut last_taken, mut taken_gaps) = (None::<chrono::NaiveDateTime>, Vec::new());
+            while let Ok(Some(Ok(message))) = tokio::time::timeout_at(end.into(), ws.next()).await {
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                if !text.as_str().contains("\"type\":\"monitoring_data\"") {
+                    continue;
+                }
+                let now = Instant::now();
+                if let Some(last) = last.filter(|_| now >= start) {
+                    gaps.push((now - last).as_secs_f64() * 1000.0);
+                }
+                last = Some(now);
+                let taken = serde_json::from_str::<serde_json::Value>(text.as_str())
+                    .ok()
+                    .and_then(|value| {
+                        chrono::NaiveDateTime::parse_from_str(
+                            value["timestamp"].as_str()?,
+                            "%Y-%m-%dT%H:%M:%S%.6f",
+                        )
+                        .ok()
+                    });
+                if let (Some(taken), Some(before)) = (taken, last_taken.filter(|_| now >= start)) {
+                    taken_gaps
+                        .push((taken - before).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+                }
+                last_taken = taken.or(last_taken);
             }
-            let now = Instant::now();
-            if let Some(last) = last.filter(|_| now >= start) {
-                gaps.push((now - last).as_secs_f64() * 1000.0);
-            }
-            last = Some(now);
-        }
-        gaps
+            (gaps, taken_gaps)
+        })
     });
     tokio::time::sleep_until(start.into()).await;
     let (cpu_before, _) = proc_usage(pid);
@@ -298,7 +325,8 @@ async fn watch(args: &[String]) {
     for task in overview_tasks {
         let _ = task.await;
     }
-    let mut gaps = own.await.unwrap_or_default();
+    let (mut gaps, mut taken_gaps) = own.join().unwrap_or_default();
+    taken_gaps.sort_by(f64::total_cmp);
     latencies.sort_by(f64::total_cmp);
     gaps.sort_by(f64::total_cmp);
     let seconds = duration.as_secs_f64();
@@ -309,7 +337,7 @@ async fn watch(args: &[String]) {
     };
     println!(
         "clients={clients} overview_client_bytes_per_s={:.0} fleet_msgs_per_s={:.0} latency_ms_p50={:.1} latency_ms_p99={:.1} \
-         own_gap_ms_p50={:.1} own_gap_ms_p99={:.1} own_gap_ms_max={:.1} cpu_percent={:.1} rss_mib={:.1}",
+         own_gap_ms_p50={:.1} own_gap_ms_p99={:.1} own_gap_ms_max={:.1} tick_gap_ms_p99={:.1} cpu_percent={:.1} rss_mib={:.1}",
         overview_bytes.load(std::sync::atomic::Ordering::Relaxed) as f64 / seconds / overview.max(1) as f64,
         received as f64 / seconds,
         percentile(&latencies, 0.5),
@@ -317,6 +345,7 @@ async fn watch(args: &[String]) {
         percentile(&gaps, 0.5),
         percentile(&gaps, 0.99),
         gaps.last().copied().unwrap_or(f64::NAN),
+        percentile(&taken_gaps, 0.99),
         (cpu_after - cpu_before) / seconds * 100.0,
         rss,
     );

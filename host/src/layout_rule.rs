@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 /// operator's commands (which load what a start loads, then stop) 6.
 fn layer(module: &str) -> Option<u8> {
     match module {
-        "allocator" | "config" | "shutdown" | "throttle" | "timestamp" => Some(0),
+        "allocator" | "config" | "priority" | "shutdown" | "throttle" | "timestamp" => Some(0),
         "plugins" | "alerts" | "store" => Some(1),
         "pipeline" => Some(2),
         "live" => Some(3),

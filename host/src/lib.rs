@@ -91,6 +91,7 @@ pub mod live;
 pub mod operator;
 pub mod pipeline;
 pub mod plugins;
+pub mod priority;
 pub mod shutdown;
 pub mod store;
 pub mod surfaces;

@@ -245,13 +245,18 @@ impl ServiceMemoryMonitor {
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(SAMPLE_EVERY);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            let mut trims = TrimPace::default();
             loop {
                 tokio::select! {
                     _ = ticker.tick() => {}
                     () = shutdown.wait() => break,
                 }
                 // Freed memory back first, so the sample is what is in use.
-                crate::allocator::trim();
+                if trims.due() {
+                    let started = Instant::now();
+                    crate::allocator::trim();
+                    trims.took(started.elapsed());
+                }
                 let rss = read_status().rss_bytes;
                 samples
                     .lock()
@@ -262,9 +267,76 @@ impl ServiceMemoryMonitor {
     }
 }
 
+/// A trim longer than this makes the next one wait twice as many samples.
+const TRIM_BUDGET: Duration = Duration::from_millis(2);
+
+/// Most samples between two trims: ten minutes at [`SAMPLE_EVERY`].
+const MAX_SAMPLES_PER_TRIM: u32 = 60;
+
+/// How often to trim: every sample while trimming is cheap, less often while it is
+/// not. A trim holds malloc's locks while it walks the heap, and every thread that
+/// allocates waits: on a fleet gateway whose heap churns with thousands of hosts'
+/// frames it took 15 to 19 ms, and the server's own tick reached its clients that
+/// much late every ten seconds (BENCHMARKS.md). Such a heap trims at most every ten
+/// minutes; a small one, as before, every sample.
+#[derive(Debug)]
+struct TrimPace {
+    every: u32,
+    waited: u32,
+}
+
+impl Default for TrimPace {
+    fn default() -> Self {
+        Self {
+            every: 1,
+            waited: 0,
+        }
+    }
+}
+
+impl TrimPace {
+    /// Whether this sample trims first.
+    fn due(&mut self) -> bool {
+        self.waited += 1;
+        if self.waited < self.every {
+            return false;
+        }
+        self.waited = 0;
+        true
+    }
+
+    /// How long the trim took, which sets when the next one is.
+    fn took(&mut self, spent: Duration) {
+        self.every = if spent > TRIM_BUDGET {
+            (self.every * 2).min(MAX_SAMPLES_PER_TRIM)
+        } else {
+            1
+        };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_costly_trim_waits_longer_and_a_cheap_one_comes_back_to_every_sample() {
+        let mut pace = TrimPace::default();
+        assert!(pace.due() && pace.due(), "cheap by default: every sample");
+        pace.took(Duration::from_millis(19));
+        assert!(!pace.due() && pace.due(), "then every second sample");
+        pace.took(Duration::from_millis(19));
+        assert_eq!((0..4).filter(|_| pace.due()).count(), 1, "every fourth");
+        for _ in 0..10 {
+            pace.took(Duration::from_millis(19));
+        }
+        assert_eq!(
+            pace.every, MAX_SAMPLES_PER_TRIM,
+            "at most every ten minutes"
+        );
+        pace.took(Duration::from_micros(30));
+        assert!(pace.due(), "cheap again: every sample");
+    }
 
     const MIB: u64 = 1024 * 1024;
 

@@ -73,10 +73,16 @@ struct View {
     changes_log: Digest,
     /// Oversize frames for the next summary line.
     oversize_log: Digest,
+}
+
+/// The overviews' side, under a lock of its own: a second's batch of thousands of rows
+/// is formed without holding the view, so frames keep coming in meanwhile.
+#[derive(Default)]
+struct Overviews {
     /// The summary rows last sent to overviews.
-    summary_book: SummaryBook,
+    book: SummaryBook,
     /// When they were sent.
-    summaries_sent: Option<Instant>,
+    sent: Option<Instant>,
 }
 
 impl View {
@@ -91,6 +97,7 @@ pub struct Gateway {
     /// A std `Mutex`: held to record one frame, list the hosts or take a tick's
     /// changes, never across an await.
     view: Mutex<View>,
+    overviews: Mutex<Overviews>,
     feed: Feed,
     /// `[fleet] max_frame_bytes`.
     max_frame_bytes: usize,
@@ -117,9 +124,8 @@ impl Gateway {
                 batch: Batch::default(),
                 changes_log: Digest::new(LOG_PERIOD),
                 oversize_log: Digest::new(LOG_PERIOD),
-                summary_book: SummaryBook::default(),
-                summaries_sent: None,
             }),
+            overviews: Mutex::default(),
             feed: Feed::default(),
             max_frame_bytes,
             history,
@@ -156,7 +162,12 @@ impl Gateway {
     /// Every host's summary row as last sent (`full: true`), for an overview that
     /// starts watching or lagged: the batches that follow are differences from it.
     pub fn summaries_table(&self) -> Utf8Bytes {
-        let rows = self.view().summary_book.all();
+        let rows = self
+            .overviews
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .book
+            .all();
         summaries_message(&self.name, true, &rows, &[])
     }
 
@@ -232,18 +243,22 @@ impl Gateway {
     /// The gateway's tick: moves silent hosts on, tells sessions what changed since
     /// the last tick in one message, and logs the summaries that are due.
     pub fn sweep(&self, now: Instant) -> Vec<FleetNews> {
-        let (changes, infos, changes_line, oversize_line, mut news, summaries) = {
-            let mut view = self.view();
-            let summaries_due = view
-                .summaries_sent
+        let summaries_due = {
+            let mut overviews = self
+                .overviews
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let due = overviews
+                .sent
                 .is_none_or(|sent| now.saturating_duration_since(sent) >= SUMMARY_PERIOD);
-            let summaries = if summaries_due {
-                view.summaries_sent = Some(now);
-                let rows = view.hosts.summaries();
-                view.summary_book.changes(rows)
-            } else {
-                SummaryChanges::default()
-            };
+            if due {
+                overviews.sent = Some(now);
+            }
+            due
+        };
+        let (changes, infos, changes_line, oversize_line, mut news, rows) = {
+            let mut view = self.view();
+            let rows = summaries_due.then(|| view.hosts.summaries());
             for change in view.hosts.sweep(now) {
                 view.note(change);
             }
@@ -259,9 +274,16 @@ impl Gateway {
                 view.changes_log.due(now),
                 view.oversize_log.due(now),
                 news,
-                summaries,
+                rows,
             )
         };
+        let summaries = rows.map_or_else(SummaryChanges::default, |rows| {
+            self.overviews
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .book
+                .changes(rows)
+        });
         news.extend(changes.iter().filter_map(down_news));
         if let Some(line) = changes_line {
             tracing::info!(changes = line.total, counts = %line.counts, examples = %line.examples, "Fleet hosts changed state.");

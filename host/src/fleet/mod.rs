@@ -25,6 +25,7 @@ pub mod hosts;
 pub mod link;
 pub mod messages;
 pub mod publisher;
+pub mod runtime;
 pub mod state;
 pub mod status;
 pub mod summaries;
@@ -61,7 +62,7 @@ pub struct Started {
     pub inbox: Option<Inbox>,
 }
 
-/// Starts the link `config` describes, on the current runtime, for a server ticking
+/// Starts the link `config` describes, on the fleet's own thread ([`runtime`]), for a server ticking
 /// every `interval`; `None` without `nats_url`. Returns at once: the connection is
 /// made, and remade, in the background.
 pub async fn start(
@@ -81,7 +82,19 @@ pub async fn start(
         config.gateway,
         counters,
     ));
-    let client = connect::connect(config, Arc::clone(&status)).await?;
+    let no_thread = |error: String| connect::ConnectError {
+        url: status.url.clone(),
+        message: format!("cannot run the fleet's thread: {error}"),
+    };
+    let runtime = runtime::FleetRuntime::spawn().map_err(|e| no_thread(e.to_string()))?;
+    // Connected from the fleet's thread, so that the NATS client's task runs there.
+    let client = {
+        let (config, status) = (config.clone(), Arc::clone(&status));
+        runtime
+            .run(async move { connect::connect(&config, status).await })
+            .await
+            .map_err(|e| no_thread(e.to_string()))??
+    };
     let link = Link {
         client,
         subjects: Subjects::new(&config.subject_prefix),
@@ -93,7 +106,7 @@ pub async fn start(
     };
     tracing::info!(url = %status.url, host = %status.host, auth = status.auth, gateway = config.gateway, publish = config.publish, "Joining the fleet.");
     let outbox = config.publish.then(|| {
-        tokio::spawn(publisher::run(link.clone(), receiver, shutdown.clone()));
+        runtime.keep(publisher::run(link.clone(), receiver, shutdown.clone()));
         outbox
     });
     let (gateway, inbox) = if config.gateway {
@@ -108,7 +121,7 @@ pub async fn start(
             }),
         ));
         let (inbox, sinks) = Inbox::new(INBOX_CAPACITY);
-        tokio::spawn(gateway::run(
+        runtime.keep(gateway::run(
             link,
             Arc::clone(&gateway),
             interval,

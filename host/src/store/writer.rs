@@ -95,7 +95,9 @@ impl Writer {
 
     /// Runs until every handle is gone, then writes what is queued (one attempt).
     pub fn run(mut self, rx: Receiver<Msg>) {
-        background_priority();
+        // On a gateway sharing one core with 2,000 hosts' frames, commits at the
+        // tick's priority delayed it (BENCHMARKS.md).
+        crate::priority::lower(crate::priority::HISTORY_WRITER, "history-writer");
         let mut last_flush = Instant::now();
         loop {
             let wait = COMMIT_EVERY.saturating_sub(last_flush.elapsed());
@@ -295,27 +297,6 @@ fn is_transient(error: &Fault) -> bool {
         Fault::Sql(_) | Fault::Codec(_) => false,
     }
 }
-
-/// Puts the calling thread below the ones that tick, take in fleet frames and serve
-/// clients: a commit is batch work that may wait a few milliseconds, a tick may not.
-/// On a gateway sharing one core with 2,000 hosts' frames, a commit at the same
-/// priority held the frame intake long enough for NATS to drop frames. (On Linux the
-/// nice value is per thread; elsewhere this does nothing.)
-fn background_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: setpriority only reads its integer arguments; `0` is the calling thread.
-    let failed = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, BACKGROUND_NICE) } != 0;
-    #[cfg(not(target_os = "linux"))]
-    let failed = false;
-    if failed {
-        tracing::debug!("history store: the writer keeps the normal priority");
-    }
-}
-
-/// The writer thread's nice value: 10 gets it about a tenth of a busy core's time
-/// beside the serving threads, all of it when they are idle.
-#[cfg(target_os = "linux")]
-const BACKGROUND_NICE: libc::c_int = 10;
 
 #[cfg(test)]
 mod tests {
