@@ -76,7 +76,7 @@ struct View {
 }
 
 /// The overviews' side, under a lock of its own: a second's batch of thousands of rows
-/// is formed without holding the view, so frames keep coming in meanwhile.
+/// is formed without holding the view, which sessions take for their greetings.
 #[derive(Default)]
 struct Overviews {
     /// The summary rows last sent to overviews.
