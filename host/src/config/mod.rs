@@ -17,6 +17,7 @@ pub mod delivery;
 mod error;
 mod file;
 pub mod fleet;
+mod fleet_credentials;
 mod history;
 mod lines;
 mod monitor;
