@@ -130,6 +130,47 @@ const LIVE: &str =
 const TILES: &str = "return [...document.querySelectorAll('#fleet-tiles .tile')]\
     .map((t) => `${t.dataset.host}: ${t.className}`);";
 
+/// A search typed on the keyboard filters the tiles at the next frame. Tiles are drawn
+/// when fleet messages arrive, and a calm fleet may send none for minutes, so the
+/// controls must ask for a frame themselves. An attempt in which a message came in
+/// between (and might have drawn) proves nothing and is tried again.
+async fn a_typed_search_applies_at_once(browser: &Browser) {
+    const ALL_SHOWN: &str = "return window.__dashboard.state().fleet.shown === 3;";
+    let mut proved = 0;
+    for _ in 0..10 {
+        browser.clear("#fleet-search").await;
+        assert!(
+            browser.wait_for(ALL_SHOWN, 10 * SECOND).await,
+            "the cleared search never showed every host again"
+        );
+        let before = browser
+            .js("return window.__dashboard.state().fleet.messages;")
+            .await;
+        browser.type_into("#fleet-search", "doom").await;
+        let after = browser
+            .js_after_frames(
+                "const f = window.__dashboard.state().fleet; return [f.messages, f.shown];",
+            )
+            .await;
+        if after[0] != before {
+            continue;
+        }
+        assert_eq!(
+            after[1], 1,
+            "typing `doom` left every tile shown until the next message"
+        );
+        proved += 1;
+        if proved == 3 {
+            break;
+        }
+    }
+    assert!(
+        proved > 0,
+        "a fleet message came in during every one of 10 searches"
+    );
+    browser.clear("#fleet-search").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_host_is_never_shown_up() {
     let Some(nats) = Nats::start(TOKEN) else {
@@ -190,6 +231,7 @@ async fn a_dead_host_is_never_shown_up() {
         picked,
         serde_json::json!([1, 1, ["alive-1", "doomed-1", "gw-truth"]])
     );
+    a_typed_search_applies_at_once(&browser).await;
     summary_stream_has_rows_and_no_frames(&gateway).await;
 
     // The page open when the host dies: stale within `stale_after` (plus a tick and a frame).

@@ -9,6 +9,16 @@ let last = "";
 // Enter in the search box must not reload the page.
 $("fleet-tools")?.addEventListener("submit", (event) => event.preventDefault());
 
+/**
+ * Calls `redraw` whenever the operator types or picks in the controls, so a search
+ * applies at once: tiles are otherwise drawn only when a fleet message arrives, and a
+ * calm fleet sends none for as long as nothing changes.
+ */
+export function onFilterChange(redraw) {
+  $("fleet-tools")?.addEventListener("input", redraw);
+  $("fleet-tools")?.addEventListener("change", redraw);
+}
+
 /** The form's state: { view, sort, accepts(host), changed } (changed since the last call). */
 export function filterOf() {
   const search = ($("fleet-search")?.value ?? "").trim().toLowerCase();

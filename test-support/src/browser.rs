@@ -132,6 +132,41 @@ impl Browser {
             .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
 
+    /// Runs `script` (a function body) once the page has drawn two more frames, so what
+    /// it reads is what the frame after now shows; returns what it returns.
+    pub async fn js_after_frames(&self, script: &str) -> Value {
+        let wrapped = format!(
+            "const done = arguments[arguments.length - 1]; \
+             requestAnimationFrame(() => requestAnimationFrame(() => done((() => {{ {script} }})())));"
+        );
+        self.client
+            .execute_async(&wrapped, Vec::new())
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Types `text` into the element `selector` with real key events, as a person does.
+    pub async fn type_into(&self, selector: &str, text: &str) {
+        self.client
+            .find(Locator::Css(selector))
+            .await
+            .unwrap_or_else(|e| panic!("no element {selector}: {e}"))
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("typing into {selector}: {e}"));
+    }
+
+    /// Empties the input `selector` (WebDriver's Element Clear).
+    pub async fn clear(&self, selector: &str) {
+        self.client
+            .find(Locator::Css(selector))
+            .await
+            .unwrap_or_else(|e| panic!("no element {selector}: {e}"))
+            .clear()
+            .await
+            .unwrap_or_else(|e| panic!("clearing {selector}: {e}"));
+    }
+
     /// Polls `script` until it returns `true`; returns whether it did before `timeout`.
     pub async fn wait_for(&self, script: &str, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
