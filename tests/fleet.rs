@@ -498,6 +498,52 @@ const HUNDRED_HOSTS: &str = "return window.__dashboard.renderFleet(Array.from({ 
     timestamp: '2026-11-29T20:00:00.000000', alerts: i % 10 === 0 ? [{ level: 'CRITICAL' }] : [],
     data: { processor: { usage_percent: i % 100 }, memory: { percentage: 50 }, disk: { percentage: 60 } } })));";
 
+/// 1,000 hosts sorted below the others, all at 10 % CPU.
+const THOUSAND_BELOW: &str = "return window.__dashboard.renderFleet(Array.from({ length: 1000 }, (_, i) => ({
+    type: 'monitoring_data', host: `zz-bulk-${String(i).padStart(4, '0')}`, timestamp: '2026-12-07T18:00:00.000000',
+    alerts: [], data: { processor: { usage_percent: 10 }, memory: { percentage: 50 }, disk: { percentage: 60 } } })));";
+
+/// A tile far below the screen asks for no sparkline and has its numbers written only
+/// when it comes into view, then with the newest ones (issue 26: 2,000 hosts on a
+/// phone write a handful of tiles a second, not all of them).
+async fn tiles_off_screen_wait_until_seen(browser: &monitoring_test_support::browser::Browser) {
+    browser.js(THOUSAND_BELOW).await;
+    browser
+        .js("window.__dashboard.renderFleet([{ type: 'monitoring_data', host: 'zz-bulk-0999', \
+             timestamp: '2026-12-07T18:00:01.000000', alerts: [], \
+             data: { processor: { usage_percent: 77 }, memory: { percentage: 50 }, disk: { percentage: 60 } } }]); \
+             return true;")
+        .await;
+    // The hosts whose sparkline the page asked for.
+    const ASKED: &str = "performance.getEntriesByType('resource') \
+        .filter((e) => e.name.includes('/api/query') && e.name.includes('host=zz-bulk')) \
+        .map((e) => new URL(e.name).searchParams.get('host'))";
+    tokio::time::sleep(2 * SECOND).await;
+    assert_eq!(
+        browser.js(&format!("return {ASKED};")).await,
+        serde_json::json!([]),
+        "tiles 3,000 px below the screen asked for their sparklines"
+    );
+    browser
+        .js("document.querySelector('[data-host=\"zz-bulk-0999\"]').scrollIntoView(); return true;")
+        .await;
+    let shows_newest = "return document.querySelector('[data-host=\"zz-bulk-0999\"] dd').textContent.includes('77');";
+    assert!(
+        browser.wait_for(shows_newest, 10 * SECOND).await,
+        "zz-bulk-0999 scrolled into view shows {}",
+        browser
+            .js("return document.querySelector('[data-host=\"zz-bulk-0999\"]').textContent;")
+            .await
+    );
+    let asked_for_it = format!("return {ASKED}.includes('zz-bulk-0999');");
+    assert!(
+        browser.wait_for(&asked_for_it, 10 * SECOND).await,
+        "zz-bulk-0999 scrolled into view never asked for its sparkline: {}",
+        browser.js(&format!("return {ASKED};")).await
+    );
+    browser.js("window.scrollTo(0, 0); return true;").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateways_dashboard_shows_the_fleet_trouble_first_and_opens_a_host() {
     let Some(nats) = Nats::start(TOKEN) else {
@@ -597,6 +643,7 @@ async fn a_gateways_dashboard_shows_the_fleet_trouble_first_and_opens_a_host() {
         shown[0]
     );
     browser.screenshot("fleet-overview.png").await;
+    tiles_off_screen_wait_until_seen(&browser).await;
 
     // A click opens that host's full view, fed by the gateway.
     browser

@@ -12,7 +12,7 @@
 import { panelCounts, snapshotAlerts, startAlertsPanel } from "./alerts.js";
 import { askForToken, authHeaders, protocols, refusedForToken } from "./auth.js";
 import { demoMessage } from "./demo.js";
-import { drawFleet, fleetCounts, fleetMessage } from "./fleet.js";
+import { drawFleet, fleetCounts, fleetMessage, onFleetDraw } from "./fleet.js";
 import { onFilterChange } from "./fleetfilter.js";
 import { bytesPerSecond, num, parseTime, percent, setText } from "./format.js";
 import { ioNames, ioPlot, loadCpus, loadPlot, machineCounts, machineSample, netPlots, seriesColor } from "./machine.js";
@@ -478,6 +478,7 @@ onRangeChange((range) => {
 });
 enableZoom({ onZoom: zoomTo, onPick: showMoment });
 onFilterChange(schedule);
+onFleetDraw(schedule);
 el.cores.addEventListener("mousemove", (event) => {
   const index = coreAt(el.cores, event.offsetX, event.offsetY);
   el.cores.title = index < 0 ? "" : `Core ${index}: ${percent(coreUsage()[index])}`;

@@ -8,10 +8,10 @@
 // and order changed, so 100 hosts at 2 Hz are 200 small records a second and a few
 // hundred text updates per frame at most.
 
-import { clock, num, percent, setText } from "./format.js";
+import { clock, inOrder, num, percent, setText } from "./format.js";
 import { filterOf, optionsSeen, sortKey } from "./fleetfilter.js";
 import { forgetTableRow, showTable, tableCount, tableRow } from "./fleettable.js";
-import { forgetSparkline, sparklineCount, wantSparkline } from "./sparkline.js";
+import { forgetSparkline, sparklineCount, sparklineSeen, wantSparkline } from "./sparkline.js";
 
 /**
  * The newest record per host: { name, state, cpu, mem, disk, load, rx, tx, alertCount,
@@ -24,10 +24,43 @@ const hosts = new Map();
 /** host name → its tile's elements. */
 const tiles = new Map();
 let orderDirty = true;
+/** Whether a number a by-value sort follows (CPU, memory, …) moved since the last draw. */
+let valuesMoved = false;
 /** Fleet messages taken in, for the browser tests (a draw that came without one). */
 let received = 0;
 
 const $ = (id) => document.getElementById(id);
+
+/** Asks for a frame (app.js's scheduler, given by `onFleetDraw`). */
+let requestDraw = () => {};
+/**
+ * Hosts whose tile is on the screen or near it. Only their numbers are written as
+ * they move; a tile off screen is brought up to date when it comes into view, so a
+ * phone showing 5 of 2,000 tiles writes 5 tiles' text a second, not 2,000. The browser
+ * already tracks this for tiles (`content-visibility: auto` skips drawing those off
+ * screen) and says so with `contentvisibilityautostatechange`; where it does not, every
+ * tile counts as on screen.
+ */
+const onScreen = new Set();
+const TRACKS_SCREEN = "oncontentvisibilityautostatechange" in document.documentElement;
+
+/** A tile's contents started or stopped being drawn (it came near the screen or left). */
+function seen(name, visible) {
+  if (!tiles.has(name)) return;
+  if (visible) onScreen.add(name);
+  else onScreen.delete(name);
+  sparklineSeen(name, visible);
+  const host = hosts.get(name);
+  if (visible && host?.behind) {
+    host.dirty = true;
+    requestDraw();
+  }
+}
+
+/** Gives the overview the page's frame scheduler, for tiles that come into view. */
+export function onFleetDraw(schedule) {
+  requestDraw = schedule;
+}
 
 /** The worst alert level among `alerts` (2 critical, 1 warning, 0 none). */
 function alertRank(alerts) {
@@ -39,7 +72,7 @@ function alertRank(alerts) {
   return rank;
 }
 
-/** Trouble first: gone, stale, critical, warning, then the busiest. */
+/** How much trouble a host is in: gone 4, stale 3, critical 2, warning 1, none 0. */
 export function trouble(host) {
   const state = host.state === "gone" ? 4 : host.state === "stale" ? 3 : 0;
   return Math.max(state, host.rank);
@@ -51,7 +84,7 @@ function record(name) {
     // Unknown to the table yet: only a live frame makes a new host, so it is up.
     host = {
       name, state: "up", cpu: null, mem: null, disk: null, load: null, rx: null, tx: null,
-      alertCount: 0, rank: 0, tags: [], group: null, dirty: true,
+      alertCount: 0, rank: 0, tags: [], group: null, dirty: true, behind: false,
     };
     hosts.set(name, host);
     orderDirty = true;
@@ -71,6 +104,7 @@ function forget(name) {
   forgetTableRow(name);
   tiles.get(name)?.root.remove();
   tiles.delete(name);
+  onScreen.delete(name);
   forgetSparkline(name);
 }
 
@@ -86,6 +120,7 @@ export function fleetMessage(message) {
     if (Array.isArray(message.tags)) host.tags = message.tags.map(String);
     if (typeof message.group === "string") host.group = message.group;
     host.dirty = true;
+    valuesMoved = true;
     showUpdated(message.timestamp);
     if (trouble(host) !== before) orderDirty = true;
     received += 1;
@@ -137,6 +172,7 @@ export function fleetMessage(message) {
     for (const row of message.hosts) {
       if (typeof row?.name !== "string") continue;
       const host = record(row.name);
+      const before = trouble(host);
       const has = (field) => Object.prototype.hasOwnProperty.call(row, field);
       if (row.state === "up" || row.state === "stale" || row.state === "gone") host.state = row.state;
       if (has("cpu_percent")) host.cpu = num(row.cpu_percent);
@@ -149,10 +185,12 @@ export function fleetMessage(message) {
       if (has("level")) host.rank = row.level === "critical" ? 2 : row.level === "warning" ? 1 : 0;
       if (has("tags")) host.tags = Array.isArray(row.tags) ? row.tags.map(String) : [];
       if (has("group")) host.group = typeof row.group === "string" ? row.group : null;
+      if (has("tags") || has("group") || trouble(host) !== before) orderDirty = true;
       host.dirty = true;
     }
+    // Rows carry only what changed; most carry a moving number.
+    if (message.hosts.length > 0) valuesMoved = true;
     showUpdated(message.timestamp);
-    orderDirty = true;
     received += 1;
     return true;
   }
@@ -211,42 +249,76 @@ function makeTile(name) {
   root.append(title, tags, facts, spark);
   tiles.set(name, tile);
   wantSparkline(name, spark);
+  if (TRACKS_SCREEN) root.addEventListener("contentvisibilityautostatechange", (event) => seen(name, !event.skipped));
+  else seen(name, true);
   return tile;
 }
 
-/** Brings the tiles (or the table) up to date; call once per animation frame. */
+/** Sorts that follow the live numbers, and so may change with every summary batch. */
+const BY_VALUE = new Set(["cpu", "mem", "disk", "load", "net"]);
+/**
+ * How often a by-value sort follows the numbers: every second would move most tiles
+ * every second (no one can read that, and 2,000 moves are a long task on a phone).
+ */
+const VALUE_SORT_MS = 5000;
+let valueSortedAt = 0;
+
+/**
+ * Brings `host`'s tile up to date, making it on first sight. Whether it is shown and
+ * its colours are always kept; its text only on screen (or when just made), else the
+ * host is `behind` until its tile comes into view.
+ */
+function drawTile(host, level, shown) {
+  const made = tiles.get(host.name);
+  const tile = made ?? makeTile(host.name);
+  if (tile.root.hidden === shown) tile.root.hidden = !shown;
+  const className = `tile ${host.state} ${level}`;
+  if (tile.root.className !== className) tile.root.className = className;
+  host.behind = made !== undefined && !onScreen.has(host.name);
+  if (host.behind) return;
+  setText(tile.state, host.state);
+  setText(tile.cpu, percent(host.cpu));
+  setText(tile.mem, percent(host.mem));
+  setText(tile.disk, percent(host.disk));
+  setText(tile.tags, [host.group, ...host.tags].filter(Boolean).join(" · "));
+  setText(tile.alerts, host.rank === 0 ? "none" : `${host.alertCount} ${level}`);
+}
+
+/**
+ * Brings the tiles (or the table, whichever is shown) up to date; call once per
+ * animation frame. Only what is shown is drawn: switching views is a change of the
+ * form, which draws every host again. The order is worked out again only when it can
+ * have changed: a host came, went or changed its trouble, the form changed, or (at
+ * most every `VALUE_SORT_MS`) the numbers a by-value sort follows moved.
+ */
 export function drawFleet() {
   const container = $("fleet-tiles");
   if (!container) return;
   const filter = filterOf();
+  const now = performance.now();
+  if (valuesMoved && BY_VALUE.has(filter.sort) && now - valueSortedAt >= VALUE_SORT_MS) orderDirty = true;
   if (filter.changed) orderDirty = true;
+  if (orderDirty) {
+    valuesMoved = false;
+    valueSortedAt = now;
+  }
   const table = showTable(filter.view === "table");
   for (const host of hosts.values()) {
     if (!host.dirty && !filter.changed) continue;
     host.dirty = false;
     const shown = filter.accepts(host);
-    const tile = tiles.get(host.name) ?? makeTile(host.name);
-    if (tile.root.hidden === shown) tile.root.hidden = !shown;
     const level = host.rank === 2 ? "critical" : host.rank === 1 ? "warning" : "ok";
-    const className = `tile ${host.state} ${level}`;
-    if (tile.root.className !== className) tile.root.className = className;
-    setText(tile.state, host.state);
-    setText(tile.cpu, percent(host.cpu));
-    setText(tile.mem, percent(host.mem));
-    setText(tile.disk, percent(host.disk));
-    setText(tile.tags, [host.group, ...host.tags].filter(Boolean).join(" · "));
-    setText(tile.alerts, host.rank === 0 ? "none" : `${host.alertCount} ${level}`);
     if (table) tableRow(host, level, shown);
+    else drawTile(host, level, shown);
   }
   if (orderDirty) {
     orderDirty = false;
     optionsSeen(hosts.values());
     const ordered = [...hosts.values()].sort((a, b) => sortKey(filter.sort, a, b, trouble));
-    ordered.forEach((host, index) => {
-      const root = tiles.get(host.name)?.root;
-      if (root && container.children[index] !== root) container.insertBefore(root, container.children[index] ?? null);
-    });
     if (table) table.order(ordered);
+    else {
+      inOrder(container, ordered.map((host) => tiles.get(host.name)?.root));
+    }
     const counts = { up: 0, stale: 0, gone: 0 };
     for (const host of hosts.values()) counts[host.state] = (counts[host.state] ?? 0) + 1;
     setText($("fleet-summary"), `${hosts.size} hosts: ${counts.up} up, ${counts.stale} stale, ${counts.gone} gone`);

@@ -40,20 +40,25 @@ export function filterOf() {
   };
 }
 
-/** Columns one may sort by: trouble first (the default), or a number highest first. */
+/** Names compared as a person reads them; one collator, far cheaper than `localeCompare` per pair. */
+const names = new Intl.Collator(undefined, { numeric: true });
+
+/** Columns one may sort by: trouble first (the default), a name, or a number highest first. */
 export function sortKey(sort, a, b, trouble) {
-  const byName = a.name.localeCompare(b.name);
-  const high = (field) => (b[field] ?? -1) - (a[field] ?? -1) || byName;
+  const byName = () => names.compare(a.name, b.name);
+  const high = (field) => (b[field] ?? -1) - (a[field] ?? -1) || byName();
   switch (sort) {
-    case "name": return byName;
-    case "group": return (a.group ?? "").localeCompare(b.group ?? "") || byName;
+    case "name": return byName();
+    case "group": return names.compare(a.group ?? "", b.group ?? "") || byName();
     case "cpu": return high("cpu");
     case "mem": return high("mem");
     case "disk": return high("disk");
     case "load": return high("load");
-    case "net": return ((b.rx ?? 0) + (b.tx ?? 0)) - ((a.rx ?? 0) + (a.tx ?? 0)) || byName;
-    case "alerts": return b.rank - a.rank || b.alertCount - a.alertCount || byName;
-    default: return trouble(b) - trouble(a) || (b.cpu ?? 0) - (a.cpu ?? 0) || byName;
+    case "net": return ((b.rx ?? 0) + (b.tx ?? 0)) - ((a.rx ?? 0) + (a.tx ?? 0)) || byName();
+    case "alerts": return b.rank - a.rank || b.alertCount - a.alertCount || byName();
+    // Trouble first, then by name: tiles keep their places while the numbers move
+    // (the CPU sort is there to see the busiest).
+    default: return trouble(b) - trouble(a) || byName();
   }
 }
 

@@ -1,7 +1,7 @@
 // The overview as a table (issue 26), for fleets too large for tiles: one row per host,
 // made once and then only its cells' text changed, ordered like the tiles.
 
-import { bytesPerSecond, percent, setText } from "./format.js";
+import { bytesPerSecond, inOrder, percent, setText } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -60,10 +60,7 @@ export function tableRow(host, level, shown) {
 function order(hosts) {
   const body = $("fleet-rows");
   if (!body) return;
-  hosts.forEach((host, index) => {
-    const tr = rows.get(host.name)?.tr;
-    if (tr && body.children[index] !== tr) body.insertBefore(tr, body.children[index] ?? null);
-  });
+  inOrder(body, hosts.map((host) => rows.get(host.name)?.tr));
 }
 
 export function forgetTableRow(name) {

@@ -105,6 +105,20 @@ export function setText(element, text) {
 }
 
 /**
+ * Puts `parent`'s children in the order of `nodes` (missing ones skipped), moving only
+ * those out of place. One walk with a cursor: indexing the live `children` after each
+ * move walks the list again, 2,000 times over for 2,000 tiles.
+ */
+export function inOrder(parent, nodes) {
+  let cursor = parent.firstElementChild;
+  for (const node of nodes) {
+    if (!node) continue;
+    if (node === cursor) cursor = cursor.nextElementSibling;
+    else parent.insertBefore(node, cursor);
+  }
+}
+
+/**
  * A moment (ms) as a time axis of `spanMs` needs it: seconds for a few minutes,
  * the clock for a day or two, the date beyond that (in the browser's time zone).
  */

@@ -1,7 +1,9 @@
 // The last hour of CPU and memory on each fleet tile, from the gateway's store
-// (`/api/query?host=NAME&…&from=-1h&points=60`). However many hosts there are, one
-// tile's request is in flight at a time: tiles queue up, and each asks again a minute after
-// its last answer, so 100 hosts are under two small requests a second.
+// (`/api/query?host=NAME&…&from=-1h&points=60`). Only tiles on screen (or about to
+// be) ask: a fleet of 2,000 hosts shows a phone a handful at a time, and a tile
+// scrolled to, filtered in or shown again asks then. However many are on screen, one
+// tile's request is in flight at a time: tiles queue up, and each on screen asks again
+// a minute after its last answer.
 
 import { apiUrl, getJson } from "./api.js";
 import { canvasContext, colors, watch } from "./plot.js";
@@ -15,7 +17,8 @@ const REFRESH_MS = 60000;
 const FIRST_RETRY_MS = 5000;
 
 /**
- * host name → { canvas, timer, retry }; a host forgotten is dropped from here and
+ * host name → { canvas, timer, retry, seen (its tile is on or near the screen), due
+ * (its sparkline wants asking for) }; a host forgotten is dropped from here and
  * skipped in the queue.
  */
 const sparks = new Map();
@@ -23,16 +26,24 @@ const queue = [];
 let busy = false;
 let drawnCount = 0;
 
-/** Gives `name`'s tile its sparkline on `canvas`. */
+/**
+ * Gives `name`'s tile its sparkline on `canvas`; it asks for its hour once the tile is
+ * seen (`sparklineSeen`).
+ */
 export function wantSparkline(name, canvas) {
-  sparks.set(name, { canvas, timer: 0, retry: FIRST_RETRY_MS });
-  // After the frame that makes the tile: drawing 100 new tiles observes nothing and
-  // starts no request.
+  sparks.set(name, { canvas, timer: 0, retry: FIRST_RETRY_MS, seen: false, due: true });
+  // After the frame that makes the tile: drawing 100 new tiles observes nothing.
   setTimeout(() => {
-    if (sparks.get(name)?.canvas !== canvas) return;
-    watch(canvas);
-    enqueue(name);
+    if (sparks.get(name)?.canvas === canvas) watch(canvas);
   }, 0);
+}
+
+/** The host's tile came on screen (or near it), or left it. */
+export function sparklineSeen(name, seen) {
+  const spark = sparks.get(name);
+  if (!spark) return;
+  spark.seen = seen;
+  if (seen && spark.due) enqueue(name);
 }
 
 /** The host's tile is gone: no more requests for it. */
@@ -52,7 +63,8 @@ async function pump() {
   while (queue.length > 0) {
     const name = queue.shift();
     const spark = sparks.get(name);
-    if (!spark) continue;
+    // Scrolled or filtered away while it waited: it asks when it is seen again.
+    if (!spark || !spark.seen) continue;
     const url = apiUrl("/api/query", { host: name, series: SERIES, from: "-1h", points: POINTS });
     let drawn = false;
     try {
@@ -64,7 +76,13 @@ async function pump() {
     }
     const delay = drawn ? REFRESH_MS : spark.retry;
     spark.retry = drawn ? FIRST_RETRY_MS : Math.min(REFRESH_MS, spark.retry * 2);
-    if (sparks.get(name) === spark) spark.timer = setTimeout(() => enqueue(name), delay);
+    spark.due = false;
+    if (sparks.get(name) === spark) {
+      spark.timer = setTimeout(() => {
+        spark.due = true;
+        if (spark.seen) enqueue(name);
+      }, delay);
+    }
   }
   busy = false;
 }
