@@ -3,7 +3,7 @@
 // neither flickers nor closes a silence form someone is filling in. alerts.js
 // decides what the lists hold and what the buttons do.
 
-import { parseTime, setText, span } from "./format.js";
+import { inOrder, parseTime, setText, span } from "./format.js";
 
 /** Rows shown per list at most; the rest are counted ("and 12 more"). */
 export const SHOWN = 50;
@@ -58,19 +58,17 @@ export class RowList {
         this.rows.delete(key);
       }
     }
-    let previous = null;
-    shown.forEach((item, i) => {
+    const ordered = shown.map((item, i) => {
       let row = this.rows.get(keys[i]);
       if (!row) {
         row = this.makeRow();
         this.rows.set(keys[i], row);
       }
       update(row, item);
-      // Moved only when out of place: moving a node takes the focus out of its form.
-      const next = previous ? previous.nextSibling : this.list.firstChild;
-      if (next !== row.li) this.list.insertBefore(row.li, next);
-      previous = row.li;
+      return row.li;
     });
+    // Moved only when out of place: moving a node takes the focus out of its form.
+    inOrder(this.list, ordered);
     const rest = items.length - shown.length;
     setText(this.more, rest > 0 ? `and ${rest} more` : "");
     setHidden(this.more, rest <= 0);

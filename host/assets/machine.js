@@ -3,7 +3,7 @@
 // elements once and a tick changes only text, widths and classes; a card whose
 // section is absent stays hidden.
 
-import { bytes, bytesPerSecond, celsius, duration, num, percent, setText } from "./format.js";
+import { bytes, bytesPerSecond, celsius, duration, inOrder, num, percent, setText } from "./format.js";
 import { watch } from "./plot.js";
 
 /** Line colours for several interfaces or devices, as palette keys. */
@@ -316,7 +316,8 @@ function makeProcessRow(pid) {
  */
 export function applyTable(tbody, rows, processes) {
   const seen = new Set();
-  processes.forEach((p, index) => {
+  const ordered = [];
+  processes.forEach((p) => {
     const pid = num(p.pid);
     if (pid === null || seen.has(pid)) return;
     seen.add(pid);
@@ -325,8 +326,7 @@ export function applyTable(tbody, rows, processes) {
       row = makeProcessRow(pid);
       rows.set(pid, row);
     }
-    const at = tbody.children[index] ?? null;
-    if (at !== row.tr) tbody.insertBefore(row.tr, at);
+    ordered.push(row.tr);
     setText(row.name, String(p.name ?? "?"));
     const command = String(p.command ?? "");
     setText(row.command, command);
@@ -336,6 +336,7 @@ export function applyTable(tbody, rows, processes) {
     setText(row.rss, bytes(p.memory_rss));
     setText(row.mem, percent(p.memory_percent));
   });
+  inOrder(tbody, ordered);
   prune(rows, seen, (row) => row.tr);
 }
 
