@@ -47,11 +47,14 @@ const TRACKS_SCREEN = "oncontentvisibilityautostatechange" in document.documentE
 /** A tile's contents started or stopped being drawn (it came near the screen or left). */
 function seen(name, visible) {
   if (!tiles.has(name)) return;
-  if (visible) onScreen.add(name);
-  else onScreen.delete(name);
-  sparklineSeen(name, visible);
+  if (!visible) {
+    onScreen.delete(name);
+    return;
+  }
+  onScreen.add(name);
+  sparklineSeen(name);
   const host = hosts.get(name);
-  if (visible && host?.behind) {
+  if (host?.behind) {
     host.dirty = true;
     requestDraw();
   }
@@ -248,7 +251,7 @@ function makeTile(name) {
   spark.setAttribute("aria-label", `${name}: CPU and memory, last hour`);
   root.append(title, tags, facts, spark);
   tiles.set(name, tile);
-  wantSparkline(name, spark);
+  wantSparkline(name, spark, () => onScreen.has(name));
   if (TRACKS_SCREEN) root.addEventListener("contentvisibilityautostatechange", (event) => seen(name, !event.skipped));
   else seen(name, true);
   return tile;
@@ -316,9 +319,7 @@ export function drawFleet() {
     optionsSeen(hosts.values());
     const ordered = [...hosts.values()].sort((a, b) => sortKey(filter.sort, a, b, trouble));
     if (table) table.order(ordered);
-    else {
-      inOrder(container, ordered.map((host) => tiles.get(host.name)?.root));
-    }
+    else inOrder(container, ordered.map((host) => tiles.get(host.name)?.root));
     const counts = { up: 0, stale: 0, gone: 0 };
     for (const host of hosts.values()) counts[host.state] = (counts[host.state] ?? 0) + 1;
     setText($("fleet-summary"), `${hosts.size} hosts: ${counts.up} up, ${counts.stale} stale, ${counts.gone} gone`);

@@ -17,9 +17,9 @@ const REFRESH_MS = 60000;
 const FIRST_RETRY_MS = 5000;
 
 /**
- * host name → { canvas, timer, retry, seen (its tile is on or near the screen), due
- * (its sparkline wants asking for) }; a host forgotten is dropped from here and
- * skipped in the queue.
+ * host name → { canvas, timer, retry, seen() (whether its tile is on or near the
+ * screen, as fleet.js tracks it), due (its sparkline wants asking for) }; a host
+ * forgotten is dropped from here and skipped in the queue.
  */
 const sparks = new Map();
 const queue = [];
@@ -27,23 +27,20 @@ let busy = false;
 let drawnCount = 0;
 
 /**
- * Gives `name`'s tile its sparkline on `canvas`; it asks for its hour once the tile is
- * seen (`sparklineSeen`).
+ * Gives `name`'s tile its sparkline on `canvas`; it asks for its hour only while
+ * `seen()`, first when the tile comes into view (`sparklineSeen`).
  */
-export function wantSparkline(name, canvas) {
-  sparks.set(name, { canvas, timer: 0, retry: FIRST_RETRY_MS, seen: false, due: true });
+export function wantSparkline(name, canvas, seen) {
+  sparks.set(name, { canvas, timer: 0, retry: FIRST_RETRY_MS, seen, due: true });
   // After the frame that makes the tile: drawing 100 new tiles observes nothing.
   setTimeout(() => {
     if (sparks.get(name)?.canvas === canvas) watch(canvas);
   }, 0);
 }
 
-/** The host's tile came on screen (or near it), or left it. */
-export function sparklineSeen(name, seen) {
-  const spark = sparks.get(name);
-  if (!spark) return;
-  spark.seen = seen;
-  if (seen && spark.due) enqueue(name);
+/** The host's tile came on screen (or near it): it asks now if it is due. */
+export function sparklineSeen(name) {
+  if (sparks.get(name)?.due) enqueue(name);
 }
 
 /** The host's tile is gone: no more requests for it. */
@@ -64,7 +61,7 @@ async function pump() {
     const name = queue.shift();
     const spark = sparks.get(name);
     // Scrolled or filtered away while it waited: it asks when it is seen again.
-    if (!spark || !spark.seen) continue;
+    if (!spark || !spark.seen()) continue;
     const url = apiUrl("/api/query", { host: name, series: SERIES, from: "-1h", points: POINTS });
     let drawn = false;
     try {
@@ -80,7 +77,7 @@ async function pump() {
     if (sparks.get(name) === spark) {
       spark.timer = setTimeout(() => {
         spark.due = true;
-        if (spark.seen) enqueue(name);
+        if (spark.seen()) enqueue(name);
       }, delay);
     }
   }
