@@ -16,43 +16,10 @@ SECONDS_RUN="${2:-20}"
 BIN="${BIN:-target/debug}"
 OUT=target/bench/fleet_summary
 mkdir -p "$OUT"
-NATS="$(command -v nats-server || echo /usr/sbin/nats-server)"
-TOKEN="fleet-summary-token-$RANDOM$RANDOM"
-export FLEET_BENCH_TOKEN="$TOKEN"
-PIDS=()
-cleanup() { for pid in "${PIDS[@]:-}"; do kill "$pid" 2>/dev/null || true; done; }
-trap cleanup EXIT
 NATS_PORT=14322; GW_PORT=18970
-"$NATS" -a 127.0.0.1 -p "$NATS_PORT" --auth "$TOKEN" >"$OUT/nats.log" 2>&1 &
-PIDS+=($!)
-sleep 1
-# A few real collectors (the build folder also holds the deliberately broken fixtures).
-mkdir -p "$OUT/plugins"
-for lib in collector_cpu collector_memory collector_disk collector_system collector_load collector_network; do
-    ln -sf "$PWD/$BIN/lib$lib.so" "$OUT/plugins/lib$lib.so"
-done
-cat >"$OUT/gateway.toml" <<CONF
-[monitor]
-plugins_dir = "$PWD/$OUT/plugins"
-
-[fleet]
-nats_url = "nats://127.0.0.1:$NATS_PORT"
-host_name = "gateway"
-token_env = "FLEET_BENCH_TOKEN"
-gateway = true
-publish = false
-CONF
-RUST_LOG=warn "$BIN/monitoring-websocket-server" --config "$OUT/gateway.toml" \
-    --host 127.0.0.1 --port "$GW_PORT" >"$OUT/gateway.log" 2>&1 &
-PIDS+=($!)
-sleep 3
-python3 - "$GW_PORT" >"$OUT/frame.json" <<'PY'
-import json, sys, urllib.request
-m = json.load(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/api/current"))
-m["type"] = "monitoring_data"
-print(json.dumps(m))
-PY
-"$BIN/fleetbench" publish --nats "nats://127.0.0.1:$NATS_PORT" --token "$TOKEN" \
+. bench/fleet_gateway.sh
+start_fleet_gateway "$OUT" "$BIN" "$NATS_PORT" "$GW_PORT"
+"$BIN/fleetbench" publish --nats "nats://127.0.0.1:$NATS_PORT" --token "$FLEET_BENCH_TOKEN" \
     --hosts "$HOSTS" --template "$OUT/frame.json" 2>>"$OUT/publish.log" &
 PIDS+=($!)
 sleep 5
